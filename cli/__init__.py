@@ -1,0 +1,26 @@
+"""localrun.cli: the ``localrun`` command. One module per command; errors become exit codes in errors.py.
+
+Installed as ``localrun.cli`` (from the top-level ``cli/`` folder).
+"""
+
+from __future__ import annotations
+
+import click
+
+from localrun import __version__
+
+from .errors import Group
+from .export import export
+from .show import show
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="localrun")
+def main() -> None:
+    """Record ML runs offline, look at them, sync them later."""
+
+
+main.add_command(show)
+main.add_command(export)
+
+__all__ = ["main"]

@@ -1,0 +1,145 @@
+"""``localrun show [PATH]``: a table of runs, or one run in detail; ``--json`` for scripts."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+
+import click
+from localrun.sync import RunView, find_runs
+
+from .errors import report_damage
+from .render import Series, fmt_duration, fmt_time, fmt_value
+
+STATE_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "preempted": "yellow", "crashed": "magenta"}
+
+
+@click.command()
+@click.argument("path", default="runs", metavar="[PATH]")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: an object for one run, an array for a folder of runs.")
+def show(path: str, as_json: bool) -> None:
+    """Show a folder of runs as a table, or one run in detail (default PATH: ./runs)."""
+    runs = find_runs(path)
+    single = len(runs) == 1 and runs[0] == path.rstrip("/") or (len(runs) == 1 and _is_run(path))
+    views = [RunView(p) for p in runs]
+    if as_json:
+        if single:
+            view = views[0]
+            out = view.scan().to_json()
+        else:
+            out = [v.scan().to_json() for v in views]
+        click.echo(json.dumps(out, ensure_ascii=False, indent=1))
+        for v in views:
+            report_damage(v)
+        return
+    from rich.console import Console
+
+    console = Console()
+    if single:
+        _show_one(console, views[0])
+    else:
+        _show_table(console, views)
+    for v in views:
+        report_damage(v)
+
+
+def _is_run(path: str) -> bool:
+    from localrun.rundir import is_run_dir
+
+    return is_run_dir(path)
+
+
+def _show_table(console, views: list[RunView]) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{len(views)} runs", title_justify="left")
+    for col in ("id", "project", "name", "state", "rows", "last update", "last metrics"):
+        table.add_column(col, overflow="fold")
+    for v in views:
+        d = v.scan().to_json()
+        metrics = [(k, val) for k, val in d["summary"].items() if not k.startswith("_") and isinstance(val, (int, float))][:3]
+        table.add_row(
+            d["id"],
+            str(d["project"]),
+            str(d["name"]),
+            f"[{STATE_STYLE.get(d['state'], 'white')}]{d['state']}[/]",
+            str(d["rows"]),
+            fmt_time(d["updated_at"]),
+            "  ".join(f"{k}={fmt_value(val)}" for k, val in metrics),
+        )
+    console.print(table)
+
+
+def _show_one(console, view: RunView) -> None:
+    from rich.table import Table
+
+    series: dict[str, Series] = {}
+    media: dict[str, Counter] = defaultdict(Counter)
+    for row in view.rows():
+        for k, v in row.items():
+            t = type(v)
+            if t is float or t is int:
+                s = series.get(k)
+                if s is None:
+                    if k.startswith("_"):
+                        continue
+                    s = series[k] = Series()
+                s.add(v)
+            elif t is dict and "_type" in v:
+                media[k][v["_type"]] += 1
+            elif t is list and v and type(v[0]) is dict and "_type" in v[0]:
+                media[k][v[0]["_type"]] += len(v)
+    d = view.to_json()
+    state = d["state"]
+    console.print(
+        f"[bold]{d['name']}[/] [dim]({d['id']})[/]  project [bold]{d['project']}[/]  "
+        f"[{STATE_STYLE.get(state, 'white')}]{state}[/]"
+    )
+    steps = f"steps {0 if d['rows'] else '-'}..{d['last_step']}" if d["last_step"] is not None else "no steps"
+    console.print(
+        f"{d['rows']} rows, {steps}, runtime {fmt_duration(d['runtime'])}, "
+        f"updated {fmt_time(d['updated_at'])}  [dim]{d['path']}[/]"
+    )
+    if d["tags"]:
+        console.print("tags: " + ", ".join(d["tags"]))
+    if d["config"]:
+        console.print(_kv_table("config", d["config"]))
+    summary = {k: v for k, v in d["summary"].items() if not k.startswith("_")}
+    if summary:
+        console.print(_kv_table("summary", summary))
+    if series:
+        table = Table(title="metrics", title_justify="left")
+        for col in ("key", "", "last", "min", "max", "points"):
+            table.add_column(col)
+        for k, s in series.items():
+            table.add_row(k, s.sparkline(), fmt_value(s.last), fmt_value(s.min), fmt_value(s.max), str(s.count))
+        console.print(table)
+    if media:
+        table = Table(title="media", title_justify="left")
+        table.add_column("key")
+        table.add_column("logged")
+        for k, counts in media.items():
+            table.add_row(k, ", ".join(f"{n} × {t}" for t, n in counts.items()))
+        console.print(table)
+    if d["dropped"]:
+        table = Table(title=f"dropped calls ({len(d['dropped'])}): their step was below the current step", title_justify="left")
+        for col in ("step", "current step", "keys"):
+            table.add_column(col)
+        for x in d["dropped"][:20]:
+            table.add_row(str(x["step"]), str(x["current_step"]), ", ".join(x["keys"]))
+        if len(d["dropped"]) > 20:
+            table.add_row("...", "", f"{len(d['dropped']) - 20} more (see --json)")
+        console.print(table)
+    if d["damaged"]:
+        console.print(f"[red]{len(d['damaged'])} damaged record(s) skipped[/] (listed on stderr)")
+
+
+def _kv_table(title: str, items: dict):
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    for k, v in items.items():
+        table.add_row(k, fmt_value(v) if not isinstance(v, dict) or "_type" in v else json.dumps(v, default=str)[:80])
+    return table

@@ -1,0 +1,82 @@
+"""localrun: an offline-first, crash-safe run recorder with wandb's logging API.
+
+``import localrun as wandb`` and keep your logging code: every ``log()`` is appended to a
+run directory on local disk, with no network, and survives the process being killed.
+
+The media types are imported on first use, so ``import localrun`` stays about as cheap as
+``import msgpack``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import Error
+from .run import Config, Run, Summary
+from .session import Settings, __version__, define_metric, finish, init, log
+
+
+class _Preinit:
+    """``localrun.config`` / ``localrun.summary`` before ``init()``: any use says to call init()."""
+
+    def __init__(self, what: str):
+        object.__setattr__(self, "_what", what)
+
+    def _fail(self, *args: Any, **kwargs: Any):
+        raise Error(f"localrun.{self._what} was used before localrun.init(). Call localrun.init() first")
+
+    __getitem__ = __setitem__ = __contains__ = __iter__ = update = keys = items = get = _fail
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._fail()
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        self._fail()
+
+    def __repr__(self) -> str:
+        return f"<localrun.{self._what}: no run yet, call localrun.init()>"
+
+
+_preinit_config = _Preinit("config")
+_preinit_summary = _Preinit("summary")
+
+#: The current run, set by ``init()`` and cleared by ``finish()``.
+run: Run | None = None
+config: Any = _preinit_config
+summary: Any = _preinit_summary
+
+# Public name -> module that holds it, imported on first access (PEP 562).
+_LAZY = {
+    "Histogram": "localrun.media.histogram",
+    "Media": "localrun.media.base",
+}
+
+__all__ = [
+    "Config",
+    "Error",
+    "Histogram",
+    "Run",
+    "Settings",
+    "Summary",
+    "config",
+    "define_metric",
+    "finish",
+    "init",
+    "log",
+    "run",
+    "summary",
+    "__version__",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'localrun' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,84 @@
+"""Content-addressed media files inside a run directory.
+
+A media file is stored as ``media/<sha256>.<ext>``: the same bytes logged any number of
+times, under any key or step, cost one file. A file is complete on disk before any record
+names it: written to a temporary file in the same folder, fsynced, then renamed into place
+(a rename within one folder is atomic, so a reader never sees half a file under its final name).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import tempfile
+
+from .errors import DiskFullError, Error, MediaError
+from .record.segment import _FULL
+
+MEDIA_DIR = "media"
+_EXT = re.compile(r"^[a-z0-9][a-z0-9.]{0,15}$")
+
+
+class BlobStore:
+    """The media files of one run directory."""
+
+    def __init__(self, run_dir: str):
+        self.run_dir = run_dir
+        self.dir = os.path.join(run_dir, MEDIA_DIR)
+        self._made = os.path.isdir(self.dir)
+
+    def put(self, data: bytes, ext: str) -> dict:
+        """Store ``data``; return ``{"path", "sha256", "size"}`` with ``path`` relative to the run."""
+        return self._store(hashlib.sha256(data).hexdigest(), ext, data)
+
+    def put_file(self, src: str, ext: str) -> dict:
+        """Store a copy of the file at ``src``, byte for byte."""
+        try:
+            with open(src, "rb") as f:
+                data = f.read()
+        except OSError as exc:
+            raise MediaError(f"cannot read {src!r}: {exc.strerror or exc}. Pass an existing, readable file") from exc
+        return self.put(data, ext)
+
+    def path_of(self, sha256: str, ext: str) -> str:
+        return os.path.join(self.dir, f"{sha256}.{ext}")
+
+    def _store(self, sha256: str, ext: str, data: bytes) -> dict:
+        ext = ext.lower().lstrip(".")
+        if not _EXT.match(ext):
+            raise MediaError(f"bad media file extension {ext!r}: use letters and digits, like 'png'")
+        name = f"{sha256}.{ext}"
+        final = os.path.join(self.dir, name)
+        if not os.path.exists(final):
+            self._write(final, data)
+        return {"path": f"{MEDIA_DIR}/{name}", "sha256": sha256, "size": len(data)}
+
+    def _write(self, final: str, data: bytes) -> None:
+        if not self._made:
+            os.makedirs(self.dir, exist_ok=True)
+            self._made = True
+        tmp = None
+        try:
+            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
+            os.fchmod(fd, 0o644)
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, final)
+            tmp = None
+        except OSError as exc:
+            if exc.errno in _FULL:
+                raise DiskFullError(
+                    exc.errno,
+                    f"cannot write media file {final}: the disk is full. "
+                    "Everything logged before this call is safe; free some space and log again",
+                ) from exc
+            raise Error(f"cannot write media file {final}: {exc.strerror or exc}") from exc
+        finally:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass

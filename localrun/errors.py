@@ -1,0 +1,93 @@
+"""Every exception localrun raises, in one tree.
+
+::
+
+    localrun.Error                      root: catch this to catch everything of ours
+    ├─ UsageError                       an API called out of order (log() before init(), after finish())
+    ├─ KeyTypeError (TypeError, ValueError)     a logged key that is not a str
+    ├─ ValueTypeError (TypeError, ValueError)   a logged value localrun cannot store
+    ├─ StepError (ValueError)           a step that goes backwards, with strict_steps on
+    ├─ RunDirError                      a path that is not a run directory, or a run that cannot be opened
+    │  ├─ RunExistsError                init(id=X) for an existing run without resume="allow"
+    │  ├─ RunNotFoundError              init(id=X, resume="must") for a run that does not exist
+    │  ├─ RunLockedError                a run that another live process is still writing
+    │  └─ FormatVersionError            a run written by a newer localrun
+    ├─ DiskFullError (OSError)          the disk (or quota, or file size limit) is full
+    ├─ CorruptRecordError               a damaged record: names the segment, byte offset and reason
+    ├─ MediaError (ValueError)          bad input to Image, Video, Audio, Table...
+    │  └─ MediaTypeError (TypeError)    ...when the type itself is wrong
+    └─ SyncError                        the sync side (localrun.sync) adds its own subclasses
+
+Where wandb users would catch a builtin (``TypeError`` for a bad key, ``ValueError`` for bad
+data), our class subclasses both, so ``except ValueError`` keeps working after the import switch.
+Every message says what happened, shows the bad value, and says what to do next.
+"""
+
+from __future__ import annotations
+
+
+class Error(Exception):
+    """Root of every exception localrun raises."""
+
+
+class UsageError(Error):
+    """The API was used out of order, e.g. ``log()`` before ``init()``."""
+
+
+class KeyTypeError(Error, TypeError, ValueError):
+    """A key passed to ``log()`` (or config/summary) is not a string."""
+
+
+class ValueTypeError(Error, TypeError, ValueError):
+    """A value passed to ``log()`` has a type localrun cannot store."""
+
+
+class StepError(Error, ValueError):
+    """A step went backwards while strict steps are on."""
+
+
+class RunDirError(Error):
+    """A path is not a usable run directory."""
+
+
+class RunExistsError(RunDirError):
+    """``init(id=...)`` named a run that already exists, without ``resume``."""
+
+
+class RunNotFoundError(RunDirError):
+    """``init(id=..., resume="must")`` named a run that does not exist."""
+
+
+class RunLockedError(RunDirError):
+    """Another live process is writing this run."""
+
+
+class FormatVersionError(RunDirError):
+    """The run was written in a format newer than this localrun reads."""
+
+
+class DiskFullError(Error, OSError):
+    """A write failed because the disk, the quota or the file size limit is full."""
+
+
+class CorruptRecordError(Error):
+    """A record failed its checksum or could not be decoded."""
+
+    def __init__(self, segment: str, offset: int, reason: str, size_bytes: int | None = None):
+        self.segment = segment
+        self.offset = offset
+        self.reason = reason
+        self.size_bytes = size_bytes
+        super().__init__(f"damaged record in {segment} at byte {offset}: {reason}")
+
+
+class MediaError(Error, ValueError):
+    """Bad input to a media type (Image, Video, Audio, Table, ...)."""
+
+
+class MediaTypeError(MediaError, TypeError):
+    """A media type was given an argument of the wrong type."""
+
+
+class SyncError(Error):
+    """Root of the errors raised while syncing runs to a remote."""

@@ -1,0 +1,1 @@
+"""The on-disk record format: framing, record kinds, segment files."""

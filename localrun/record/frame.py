@@ -1,0 +1,105 @@
+"""Framing: how records sit in a segment file, and how a reader finds them again.
+
+A segment is ``MAGIC`` followed by frames. A frame is::
+
+    length   u32 little-endian   bytes of payload
+    crc      u32 little-endian   zlib.crc32 of the payload
+    payload  msgpack             one record
+
+A reader walks frames from the start. A frame whose length runs past the end of the file, or
+whose checksum fails, is either a torn tail (the writer died mid-write: the expected end after a
+crash) or damage. The reader tells them apart by looking for a valid frame after it: if one
+exists, the bytes in between were damage and are reported; if none does, the file ends in a
+torn tail, which is not an error.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+MAGIC = b"LRSEG\x00\x01\n"
+HEADER = struct.Struct("<II")
+HEADER_SIZE = HEADER.size
+# A record is one log() call; media live in their own files. 64 MiB is far past any real
+# record and keeps a damaged length field from sending the reader on a long walk.
+MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
+
+
+def frame(payload: bytes) -> bytes:
+    """Return the bytes to append for one record payload."""
+    return HEADER.pack(len(payload), zlib.crc32(payload)) + payload
+
+
+@dataclass(frozen=True)
+class Damage:
+    """Bytes the reader had to skip: ``size_bytes`` from ``offset``."""
+
+    offset: int
+    size_bytes: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Tail:
+    """A torn tail: ``size_bytes`` at ``offset`` that never became a whole frame."""
+
+    offset: int
+    size_bytes: int
+
+
+def _valid_at(buf, pos: int, end: int) -> bytes | None:
+    """The payload of the frame at ``pos`` if it is whole and its checksum holds, else None."""
+    if pos + HEADER_SIZE > end:
+        return None
+    length, crc = HEADER.unpack_from(buf, pos)
+    start = pos + HEADER_SIZE
+    if length > MAX_PAYLOAD_BYTES or start + length > end:
+        return None
+    payload = buf[start : start + length]
+    if zlib.crc32(payload) != crc:
+        return None
+    return payload
+
+
+def _resync(buf, pos: int, end: int) -> int:
+    """The offset of the next valid frame after ``pos``, or -1 if there is none."""
+    for candidate in range(pos + 1, end - HEADER_SIZE + 1):
+        if _valid_at(buf, candidate, end) is not None:
+            return candidate
+    return -1
+
+
+def scan(buf, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes] | Damage | Tail]:
+    """Yield ``(offset, payload)`` for each valid frame in ``buf[start:end]``, and ``Damage``/``Tail``.
+
+    ``buf`` is anything sliceable to bytes (``bytes``, ``mmap``); offsets are positions in it.
+    Payloads are copies, so nothing keeps a view into ``buf``. Never raises on any input.
+    """
+    end = len(buf) if end is None else end
+    pos = start
+    while pos < end:
+        payload = _valid_at(buf, pos, end)
+        if payload is not None:
+            yield pos, payload
+            pos += HEADER_SIZE + len(payload)
+            continue
+        nxt = _resync(buf, pos, end)
+        if nxt < 0:
+            yield Tail(pos, end - pos)
+            return
+        yield Damage(pos, nxt - pos, _reason(buf, pos, end))
+        pos = nxt
+
+
+def _reason(buf, pos: int, end: int) -> str:
+    if pos + HEADER_SIZE > end:
+        return "frame header cut short"
+    length, _ = HEADER.unpack_from(buf, pos)
+    if length > MAX_PAYLOAD_BYTES:
+        return f"impossible length {length}"
+    if pos + HEADER_SIZE + length > end:
+        return f"length {length} runs past the next record"
+    return "checksum mismatch"

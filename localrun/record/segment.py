@@ -1,0 +1,211 @@
+"""Segment files: one per writer process, appended to and never rewritten.
+
+The writer puts each record into the OS with one ``os.write`` before ``log()`` returns, so a
+record survives ``kill -9`` of the process the moment the call returns. A background thread
+calls ``fsync`` at most a second after the last write, and ``close()`` calls it once more, so a
+record survives a power loss about a second later (see docs/format.md, "Durability").
+"""
+
+from __future__ import annotations
+
+import errno
+import mmap
+import os
+import threading
+from collections.abc import Iterator
+
+import msgpack
+
+from ..errors import DiskFullError, Error
+from . import kinds
+from .frame import MAGIC, Damage, Tail, frame, scan
+
+FSYNC_INTERVAL_S = 1.0
+_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _disk_error(path: str, exc: OSError) -> Error:
+    if exc.errno in _FULL:
+        return DiskFullError(
+            exc.errno,
+            f"cannot write to {path}: the disk is full ({os.strerror(exc.errno)}). "
+            "Everything logged before this call is safe; free some space and log again",
+        )
+    return Error(f"cannot write to {path}: {exc.strerror or exc}. Check that the run directory still exists and is writable")
+
+
+class SegmentWriter:
+    """Appends framed records to a new segment file, and keeps it synced to disk."""
+
+    def __init__(self, path: str, header: dict, fsync_interval_s: float = FSYNC_INTERVAL_S):
+        self.path = path
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_APPEND | getattr(os, "O_CLOEXEC", 0)
+        try:
+            self._fd = os.open(path, flags, 0o644)
+        except OSError as exc:
+            raise _disk_error(path, exc) from exc
+        self._size = 0
+        self._dirty = False
+        self._closed = False
+        self._write(MAGIC + frame(msgpack.packb([kinds.START, 0, header["time"], header])))
+        self.sync()
+        _fsync_dir(os.path.dirname(path))
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._sync_loop, args=(fsync_interval_s,), name="localrun-fsync", daemon=True
+        )
+        self._thread.start()
+
+    def append(self, payload: bytes) -> None:
+        """Append one record payload; it is in the OS (safe from ``kill -9``) when this returns."""
+        self._write(frame(payload))
+
+    def _write(self, data: bytes) -> None:
+        try:
+            written = os.write(self._fd, data)
+        except OSError as exc:
+            self._undo_partial()
+            raise _disk_error(self.path, exc) from exc
+        if written != len(data):
+            # A short write to a regular file means the disk filled up mid-record. Cut the
+            # partial frame off so the file stays a clean sequence of whole records.
+            self._undo_partial()
+            raise _disk_error(self.path, OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+        self._size += written
+        self._dirty = True
+
+    def _undo_partial(self) -> None:
+        try:
+            os.ftruncate(self._fd, self._size)
+        except OSError:
+            pass  # the reader treats the leftover as a torn tail
+
+    def sync(self) -> None:
+        """fsync the segment now."""
+        self._dirty = False
+        os.fsync(self._fd)
+
+    def _sync_loop(self, interval_s: float) -> None:
+        while not self._stop.wait(interval_s):
+            if self._dirty:
+                try:
+                    self.sync()
+                except OSError:
+                    return  # the next write reports the problem to the caller
+
+    def close(self) -> None:
+        """Stop the sync thread, fsync and close. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        self._stop.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join()
+        try:
+            self.sync()
+        finally:
+            os.close(self._fd)
+
+    def abandon(self) -> None:
+        """Close the descriptor without touching the file (in a forked child)."""
+        self._closed = True
+        try:
+            os.close(self._fd)
+        except OSError:
+            pass
+
+
+def _fsync_dir(path: str) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+_RELEASE_BYTES = 64 * 1024 * 1024
+
+
+class SegmentReader:
+    """Reads one segment: yields ``(offset, record)`` for every sound record.
+
+    Whatever had to be skipped is collected in ``damage`` (a list of
+    ``CorruptRecordError``); a torn tail is kept in ``tail`` and is not damage. The reader sees
+    the file as it was when iteration began, so reading a live segment gives a consistent prefix.
+    """
+
+    def __init__(self, path: str):
+        self.path = path
+        self.damage: list = []
+        self.tail: Tail | None = None
+        self.header: dict | None = None
+        self.size_bytes = 0
+
+    def _report(self, offset: int, reason: str, size_bytes: int | None = None) -> None:
+        from ..errors import CorruptRecordError
+
+        self.damage.append(CorruptRecordError(self.path, offset, reason, size_bytes))
+
+    def __iter__(self) -> Iterator[tuple[int, list]]:
+        try:
+            f = open(self.path, "rb")
+        except OSError as exc:
+            self._report(0, f"cannot open: {exc.strerror or exc}")
+            return
+        with f:
+            size = os.fstat(f.fileno()).st_size
+            self.size_bytes = size
+            if size == 0:
+                return
+            mm = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+            try:
+                yield from self._records(mm, size)
+            finally:
+                try:
+                    mm.close()
+                except BufferError:
+                    pass  # a caller still holds a view; the mapping goes with it
+
+    def _records(self, mm, size: int) -> Iterator[tuple[int, list]]:
+        start = len(MAGIC)
+        if size < start:
+            self.tail = Tail(0, size)
+            return
+        if mm[:start] != MAGIC:
+            self._report(0, f"not a localrun segment (starts with {mm[:start]!r})", start)
+        released = 0
+        unpackb = msgpack.unpackb
+        for item in scan(mm, start, size):
+            if type(item) is tuple:
+                offset, payload = item
+                try:
+                    rec = unpackb(payload, raw=False, strict_map_key=False)
+                except Exception as exc:  # any decoding failure of a checksummed payload
+                    self._report(offset, f"undecodable record ({type(exc).__name__})", len(payload))
+                    continue
+                if type(rec) is not list or len(rec) < 3 or type(rec[0]) is not int:
+                    self._report(offset, "not a record", len(payload))
+                    continue
+                need = kinds.MIN_LENGTH.get(rec[0])
+                if need is not None and len(rec) < need:
+                    self._report(offset, f"{kinds.NAMES[rec[0]]} record too short", len(payload))
+                    continue
+                if rec[0] == kinds.START and self.header is None and type(rec[3]) is dict:
+                    self.header = rec[3]
+                yield offset, rec
+                if offset - released > _RELEASE_BYTES and hasattr(mm, "madvise"):
+                    # Keep memory flat on huge segments: drop pages already read.
+                    upto = offset - offset % mmap.PAGESIZE
+                    mm.madvise(mmap.MADV_DONTNEED, released, upto - released)
+                    released = upto
+            elif type(item) is Damage:
+                self._report(item.offset, item.reason, item.size_bytes)
+            else:
+                self.tail = item

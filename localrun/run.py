@@ -1,0 +1,539 @@
+"""Run, Config and Summary: the objects a training script holds.
+
+``Run.log`` is the hot path. It reaches the file in three steps: check the keys, pack one
+msgpack record, ``os.write`` it (``SegmentWriter.append``). Everything else a run knows (rows,
+summary, state) is derived from the records by replay, so ``log()`` keeps no history in memory.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import msgpack
+
+from . import terminal
+from .blobs import BlobStore
+from .errors import StepError, UsageError, ValueTypeError
+from .record import kinds
+from .record.segment import SegmentWriter
+from .rundir import Lock
+from .steps import BACKWARDS_WARNING, DROPPED, StepCounter
+from .values import Encoder, check_keys, normalize
+
+_MAX_STEP_WARNINGS = 20
+_SUMMARY_AGGREGATES = {"min", "max", "mean", "first", "last", "best", "none", "copy"}
+
+
+class Run:
+    """One run being recorded. Made by ``localrun.init()``; see its docstring for arguments."""
+
+    def __init__(
+        self,
+        *,
+        path: str,
+        root: str,
+        run_id: str,
+        project: str,
+        name: str,
+        meta: dict,
+        writer: SegmentWriter,
+        lock: Lock,
+        steps: StepCounter,
+        strict_steps: bool,
+        quiet: bool,
+        resumed: bool,
+    ):
+        self._path = path
+        self._root = root
+        self._id = run_id
+        self._project = project
+        self._name = name
+        self._meta = meta
+        self._writer: SegmentWriter | None = writer
+        self._run_lock = lock
+        self._steps = steps
+        self._strict = strict_steps
+        self._quiet = quiet
+        self.resumed = resumed
+        self._seqs = itertools.count(1)  # START is 0; next() is atomic, so ids stay unique
+        self._lock = threading.Lock()
+        self._store = BlobStore(path)
+        self._encoder = Encoder(self._store)
+        self._packer = msgpack.Packer(default=self._encoder.default)
+        self._latest: dict[str, Any] = {}
+        self._step_warnings = 0
+        self._signalled = False
+        self._closed_reason = "finished"
+        self._start_time = time.time()
+        self.config = Config(self)
+        self.summary = Summary(self)
+
+    # --- identity ------------------------------------------------------------------------------
+
+    @property
+    def id(self) -> str:
+        return self._id
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    @name.setter
+    def name(self, value: str) -> None:
+        self._name = str(value)
+        self._append_meta({"name": self._name})
+
+    @property
+    def project(self) -> str:
+        return self._project
+
+    @property
+    def dir(self) -> str:
+        """The run's directory on disk."""
+        return self._path
+
+    @property
+    def path(self) -> str:
+        return self._path
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(self._meta.get("tags") or ())
+
+    @tags.setter
+    def tags(self, value) -> None:
+        self._meta["tags"] = [str(t) for t in value]
+        self._append_meta({"tags": self._meta["tags"]})
+
+    @property
+    def notes(self) -> str | None:
+        return self._meta.get("notes")
+
+    @notes.setter
+    def notes(self, value: str) -> None:
+        self._meta["notes"] = value
+        self._append_meta({"notes": value})
+
+    @property
+    def group(self) -> str | None:
+        return self._meta.get("group")
+
+    @property
+    def job_type(self) -> str | None:
+        return self._meta.get("job_type")
+
+    @property
+    def entity(self) -> str | None:
+        return self._meta.get("entity")
+
+    @property
+    def step(self) -> int:
+        """The step the next ``log()`` without ``step=`` writes to."""
+        return self._steps.step
+
+    @property
+    def start_time(self) -> float:
+        return self._start_time
+
+    @property
+    def finished(self) -> bool:
+        return self._writer is None
+
+    def __repr__(self) -> str:
+        return f"<localrun.Run {self._id} project={self._project!r} name={self._name!r} dir={self._path!r}>"
+
+    # --- logging -------------------------------------------------------------------------------
+
+    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None, sync: bool | None = None) -> None:
+        """Record ``data`` for a step; see docs/format.md for the step and commit rules.
+
+        The record is in the OS when this returns: it survives ``kill -9`` of the process.
+        """
+        with self._lock:
+            writer = self._writer
+            if writer is None:
+                raise self._closed_error("log")
+            if data.__class__ is not dict:
+                data = _as_dict(data)
+            for k in data:
+                if k.__class__ is not str:
+                    check_keys(data)
+            counter = self._steps
+            cur = counter.step
+            pending = counter.pending
+            if step is not None:
+                step = _check_step(step)
+                if step < cur:
+                    self._step_backwards(step, cur, data)
+            payload = self._pack((kinds.LOG, next(self._seqs), time.time(), data, step, commit, cur))
+            if step is None and commit is not False:
+                counter.step = cur + 1  # the common case, inline: write the row, next step
+                counter.pending = False
+                dropped = False
+            else:
+                dropped = counter.advance(step, commit) is DROPPED
+            try:
+                writer.append(payload)
+            except BaseException:
+                counter.step, counter.pending = cur, pending
+                raise
+            if not dropped:
+                self._latest.update(data)
+
+    def _pack(self, record: tuple) -> bytes:
+        encoder = self._encoder
+        encoder.saw_media = False
+        try:
+            payload = self._packer.pack(record)
+        except BaseException:
+            self._packer.reset()
+            # Walk the value with key paths, for an error that names the key, or to recover
+            # from what msgpack alone cannot pack (integers past 64 bits).
+            record = (*record[:3], normalize(record[3], self._store), *record[4:])
+            return self._packer.pack(record)
+        if encoder.saw_media:
+            # A list of media is one value in wandb's format (images/separated): re-pack the
+            # data through normalize(), which sees lists. Media objects cache their encoding.
+            record = (*record[:3], normalize(record[3], self._store), *record[4:])
+            payload = self._packer.pack(record)
+        return payload
+
+    def _step_backwards(self, step: int, cur: int, data: dict) -> None:
+        message = BACKWARDS_WARNING.format(step=step, current=cur)
+        if self._strict:
+            raise StepError(
+                f"{message} Nothing was recorded for keys {sorted(data)!r}. "
+                "Log with step >= the current step, or turn strict_steps off to record and drop"
+            )
+        self._step_warnings += 1
+        if self._step_warnings <= _MAX_STEP_WARNINGS:
+            terminal.warn(message)
+            if self._step_warnings == _MAX_STEP_WARNINGS:
+                terminal.warn("further warnings about steps going backwards are not shown for this run")
+
+    def _append(self, kind: int, *fields: Any) -> None:
+        """Append a non-log record (config, summary, metric, meta, chart)."""
+        with self._lock:
+            writer = self._writer
+            if writer is None:
+                raise self._closed_error("change")
+            writer.append(self._pack((kind, next(self._seqs), time.time(), *fields)))
+
+    def _append_meta(self, changes: dict) -> None:
+        self._append(kinds.META, changes)
+
+    def define_metric(
+        self,
+        name: str,
+        step_metric: str | None = None,
+        step_sync: bool | None = None,
+        hidden: bool | None = None,
+        summary: str | None = None,
+        goal: str | None = None,
+        overwrite: bool | None = None,
+    ) -> dict:
+        """Say how a metric is summarised and plotted; ``name`` may end in ``*`` (``"train/*"``)."""
+        if not isinstance(name, str) or not name:
+            raise ValueTypeError(f"define_metric() needs a metric name (str), not {name!r}")
+        spec: dict[str, Any] = {}
+        if step_metric is not None:
+            spec["step_metric"] = str(step_metric)
+        if step_sync is not None:
+            spec["step_sync"] = bool(step_sync)
+        if hidden:
+            spec["hidden"] = True
+        if summary is not None:
+            parts = [p.strip() for p in str(summary).split(",") if p.strip()]
+            bad = [p for p in parts if p not in _SUMMARY_AGGREGATES]
+            if bad or not parts:
+                raise UsageError(
+                    f"define_metric({name!r}, summary={summary!r}): unknown summary {bad or summary!r}. "
+                    f"Use one or more of {', '.join(sorted(_SUMMARY_AGGREGATES))}, comma separated"
+                )
+            spec["summary"] = parts
+        if goal is not None:
+            g = {"min": "minimize", "max": "maximize"}.get(goal, goal)
+            if g not in ("minimize", "maximize"):
+                raise UsageError(f"define_metric({name!r}, goal={goal!r}): use 'minimize' or 'maximize'")
+            spec["goal"] = g
+        self._append(kinds.METRIC, name, spec)
+        return {"name": name, **spec}
+
+    # --- ending --------------------------------------------------------------------------------
+
+    def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
+        """End the run: write the final record, fsync, release the run. Safe to call twice."""
+        with self._lock:
+            writer = self._writer
+            if writer is None:
+                return
+            code = 0 if exit_code is None else int(exit_code)
+            if self._signalled:
+                state = "preempted"
+            else:
+                state = "finished" if code == 0 else "failed"
+            counter = self._steps
+            counter.close()
+            try:
+                writer.append(self._packer.pack((kinds.FINISH, next(self._seqs), time.time(), code, state, counter.step)))
+            finally:
+                self._writer = None
+                self._closed_reason = state
+                try:
+                    writer.close()
+                finally:
+                    self._run_lock.release()
+        from . import session
+
+        session._forget(self)
+        if not (self._quiet or quiet):
+            terminal.say(f"run {self._id} {state}; stored in {self._path}")
+
+    def _on_signal(self, signum: int) -> None:
+        """SIGTERM arrived (a scheduler preempting the job): record it and make it durable."""
+        self._signalled = True
+        writer = self._writer
+        if writer is None:
+            return
+        payload = msgpack.packb((kinds.SIGNAL, next(self._seqs), time.time(), int(signum)))
+        # The signal may interrupt log() in this very thread while it holds the lock, so write
+        # without it: one os.write per record keeps records whole, and seq ids stay unique.
+        try:
+            writer.append(payload)
+            writer.sync()
+        except Exception:
+            pass
+
+    def _after_fork_in_child(self) -> None:
+        writer = self._writer
+        if writer is not None:
+            writer.abandon()
+            self._writer = None
+            self._run_lock.release()
+        self._lock = threading.Lock()
+        self._closed_reason = f"left to the parent process (this is a forked child, pid {os.getpid()})"
+
+    def _closed_error(self, what: str) -> UsageError:
+        if self._closed_reason.startswith("left"):
+            return UsageError(
+                f"cannot {what} run {self._id}: it is {self._closed_reason}. "
+                "Log from the process that called init(), or call localrun.init() in the child for a run of its own"
+            )
+        return UsageError(
+            f"cannot {what} run {self._id}: it is already {self._closed_reason}. "
+            f"Start a new run with localrun.init(), or continue this one with localrun.init(id={self._id!r}, resume='allow')"
+        )
+
+    def __enter__(self) -> Run:
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        self.finish(exit_code=0 if exc_type is None else 1)
+
+
+def _check_step(step: Any) -> int:
+    if step.__class__ is int:
+        return step
+    try:
+        import numbers
+
+        if isinstance(step, numbers.Integral) and not isinstance(step, bool):
+            return int(step)
+    except TypeError:
+        pass
+    raise StepError(f"step must be a non-negative int, not {step!r} ({type(step).__name__})")
+
+
+def _as_dict(data: Any) -> dict:
+    if isinstance(data, Mapping):
+        return dict(data)
+    raise ValueTypeError(
+        f"log() takes a dict of metrics, like log({{'loss': 0.1}}), not {type(data).__name__}: {data!r:.80}"
+    )
+
+
+# --- config and summary ------------------------------------------------------------------------
+
+
+class Config:
+    """The run's configuration: item and attribute access, ``update``. Every change is recorded."""
+
+    def __init__(self, run: Run):
+        object.__setattr__(self, "_run", run)
+        object.__setattr__(self, "_items", {})
+
+    def _set(self, changes: Mapping[str, Any]) -> None:
+        changes = _config_value(dict(changes), "config")
+        if not changes:
+            return
+        self._run._append(kinds.CONFIG, changes)
+        self._items.update(changes)
+
+    def _load(self, items: Mapping[str, Any]) -> None:
+        """Fill from an earlier segment when resuming (no record: it is already on disk)."""
+        self._items.update(items)
+
+    def update(self, d: Any = None, allow_val_change: bool | None = None, **kwargs: Any) -> None:
+        items = _mapping_of(d) if d is not None else {}
+        items.update(kwargs)
+        self._set(items)
+
+    def setdefaults(self, d: Mapping[str, Any]) -> None:
+        self._set({k: v for k, v in _mapping_of(d).items() if k not in self._items})
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._set({key: value})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        if key.startswith("_"):
+            object.__setattr__(self, key, value)
+        else:
+            self._set({key: value})
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        try:
+            return self._items[key]
+        except KeyError:
+            raise AttributeError(f"config has no key {key!r}; it has {sorted(self._items)!r}") from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._items
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._items.get(key, default)
+
+    def keys(self):
+        return self._items.keys()
+
+    def items(self):
+        return self._items.items()
+
+    def values(self):
+        return self._items.values()
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self._items)
+
+    def __repr__(self) -> str:
+        return f"Config({self._items!r})"
+
+
+def _mapping_of(d: Any) -> dict[str, Any]:
+    if isinstance(d, Mapping):
+        return dict(d)
+    if hasattr(d, "__dict__"):  # argparse.Namespace, absl flags, simple objects
+        return {k: v for k, v in vars(d).items() if not k.startswith("_")}
+    raise ValueTypeError(f"config takes a dict or an object with attributes (argparse.Namespace), not {type(d).__name__}")
+
+
+def _config_value(value: Any, where: str) -> Any:
+    """Config accepts anything: what is not plain data is stored as its str()."""
+    if value is None or isinstance(value, (str, bool, int, float)):
+        return value
+    if isinstance(value, Mapping):
+        out = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                check_keys({k: v})
+            out[k] = _config_value(v, f"{where}.{k}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_config_value(v, where) for v in value]
+    module = type(value).__module__
+    if module == "numpy" or module.startswith("torch"):
+        try:
+            return _config_value(value.tolist() if hasattr(value, "tolist") else value.item(), where)
+        except Exception:
+            pass
+    return str(value)
+
+
+class Summary:
+    """The run's summary: the last logged value of each key, unless set here.
+
+    ``run.summary[k] = v`` is recorded and wins until ``k`` is logged again. Reading shows what
+    this process logged last; the stored summary, which ``localrun show`` and sync read, is
+    computed by replay with the full rules (``None`` never replaces a value, define_metric
+    aggregates apply).
+    """
+
+    def __init__(self, run: Run):
+        object.__setattr__(self, "_run", run)
+
+    def _set(self, changes: dict[str, Any], deleted: list[str] = ()) -> None:
+        check_keys(changes)
+        run = self._run
+        plain = normalize(changes, run._store)
+        run._append(kinds.SUMMARY, plain, list(deleted))
+        run._latest.update(changes)
+        for k in deleted:
+            run._latest.pop(k, None)
+
+    def update(self, d: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
+        items = dict(d or {})
+        items.update(kwargs)
+        if items:
+            self._set(items)
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self._set({key: value})
+
+    def __getitem__(self, key: str) -> Any:
+        return self._run._latest[key]
+
+    def __delitem__(self, key: str) -> None:
+        if key not in self._run._latest:
+            raise KeyError(key)
+        self._set({}, [key])
+
+    def __setattr__(self, key: str, value: Any) -> None:
+        self._set({key: value})
+
+    def __getattr__(self, key: str) -> Any:
+        if key.startswith("__"):
+            raise AttributeError(key)
+        try:
+            return self._run._latest[key]
+        except KeyError:
+            raise AttributeError(f"summary has no key {key!r}") from None
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._run._latest
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(dict(self._run._latest))
+
+    def __len__(self) -> int:
+        return len(self._run._latest)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._run._latest.get(key, default)
+
+    def keys(self):
+        return dict(self._run._latest).keys()
+
+    def items(self):
+        return dict(self._run._latest).items()
+
+    def values(self):
+        return dict(self._run._latest).values()
+
+    def __repr__(self) -> str:
+        return f"Summary({self._run._latest!r})"
+

@@ -1,0 +1,204 @@
+"""The run directory: where a run lives on disk, its lock, its segments.
+
+::
+
+    runs/                     the folder of runs: init(dir=...), else $LOCALRUN_DIR, else ./runs
+      <run id>/
+        run.json              written once at creation: format, id, project, name, created_at
+        lock                  held (flock) by the one live writer; readers test it for "running"
+        segments/000001.lrs   one per writer process, in order; see record/segment.py
+        media/<sha256>.<ext>  content-addressed media files; see blobs.py
+
+docs/format.md is the full specification.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import random
+import re
+import socket
+import string
+import tempfile
+import time
+
+from .errors import FormatVersionError, RunDirError, RunLockedError
+from .record.kinds import FORMAT_VERSION
+
+RUN_JSON = "run.json"
+LOCK = "lock"
+SEGMENTS = "segments"
+SEGMENT_SUFFIX = ".lrs"
+DEFAULT_ROOT = "runs"
+
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+_SEGMENT = re.compile(r"^(\d{6,})\.lrs$")
+
+
+def runs_root(dir: str | os.PathLike | None, environ: dict | None = None) -> str:
+    """The folder runs go into: ``dir``, else ``$LOCALRUN_DIR``, else ``./runs``."""
+    env = os.environ if environ is None else environ
+    if dir is not None:
+        return os.fspath(dir)
+    return env.get("LOCALRUN_DIR") or DEFAULT_ROOT
+
+
+def new_run_id() -> str:
+    alphabet = string.ascii_lowercase + string.digits
+    return "".join(random.SystemRandom().choice(alphabet) for _ in range(8))
+
+
+def check_run_id(run_id: str) -> str:
+    if not isinstance(run_id, str) or not _ID.match(run_id) or ".." in run_id:
+        raise RunDirError(
+            f"run id {run_id!r} is not usable as a folder name: use 1-128 letters, digits, '_', '-' "
+            "or '.', starting with a letter or digit"
+        )
+    return run_id
+
+
+def is_run_dir(path: str) -> bool:
+    return os.path.isfile(os.path.join(path, RUN_JSON))
+
+
+def read_run_json(path: str) -> dict:
+    """The run.json of ``path``; RunDirError when it is missing or unreadable."""
+    p = os.path.join(path, RUN_JSON)
+    try:
+        with open(p, encoding="utf-8") as f:
+            meta = json.load(f)
+    except FileNotFoundError:
+        raise RunDirError(f"{path} is not a localrun run directory (it has no {RUN_JSON})") from None
+    except (OSError, ValueError) as exc:
+        raise RunDirError(f"cannot read {p}: {exc}. The run's metadata file is damaged or unreadable") from exc
+    if not isinstance(meta, dict):
+        raise RunDirError(f"{p} is damaged: expected a JSON object")
+    fmt = meta.get("format", 1)
+    if not isinstance(fmt, int) or fmt > FORMAT_VERSION:
+        raise FormatVersionError(
+            f"{path} was written with run format {fmt!r}; this localrun reads format 1 to {FORMAT_VERSION}. "
+            "Upgrade localrun (pip install -U localrun)"
+        )
+    return meta
+
+
+def write_json_atomic(path: str, obj: dict) -> None:
+    folder = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    try:
+        os.fchmod(fd, 0o644)
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=1, sort_keys=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def create(path: str, meta: dict) -> None:
+    """Make a new run directory at ``path``; FileExistsError if it is already there."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    os.mkdir(path)
+    os.mkdir(os.path.join(path, SEGMENTS))
+    write_json_atomic(os.path.join(path, RUN_JSON), {"format": FORMAT_VERSION, **meta})
+
+
+def segment_paths(path: str) -> list[str]:
+    """The run's segment files, in the order they were written."""
+    folder = os.path.join(path, SEGMENTS)
+    try:
+        names = os.listdir(folder)
+    except FileNotFoundError:
+        return []
+    found = sorted((int(m.group(1)), n) for n in names if (m := _SEGMENT.match(n)))
+    return [os.path.join(folder, n) for _, n in found]
+
+
+def next_segment_path(path: str) -> str:
+    existing = segment_paths(path)
+    last = int(_SEGMENT.match(os.path.basename(existing[-1])).group(1)) if existing else 0
+    return os.path.join(path, SEGMENTS, f"{last + 1:06d}{SEGMENT_SUFFIX}")
+
+
+class Lock:
+    """The writer's exclusive hold on a run directory, for as long as the process lives.
+
+    An flock is released by the kernel when the process dies, however it dies, which is what
+    lets a reader tell ``running`` from ``crashed``.
+    """
+
+    def __init__(self, path: str):
+        self.path = os.path.join(path, LOCK)
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0)
+        try:
+            self._fd = os.open(self.path, flags, 0o644)
+        except OSError as exc:
+            raise RunDirError(f"cannot open {self.path}: {exc.strerror or exc}. Is the run directory writable?") from exc
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _read_holder(self._fd)
+            os.close(self._fd)
+            raise RunLockedError(
+                f"run {path} is being written by another live process{holder}. "
+                "Wait for it to finish, or start a new run with a different id"
+            ) from None
+        os.ftruncate(self._fd, 0)
+        os.pwrite(self._fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": time.time()}).encode(), 0)
+
+    def release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)  # closing the descriptor drops the flock
+            self._fd = -1
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return f" (pid {info['pid']} on {info['host']})"
+    except (OSError, ValueError, KeyError, TypeError):
+        return ""
+
+
+def is_locked(path: str) -> bool:
+    """True while a live process holds the run's lock (the run is being written)."""
+    try:
+        fd = os.open(os.path.join(path, LOCK), os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+    return False
+
+
+_ADJECTIVES = (
+    "amber brisk calm dapper eager fancy gentle hardy icy jolly keen lively mellow noble olive "
+    "proud quiet rapid silent sunny tidy vivid witty young zesty bold crisp dry fresh golden"
+).split()
+_NOUNS = (
+    "river meadow cloud forest harbor island lake moon ocean pine rain shadow sky snow star "
+    "stone sun thunder valley wave wind dawn dust fire frost glade hill leaf moss peak"
+).split()
+
+
+def friendly_name(root: str) -> str:
+    """A wandb-style name like ``brisk-river-7``: two words and the run's number in the folder."""
+    try:
+        count = sum(1 for e in os.scandir(root) if e.is_dir())
+    except OSError:
+        count = 0
+    rnd = random.Random()
+    return f"{rnd.choice(_ADJECTIVES)}-{rnd.choice(_NOUNS)}-{count}"

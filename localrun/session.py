@@ -1,0 +1,348 @@
+"""``init()`` and the module-level API: the current run, and the process hooks around it.
+
+Hooks installed while a run is live:
+
+- SIGTERM (what schedulers send on preemption): a ``signal`` record is written and fsynced,
+  then the signal takes its normal course (the previous handler runs, or the process dies).
+- ``atexit``: a run the script never finished is finished, as failed if an exception ended it.
+- ``os.register_at_fork``: a forked child never writes to its parent's segment.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import socket
+import sys
+import threading
+import time
+from typing import Any
+
+from . import rundir, terminal
+from .errors import (
+    RunDirError,
+    RunExistsError,
+    RunNotFoundError,
+    UsageError,
+)
+from .record import kinds
+from .record.segment import SegmentReader, SegmentWriter
+from .run import Run
+from .steps import DROPPED, StepCounter
+
+__version__ = "0.1.0"
+
+# wandb.init arguments that wandb code passes and that mean nothing offline: accepted and
+# kept in the segment header, so code runs unchanged.
+_WANDB_ONLY_ARGS = {
+    "entity",
+    "reinit",
+    "mode",
+    "magic",
+    "anonymous",
+    "save_code",
+    "sync_tensorboard",
+    "monitor_gym",
+    "allow_val_change",
+    "config_exclude_keys",
+    "config_include_keys",
+    "force",
+    "tensorboard",
+    "resume_from",
+    "fork_from",
+}
+
+_active: list[Run] = []
+_state_lock = threading.RLock()
+_hooks_installed = False
+_previous_sigterm: Any = None
+_uncaught: list[BaseException] = []
+
+
+class Settings:
+    """Run settings, as ``wandb.Settings(...)``: any keyword is accepted and kept.
+
+    localrun reads ``strict_steps`` (a step that goes backwards raises instead of warning) and
+    ``quiet``/``silent`` (no lines printed).
+    """
+
+    def __init__(self, **kwargs: Any):
+        self.__dict__.update(kwargs)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.__dict__.get(key, default)
+
+
+def _setting(settings: Any, key: str, default: Any = None) -> Any:
+    if settings is None:
+        return default
+    if isinstance(settings, dict):
+        return settings.get(key, default)
+    return getattr(settings, key, default)
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def init(
+    project: str | None = None,
+    name: str | None = None,
+    id: str | None = None,
+    dir: str | os.PathLike | None = None,
+    config: Any = None,
+    tags: Any = None,
+    group: str | None = None,
+    job_type: str | None = None,
+    notes: str | None = None,
+    resume: bool | str | None = None,
+    settings: Any = None,
+    **kwargs: Any,
+) -> Run:
+    """Start (or resume) a run and make it the current one.
+
+    Runs go into ``dir``, else ``$LOCALRUN_DIR``, else ``./runs``; each in a folder named by its
+    id. ``resume="allow"`` continues run ``id`` if it exists; ``resume="must"`` requires it to.
+    Reusing an existing ``id`` without ``resume`` is refused. A run already current in this
+    process is finished first, as wandb does.
+    """
+    unknown = set(kwargs) - _WANDB_ONLY_ARGS
+    if unknown:
+        raise TypeError(f"init() got unexpected keyword argument(s) {sorted(unknown)!r}")
+    if resume not in (None, False, True, "allow", "must", "never", "auto"):
+        raise UsageError(f"resume={resume!r} is not understood: use 'allow', 'must', 'never' or None")
+    with _state_lock:
+        for previous in list(_active):
+            previous.finish()
+        root = rundir.runs_root(dir)
+        run_id = rundir.check_run_id(id) if id is not None else rundir.new_run_id()
+        path = os.path.join(root, run_id)
+        exists = rundir.is_run_dir(path)
+        quiet = bool(_setting(settings, "quiet") or _setting(settings, "silent") or _env_flag("LOCALRUN_SILENT"))
+        strict = bool(_setting(settings, "strict_steps") or _env_flag("LOCALRUN_STRICT_STEPS"))
+        if exists and resume in (None, False, "never"):
+            raise RunExistsError(
+                f"a run with id {run_id!r} already exists in {root}. "
+                f"Pass resume='allow' to continue it, or choose another id"
+            )
+        if not exists and resume == "must":
+            raise RunNotFoundError(
+                f"resume='must' but there is no run {run_id!r} in {root}. "
+                f"Check the id and dir (runs are in {os.path.abspath(root)})"
+            )
+        if not exists and os.path.exists(path):
+            raise RunDirError(f"{path} exists but is not a localrun run directory. Choose another id or dir")
+        resumed = exists
+        if resumed:
+            stored = rundir.read_run_json(path)
+            project = project or stored.get("project")
+            name = name or stored.get("name")
+        project = project or os.environ.get("LOCALRUN_PROJECT") or os.environ.get("WANDB_PROJECT") or "uncategorized"
+        name = str(name) if name else rundir.friendly_name(root)
+        if not resumed:
+            try:
+                rundir.create(path, {"id": run_id, "project": project, "name": name, "created_at": time.time()})
+            except FileExistsError:
+                raise RunExistsError(f"a run with id {run_id!r} was just created in {root} by another process") from None
+            except OSError as exc:
+                raise RunDirError(
+                    f"cannot create the run directory {path}: {exc.strerror or exc}. "
+                    "Pass dir= (or set LOCALRUN_DIR) to a writable folder"
+                ) from exc
+        lock = rundir.Lock(path)
+        try:
+            steps, old_config, latest = _resume_state(path) if resumed else (StepCounter(), {}, {})
+            meta = {
+                "tags": [str(t) for t in tags] if tags else [],
+                "group": group,
+                "job_type": job_type,
+                "notes": notes,
+                **{k: v for k, v in kwargs.items() if k == "entity"},
+            }
+            now = time.time()
+            header = {
+                "format": kinds.FORMAT_VERSION,
+                "run_id": run_id,
+                "project": project,
+                "name": name,
+                **meta,
+                "resumed": resumed,
+                "start_step": steps.step,
+                "time": now,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "python": sys.version.split()[0],
+                "localrun": __version__,
+                "argv": list(sys.argv),
+                "strict_steps": strict,
+                "wandb_args": {k: _plain(v) for k, v in kwargs.items()},
+            }
+            writer = SegmentWriter(rundir.next_segment_path(path), header)
+        except BaseException:
+            lock.release()
+            raise
+        run = Run(
+            path=path,
+            root=root,
+            run_id=run_id,
+            project=project,
+            name=name,
+            meta=meta,
+            writer=writer,
+            lock=lock,
+            steps=steps,
+            strict_steps=strict,
+            quiet=quiet,
+            resumed=resumed,
+        )
+        run.config._load(old_config)
+        run._latest.update(latest)
+        if config is not None:
+            run.config.update(config)
+        _activate(run)
+    if not quiet:
+        how = f"resumed at step {steps.step}" if resumed else "started"
+        terminal.say(f"run {run_id} ({name}) {how}, stored in {path}. Sync it later with: localrun sync {root}")
+    return run
+
+
+def _plain(v: Any) -> Any:
+    return v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
+
+
+def _resume_state(path: str) -> tuple[StepCounter, dict, dict]:
+    """Where a resumed run continues: its step counter, config and last logged values."""
+    counter = StepCounter()
+    config: dict = {}
+    latest: dict = {}
+    for seg in rundir.segment_paths(path):
+        for _, rec in SegmentReader(seg):
+            kind = rec[0]
+            if kind == kinds.LOG:
+                data, step, commit, writer_step = rec[3], rec[4], rec[5], rec[6]
+                if type(writer_step) is int and writer_step != counter.step:
+                    counter.close()
+                    counter.step = max(counter.step, writer_step)
+                if counter.advance(step, commit) is not DROPPED and type(data) is dict:
+                    latest.update(data)
+            elif kind == kinds.CONFIG and type(rec[3]) is dict:
+                config.update(rec[3])
+            elif kind == kinds.SUMMARY and type(rec[3]) is dict:
+                latest.update(rec[3])
+            elif kind == kinds.FINISH and type(rec[5]) is int:
+                counter = StepCounter(rec[5])
+        counter.close()  # the pending row of an ended writer was written at its step
+    return counter, config, latest
+
+
+# --- the current run ---------------------------------------------------------------------------
+
+
+def _module():
+    return sys.modules["localrun"]
+
+
+def _activate(run: Run) -> None:
+    _active.append(run)
+    _install_hooks()
+    m = _module()
+    m.run = run
+    m.config = run.config
+    m.summary = run.summary
+
+
+def _forget(run: Run) -> None:
+    with _state_lock:
+        if run in _active:
+            _active.remove(run)
+        m = _module()
+        if getattr(m, "run", None) is run:
+            m.run = _active[-1] if _active else None
+            if m.run is None:
+                m.config = m._preinit_config
+                m.summary = m._preinit_summary
+            else:
+                m.config, m.summary = m.run.config, m.run.summary
+
+
+def current() -> Run:
+    run = _module().run
+    if run is None:
+        raise UsageError("no run is active: call localrun.init() before localrun.log() (and after finish(), init() again)")
+    return run
+
+
+def log(data: dict, step: int | None = None, commit: bool | None = None, sync: bool | None = None) -> None:
+    """Log ``data`` to the current run; see ``Run.log``."""
+    run = _module().run
+    if run is None:
+        raise UsageError("localrun.log() was called before localrun.init(). Call localrun.init() first")
+    run.log(data, step, commit)
+
+
+def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
+    """Finish the current run, if there is one."""
+    run = _module().run
+    if run is not None:
+        run.finish(exit_code, quiet)
+
+
+def define_metric(name: str, step_metric: str | None = None, **kwargs: Any) -> dict:
+    """``define_metric`` on the current run; see ``Run.define_metric``."""
+    return current().define_metric(name, step_metric, **kwargs)
+
+
+# --- process hooks -----------------------------------------------------------------------------
+
+
+def _install_hooks() -> None:
+    global _hooks_installed, _previous_sigterm
+    if _hooks_installed:
+        return
+    _hooks_installed = True
+    atexit.register(_at_exit)
+    previous_excepthook = sys.excepthook
+
+    def excepthook(exc_type, exc, tb):
+        _uncaught.append(exc)
+        previous_excepthook(exc_type, exc, tb)
+
+    sys.excepthook = excepthook
+    os.register_at_fork(after_in_child=_after_fork_in_child)
+    if threading.current_thread() is threading.main_thread():
+        try:
+            previous = signal.getsignal(signal.SIGTERM)
+        except (ValueError, OSError):
+            return
+        if previous == signal.SIG_IGN:
+            return  # the process ignores SIGTERM: it will not be preempted by it
+        _previous_sigterm = previous
+        signal.signal(signal.SIGTERM, _on_sigterm)
+
+
+def _on_sigterm(signum, frame) -> None:
+    for run in list(_active):
+        run._on_signal(signum)
+    previous = _previous_sigterm
+    if callable(previous):
+        previous(signum, frame)
+        return
+    # Default action: die of SIGTERM, as the scheduler expects.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+
+
+def _at_exit() -> None:
+    code = 1 if _uncaught else 0
+    for run in list(_active):
+        try:
+            run.finish(exit_code=code)
+        except Exception as exc:  # at exit, report and go on to the next run
+            terminal.warn(f"could not finish run {run.id}: {exc}")
+
+
+def _after_fork_in_child() -> None:
+    for run in list(_active):
+        run._after_fork_in_child()
+    _active.clear()

@@ -1,0 +1,153 @@
+"""Reading run directories back: find runs, read their segments, replay them.
+
+``RunView(path).rows()`` streams a run's history rows; once it is exhausted (or after
+``scan()``), the view knows the run's config, summary, state, dropped calls and damage.
+A run being written can be read at any time: each segment is read as it was when reading
+began, so what comes out is a consistent prefix.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+from localrun import rundir
+from localrun.errors import CorruptRecordError, RunDirError
+from localrun.record import kinds
+from localrun.record.segment import SegmentReader
+
+from .replay import Replay
+
+STATES = ("running", "finished", "failed", "preempted", "crashed")
+
+
+def find_runs(path: str) -> list[str]:
+    """The run directories at ``path``: itself if it is one, else those directly beneath it.
+
+    Raises RunDirError with a hint when there are none.
+    """
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        hint = ""
+        if os.path.isdir(os.path.join(os.path.dirname(path) or ".", rundir.DEFAULT_ROOT)) and path != rundir.DEFAULT_ROOT:
+            hint = f" Did you mean {os.path.join(os.path.dirname(path) or '.', rundir.DEFAULT_ROOT)}?"
+        raise RunDirError(f"{path} does not exist.{hint} Runs are stored in ./runs unless init(dir=...) or $LOCALRUN_DIR says otherwise")
+    if rundir.is_run_dir(path):
+        return [path]
+    if not os.path.isdir(path):
+        raise RunDirError(f"{path} is a file, not a localrun run directory or a folder of runs")
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError as exc:
+        raise RunDirError(f"cannot list {path}: {exc.strerror or exc}") from exc
+    runs = [e.path for e in entries if e.is_dir() and rundir.is_run_dir(e.path)]
+    if not runs:
+        nested = os.path.join(path, rundir.DEFAULT_ROOT)
+        hint = f" Did you mean {nested}?" if os.path.isdir(nested) else ""
+        raise RunDirError(f"{path} is not a localrun run directory and holds no runs.{hint}")
+    return runs
+
+
+class RunView:
+    """One run directory, read back."""
+
+    def __init__(self, path: str):
+        self.path = os.fspath(path)
+        self.info = rundir.read_run_json(self.path)
+        self.id: str = str(self.info.get("id") or os.path.basename(os.path.normpath(self.path)))
+        self.replay = Replay()
+        self.damage: list[CorruptRecordError] = []
+        self.torn_tails = 0
+        self.size_bytes = 0
+        self._done = False
+
+    def rows(self) -> Iterator[dict]:
+        """Stream the history rows, in step order. Read once per view."""
+        if self._done:
+            raise RunDirError(f"the rows of {self.path} were already read; make a new RunView to read them again")
+        self._done = True
+        replay = self.replay
+        live = rundir.is_locked(self.path)
+        for seg in rundir.segment_paths(self.path):
+            reader = SegmentReader(seg)
+            started = False
+            for _, rec in reader:
+                if not started:
+                    started = True
+                    header = rec[3] if rec[0] == kinds.START and type(rec[3]) is dict else None
+                    replay.start_segment(header, rec[2] if type(rec[2]) in (int, float) else 0.0)
+                rows = replay.feed(rec)
+                if rows:
+                    yield from rows
+            self.damage.extend(reader.damage)
+            self.size_bytes += reader.size_bytes
+            if reader.tail is not None:
+                self.torn_tails += 1
+            if started:
+                yield from replay.end_segment()
+        self._live = live
+
+    def scan(self) -> RunView:
+        """Replay the whole run without keeping rows; returns self."""
+        for _ in self.rows():
+            pass
+        return self
+
+    # --- what replay learned -------------------------------------------------------------------
+
+    def _ensure(self) -> None:
+        if not self._done:
+            self.scan()
+
+    @property
+    def state(self) -> str:
+        self._ensure()
+        r = self.replay
+        if r.state is not None:
+            return r.state
+        if self._live:
+            return "running"
+        return "preempted" if r.signalled else "crashed"
+
+    @property
+    def project(self) -> str | None:
+        self._ensure()
+        return self.replay.meta.get("project", self.info.get("project"))
+
+    @property
+    def name(self) -> str | None:
+        self._ensure()
+        return self.replay.meta.get("name", self.info.get("name"))
+
+    def to_json(self) -> dict[str, Any]:
+        """The object ``localrun show RUN --json`` prints (see docs/cli.md)."""
+        self._ensure()
+        r = self.replay
+        return {
+            "id": self.id,
+            "project": self.project,
+            "name": self.name,
+            "state": self.state,
+            "path": self.path,
+            "config": r.config,
+            "summary": r.summary,
+            "rows": r.rows,
+            "last_step": r.last_step,
+            "dropped": r.dropped,
+            "tags": r.meta.get("tags") or [],
+            "group": r.meta.get("group"),
+            "job_type": r.meta.get("job_type"),
+            "notes": r.meta.get("notes"),
+            "created_at": self.info.get("created_at"),
+            "updated_at": r.last_time,
+            "runtime": r.runtime,
+            "exit_code": r.exit_code,
+            "segments": r.segments,
+            "metrics": r.metrics,
+            "charts": r.charts,
+            "damaged": [
+                {"segment": os.path.relpath(d.segment, self.path), "offset": d.offset, "reason": d.reason}
+                for d in self.damage
+            ],
+        }

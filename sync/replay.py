@@ -1,0 +1,249 @@
+"""Replay: raw records in, history rows out, with exactly wandb's step and commit rules.
+
+The rules themselves live in ``localrun.steps`` and are shared with the writer. Replay adds
+the rows: it merges each call's data into the pending row and writes the row out when the
+rules say so, stamping ``_step``, ``_runtime`` and ``_timestamp``. It also folds config,
+summary, define_metric, metadata and the end state out of the same records.
+
+Replay holds one pending row and a summary, never the history: memory stays flat however many
+rows a run has.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any
+
+from localrun.record import kinds
+from localrun.steps import DROPPED, StepCounter
+
+_NUMBER = (int, float)
+
+
+class Replay:
+    """Feed it a run's records in order (segment by segment); it hands back rows."""
+
+    def __init__(self) -> None:
+        self.counter = StepCounter()
+        self.pending: dict[str, Any] | None = None
+        self.pending_time = 0.0
+        self.rows = 0
+        self.last_step: int | None = None
+        self.config: dict[str, Any] = {}
+        self.meta: dict[str, Any] = {}
+        self.metrics: dict[str, dict] = {}
+        self.charts: dict[str, dict] = {}
+        self.dropped: list[dict] = []
+        self.segments = 0
+        self.state: str | None = None  # from the last segment: finished, failed, preempted
+        self.signalled = False
+        self.exit_code: int | None = None
+        self.first_time: float | None = None
+        self.last_time: float | None = None
+        self._latest: dict[str, Any] = {}
+        self._explicit: set[str] = set()
+        self._aggregates: dict[str, dict] = {}
+        self._metric_of: dict[str, dict | None] = {}
+        self._runtime_base = 0.0
+        self._segment_start: float | None = None
+
+    # --- segments ------------------------------------------------------------------------------
+
+    def start_segment(self, header: dict | None, time_s: float) -> None:
+        """A new writer begins; ``header`` is its START record (None if that was damaged)."""
+        if self._segment_start is not None and self.last_time is not None:
+            self._runtime_base += max(0.0, self.last_time - self._segment_start)
+        self._segment_start = time_s
+        self.segments += 1
+        self.state = None
+        self.signalled = False
+        self.exit_code = None
+        if self.first_time is None:
+            self.first_time = time_s
+        if header:
+            for key in ("project", "name", "tags", "group", "job_type", "notes", "entity"):
+                if header.get(key) is not None:
+                    self.meta[key] = header[key]
+            start_step = header.get("start_step")
+            if type(start_step) is int and start_step > self.counter.step:
+                self.counter.step = start_step
+
+    def end_segment(self) -> list[dict]:
+        """The writer ended (finish, crash, or simply the end of what is written so far)."""
+        return self._close_pending()
+
+    # --- records -------------------------------------------------------------------------------
+
+    def feed(self, rec: list) -> list[dict]:
+        """Apply one record; return the rows it completes (zero, one or two)."""
+        kind = rec[0]
+        t = rec[2]
+        if type(t) is float or type(t) is int:
+            self.last_time = t
+        if kind == kinds.LOG:
+            return self._log(rec)
+        if kind == kinds.START:
+            return []  # handled by start_segment
+        if kind == kinds.CONFIG:
+            if type(rec[3]) is dict:
+                self.config.update(rec[3])
+        elif kind == kinds.SUMMARY:
+            self._summary(rec[3], rec[4])
+        elif kind == kinds.METRIC:
+            if type(rec[3]) is str and type(rec[4]) is dict:
+                self.metrics[rec[3]] = rec[4]
+                self._metric_of.clear()
+        elif kind == kinds.META:
+            if type(rec[3]) is dict:
+                self.meta.update(rec[3])
+        elif kind == kinds.CHART:
+            if type(rec[3]) is str and type(rec[4]) is dict:
+                self.charts[rec[3]] = rec[4]
+        elif kind == kinds.SIGNAL:
+            self.signalled = True
+        elif kind == kinds.FINISH:
+            rows = self._close_pending()
+            self.exit_code = rec[3] if type(rec[3]) is int else None
+            self.state = rec[4] if rec[4] in ("finished", "failed", "preempted") else "finished"
+            return rows
+        return []
+
+    def _log(self, rec: list) -> list[dict]:
+        data, step, commit, writer_step = rec[3], rec[4], rec[5], rec[6]
+        if type(data) is not dict:
+            return []
+        counter = self.counter
+        rows = []
+        if type(writer_step) is int and writer_step > counter.step:
+            # A record before this one was lost to damage: the writer's own counter says
+            # where it stood, so the rows after the loss keep their steps.
+            rows.extend(self._close_pending())
+            counter.step = writer_step
+        if step is not None and type(step) is not int:
+            step = None
+        result = counter.advance(step, commit)
+        if result is DROPPED:
+            self.dropped.append({"step": step, "current_step": counter.step, "keys": list(data)})
+            return rows
+        flush_at, write_at = result
+        if flush_at is not None and self.pending is not None:
+            rows.append(self._row(flush_at))
+        pending = self.pending
+        if pending is None:
+            self.pending = pending = {}
+        pending.update(data)
+        self.pending_time = rec[2]
+        self._merge_summary(data)
+        if write_at is not None:
+            rows.append(self._row(write_at))
+        return rows
+
+    def _close_pending(self) -> list[dict]:
+        at = self.counter.close()
+        if at is None or self.pending is None:
+            self.pending = None
+            return []
+        return [self._row(at)]
+
+    def _row(self, step: int) -> dict:
+        data = self.pending or {}
+        self.pending = None
+        t = self.pending_time
+        runtime = self._runtime_base + (t - self._segment_start if self._segment_start is not None else 0.0)
+        row = {"_step": step, **data, "_runtime": runtime, "_timestamp": t}
+        self.rows += 1
+        self.last_step = step
+        latest = self._latest
+        latest["_step"] = step
+        latest["_runtime"] = runtime
+        latest["_timestamp"] = t
+        return row
+
+    # --- summary -------------------------------------------------------------------------------
+
+    def _merge_summary(self, data: dict) -> None:
+        latest = self._latest
+        if None in data.values():
+            for k, v in data.items():
+                if v is not None:
+                    latest[k] = v
+        else:
+            latest.update(data)
+        if self._explicit:
+            self._explicit.difference_update(data)
+        if self.metrics:
+            for k, v in data.items():
+                if type(v) in _NUMBER and self._metric_for(k) is not None:
+                    self._aggregate(k, v)
+
+    def _summary(self, changes: Any, deleted: Any) -> None:
+        if type(changes) is dict:
+            self._latest.update(changes)
+            self._explicit.update(changes)
+        if type(deleted) is list:
+            for k in deleted:
+                self._latest.pop(k, None)
+                self._explicit.discard(k)
+
+    def _metric_for(self, key: str) -> dict | None:
+        try:
+            return self._metric_of[key]
+        except KeyError:
+            pass
+        spec = self.metrics.get(key)
+        if spec is None:
+            for pattern, s in self.metrics.items():
+                if "*" in pattern and fnmatch.fnmatchcase(key, pattern):
+                    spec = s
+        self._metric_of[key] = spec
+        return spec
+
+    def _aggregate(self, key: str, v: float) -> None:
+        agg = self._aggregates.get(key)
+        if agg is None:
+            self._aggregates[key] = {"min": v, "max": v, "sum": v, "count": 1, "first": v}
+            return
+        if v < agg["min"]:
+            agg["min"] = v
+        if v > agg["max"]:
+            agg["max"] = v
+        agg["sum"] += v
+        agg["count"] += 1
+
+    @property
+    def runtime(self) -> float | None:
+        """Seconds the run has been written, over all its segments."""
+        if self._segment_start is None or self.last_time is None:
+            return None
+        return self._runtime_base + max(0.0, self.last_time - self._segment_start)
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The run's summary: last logged values, explicit sets, define_metric aggregates."""
+        out: dict[str, Any] = {}
+        for k, v in self._latest.items():
+            spec = self._metric_for(k) if self.metrics else None
+            parts = spec.get("summary") if spec else None
+            if not parts or k in self._explicit:
+                out[k] = v
+                continue
+            if "none" in parts:
+                continue
+            if parts in (["last"], ["copy"]):
+                out[k] = v
+                continue
+            agg = self._aggregates.get(k)
+            value: dict[str, Any] = {}
+            for p in parts:
+                if p in ("last", "copy"):
+                    value["last"] = v
+                elif agg is None:
+                    continue
+                elif p == "mean":
+                    value["mean"] = agg["sum"] / agg["count"]
+                elif p == "best":
+                    value["best"] = agg["max"] if spec.get("goal") == "maximize" else agg["min"]
+                else:
+                    value[p] = agg[p]
+            out[k] = value
+        return out
