@@ -12,6 +12,7 @@ from localrun import __version__
 from .errors import Group
 from .export import export
 from .show import show
+from .verify import verify
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,5 +23,6 @@ def main() -> None:
 
 main.add_command(show)
 main.add_command(export)
+main.add_command(verify)
 
 __all__ = ["main"]

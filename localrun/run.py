@@ -268,10 +268,20 @@ class Run:
 
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
         """End the run: write the final record, fsync, release the run. Safe to call twice."""
+        from . import session
+
+        try:
+            state = self._close(exit_code)
+        finally:
+            session._forget(self)
+        if state is not None and not (self._quiet or quiet):
+            terminal.say(f"run {self._id} {state}; stored in {self._path}")
+
+    def _close(self, exit_code: int | None) -> str | None:
         with self._lock:
             writer = self._writer
             if writer is None:
-                return
+                return None
             code = 0 if exit_code is None else int(exit_code)
             if self._signalled:
                 state = "preempted"
@@ -279,20 +289,16 @@ class Run:
                 state = "finished" if code == 0 else "failed"
             counter = self._steps
             counter.close()
+            self._writer = None
+            self._closed_reason = state
             try:
                 writer.append(self._packer.pack((kinds.FINISH, next(self._seqs), time.time(), code, state, counter.step)))
             finally:
-                self._writer = None
-                self._closed_reason = state
                 try:
                     writer.close()
                 finally:
                     self._run_lock.release()
-        from . import session
-
-        session._forget(self)
-        if not (self._quiet or quiet):
-            terminal.say(f"run {self._id} {state}; stored in {self._path}")
+            return state
 
     def _on_signal(self, signum: int) -> None:
         """SIGTERM arrived (a scheduler preempting the job): record it and make it durable."""

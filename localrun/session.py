@@ -147,7 +147,8 @@ def init(
                 raise RunExistsError(f"a run with id {run_id!r} was just created in {root} by another process") from None
             except OSError as exc:
                 raise RunDirError(
-                    f"cannot create the run directory {path}: {exc.strerror or exc}. "
+                    f"cannot create the run directory {path}: {exc.strerror or exc}"
+                    f"{f' ({exc.filename})' if exc.filename and exc.filename != path else ''}. "
                     "Pass dir= (or set LOCALRUN_DIR) to a writable folder"
                 ) from exc
         lock = rundir.Lock(path)

@@ -17,8 +17,13 @@ def _no_run_leaks(monkeypatch):
     monkeypatch.delenv("LOCALRUN_DIR", raising=False)
     monkeypatch.delenv("LOCALRUN_STRICT_STEPS", raising=False)
     yield
-    while localrun.run is not None:
-        localrun.run.finish()
+    for _ in range(5):
+        if localrun.run is None:
+            break
+        try:
+            localrun.run.finish()
+        except localrun.Error:
+            pass
 
 
 @pytest.fixture
@@ -54,3 +59,30 @@ def cli(*args, check=True):
 
 def show_json(path):
     return json.loads(cli("show", path, "--json").stdout)
+
+
+def pytest_addoption(parser):
+    parser.addoption("--slow", action="store_true", help="run the long fault-injection suite (more kills, flips, requests)")
+    parser.addoption("--figures", default=None, metavar="FILE", help="write the fault suite's figures (JSON) to FILE")
+
+
+_FIGURES: dict = {}
+
+
+@pytest.fixture
+def slow(request):
+    """True when the long suite was asked for with --slow."""
+    return request.config.getoption("--slow")
+
+
+@pytest.fixture
+def figures():
+    """Counters the fault suite adds to; written out with --figures for docs/reliability.md."""
+    return _FIGURES
+
+
+def pytest_sessionfinish(session, exitstatus):
+    path = session.config.getoption("--figures")
+    if path and _FIGURES:
+        with open(path, "w") as f:
+            json.dump(_FIGURES, f, indent=1, sort_keys=True)

@@ -30,9 +30,11 @@ def start_writer(runs, code=WRITER):
     return subprocess.Popen([sys.executable, "-c", code, runs], stdout=subprocess.PIPE, text=True, env=env)
 
 
-def test_every_returned_log_survives_sigkill_at_random_moments(runs):
+def test_every_returned_log_survives_sigkill_at_random_moments(runs, slow, figures):
     rng = random.Random(1)
-    for attempt in range(30):
+    kills = 100 if slow else 30
+    confirmed_total = lost_total = 0
+    for attempt in range(kills):
         target = os.path.join(runs, f"k{attempt}")
         proc = start_writer(target)
         deadline = time.time() + rng.uniform(0.05, 0.4)
@@ -50,11 +52,14 @@ def test_every_returned_log_survives_sigkill_at_random_moments(runs):
             confirmed = int(rest[-1])  # lines printed before the kill landed
         rows, view = history(os.path.join(target, "victim"))
         got = [r["i"] for r in rows]
+        lost_total += sum(1 for i in range(confirmed + 1) if i >= len(got) or got[i] != i)
+        confirmed_total += confirmed + 1
         assert got[: confirmed + 1] == list(range(confirmed + 1)), attempt
         assert got == list(range(len(got)))  # in order, no gaps, nothing invented
         assert [r["_step"] for r in rows] == got
         assert view.to_json()["state"] == "crashed"
         assert view.damage == []
+    figures["sigkill"] = {"kills": kills, "confirmed_rows": confirmed_total, "rows_lost": lost_total}
 
 
 def test_sigterm_marks_the_run_preempted_and_flushes_the_pending_row(runs):

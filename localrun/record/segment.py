@@ -47,6 +47,7 @@ class SegmentWriter:
         self._size = 0
         self._dirty = False
         self._closed = False
+        self._broken: str | None = None
         self._write(MAGIC + frame(msgpack.packb([kinds.START, 0, header["time"], header])))
         self.sync()
         _fsync_dir(os.path.dirname(path))
@@ -58,6 +59,8 @@ class SegmentWriter:
 
     def append(self, payload: bytes) -> None:
         """Append one record payload; it is in the OS (safe from ``kill -9``) when this returns."""
+        if self._broken is not None:
+            raise Error(self._broken)
         self._write(frame(payload))
 
     def _write(self, data: bytes) -> None:
@@ -87,11 +90,19 @@ class SegmentWriter:
 
     def _sync_loop(self, interval_s: float) -> None:
         while not self._stop.wait(interval_s):
-            if self._dirty:
-                try:
+            try:
+                if os.fstat(self._fd).st_nlink == 0:
+                    # Writes to a deleted file succeed and vanish with it: stop taking them.
+                    self._broken = (
+                        f"the segment file {self.path} was deleted while the run was being written "
+                        "(was the run directory removed?). Nothing more can be recorded to it; "
+                        "start a new run with localrun.init()"
+                    )
+                    return
+                if self._dirty:
                     self.sync()
-                except OSError:
-                    return  # the next write reports the problem to the caller
+            except OSError:
+                return  # the next write reports the problem to the caller
 
     def close(self) -> None:
         """Stop the sync thread, fsync and close. Safe to call twice."""

@@ -55,13 +55,15 @@ def test_truncation_at_every_byte_offset_gives_a_prefix_and_never_raises(segment
         assert reader.damage == [] or size < len(MAGIC), size
 
 
-def test_one_flipped_byte_costs_only_that_record_and_is_reported(segment, tmp_path):
+def test_one_flipped_byte_costs_only_that_record_and_is_reported(segment, tmp_path, slow, figures):
     path, data = segment
     full = logged_is(records(path)[0])
     last_frame = [offset for offset, _ in SegmentReader(path)][-1]
     rng = random.Random(7)
     hit = str(tmp_path / "hit.lrs")
-    for _ in range(200):
+    flips = 2000 if slow else 200
+    lost_counts = {}
+    for _ in range(flips):
         pos = rng.randrange(len(MAGIC), len(data))
         damaged = bytearray(data)
         damaged[pos] ^= 1 << rng.randrange(8)
@@ -70,11 +72,13 @@ def test_one_flipped_byte_costs_only_that_record_and_is_reported(segment, tmp_pa
         recs, reader = records(hit)
         got = logged_is(recs)
         lost = set(full) - set(got)
+        lost_counts[len(lost)] = lost_counts.get(len(lost), 0) + 1
         assert len(lost) <= 1, pos
         assert got == [i for i in full if i not in lost], pos
         if pos < last_frame:  # damage in the final frame is a torn tail; anywhere else it is reported
             assert len(reader.damage) == 1, pos
             assert reader.damage[0].offset <= pos
+    figures["byte_flips"] = {"flips": flips, "records_lost_per_flip": {str(k): v for k, v in sorted(lost_counts.items())}}
 
 
 def test_junk_appended_is_a_torn_tail_not_an_error(segment, tmp_path):
