@@ -61,7 +61,8 @@ class Run:
         self._quiet = quiet
         self.resumed = resumed
         self._seqs = itertools.count(1)  # START is 0; next() is atomic, so ids stay unique
-        self._lock = threading.Lock()
+        # Re-entrant: a signal handler may log while this thread is inside log().
+        self._lock = threading.RLock()
         self._store = BlobStore(path)
         self._encoder = Encoder(self._store)
         self._packer = msgpack.Packer(default=self._encoder.default)
@@ -321,7 +322,7 @@ class Run:
             writer.abandon()
             self._writer = None
             self._run_lock.release()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._closed_reason = f"left to the parent process (this is a forked child, pid {os.getpid()})"
 
     def _closed_error(self, what: str) -> UsageError:

@@ -206,4 +206,4 @@ def friendly_name(root: str) -> str:
     except OSError:
         count = 0
     rnd = random.Random()
-    return f"{rnd.choice(_ADJECTIVES)}-{rnd.choice(_NOUNS)}-{count}"
+    return f"{rnd.choice(_ADJECTIVES)}-{rnd.choice(_NOUNS)}-{count + 1}"

@@ -199,9 +199,13 @@ def init(
         )
         run.config._load(old_config)
         run._latest.update(latest)
-        if config is not None:
-            run.config.update(config)
         _activate(run)
+        if config is not None:
+            try:
+                run.config.update(config)
+            except BaseException:
+                run.finish(exit_code=1, quiet=True)
+                raise
     if not quiet:
         how = f"resumed at step {steps.step}" if resumed else "started"
         terminal.say(f"run {run_id} ({name}) {how}, stored in {path}. Sync it later with: localrun sync {root}")

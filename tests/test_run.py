@@ -319,3 +319,27 @@ def test_log_accepts_deprecated_sync_argument(runs):
     run.finish()
     rows, _ = history(run.dir)
     assert len(rows) == 2
+
+
+def test_bad_config_at_init_fails_cleanly_and_leaves_no_live_run(runs):
+    with pytest.raises(localrun.Error):
+        localrun.init(dir=runs, id="badcfg", config={1: "x"})
+    assert localrun.run is None
+    assert RunView(os.path.join(runs, "badcfg")).to_json()["state"] == "failed"
+
+
+def test_a_signal_handler_may_log_while_log_is_running(runs):
+    import signal
+
+    run = localrun.init(dir=runs)
+    previous = signal.signal(signal.SIGUSR1, lambda s, f: run.log({"from_handler": 1}))
+    try:
+        for i in range(2000):
+            run.log({"i": i})
+            if i == 1000:
+                signal.raise_signal(signal.SIGUSR1)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    run.finish()
+    rows, _ = history(run.dir)
+    assert sum(1 for r in rows if "from_handler" in r) == 1 and len(rows) == 2001
