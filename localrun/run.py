@@ -237,6 +237,7 @@ class Run:
         summary: str | None = None,
         goal: str | None = None,
         overwrite: bool | None = None,
+        objective: str | None = None,
     ) -> dict:
         """Say how a metric is summarised and plotted; ``name`` may end in ``*`` (``"train/*"``)."""
         if not isinstance(name, str) or not name:
@@ -257,6 +258,7 @@ class Run:
                     f"Use one or more of {', '.join(sorted(_SUMMARY_AGGREGATES))}, comma separated"
                 )
             spec["summary"] = parts
+        goal = goal if goal is not None else objective
         if goal is not None:
             g = {"min": "minimize", "max": "maximize"}.get(goal, goal)
             if g not in ("minimize", "maximize"):

@@ -91,8 +91,7 @@ class Replay:
             self._summary(rec[3], rec[4])
         elif kind == kinds.METRIC:
             if type(rec[3]) is str and type(rec[4]) is dict:
-                self.metrics[rec[3]] = rec[4]
-                self._metric_of.clear()
+                self._define_metric(rec[3], rec[4])
         elif kind == kinds.META:
             if type(rec[3]) is dict:
                 self.meta.update(rec[3])
@@ -107,6 +106,16 @@ class Replay:
             self.state = rec[4] if rec[4] in ("finished", "failed", "preempted") else "finished"
             return rows
         return []
+
+    def _define_metric(self, name: str, spec: dict) -> None:
+        """A later define_metric of the same name adds its summaries, as wandb does."""
+        old = self.metrics.get(name)
+        if old is not None and type(old.get("summary")) is list and type(spec.get("summary")) is list:
+            spec = {**old, **spec, "summary": old["summary"] + [p for p in spec["summary"] if p not in old["summary"]]}
+        elif old is not None:
+            spec = {**old, **spec}
+        self.metrics[name] = spec
+        self._metric_of.clear()
 
     def _log(self, rec: list) -> list[dict]:
         data, step, commit, writer_step = rec[3], rec[4], rec[5], rec[6]

@@ -343,3 +343,16 @@ def test_a_signal_handler_may_log_while_log_is_running(runs):
     run.finish()
     rows, _ = history(run.dir)
     assert sum(1 for r in rows if "from_handler" in r) == 1 and len(rows) == 2001
+
+
+def test_define_metric_twice_adds_summaries_as_wandb_does(runs):
+    run = localrun.init(dir=runs)
+    run.define_metric("loss", summary="min")
+    run.define_metric("loss", summary="max")
+    run.define_metric("acc", summary="best", goal="maximize")
+    for loss in (3.0, 1.0, 2.0):
+        run.log({"loss": loss, "acc": -loss})
+    run.finish()
+    s = RunView(run.dir).to_json()["summary"]
+    assert s["loss"] == {"min": 1.0, "max": 3.0}
+    assert s["acc"] == {"best": -1.0}
