@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import Error
 from .run import Config, Run, Summary
-from .session import Settings, __version__, define_metric, finish, init, log
+from .session import Settings, __version__, define_metric, finish, init, log, login
 
 
 class _Preinit:
@@ -65,6 +65,7 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "login",
     "run",
     "summary",
     "__version__",

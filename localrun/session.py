@@ -298,6 +298,15 @@ def define_metric(name: str, step_metric: str | None = None, **kwargs: Any) -> d
     return current().define_metric(name, step_metric, **kwargs)
 
 
+def login(key: str | None = None, relogin: bool | None = None, host: str | None = None, **kwargs: Any) -> bool:
+    """wandb code calls ``wandb.login()`` first; offline there is nothing to log in to.
+
+    Returns True and records nothing, so such code runs unchanged. Credentials for a sync
+    server go to ``localrun sync --token`` (or ``$LOCALRUN_TOKEN``) instead.
+    """
+    return True
+
+
 # --- process hooks -----------------------------------------------------------------------------
 
 

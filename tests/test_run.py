@@ -356,3 +356,9 @@ def test_define_metric_twice_adds_summaries_as_wandb_does(runs):
     s = RunView(run.dir).to_json()["summary"]
     assert s["loss"] == {"min": 1.0, "max": 3.0}
     assert s["acc"] == {"best": -1.0}
+
+
+def test_login_is_accepted_offline_and_touches_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert localrun.login() is True and localrun.login(key="x" * 40, relogin=True) is True
+    assert list(tmp_path.iterdir()) == []
