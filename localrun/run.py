@@ -23,7 +23,7 @@ from .record import kinds
 from .record.segment import SegmentWriter
 from .rundir import Lock
 from .steps import BACKWARDS_WARNING, DROPPED, StepCounter
-from .values import Encoder, check_keys, normalize
+from .values import Encoder, check_keys, expand_log_data, normalize
 
 _MAX_STEP_WARNINGS = 20
 _SUMMARY_AGGREGATES = {"min", "max", "mean", "first", "last", "best", "none", "copy"}
@@ -182,7 +182,10 @@ class Run:
                 writer.append(payload)
             except BaseException:
                 counter.step, counter.pending = cur, pending
+                self._encoder.charts = []
                 raise
+            if self._encoder.charts:
+                self._write_charts(writer)
             if not dropped:
                 self._latest.update(data)
 
@@ -191,18 +194,30 @@ class Run:
         encoder.saw_media = False
         try:
             payload = self._packer.pack(record)
+            if not encoder.saw_media:
+                return payload
         except BaseException:
-            self._packer.reset()
             # Walk the value with key paths, for an error that names the key, or to recover
             # from what msgpack alone cannot pack (integers past 64 bits).
-            record = (*record[:3], normalize(record[3], self._store), *record[4:])
-            return self._packer.pack(record)
-        if encoder.saw_media:
-            # A list of media is one value in wandb's format (images/separated): re-pack the
-            # data through normalize(), which sees lists. Media objects cache their encoding.
-            record = (*record[:3], normalize(record[3], self._store), *record[4:])
-            payload = self._packer.pack(record)
-        return payload
+            self._packer.reset()
+        # A list of media is one value in wandb's format (images/separated), and a chart
+        # preset becomes a table plus a chart record: re-pack the data through normalize(),
+        # which sees lists and keys. Media objects cache their encoding, so nothing is
+        # encoded twice.
+        try:
+            if record[0] == kinds.LOG:
+                data, encoder.charts = expand_log_data(record[3], self._store, encoder.made)
+            else:
+                data = normalize(record[3], self._store, made=encoder.made)
+        finally:
+            encoder.made.clear()
+        return self._packer.pack((*record[:3], data, *record[4:]))
+
+    def _write_charts(self, writer: SegmentWriter) -> None:
+        """Append the chart records of the log() call just written (lock held)."""
+        charts, self._encoder.charts = self._encoder.charts, []
+        for key, spec in charts:
+            writer.append(self._packer.pack((kinds.CHART, next(self._seqs), time.time(), key, spec)))
 
     def _step_backwards(self, step: int, cur: int, data: dict) -> None:
         message = BACKWARDS_WARNING.format(step=step, current=cur)
