@@ -192,7 +192,7 @@ def _array_image(arr: Any, normalize: bool, what: str):
 
     if arr.dtype.kind not in "biuf":
         raise MediaTypeError(f"Image(): a {what} of dtype {arr.dtype} is not an image; pass numbers (uint8, or floats)")
-    if arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4) and arr.shape[0] in (1, 3, 4):
+    if arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4) and arr.shape[0] in (1, 3, 4) and arr.shape[0] < min(arr.shape[1:]):
         arr = arr.transpose(1, 2, 0)  # channels first (torchvision's make_grid) -> last
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[:, :, 0]

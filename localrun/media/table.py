@@ -55,6 +55,8 @@ class Table(Media):
             if getattr(data, "ndim", 2) != 2:
                 raise MediaError(f"Table(): a numpy array as data must be 2-D (rows x columns), not shape {data.shape}")
             data = list(data)
+        if data is not None and not isinstance(data, (list, tuple)):
+            raise MediaTypeError(f"Table(): data must be a list of rows, not {type(data).__name__}")
         if columns is None:
             if data:
                 first = data[0]
@@ -69,8 +71,6 @@ class Table(Media):
             raise MediaError(f"Table(): columns has duplicate names: {self.columns!r}")
         self.data: list[list] = []
         if data is not None:
-            if not isinstance(data, (list, tuple)):
-                raise MediaTypeError(f"Table(): data must be a list of rows, not {type(data).__name__}")
             for row in data:
                 self.add_data(*_row(row))
 

@@ -19,7 +19,8 @@ if TYPE_CHECKING:
 
 FORMATS = ("gif", "mp4", "webm", "ogg")
 # format -> (ffmpeg codec, pixel format). Ogg carries VP8 here: PyAV's wheels have no Theora.
-_CODECS = {"gif": ("gif", "rgb8"), "mp4": ("libx264", "yuv420p"), "webm": ("libvpx", "yuv420p"), "ogg": ("libvpx", "yuv420p")}
+# GIF frames get a palette of their own (Pillow's median cut), far truer than ffmpeg's fixed rgb8.
+_CODECS = {"gif": ("gif", "pal8"), "mp4": ("libx264", "yuv420p"), "webm": ("libvpx", "yuv420p"), "ogg": ("libvpx", "yuv420p")}
 
 
 class Video(Media):
@@ -140,11 +141,25 @@ def encode_frames(frames: Any, fmt: str, fps: float) -> bytes:
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
         for frame in frames:
-            for packet in stream.encode(av.VideoFrame.from_ndarray(frame, format="rgb24")):
+            vf = _pal8_frame(av, frame) if pix_fmt == "pal8" else av.VideoFrame.from_ndarray(frame, format="rgb24")
+            for packet in stream.encode(vf):
                 container.mux(packet)
         for packet in stream.encode():
             container.mux(packet)
     return buf.getvalue()
+
+
+def _pal8_frame(av: Any, frame: Any):
+    """One RGB frame as a palette frame: Pillow picks the frame's 256 colours (no dithering)."""
+    import numpy as np
+    from PIL import Image as PILImage
+
+    im = PILImage.fromarray(frame).quantize(256, dither=PILImage.Dither.NONE)
+    rgb = np.frombuffer(bytes(im.getpalette(rawmode="RGB")), dtype=np.uint8).reshape(-1, 3)[:256]
+    palette = np.zeros((256, 4), dtype=np.uint8)  # ARGB
+    palette[:, 0] = 255
+    palette[: len(rgb), 1:] = rgb
+    return av.VideoFrame.from_ndarray((np.asarray(im), palette), format="pal8")
 
 
 def _sniff(data: bytes) -> str | None:
