@@ -63,7 +63,8 @@ class Run:
         self._seqs = itertools.count(1)  # START is 0; next() is atomic, so ids stay unique
         # Re-entrant: a signal handler may log while this thread is inside log().
         self._lock = threading.RLock()
-        self._store = BlobStore(path)
+        self._store = BlobStore(path, sync_later=True)
+        writer.before_sync = self._store.sync  # media files reach the disk before the records naming them
         self._encoder = Encoder(self._store)
         self._packer = msgpack.Packer(default=self._encoder.default)
         self._latest: dict[str, Any] = {}

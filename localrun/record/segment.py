@@ -12,7 +12,7 @@ import errno
 import mmap
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import msgpack
 
@@ -48,6 +48,9 @@ class SegmentWriter:
         self._dirty = False
         self._closed = False
         self._broken: str | None = None
+        #: Called before every fsync of the segment: the run's media store makes the media
+        #: files it wrote durable first, so a record fsynced never names a file that is not.
+        self.before_sync: Callable[[], None] | None = None
         self._write(MAGIC + frame(msgpack.packb([kinds.START, 0, header["time"], header])))
         self.sync()
         _fsync_dir(os.path.dirname(path))
@@ -84,8 +87,10 @@ class SegmentWriter:
             pass  # the reader treats the leftover as a torn tail
 
     def sync(self) -> None:
-        """fsync the segment now."""
+        """fsync the segment now (after ``before_sync``, if set)."""
         self._dirty = False
+        if self.before_sync is not None:
+            self.before_sync()
         os.fsync(self._fd)
 
     def _sync_loop(self, interval_s: float) -> None:

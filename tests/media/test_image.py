@@ -297,3 +297,36 @@ def test_an_open_binary_file_is_read():
 def test_bytes_io_of_an_image():
     data = (FIXTURES / "sample.png").read_bytes()
     assert localrun.Image(io.BytesIO(data)).format == "png"
+
+
+class StandInTensor:
+    """The three methods Image uses of a torch tensor, for machines without torch.
+
+    (torch itself is never imported by localrun; the real-tensor test above runs where it is.)
+    """
+
+    __module__ = "torch"
+
+    def __init__(self, array):
+        self.array = array
+
+    def detach(self):
+        return self
+
+    def cpu(self):
+        return self
+
+    def numpy(self):
+        return self.array
+
+
+def test_a_chw_tensor_is_transposed_and_normalized(run):
+    chw = np.random.default_rng(7).random((3, 5, 6)).astype(np.float32)
+    localrun.log({"img": localrun.Image(StandInTensor(chw))})
+    np.testing.assert_array_equal(pixels(file_of(run, last(run, "img"))), (chw.transpose(1, 2, 0) * 255).astype(np.uint8))
+
+
+def test_a_tensor_with_normalize_false_is_clipped(run):
+    chw = np.full((1, 2, 2), 0.9, dtype=np.float32)
+    localrun.log({"img": localrun.Image(StandInTensor(chw), normalize=False)})
+    np.testing.assert_array_equal(pixels(file_of(run, last(run, "img"))), np.zeros((2, 2)))
