@@ -31,7 +31,7 @@ MAX_DIMENSION = 65500
 MAX_ITEMS = 108
 FILE_TYPES = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "bmp": "BMP", "gif": "GIF", "webp": "WEBP"}
 _PIL_EXT = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "BMP": "bmp", "WEBP": "webp", "TIFF": "tiff"}
-_MODES = {1: "L", 3: "RGB", 4: "RGBA"}
+_PNG_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "P", "PA", "RGB", "RGBA"}
 
 
 class Image(Media):
@@ -80,6 +80,11 @@ class Image(Media):
                 self._pil = _convert_mode(self._pil, mode)
             if FILE_TYPES[self._format] == "JPEG" and self._pil.mode not in ("L", "RGB", "CMYK"):
                 self._pil = self._pil.convert("RGB")  # JPEG has no alpha channel
+            if self._format == "png" and self._pil.mode not in _PNG_MODES:
+                raise MediaError(
+                    f"Image(): a PIL image of mode {self._pil.mode!r} cannot be stored as PNG; pass mode='RGB' or 'L', "
+                    "convert it first, or pick file_type='jpg'"
+                )
             self._width, self._height = self._pil.size
         _check_size(self._width, self._height)
         self._masks = _check_masks(masks, self._width, self._height)

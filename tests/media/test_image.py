@@ -330,3 +330,9 @@ def test_a_tensor_with_normalize_false_is_clipped(run):
     chw = np.full((1, 2, 2), 0.9, dtype=np.float32)
     localrun.log({"img": localrun.Image(StandInTensor(chw), normalize=False)})
     np.testing.assert_array_equal(pixels(file_of(run, last(run, "img"))), np.zeros((2, 2)))
+
+
+def test_a_pil_mode_png_cannot_hold_is_refused_early():
+    with pytest.raises(MediaError, match="mode 'F'"):
+        localrun.Image(PILImage.new("F", (2, 2)))
+    assert localrun.Image(PILImage.new("F", (2, 2)), mode="L").format == "png"
