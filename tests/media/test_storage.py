@@ -84,3 +84,25 @@ def test_every_public_media_name_is_exported():
         assert name in localrun.__all__
         assert getattr(localrun, name) is not None
     assert callable(localrun.plot.pr_curve)
+
+
+def test_verify_finds_every_media_type_sound_and_a_damaged_file(run):
+    from click.testing import CliRunner
+    from localrun.cli import main
+
+    localrun.log(
+        {
+            "img": localrun.Image(np.zeros((4, 4, 3), np.uint8)),
+            "imgs": [localrun.Image(np.ones((4, 4), np.uint8)), localrun.Image(np.full((4, 4), 2, np.uint8))],
+            "aud": [localrun.Audio(np.zeros(8), sample_rate=8)],
+            "t": localrun.Table(columns=["i"], data=[[1]]),
+        }
+    )
+    run.finish(quiet=True)
+    result = CliRunner().invoke(main, ["verify", run.dir])
+    assert result.exit_code == 0, result.output
+    victim = media_files(run)[0]
+    victim.write_bytes(b"damaged")
+    result = CliRunner().invoke(main, ["verify", run.dir])
+    assert result.exit_code != 0
+    assert victim.name in result.output
