@@ -41,11 +41,14 @@ class Encoder:
         if isinstance(obj, Media):
             self.saw_media = True
             return obj.to_json(self.store)
-        media = as_media(obj, self.made)
-        if media is not None:
-            self.saw_media = True
-            return media.to_json(self.store)
-        return convert(obj)
+        try:
+            return convert(obj)
+        except ValueTypeError:
+            media = as_media(obj, self.made)  # checked last: numpy values never pay for it
+            if media is None:
+                raise
+        self.saw_media = True
+        return media.to_json(self.store)
 
 
 def as_media(obj: Any, made: dict[int, Media] | None = None) -> Media | None:
@@ -158,12 +161,12 @@ def normalize(value: Any, store: BlobStore, where: str = "", made: dict[int, Med
         return [normalize(v, store, f"{where}[{i}]", made) for i, v in enumerate(value)]
     if isinstance(value, (str, bytes)):
         return value
-    media = as_media(value, made)
-    if media is not None:
-        return media.to_json(store)
     try:
         plain = convert(value)
     except ValueTypeError as exc:
+        media = as_media(value, made)
+        if media is not None:
+            return media.to_json(store)
         raise ValueTypeError(f"{where or 'value'}: {exc}") from None
     if isinstance(plain, (list, dict)):
         return normalize(plain, store, where, made)

@@ -33,12 +33,8 @@ class Object3D(Media):
 
     _type = "object3D-file"
 
-    def __init__(self, data_or_path: Any, file_type: str | None = None, caption: str | None = None, **kwargs: Any):
+    def __init__(self, data_or_path: Any, file_type: str | None = None, caption: str | None = None):
         self._caption = None if caption is None else str(caption)
-        if file_type is None:
-            file_type = kwargs.pop("format", None)
-        if kwargs:
-            raise MediaTypeError(f"Object3D(): unexpected arguments {sorted(kwargs)!r}")
         if is_path(data_or_path) or is_file(data_or_path):
             data, name = read_source(data_or_path, "Object3D()")
             ext = extension(name, FORMATS)
