@@ -104,6 +104,28 @@ class Image(Media):
     def format(self) -> str:
         return self._format
 
+    @classmethod
+    def to_uint8(cls, data: Any):
+        """The seeds' normalization of an array to uint8 pixels (see ``to_uint8``)."""
+        import numpy as np
+
+        return to_uint8(np.asarray(data))
+
+    def guess_mode(self, data: Any) -> str:
+        """The PIL mode of an HxW (``L``), HxWx1, HxWx3 (``RGB``) or HxWx4 (``RGBA``) array."""
+        shape = getattr(data, "shape", ())
+        if len(shape) == 2 or (len(shape) == 3 and shape[-1] == 1):
+            return "L"
+        if len(shape) == 3 and shape[-1] in (3, 4):
+            return "RGB" if shape[-1] == 3 else "RGBA"
+        raise MediaError(f"Image.guess_mode(): an array of shape {shape} is not an image; pass HxW, HxWx1, HxWx3 or HxWx4")
+
+    @classmethod
+    def all_captions(cls, images: list) -> list | bool:
+        """The captions of ``images`` ("" where none), or False when none has one (wandb's rule)."""
+        captions = [getattr(img, "_caption", None) for img in images]
+        return [c or "" for c in captions] if any(c is not None for c in captions) else False
+
     def _encode(self, store: BlobStore) -> dict[str, Any]:
         if self._file is not None:
             ref = store.put(self._file[0], self._file[1])

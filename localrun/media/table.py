@@ -102,6 +102,13 @@ class Table(Media):
             raise MediaError(f"Table.get_column(): no column {name!r}; the columns are {self.columns!r}") from None
         return [row[i] for row in self.data]
 
+    def get_index(self) -> list[int]:
+        return list(range(len(self.data)))
+
+    def iterrows(self):
+        """``(index, row)`` for each row, as wandb's Table gives them."""
+        yield from enumerate(self.data)
+
     def _encode(self, store: BlobStore) -> dict[str, Any]:
         from ..values import normalize
 

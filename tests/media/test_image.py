@@ -336,3 +336,11 @@ def test_a_pil_mode_png_cannot_hold_is_refused_early():
     with pytest.raises(MediaError, match="mode 'F'"):
         localrun.Image(PILImage.new("F", (2, 2)))
     assert localrun.Image(PILImage.new("F", (2, 2)), mode="L").format == "png"
+
+
+def test_wandb_helper_methods():
+    assert localrun.Image.to_uint8(np.array([[0.0, 1.0]])).tolist() == [[0, 255]]
+    img = localrun.Image(np.zeros((2, 2), np.uint8))
+    assert img.guess_mode(np.zeros((2, 2, 4))) == "RGBA"
+    assert localrun.Image.all_captions([img, localrun.Image(np.zeros((2, 2), np.uint8), caption="c")]) == ["", "c"]
+    assert localrun.Image.all_captions([img]) is False

@@ -109,3 +109,9 @@ def test_bad_input(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+def test_iterrows_and_index():
+    t = localrun.Table(columns=["a"], data=[[1], [2]])
+    assert list(t.iterrows()) == [(0, [1]), (1, [2])]
+    assert t.get_index() == [0, 1]
