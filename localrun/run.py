@@ -192,6 +192,8 @@ class Run:
 
     def _pack(self, record: tuple) -> bytes:
         encoder = self._encoder
+        if encoder.busy:
+            return self._pack_nested(record)
         encoder.saw_media = False
         try:
             payload = self._packer.pack(record)
@@ -201,18 +203,41 @@ class Run:
             # Walk the value with key paths, for an error that names the key, or to recover
             # from what msgpack alone cannot pack (integers past 64 bits).
             self._packer.reset()
+        return self._repack(record, encoder, self._packer)
+
+    def _repack(self, record: tuple, encoder: Encoder, packer: msgpack.Packer) -> bytes:
         # A list of media is one value in wandb's format (images/separated), and a chart
         # preset becomes a table plus a chart record: re-pack the data through normalize(),
         # which sees lists and keys. Media objects cache their encoding, so nothing is
         # encoded twice.
+        encoder.busy = True
         try:
             if record[0] == kinds.LOG:
                 data, encoder.charts = expand_log_data(record[3], self._store, encoder.made)
             else:
                 data = normalize(record[3], self._store, made=encoder.made)
+            return packer.pack((*record[:3], data, *record[4:]))
         finally:
             encoder.made.clear()
-        return self._packer.pack((*record[:3], data, *record[4:]))
+            encoder.busy = False
+
+    def _pack_nested(self, record: tuple) -> bytes:
+        """Pack for a log() made while another call of this thread is encoding media.
+
+        A signal handler can run in the middle of encoding an image (Python code called from
+        inside msgpack), and may itself log: the shared packer is then half way through a
+        record, so the nested call packs with a packer and encoder of its own. (A chart preset
+        logged from there is stored as its table only.)
+        """
+        encoder = Encoder(self._store)
+        packer = msgpack.Packer(default=encoder.default)
+        try:
+            payload = packer.pack(record)
+            if not encoder.saw_media:
+                return payload
+        except BaseException:
+            packer.reset()
+        return self._repack(record, encoder, packer)
 
     def _write_charts(self, writer: SegmentWriter) -> None:
         """Append the chart records of the log() call just written (lock held)."""

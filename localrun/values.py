@@ -32,23 +32,30 @@ class Encoder:
     def __init__(self, store: BlobStore):
         self.store = store
         self.saw_media = False
+        #: True while this encoder runs Python code in the middle of packing a record, where a
+        #: signal handler may run and log (Run._pack then uses a packer of its own).
+        self.busy = False
         #: Media made from other objects (a matplotlib figure) during one call, by id().
         self.made: dict[int, Media] = {}
         #: Chart records to write after the current log record: (key, spec) pairs.
         self.charts: list[tuple[str, dict]] = []
 
     def default(self, obj: Any) -> Any:
-        if isinstance(obj, Media):
-            self.saw_media = True
-            return obj.to_json(self.store)
+        self.busy = True
         try:
-            return convert(obj)
-        except ValueTypeError:
-            media = as_media(obj, self.made)  # checked last: numpy values never pay for it
-            if media is None:
-                raise
-        self.saw_media = True
-        return media.to_json(self.store)
+            if isinstance(obj, Media):
+                self.saw_media = True
+                return obj.to_json(self.store)
+            try:
+                return convert(obj)
+            except ValueTypeError:
+                media = as_media(obj, self.made)  # checked last: numpy values never pay for it
+                if media is None:
+                    raise
+            self.saw_media = True
+            return media.to_json(self.store)
+        finally:
+            self.busy = False
 
 
 def as_media(obj: Any, made: dict[int, Media] | None = None) -> Media | None:

@@ -106,3 +106,28 @@ def test_verify_finds_every_media_type_sound_and_a_damaged_file(run):
     result = CliRunner().invoke(main, ["verify", run.dir])
     assert result.exit_code != 0
     assert victim.name in result.output
+
+
+class LogsWhileEncoding(localrun.Media):
+    """Logs from inside its own encoding, as a signal handler firing mid-encode would."""
+
+    _type = "image-file"
+
+    def _encode(self, store):
+        localrun.log({"from_handler": 1.5, "img": localrun.Image(np.full((2, 2), 9, np.uint8))}, commit=False)
+        return localrun.Image(np.zeros((2, 2), np.uint8)).to_json(store)
+
+
+def test_a_log_from_inside_media_encoding_corrupts_neither_record(run):
+    localrun.log({"outer": LogsWhileEncoding(), "x": 2})
+    localrun.log({"outer": [LogsWhileEncoding(), LogsWhileEncoding()]})
+    run.finish(quiet=True)
+    from click.testing import CliRunner
+    from localrun.cli import main
+
+    result = CliRunner().invoke(main, ["verify", run.dir])
+    assert result.exit_code == 0, result.output
+    rows = export(run)
+    assert rows[0]["from_handler"] == 1.5 and rows[0]["x"] == 2
+    assert rows[0]["outer"]["_type"] == "image-file" and rows[0]["img"]["_type"] == "image-file"
+    assert [v["_type"] for v in rows[1]["outer"]] == ["image-file", "image-file"]
