@@ -114,7 +114,8 @@ class LogsWhileEncoding(localrun.Media):
     _type = "image-file"
 
     def _encode(self, store):
-        localrun.log({"from_handler": 1.5, "img": localrun.Image(np.full((2, 2), 9, np.uint8))}, commit=False)
+        localrun.log({"from_handler": 1.5}, commit=False)  # plain values: one pack, no second pass
+        localrun.log({"img": localrun.Image(np.full((2, 2), 9, np.uint8))}, commit=False)
         return localrun.Image(np.zeros((2, 2), np.uint8)).to_json(store)
 
 
