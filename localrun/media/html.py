@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MediaError, MediaTypeError
@@ -24,6 +25,10 @@ DEFAULT_STYLE = (
     "img,video{max-width:100%}"
     "</style>"
 )
+
+# The opening tag itself, not <header> or <html-foo>.
+_HEAD = re.compile(r"<head(?:\s[^>]*)?>", re.IGNORECASE)
+_HTML = re.compile(r"<html(?:\s[^>]*)?>", re.IGNORECASE)
 
 
 class Html(Media):
@@ -63,15 +68,10 @@ class Html(Media):
 
 def inject_style(html: str) -> str:
     """``html`` with the default stylesheet at the start of its head (a head is added if none)."""
-    lower = html.lower()
-    head = lower.find("<head")
-    if head != -1:
-        end = lower.find(">", head)
-        if end != -1:
-            return html[: end + 1] + DEFAULT_STYLE + html[end + 1 :]
-    tag = lower.find("<html")
-    if tag != -1:
-        end = lower.find(">", tag)
-        if end != -1:
-            return html[: end + 1] + "<head>" + DEFAULT_STYLE + "</head>" + html[end + 1 :]
+    head = _HEAD.search(html)
+    if head is not None:
+        return html[: head.end()] + DEFAULT_STYLE + html[head.end() :]
+    tag = _HTML.search(html)
+    if tag is not None:
+        return html[: tag.end()] + "<head>" + DEFAULT_STYLE + "</head>" + html[tag.end() :]
     return "<head>" + DEFAULT_STYLE + "</head>" + html

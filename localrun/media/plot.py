@@ -191,12 +191,12 @@ def confusion_matrix(
         raise MediaError("confusion_matrix(): pass exactly one of probs (N x classes scores) or preds (N class ids)")
     if y_true is None:
         raise MediaError("confusion_matrix(): y_true (the N true class ids) is required")
-    y = _ids(y_true, "confusion_matrix(): y_true")
+    y = _ids(_by_name(y_true, class_names, "confusion_matrix(): y_true"), "confusion_matrix(): y_true")
     if probs is not None:
         p = _matrix(probs, "confusion_matrix(): probs")
         predicted = p.argmax(axis=1)
     else:
-        predicted = _ids(preds, "confusion_matrix(): preds")
+        predicted = _ids(_by_name(preds, class_names, "confusion_matrix(): preds"), "confusion_matrix(): preds")
     if len(predicted) != len(y):
         raise MediaError(f"confusion_matrix(): y_true has {len(y)} values but the predictions {len(predicted)}")
     n = len(class_names) if class_names is not None else int(max(y.max(initial=0), predicted.max(initial=0))) + 1
@@ -258,12 +258,26 @@ def _ids(v: Any, where: str):
     return arr
 
 
+def _by_name(values: Any, names: Any, where: str) -> Any:
+    """Class names in ``values`` turned into their index in ``names`` (ids pass through)."""
+    if names is None or values is None or type(values).__module__.startswith("torch"):
+        return values
+    seq = values.tolist() if hasattr(values, "tolist") else list(values)
+    if not seq or not all(isinstance(v, str) for v in seq):
+        return values
+    index = {str(n): i for i, n in enumerate(names)}
+    unknown = sorted({v for v in seq if v not in index})
+    if unknown:
+        raise MediaError(f"{where} holds {unknown[:5]!r}, which are not among the class names {list(index)!r}")
+    return [index[v] for v in seq]
+
+
 def _scores(y_true: Any, y_probas: Any, labels: Any, classes_to_plot: Any, who: str):
     import numpy as np
 
     if y_true is None or y_probas is None:
         raise MediaError(f"{who}: y_true (N class ids) and y_probas (N x classes scores) are required")
-    y = _ids(y_true, f"{who}: y_true")
+    y = _ids(_by_name(y_true, labels, f"{who}: y_true"), f"{who}: y_true")
     if not len(y):
         raise MediaError(f"{who}: y_true is empty; there is no curve without examples")
     if type(y_probas).__module__.startswith("torch"):

@@ -65,3 +65,9 @@ def test_bytes_io():
 def test_bad_input():
     with pytest.raises(MediaTypeError, match="not int"):
         localrun.Html(5)
+
+
+def test_style_is_not_put_inside_a_header_element():
+    page = localrun.Html("<body><header>top</header></body>").html
+    assert page.startswith("<head><style>")
+    assert "<header>top</header>" in page

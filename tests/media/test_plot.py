@@ -158,3 +158,18 @@ def test_a_chart_that_fails_to_write_writes_no_chart_record(run):
     localrun.log({"ok": 1})
     run.finish(quiet=True)
     assert show_json(run)["charts"] == {}
+
+
+def test_class_names_in_y_true(run):
+    names = ["cat", "dog"]
+    y = ["dog", "cat", "dog"]
+    localrun.log(
+        {
+            "cm": localrun.plot.confusion_matrix(y_true=y, preds=["dog", "dog", "cat"], class_names=names),
+            "pr": localrun.plot.pr_curve(y, [[0.2, 0.8], [0.9, 0.1], [0.4, 0.6]], labels=names),
+        }
+    )
+    body, _ = logged_chart(run, "cm")
+    assert {(a, p): n for a, p, n in body["data"]} == {("cat", "cat"): 0, ("cat", "dog"): 1, ("dog", "cat"): 1, ("dog", "dog"): 1}
+    with pytest.raises(MediaError, match="bird"):
+        localrun.plot.confusion_matrix(y_true=["bird"], preds=["cat"], class_names=names)
