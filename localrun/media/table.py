@@ -44,6 +44,8 @@ class Table(Media):
     ):
         # optional, allow_mixed_types and log_mode are wandb's column-typing and artifact
         # options: accepted so wandb code runs, with no effect here (every cell is stored).
+        if dataframe is None and hasattr(data, "itertuples") and hasattr(data, "columns"):
+            dataframe, data = data, None  # Table(data=df) as well as Table(dataframe=df)
         if dataframe is not None:
             if not (hasattr(dataframe, "columns") and hasattr(dataframe, "itertuples")):
                 raise MediaTypeError(f"Table(): dataframe must be a pandas DataFrame, not {type(dataframe).__name__}")
@@ -119,7 +121,7 @@ class Table(Media):
                 f"a Table with {len(self.data)} rows was logged: localrun stores every row, but W&B shows "
                 f"only the first {WANDB_MAX_ROWS} if you sync it there"
             )
-        rows = [normalize(row, store, f"table row {i}") for i, row in enumerate(self.data)]
+        rows = [normalize([_cell(v) for v in row], store, f"table row {i}") for i, row in enumerate(self.data)]
         body = json.dumps({"columns": self.columns, "data": rows}, ensure_ascii=False, separators=(",", ":"))
         ref = store.put(body.encode("utf-8"), "table.json")
         return {"_type": "table-file", **ref, "ncols": len(self.columns), "nrows": len(self.data)}
@@ -136,3 +138,13 @@ def _row(row: Any) -> list:
     if isinstance(row, (str, bytes, dict)) or not hasattr(row, "__iter__"):
         return [row]
     return list(row)
+
+
+def _cell(v: Any) -> Any:
+    """An array in a cell is kept whole as a (nested) list, not summarised as a histogram."""
+    module = type(v).__module__
+    if module.startswith("torch") and hasattr(v, "detach"):
+        return v.detach().cpu().numpy().tolist()
+    if module.startswith("numpy") and getattr(v, "ndim", 0) > 0:
+        return v.tolist()
+    return v

@@ -115,3 +115,14 @@ def test_iterrows_and_index():
     t = localrun.Table(columns=["a"], data=[[1], [2]])
     assert list(t.iterrows()) == [(0, [1]), (1, [2])]
     assert t.get_index() == [0, 1]
+
+
+def test_arrays_in_cells_are_kept_whole(run):
+    localrun.log({"t": localrun.Table(columns=["v"], data=[[np.arange(40)]])})
+    assert table_json(run, last(run, "t"))["data"] == [[list(range(40))]]
+
+
+def test_data_may_be_a_dataframe(run):
+    pd = pytest.importorskip("pandas")
+    localrun.log({"t": localrun.Table(data=pd.DataFrame({"a": [1]}))})
+    assert table_json(run, last(run, "t")) == {"columns": ["a"], "data": [[1]]}
