@@ -61,3 +61,28 @@ def test_from_smiles_needs_rdkit_or_works():
             localrun.Molecule.from_smiles("CC(=O)O")
     else:
         assert localrun.Molecule.from_smiles("CC(=O)O")._ext == "pdb"
+
+
+def test_from_smiles_stores_a_pdb_rdkit_reads_back(run):
+    Chem = pytest.importorskip("rdkit.Chem")
+    localrun.log({"acetic_acid": localrun.Molecule.from_smiles("CC(=O)O", caption="acetic acid")})
+    value = last(run, "acetic_acid")
+    assert value["path"].endswith(".pdb") and value["caption"] == "acetic acid"
+    mol = Chem.MolFromPDBFile(str(file_of(run, value)), removeHs=False)
+    assert mol is not None
+    assert sorted(a.GetSymbol() for a in mol.GetAtoms() if a.GetSymbol() != "H") == ["C", "C", "O", "O"]
+
+
+def test_from_rdkit_without_3d(run):
+    Chem = pytest.importorskip("rdkit.Chem")
+    localrun.log({"m": localrun.Molecule.from_rdkit(Chem.MolFromSmiles("CCO"), convert_to_3d_and_optimize=False)})
+    assert "ATOM" in file_of(run, last(run, "m")).read_text() or "HETATM" in file_of(run, last(run, "m")).read_text()
+
+
+def test_from_smiles_rejects_nonsense():
+    pytest.importorskip("rdkit")
+    from rdkit import RDLogger
+
+    RDLogger.DisableLog("rdApp.*")
+    with pytest.raises(MediaError, match="SMILES"):
+        localrun.Molecule.from_smiles("not a molecule((")
