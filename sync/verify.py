@@ -9,6 +9,7 @@ listed separately.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from dataclasses import dataclass, field
@@ -90,6 +91,7 @@ def verify_run(path: str) -> Report:
         if reader.tail is not None:
             report.torn_tails.append({"segment": rel, "offset": reader.tail.offset, "size_bytes": reader.tail.size_bytes})
     present = _check_media(path, report)
+    _collect_refs_in_files(path, referenced, present)
     for ref, sha in sorted(referenced.items()):
         if ref not in present:
             report.problems.append(Problem("file", ref, "referenced by a record but missing"))
@@ -124,6 +126,25 @@ def _check_media(path: str, report: Report) -> dict[str, str | None]:
     return present
 
 
+def _collect_refs_in_files(path: str, referenced: dict, present: dict) -> None:
+    """Media files can name others (a table's cells hold images): follow JSON files, once each."""
+    seen: set[str] = set()
+    todo = [r for r in referenced if r.endswith(".json")]
+    while todo:
+        ref = todo.pop()
+        if ref in seen or ref not in present:
+            continue
+        seen.add(ref)
+        try:
+            with open(os.path.join(path, ref), encoding="utf-8") as f:
+                value = json.load(f)
+        except (OSError, ValueError):
+            continue  # a damaged file is reported by its hash check
+        before = set(referenced)
+        _collect_refs(value, referenced)
+        todo.extend(r for r in referenced if r not in before and r.endswith(".json"))
+
+
 def _sha256_file(p: str) -> str:
     h = hashlib.sha256()
     with open(p, "rb") as f:
@@ -141,9 +162,11 @@ def _collect_refs(value: Any, out: dict[str, str | None]) -> None:
             out[p] = sha if type(sha) is str else None
         names = value.get("filenames")
         if type(names) is list:
-            for n in names:
+            shas = value.get("sha256s")
+            shas = shas if type(shas) is list and len(shas) == len(names) else [None] * len(names)
+            for n, sha in zip(names, shas, strict=True):
                 if type(n) is str and n.startswith(MEDIA_DIR + "/"):
-                    out.setdefault(n, None)
+                    out[n] = sha if type(sha) is str else out.get(n)
         for v in value.values():
             if type(v) in (dict, list):
                 _collect_refs(v, out)

@@ -76,3 +76,20 @@ def test_verify_a_folder_of_runs(runs):
 def test_verify_missing_path_is_a_clean_error(tmp_path):
     proc = cli("verify", str(tmp_path / "nothing"), check=False)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
+
+
+def test_images_inside_a_table_are_checked_too(runs):
+    import numpy as np
+
+    run = localrun.init(dir=runs, id="tbl")
+    table = localrun.Table(columns=["img"])
+    table.add_data(localrun.Image(np.full((4, 4, 3), 7, dtype=np.uint8)))
+    run.log({"t": table})
+    run.finish()
+    assert cli("verify", run.dir).returncode == 0
+    d = json.loads(cli("verify", run.dir, "--json").stdout)
+    assert d["runs"][0]["media_files"] == 2
+    pngs = [n for n in os.listdir(os.path.join(run.dir, "media")) if n.endswith(".png")]
+    os.unlink(os.path.join(run.dir, "media", pngs[0]))
+    proc = cli("verify", run.dir, check=False)
+    assert proc.returncode == 1 and pngs[0] in proc.stdout and "missing" in proc.stdout
