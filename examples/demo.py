@@ -11,7 +11,7 @@ run = wandb.init(project="demo", config={"lr": 3e-4, "epochs": 5, "batch_size": 
 wandb.define_metric("val/loss", summary="min")
 step = 0
 for epoch in range(run.config.epochs):
-    for batch in range(200):
+    for _batch in range(200):
         loss = 2.0 * math.exp(-step / 300) + random.random() * 0.05
         wandb.log({"train/loss": loss, "train/lr": run.config.lr, "epoch": epoch})
         step += 1
