@@ -46,7 +46,9 @@ def serve(data_dir: str, host: str, port: int, token: str | None, max_body_mb: i
     limits = Limits(max_body_bytes=max_body_mb * 1024 * 1024, max_blob_bytes=max_blob_mb * 1024 * 1024)
     app = create_app(data_dir, token=token, limits=limits)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only then, and
+    # without it every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))

@@ -34,7 +34,7 @@ from .names import (
     check_run_id,
     check_sha256,
 )
-from .storage import RunInfo, Storage, open_storage
+from .storage import RowBatch, RunInfo, Storage, open_storage
 
 MSGPACK = "application/msgpack"
 API = "/api/v1"
@@ -247,15 +247,22 @@ class _Api:
 
     async def post_rows(self, request: Request) -> Response:
         project, run_id = self._names(request)
-        rows = await _decode(request, self.limits.max_body_bytes)
+        body = await _read_body(request, self.limits.max_body_bytes)
+        if request.headers.get("content-type", "").split(";")[0].strip() != MSGPACK:
+            raise BadInput(f"send rows as {MSGPACK}: an array of rows, each an object with an integer _step", status=415)
+        try:
+            rows = msgpack.unpackb(body, raw=False)
+        except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+            raise BadInput(f"the body is not valid msgpack: {type(exc).__name__}: {str(exc)[:200]}") from None
         if type(rows) is not list:
             raise BadInput("the body must be an array of rows, each an object with an integer _step")
         if len(rows) > self.limits.max_batch_rows:
             raise BadInput(f"{len(rows)} rows in one batch is over the server's limit of {self.limits.max_batch_rows}", status=413)
-        packed, refs = _check_rows(rows)
+        steps, refs = _check_rows(rows, b"_type" in body or b"filenames" in body)
         self._require_blobs(refs)
-        inserted, info = await run_in_threadpool(self.storage.append_rows, project, run_id, packed)
-        return _json({"inserted": inserted, "ignored": len(packed) - inserted, "rows": info.rows, "last_step": info.last_step})
+        batch = RowBatch(steps, rows, body)
+        inserted, info = await run_in_threadpool(self.storage.append_rows, project, run_id, batch)
+        return _json({"inserted": inserted, "ignored": len(steps) - inserted, "rows": info.rows, "last_step": info.last_step})
 
     async def get_rows(self, request: Request) -> Response:
         project, run_id = self._names(request)
@@ -267,9 +274,7 @@ class _Api:
         if not 1 <= limit <= self.limits.max_page_rows:
             raise BadInput(f"limit must be between 1 and {self.limits.max_page_rows}")
         rows = await run_in_threadpool(self.storage.read_rows, project, run_id, after, limit)
-        # The rows are stored packed: the page is an array header and the stored bytes as they are.
-        body = msgpack.Packer().pack_array_header(len(rows)) + b"".join(rows)
-        return Response(body, media_type=MSGPACK)
+        return Response(msgpack.packb(rows), media_type=MSGPACK)
 
     async def missing_blobs(self, request: Request) -> Response:
         body = await _decode(request, self.limits.max_body_bytes)
@@ -298,12 +303,17 @@ class _Api:
         return FileResponse(path, media_type="application/octet-stream")
 
 
-def _check_rows(rows: list) -> tuple[list[tuple[int, bytes]], set]:
-    """The rows as ``(step, packed)`` pairs and the blobs they name; BadInput on anything off."""
-    packb = msgpack.Packer().pack
-    out = []
+def _check_rows(rows: list, may_hold_media: bool) -> tuple[list[int], set]:
+    """The rows' steps and the blobs they name; BadInput on anything off.
+
+    ``may_hold_media`` is False when the body has no ``_type`` (nor ``filenames``) anywhere: then
+    no value can be a media reference and nested values are not walked (their keys, str or
+    bytes as msgpack allows, are stored as sent; they never name a file).
+    """
+    steps = []
     refs: set = set()
     prev = -1
+    known_keys = None  # rows mostly share one key set: check the keys once per set
     for row in rows:
         if type(row) is not dict:
             raise BadInput(f"a row must be an object, not {type(row).__name__}")
@@ -313,10 +323,15 @@ def _check_rows(rows: list) -> tuple[list[tuple[int, bytes]], set]:
         if step <= prev:
             raise BadInput(f"steps must increase within a batch: {step} came after {prev}")
         prev = step
-        for k, v in row.items():
-            if type(k) is not str:
-                raise BadInput(f"row keys must be strings, not {k!r}")
-            if type(v) is dict or type(v) is list:
-                _media_refs(v, refs)
-        out.append((step, packb(row)))
-    return out, refs
+        steps.append(step)
+        keys = row.keys()
+        if keys != known_keys:
+            for k in keys:
+                if type(k) is not str:
+                    raise BadInput(f"row keys must be strings, not {k!r}")
+            known_keys = keys
+        if may_hold_media:
+            for v in row.values():
+                if type(v) is dict or type(v) is list:
+                    _media_refs(v, refs)
+    return steps, refs

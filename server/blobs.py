@@ -13,6 +13,8 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 
+from starlette.concurrency import run_in_threadpool
+
 from .names import BadInput, check_sha256
 
 
@@ -56,20 +58,17 @@ class BlobDir:
                         raise BadInput(f"blob is larger than the server's limit of {max_bytes} bytes", status=413)
                     digest.update(chunk)
                     f.write(chunk)
-                if digest.hexdigest() != sha256:
-                    raise BadInput(
-                        f"the uploaded bytes hash to {digest.hexdigest()}, not {sha256}: "
-                        "the media file is damaged or was changed after it was logged",
-                        status=400,
-                    )
-                if os.path.exists(final):
-                    return size, False
-                f.flush()
-                os.fsync(f.fileno())
-            os.makedirs(os.path.dirname(final), exist_ok=True)
-            os.replace(tmp, final)
+            if digest.hexdigest() != sha256:
+                raise BadInput(
+                    f"the uploaded bytes hash to {digest.hexdigest()}, not {sha256}: "
+                    "the media file is damaged or was changed after it was logged",
+                    status=400,
+                )
+            if os.path.exists(final):
+                return size, False
+            # fsync in a worker thread: other uploads and requests go on meanwhile.
+            await run_in_threadpool(_commit, tmp, final)
             tmp = None
-            _fsync_dir(os.path.dirname(final))
             return size, True
         finally:
             if tmp is not None:
@@ -77,6 +76,18 @@ class BlobDir:
                     os.unlink(tmp)
                 except OSError:
                     pass
+
+
+def _commit(tmp: str, final: str) -> None:
+    """fsync the finished temp file, rename it to its name, fsync the folder."""
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    os.replace(tmp, final)
+    _fsync_dir(os.path.dirname(final))
 
 
 def _fsync_dir(path: str) -> None:

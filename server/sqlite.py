@@ -11,9 +11,11 @@ import sqlite3
 import threading
 import time
 
+import msgpack
+
 from localrun.errors import Error
 
-from .storage import RunInfo, Storage
+from .storage import RowBatch, RunInfo, Storage
 
 SCHEMA_VERSION = 1
 
@@ -29,12 +31,16 @@ CREATE TABLE IF NOT EXISTS runs (
     doc         BLOB,
     UNIQUE (project, run_id)
 );
-CREATE TABLE IF NOT EXISTS rows (
-    run   INTEGER NOT NULL,
-    step  INTEGER NOT NULL,
-    data  BLOB NOT NULL,
-    PRIMARY KEY (run, step)
-) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS chunks (
+    id          INTEGER PRIMARY KEY,
+    run         INTEGER NOT NULL REFERENCES runs (id),
+    first_step  INTEGER NOT NULL,
+    last_step   INTEGER NOT NULL,
+    row_count   INTEGER NOT NULL,
+    data        BLOB NOT NULL,
+    UNIQUE (run, first_step)
+);
+CREATE INDEX IF NOT EXISTS chunks_by_last_step ON chunks (run, last_step);
 CREATE TABLE IF NOT EXISTS meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -98,39 +104,51 @@ class SQLiteStorage(Storage):
 
     # --- rows ----------------------------------------------------------------------------------
 
-    def append_rows(self, project: str, run_id: str, rows: list[tuple[int, bytes]]) -> tuple[int, RunInfo]:
+    def append_rows(self, project: str, run_id: str, batch: RowBatch) -> tuple[int, RunInfo]:
         with self._lock:
             found = self._get(project, run_id)
             if found is None:
                 raise KeyError((project, run_id))
-            key = found[0]
+            key, info = found
+            if info.last_step is not None:
+                batch = batch.after(info.last_step)  # what is at or below it is already stored
+            if not batch.steps:
+                return 0, info
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
-                before = db.total_changes
-                db.executemany("INSERT OR IGNORE INTO rows (run, step, data) VALUES (?, ?, ?)", [(key, s, d) for s, d in rows])
-                inserted = db.total_changes - before
-                if inserted:
-                    db.execute(
-                        "UPDATE runs SET row_count = row_count + ?, "
-                        "last_step = (SELECT MAX(step) FROM rows WHERE run = ?), updated_at = ? WHERE id = ?",
-                        (inserted, key, time.time(), key),
-                    )
+                db.execute(
+                    "INSERT INTO chunks (run, first_step, last_step, row_count, data) VALUES (?, ?, ?, ?, ?)",
+                    (key, batch.steps[0], batch.steps[-1], len(batch.steps), batch.body),
+                )
+                db.execute(
+                    "UPDATE runs SET row_count = row_count + ?, last_step = ?, updated_at = ? WHERE id = ?",
+                    (len(batch.steps), batch.steps[-1], time.time(), key),
+                )
                 db.execute("COMMIT")
             except BaseException:
                 db.execute("ROLLBACK")
                 raise
-            return inserted, self._get(project, run_id)[1]
+            return len(batch.steps), self._get(project, run_id)[1]
 
-    def read_rows(self, project: str, run_id: str, after: int, limit: int) -> list[bytes]:
+    def read_rows(self, project: str, run_id: str, after: int, limit: int) -> list[dict]:
         with self._lock:
             found = self._get(project, run_id)
             if found is None:
                 raise KeyError((project, run_id))
             cur = self._db.execute(
-                "SELECT data FROM rows WHERE run = ? AND step > ? ORDER BY step LIMIT ?", (found[0], after, limit)
+                "SELECT data FROM chunks WHERE run = ? AND last_step > ? ORDER BY first_step", (found[0], after)
             )
-            return [r[0] for r in cur]
+            out: list[dict] = []
+            for (data,) in cur:
+                rows = msgpack.unpackb(data, raw=False)
+                if rows and rows[0]["_step"] <= after:
+                    rows = [r for r in rows if r["_step"] > after]
+                out.extend(rows[: limit - len(out)])
+                if len(out) >= limit:
+                    break
+            cur.close()
+            return out
 
     def set_doc(self, project: str, run_id: str, doc: bytes) -> RunInfo:
         with self._lock:

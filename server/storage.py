@@ -4,16 +4,20 @@ Handlers talk to a ``Storage`` only; the embedded SQLite backend (``sqlite.py``)
 default, and a PostgreSQL backend can be added behind the same few methods. Media bytes are
 not in here: they are content-addressed files (``blobs.py``), kept beside the database.
 
-Rows are stored as the msgpack bytes of one history row each, keyed by ``(run, _step)``:
-appending a row whose step is already stored is a no-op, which is what makes a replayed
-batch harmless.
+Rows arrive in batches, in increasing ``_step`` order, and a run's stored rows are always a
+prefix of its history: a row whose step is at or below the run's last stored step is already
+there, so storage drops it. That is what makes a replayed batch a no-op. A backend may store
+a batch as it came (the SQLite one keeps each batch's msgpack as one chunk).
 """
 
 from __future__ import annotations
 
 import abc
+import bisect
 import os
 from dataclasses import dataclass
+
+import msgpack
 
 
 @dataclass(frozen=True)
@@ -27,6 +31,22 @@ class RunInfo:
     rows: int
     last_step: int | None
     doc: bytes | None  # msgpack of the run document (config, summary, state...), as last set
+
+
+@dataclass(frozen=True)
+class RowBatch:
+    """Checked rows, steps strictly increasing; ``body`` is their msgpack array as received."""
+
+    steps: list[int]
+    rows: list[dict]
+    body: bytes
+
+    def after(self, step: int) -> RowBatch:
+        """The rows with ``_step > step``."""
+        i = bisect.bisect_right(self.steps, step)
+        if i == 0:
+            return self
+        return RowBatch(self.steps[i:], self.rows[i:], msgpack.packb(self.rows[i:]))
 
 
 class Storage(abc.ABC):
@@ -45,15 +65,15 @@ class Storage(abc.ABC):
         """Every run, by project then id."""
 
     @abc.abstractmethod
-    def append_rows(self, project: str, run_id: str, rows: list[tuple[int, bytes]]) -> tuple[int, RunInfo]:
-        """Store ``(step, packed row)`` pairs; steps already stored are skipped.
+    def append_rows(self, project: str, run_id: str, batch: RowBatch) -> tuple[int, RunInfo]:
+        """Store the rows of ``batch`` above the run's last stored step, in one transaction.
 
         Returns how many were new, and the run after. KeyError for an unknown run.
         """
 
     @abc.abstractmethod
-    def read_rows(self, project: str, run_id: str, after: int, limit: int) -> list[bytes]:
-        """Up to ``limit`` packed rows with ``_step > after``, in step order."""
+    def read_rows(self, project: str, run_id: str, after: int, limit: int) -> list[dict]:
+        """Up to ``limit`` rows with ``_step > after``, in step order."""
 
     @abc.abstractmethod
     def set_doc(self, project: str, run_id: str, doc: bytes) -> RunInfo:

@@ -56,7 +56,7 @@ def test_create_append_and_read_back(data):
     "method, path, body, headers, status",
     [
         ("POST", f"{RUN}/rows", b"\xc1\xc1garbage", MSGPACK, 400),
-        ("POST", f"{RUN}/rows", b"{not json", {"Content-Type": "application/json"}, 400),
+        ("POST", f"{RUN}/rows", b"{not json", {"Content-Type": "application/json"}, 415),
         ("POST", f"{RUN}/rows", b"<xml/>", {"Content-Type": "text/xml"}, 415),
         ("POST", f"{RUN}/rows", msgpack.packb({"_step": 0}), MSGPACK, 400),
         ("POST", f"{RUN}/rows", msgpack.packb([{"_step": "0"}]), MSGPACK, 400),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import msgpack
 import pytest
 from localrun.server.sqlite import SQLiteStorage
+from localrun.server.storage import RowBatch
 
 BACKENDS = {"sqlite": lambda tmp_path: SQLiteStorage(str(tmp_path / "runs.sqlite"))}
 
@@ -26,8 +27,9 @@ def open_backend(request, tmp_path):
             pass
 
 
-def rows(steps):
-    return [(s, msgpack.packb({"_step": s, "v": s})) for s in steps]
+def rows(steps) -> RowBatch:
+    data = [{"_step": s, "v": s} for s in steps]
+    return RowBatch(list(steps), data, msgpack.packb(data))
 
 
 def test_upsert_creates_once(open_backend):
@@ -44,8 +46,18 @@ def test_append_ignores_steps_already_stored(open_backend):
     assert s.append_rows("p", "r", rows([0, 1, 2]))[0] == 3
     inserted, info = s.append_rows("p", "r", rows([1, 2, 3]))
     assert inserted == 1 and info.rows == 4 and info.last_step == 3
-    assert [msgpack.unpackb(b)["_step"] for b in s.read_rows("p", "r", -1, 10)] == [0, 1, 2, 3]
-    assert [msgpack.unpackb(b)["_step"] for b in s.read_rows("p", "r", 1, 1)] == [2]
+    assert s.read_rows("p", "r", -1, 10) == [{"_step": i, "v": i} for i in range(4)]
+    assert s.read_rows("p", "r", 1, 1) == [{"_step": 2, "v": 2}]
+    assert s.read_rows("p", "r", 0, 10) == [{"_step": i, "v": i} for i in range(1, 4)]
+
+
+def test_rows_at_or_below_the_last_stored_step_are_ignored(open_backend):
+    s = open_backend()
+    s.upsert_run("p", "r", None)
+    s.append_rows("p", "r", rows([5, 6]))
+    inserted, info = s.append_rows("p", "r", rows([1, 2]))
+    assert inserted == 0 and info.rows == 2
+    assert [r["_step"] for r in s.read_rows("p", "r", -1, 10)] == [5, 6]
 
 
 def test_unknown_runs_raise_key_error(open_backend):
