@@ -31,6 +31,7 @@ from .remote import Remote
 BATCH_ROWS = 10_000
 BATCH_BYTES = 16 * 1024 * 1024  # well under the server's default 64 MiB body limit
 IN_FLIGHT = 2
+UPLOADS = 8  # media files uploaded at once
 
 Progress = Callable[..., None]  # progress(rows=0, bytes=0, files=0)
 
@@ -234,8 +235,15 @@ class _Push:
             return
         local = {h: mediarefs.local_file(self.path, files[h]) for h in unknown}
         r = self.result
-        for sha in self.remote.missing_blobs(unknown):
-            self.remote.put_blob(sha, local[sha])
+        missing = self.remote.missing_blobs(unknown)
+        if len(missing) > 1:
+            # In parallel: the server fsyncs each file before it answers, and fsyncs overlap.
+            with ThreadPoolExecutor(max_workers=UPLOADS, thread_name_prefix="localrun-upload") as pool:
+                for _ in pool.map(lambda sha: self.remote.put_blob(sha, local[sha]), missing):
+                    pass
+        elif missing:
+            self.remote.put_blob(missing[0], local[missing[0]])
+        for sha in missing:
             size = os.path.getsize(local[sha])
             r.files_sent += 1
             r.file_bytes_sent += size
