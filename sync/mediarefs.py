@@ -13,7 +13,14 @@ import re
 
 from localrun.errors import SyncError
 
+MEDIA_DIR = "media"
 _HASHED_NAME = re.compile(r"^([0-9a-f]{64})(\.|$)")
+
+
+def hash_in_name(name: str) -> str | None:
+    """The sha256 a media file's name starts with (``<sha256>.<ext>``), else None."""
+    m = _HASHED_NAME.match(name)
+    return m.group(1) if m else None
 
 
 def collect(value, found: dict[str, str], depth: int = 0) -> None:

@@ -136,6 +136,8 @@ class _Push:
             r.up_to_date = r.synced = True
             r.rows_total = cursor.rows
             return
+        if not r.dry_run:
+            self._send_media_folder()
         view = RunView(self.path)
         after = cursor.last_step if cursor.last_step is not None else -1
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="localrun-sync") as sender:
@@ -223,6 +225,24 @@ class _Push:
                 r.file_bytes_sent += os.path.getsize(mediarefs.local_file(self.path, rel))
 
     # --- media ---------------------------------------------------------------------------------
+
+    def _send_media_folder(self) -> None:
+        """Upload the run's media files the remote lacks, all at once, before replay starts.
+
+        Done per batch instead, each upload would compete with replay for the interpreter and
+        wait on it; up front, they go out in parallel with nothing else running. The per-batch
+        check still covers files that appear while a live run is synced.
+        """
+        try:
+            names = os.listdir(os.path.join(self.path, mediarefs.MEDIA_DIR))
+        except OSError:
+            return
+        files = {}
+        for name in names:
+            sha = mediarefs.hash_in_name(name)
+            if sha is not None:
+                files[sha] = f"{mediarefs.MEDIA_DIR}/{name}"
+        self._send_files_now(files)
 
     def _send_files(self, value) -> None:
         files: dict[str, str] = {}
