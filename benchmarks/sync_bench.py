@@ -91,7 +91,7 @@ def main() -> None:
         resync_s = time.perf_counter() - t1
     finally:
         server.terminate()
-        server.wait()
+        _, _, server_usage = os.wait4(server.pid, 0)
     local = du(run_dir) - du(os.path.join(run_dir, "sync"))
     remote = du(data)
     figures = {
@@ -100,6 +100,8 @@ def main() -> None:
         "sync_seconds": round(seconds, 2),
         "rows_per_second": round(args.rows / seconds),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # ru_maxrss is KiB on Linux
+        "sync_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+        "server_cpu_seconds": round(server_usage.ru_utime + server_usage.ru_stime, 2),  # includes the re-sync
         "local_bytes": local,
         "server_bytes": remote,
         "storage_ratio": round(remote / local, 2),

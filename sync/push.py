@@ -13,6 +13,7 @@ time, which is what lets one number (the cursor's ``last_step``) say what the re
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 import msgpack
 
 from localrun import rundir
-from localrun.errors import Error
+from localrun.errors import Error, RemoteRejectedError
 
 from . import mediarefs
 from .cursor import Cursor
@@ -32,6 +33,7 @@ BATCH_ROWS = 10_000
 BATCH_BYTES = 16 * 1024 * 1024  # well under the server's default 64 MiB body limit
 IN_FLIGHT = 2
 UPLOADS = 8  # media files uploaded at once
+COLLECT_EVERY = 8  # batches between garbage collections (see push_run)
 
 Progress = Callable[..., None]  # progress(rows=0, bytes=0, files=0)
 
@@ -98,10 +100,19 @@ def push_run(
     except Error as exc:
         return PushResult(path, os.path.basename(os.path.normpath(path)), "", "", error=exc)
     result = PushResult(path, run_id, project, remote.run_url(project, run_id), dry_run=dry_run)
+    # Replay makes a dict per row and no reference cycles: the cyclic collector, triggered
+    # by all those allocations, would only cost time (a quarter of it, on a million rows).
+    # httpx's request objects do form cycles (holding each batch's body), so _submit collects
+    # every few batches.
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         _Push(path, remote, result, batch_rows, batch_bytes, progress).run(created_at)
     except Error as exc:
         result.error = exc
+    finally:
+        if collecting:
+            gc.enable()
     return result
 
 
@@ -116,6 +127,11 @@ class _Push:
         self.cursor = Cursor.load(path, remote.base_url)
         self.known: set[str] = set()  # hashes the remote is known to hold
         self.failed = False  # a batch failed: later batches must not move the cursor past it
+        # Once the media folder of a run that is not being written was uploaded, every file its
+        # rows can name is on the remote: batches need no walk for references. A live run can
+        # add files at any time, so its batches are walked.
+        self.walk_batches = True
+        self.batches = 0
 
     def run(self, created_at: float | None) -> None:
         r = self.result
@@ -136,24 +152,31 @@ class _Push:
             r.up_to_date = r.synced = True
             r.rows_total = cursor.rows
             return
-        if not r.dry_run:
-            self._send_media_folder()
         view = RunView(self.path)
         after = cursor.last_step if cursor.last_step is not None else -1
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="localrun-sync") as sender:
             in_flight: list[Future] = []
+            if not r.dry_run:
+                # First on the sender thread, so before any batch: the media folder, while
+                # this thread starts replaying.
+                preload = sender.submit(self._send_media_folder)
+                self.walk_batches = live
             batch: list[dict] = []
-            for row in view.rows(final_only=True):
-                if row["_step"] <= after:
-                    continue
+            rows = view.rows(final_only=True)
+            if after >= 0:
+                rows = (row for row in rows if row["_step"] > after)
+            size = self.batch_rows
+            for row in rows:
                 batch.append(row)
-                if len(batch) >= self.batch_rows:
+                if len(batch) >= size:
                     self._submit(sender, in_flight, batch)
                     batch = []
             if batch:
                 self._submit(sender, in_flight, batch)
             while in_flight:
                 in_flight.pop(0).result()
+            if not r.dry_run:
+                preload.result()
         r.state = view.state
         r.dropped = len(view.replay.dropped)
         r.held_back = len(view.held_back)
@@ -174,9 +197,12 @@ class _Push:
     # --- batches -------------------------------------------------------------------------------
 
     def _submit(self, sender: ThreadPoolExecutor, in_flight: list[Future], batch: list[dict]) -> None:
+        self.batches += 1
+        if self.batches % COLLECT_EVERY == 0:
+            gc.collect(0)  # everything made since the collector was paused is in generation 0
         for body, rows, last_step in self._bodies(batch):
             files: dict[str, str] = {}
-            if b"sha256" in body or b"filenames" in body:  # cheap test before walking the rows
+            if self.walk_batches and (b"sha256" in body or b"filenames" in body):  # cheap test first
                 for row in rows:
                     mediarefs.collect(row, files)
             if self.result.dry_run:
@@ -203,7 +229,18 @@ class _Push:
         r = self.result
         try:
             self._send_files_now(files)
-            self.remote.append_rows(r.project, r.run_id, body)
+            try:
+                self.remote.append_rows(r.project, r.run_id, body)
+            except RemoteRejectedError as exc:
+                if exc.status != 409:
+                    raise
+                # The rows name a file the remote lacks (one that appeared after the media
+                # folder was sent): send what they name, then the rows again.
+                files = {}
+                mediarefs.collect(msgpack.unpackb(body, raw=False), files)
+                self.known.difference_update(files)
+                self._send_files_now(files)
+                self.remote.append_rows(r.project, r.run_id, body)
         except BaseException:
             self.failed = True
             raise
@@ -229,9 +266,9 @@ class _Push:
     def _send_media_folder(self) -> None:
         """Upload the run's media files the remote lacks, all at once, before replay starts.
 
-        Done per batch instead, each upload would compete with replay for the interpreter and
-        wait on it; up front, they go out in parallel with nothing else running. The per-batch
-        check still covers files that appear while a live run is synced.
+        Asking per batch would mean a round trip per batch, each one waiting on replay for the
+        interpreter; this way the files go out in parallel from the start. Batches of a live run
+        are still checked, for files that appear meanwhile.
         """
         try:
             names = os.listdir(os.path.join(self.path, mediarefs.MEDIA_DIR))
@@ -242,7 +279,11 @@ class _Push:
             sha = mediarefs.hash_in_name(name)
             if sha is not None:
                 files[sha] = f"{mediarefs.MEDIA_DIR}/{name}"
-        self._send_files_now(files)
+        try:
+            self._send_files_now(files)
+        except BaseException:
+            self.failed = True
+            raise
 
     def _send_files(self, value) -> None:
         files: dict[str, str] = {}
