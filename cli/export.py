@@ -41,7 +41,8 @@ def export(run: str, fmt: str, keys: str | None, output: str | None, token: str 
     URL on a server, as `localrun sync` printed it.
     """
     if is_url(run):
-        _, views, single = remote_views(run, token_from(token))
+        remote, views, single = remote_views(run, token_from(token))
+        click.get_current_context().call_on_close(remote.close)
         if not single:
             raise RunDirError(f"export takes one run, and {run} is a server. Pass a run's URL, e.g. {views[0].path}")
         path = views[0]

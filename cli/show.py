@@ -26,7 +26,8 @@ def show(path: str, as_json: bool, token: str | None) -> None:
     PATH may also be a server URL: a run's URL as `localrun sync` printed it, or the server's.
     """
     if is_url(path):
-        _, views, single = remote_views(path, token_from(token))
+        remote, views, single = remote_views(path, token_from(token))
+        click.get_current_context().call_on_close(remote.close)
     else:
         runs = find_runs(path)
         single = len(runs) == 1 and runs[0] == path.rstrip("/") or (len(runs) == 1 and _is_run(path))

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import msgpack
 
 from localrun import rundir
-from localrun.errors import Error, RemoteRejectedError
+from localrun.errors import Error, RemoteRejectedError, SyncError
 
 from . import mediarefs
 from .cursor import Cursor
@@ -110,6 +110,11 @@ def push_run(
         _Push(path, remote, result, batch_rows, batch_bytes, progress).run(created_at)
     except Error as exc:
         result.error = exc
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        # Unreadable files, or a server answering in a shape we did not expect: this run
+        # failed, and the others still get their turn.
+        result.error = SyncError(f"{type(exc).__name__}: {exc}")
+        result.error.__cause__ = exc
     finally:
         if collecting:
             gc.enable()

@@ -79,20 +79,21 @@ class Remote:
     # --- the protocol --------------------------------------------------------------------------
 
     def upsert_run(self, project: str, run_id: str, created_at: float | None) -> dict:
-        return self._call("PUT", _api_run(project, run_id), json={"created_at": created_at}).json()
+        return _loads(self._call("PUT", _api_run(project, run_id), json={"created_at": created_at}))
 
     def append_rows(self, project: str, run_id: str, body: bytes) -> dict:
         """Send one batch: ``body`` is a msgpack array of rows."""
-        return self._call("POST", _api_run(project, run_id) + "/rows", content=body, headers={"Content-Type": MSGPACK}).json()
+        return _loads(self._call("POST", _api_run(project, run_id) + "/rows", content=body, headers={"Content-Type": MSGPACK}))
 
     def set_doc(self, project: str, run_id: str, doc: dict) -> dict:
         body = msgpack.packb(doc)
-        return self._call("PUT", _api_run(project, run_id) + "/doc", content=body, headers={"Content-Type": MSGPACK}).json()
+        return _loads(self._call("PUT", _api_run(project, run_id) + "/doc", content=body, headers={"Content-Type": MSGPACK}))
 
     def missing_blobs(self, hashes: list[str]) -> list[str]:
         missing: list[str] = []
         for i in range(0, len(hashes), 5000):
-            missing += self._call("POST", f"{API}/blobs/missing", json={"sha256": hashes[i : i + 5000]}).json()["missing"]
+            answer = _loads(self._call("POST", f"{API}/blobs/missing", json={"sha256": hashes[i : i + 5000]}))
+            missing += answer["missing"] if type(answer) is dict and type(answer.get("missing")) is list else []
         return missing
 
     def put_blob(self, sha256: str, path: str) -> bool:
@@ -117,7 +118,7 @@ class Remote:
         after = -1
         while True:
             r = self._call("GET", _api_run(project, run_id) + "/rows", params={"after": after, "limit": page_rows})
-            rows = msgpack.unpackb(r.content, raw=False)
+            rows = _page(r)
             yield from rows
             if len(rows) < page_rows:
                 return
@@ -169,8 +170,20 @@ def _loads(r: httpx.Response):
         raise SyncError(f"{r.request.url} answered something that is not JSON ({exc}). Is it a localrun server?") from exc
 
 
+def _page(r: httpx.Response) -> list:
+    try:
+        rows = msgpack.unpackb(r.content, raw=False)
+    except Exception as exc:  # whatever the bytes were, they are not a page of rows
+        raise SyncError(f"{r.request.url} answered something that is not a page of rows ({type(exc).__name__}). Is it a localrun server?") from exc
+    if type(rows) is not list:
+        raise SyncError(f"{r.request.url} answered a {type(rows).__name__}, not a page of rows. Is it a localrun server?")
+    return rows
+
+
 def _error_text(r: httpx.Response) -> str:
     try:
         return str(r.json()["error"])
-    except Exception:  # not our JSON error body: show the start of whatever it was
-        return r.text[:200] or r.reason_phrase
+    except Exception:  # not our JSON error body: say what it was, on one line
+        ctype = r.headers.get("content-type", "no content type").split(";")[0]
+        snippet = " ".join(r.text.split())[:120]
+        return f"{r.reason_phrase or 'error'} (answered {ctype}, not a localrun server's error: {snippet!r})"

@@ -62,13 +62,17 @@ def remote_views(url: str, token: str | None = None, transport=None) -> tuple[Re
     """The runs a URL names: ``(remote, views, single)``; ``single`` when it named one run."""
     base, project, run_id = split_run_url(url)
     remote = Remote(base, token=token, transport=transport)
-    if run_id is not None:
-        view = RemoteRunView(remote, project, run_id)
-        view.to_json()  # fail here, with the server's message, if there is no such run
-        return remote, [view], True
-    docs = remote.list_runs()
-    if not docs:
-        raise SyncError(f"{base} holds no runs yet. Push some with: localrun sync ./runs --to {base}")
+    try:
+        if run_id is not None:
+            view = RemoteRunView(remote, project, run_id)
+            view.to_json()  # fail here, with the server's message, if there is no such run
+            return remote, [view], True
+        docs = remote.list_runs()
+        if not docs:
+            raise SyncError(f"{base} holds no runs yet. Push some with: localrun sync ./runs --to {base}")
+    except BaseException:
+        remote.close()
+        raise
     views = []
     for d in docs:
         _, project, run_id = split_run_url(str(d.get("path", "")))
