@@ -10,12 +10,14 @@ unchanged run can say "up to date" without replaying it.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
 import re
 from dataclasses import asdict, dataclass, field
 
+from localrun.errors import SyncError
 from localrun.rundir import write_json_atomic
 
 SYNC_DIR = "sync"
@@ -58,3 +60,35 @@ class Cursor:
         path = self.file_for(run_dir, self.url)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         write_json_atomic(path, asdict(self))
+
+
+class SyncLock:
+    """Held while one ``localrun sync`` pushes a run to one remote (``sync/<remote>.lock``).
+
+    A login node syncing a shared folder on a loop can start a sync before the last one
+    ended; two syncs of one run to one remote would race on its cursor. The second is
+    refused at once; the kernel drops the lock however the holder dies.
+    """
+
+    def __init__(self, run_dir: str, url: str):
+        self.path = Cursor.file_for(run_dir, url)[: -len(".json")] + ".lock"
+        self._fd = -1
+
+    def __enter__(self) -> SyncLock:
+        os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), 0o644)
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self._fd)
+            self._fd = -1
+            raise SyncError(
+                f"another localrun sync is pushing {os.path.dirname(os.path.dirname(self.path))} to this server "
+                "right now; this one leaves it alone. Run it again once that one has finished"
+            ) from None
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1

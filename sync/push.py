@@ -13,6 +13,7 @@ time, which is what lets one number (the cursor's ``last_step``) say what the re
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 from collections.abc import Callable
@@ -25,7 +26,7 @@ from localrun import rundir
 from localrun.errors import Error, RemoteRejectedError, SyncError
 
 from . import mediarefs
-from .cursor import Cursor
+from .cursor import Cursor, SyncLock
 from .reader import RunView
 from .remote import Remote
 
@@ -107,7 +108,8 @@ def push_run(
     collecting = gc.isenabled()
     gc.disable()
     try:
-        _Push(path, remote, result, batch_rows, batch_bytes, progress).run(created_at)
+        with contextlib.ExitStack() as held:
+            _Push(path, remote, result, batch_rows, batch_bytes, progress, held).run(created_at)
     except Error as exc:
         result.error = exc
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -122,7 +124,8 @@ def push_run(
 
 
 class _Push:
-    def __init__(self, path: str, remote: Remote, result: PushResult, batch_rows: int, batch_bytes: int, progress: Progress):
+    def __init__(self, path: str, remote: Remote, result: PushResult, batch_rows: int, batch_bytes: int, progress: Progress, held: contextlib.ExitStack):
+        self.held = held
         self.path = path
         self.remote = remote
         self.result = result
@@ -145,6 +148,9 @@ class _Push:
         cursor = self.cursor
         if not r.dry_run:
             there = self.remote.upsert_run(r.project, r.run_id, created_at)
+            # Only once the remote answered: a sync that cannot reach it writes nothing here.
+            self.held.enter_context(SyncLock(self.path, self.remote.base_url))
+            cursor = self.cursor = Cursor.load(self.path, self.remote.base_url)
             if cursor.last_step is not None and (there.get("last_step") is None or there["last_step"] < cursor.last_step):
                 # The remote holds less than this cursor says (a different or a wiped server
                 # at the same URL): start over. Rows it has are ignored, so this is exact.

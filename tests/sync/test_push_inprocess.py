@@ -157,3 +157,14 @@ def test_final_only_changes_nothing_for_a_finished_run(tmp_path):
     view = RunView(run.dir)
     assert same(list(view.rows(final_only=True)), list(RunView(run.dir).rows()))
     assert view.held_back == []
+
+
+def test_a_second_sync_of_the_same_run_to_the_same_remote_is_refused(tmp_path, app_remote):
+    from localrun.sync.cursor import SyncLock
+
+    run = make_run(tmp_path / "runs", rows=3)
+    with SyncLock(run.dir, app_remote.base_url):
+        result = push_run(run.dir, app_remote)
+    assert "another localrun sync is pushing" in str(result.error)
+    assert result.rows_sent == 0
+    assert push_run(run.dir, app_remote).synced
