@@ -10,8 +10,9 @@ import re
 
 # Same rule as the recorder's run ids (localrun.rundir), so every local run id is accepted.
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-# wandb allows spaces in project names; nothing else outside letters, digits and _.-
-PROJECT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_. -]{0,127}$")
+# Projects are free text in the recorder (and wandb): any printable characters but the few
+# that would be ambiguous in a URL path. They never become file names on the server.
+PROJECT = re.compile(r"^[^/\\#?%:.\s\x00-\x1f\x7f][^/\\#?%:\x00-\x1f\x7f]{0,127}$")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAX_STEP = 2**63 - 1
 
@@ -33,8 +34,8 @@ def check_run_id(run_id: str) -> str:
 def check_project(project: str) -> str:
     if not PROJECT.match(project) or ".." in project or project != project.strip():
         raise BadInput(
-            f"project {project!r} is not allowed: use 1-128 letters, digits, spaces, '_', '-' or '.', "
-            "starting with a letter or digit"
+            f"project {project!r} is not allowed: use 1-128 characters other than / \\ # ? % : and control "
+            "characters, not starting with '.' or a space. Rename the project in the run's run.json, or sync it elsewhere"
         )
     return project
 

@@ -168,3 +168,12 @@ def test_a_second_sync_of_the_same_run_to_the_same_remote_is_refused(tmp_path, a
     assert "another localrun sync is pushing" in str(result.error)
     assert result.rows_sent == 0
     assert push_run(run.dir, app_remote).synced
+
+
+def test_a_project_name_with_spaces_and_unicode_round_trips(tmp_path, app_remote):
+    run = localrun.init(project="моя модель v2", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True})
+    run.log({"a": 1})
+    localrun.finish(quiet=True)
+    result = push_run(run.dir, app_remote)
+    assert result.synced and result.url == "http://inproc/runs/%D0%BC%D0%BE%D1%8F%20%D0%BC%D0%BE%D0%B4%D0%B5%D0%BB%D1%8C%20v2/r1"
+    assert app_remote.get_run("моя модель v2", "r1")["rows"] == 1
