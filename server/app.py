@@ -73,6 +73,7 @@ def create_app(data_dir: str, token: str | None = None, limits: Limits | None = 
         Route(f"{API}/runs/{{project}}/{{run_id}}/rows", api.post_rows, methods=["POST"]),
         Route(f"{API}/runs/{{project}}/{{run_id}}/rows", api.get_rows, methods=["GET"]),
         Route(f"{API}/blobs/missing", api.missing_blobs, methods=["POST"]),
+        Route(f"{API}/blobs", api.post_blobs, methods=["POST"]),
         Route(f"{API}/blobs/{{sha256}}", api.put_blob, methods=["PUT"]),
         Route(f"{API}/blobs/{{sha256}}", api.get_blob, methods=["GET"]),
         # The run's URL as `localrun sync` prints it: the run document, as JSON.
@@ -286,6 +287,19 @@ class _Api:
         for h in hashes:
             check_sha256(h)
         return _json({"missing": self.blobs.missing(hashes)})
+
+    async def post_blobs(self, request: Request) -> Response:
+        body = await _read_body(request, self.limits.max_body_bytes)
+        if request.headers.get("content-type", "").split(";")[0].strip() != MSGPACK:
+            raise BadInput(f"send a bundle as {MSGPACK}: a map of sha256 to the file's bytes", status=415)
+        try:
+            bundle = msgpack.unpackb(body, raw=False)
+        except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+            raise BadInput(f"the body is not valid msgpack: {type(exc).__name__}: {str(exc)[:200]}") from None
+        if type(bundle) is dict and len(bundle) > self.limits.max_hashes:
+            raise BadInput(f"send at most {self.limits.max_hashes} files in one bundle", status=413)
+        stored = await self.blobs.put_many(bundle)
+        return _json({"stored": stored, "count": len(bundle)})
 
     async def put_blob(self, request: Request) -> Response:
         sha = check_sha256(request.path_params["sha256"])

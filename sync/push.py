@@ -33,7 +33,10 @@ from .remote import Remote
 BATCH_ROWS = 10_000
 BATCH_BYTES = 16 * 1024 * 1024  # well under the server's default 64 MiB body limit
 IN_FLIGHT = 2
-UPLOADS = 8  # media files uploaded at once
+UPLOADS = 8  # uploads at once
+BUNDLE_BYTES = 4 * 1024 * 1024  # small media files go in bundles of up to this much
+BUNDLE_FILES = 1000
+BUNDLE_FILE_BYTES = 1024 * 1024  # larger files are uploaded alone, streamed
 COLLECT_EVERY = 8  # batches between garbage collections (see push_run)
 
 Progress = Callable[..., None]  # progress(rows=0, bytes=0, files=0)
@@ -308,15 +311,31 @@ class _Push:
         local = {h: mediarefs.local_file(self.path, files[h]) for h in unknown}
         r = self.result
         missing = self.remote.missing_blobs(unknown)
-        if len(missing) > 1:
-            # In parallel: the server fsyncs each file before it answers, and fsyncs overlap.
-            with ThreadPoolExecutor(max_workers=UPLOADS, thread_name_prefix="localrun-upload") as pool:
-                for _ in pool.map(lambda sha: self.remote.put_blob(sha, local[sha]), missing):
-                    pass
-        elif missing:
-            self.remote.put_blob(missing[0], local[missing[0]])
+        sizes = {sha: os.path.getsize(local[sha]) for sha in missing}
+        # Small files travel in bundles (one request for many), large ones alone, streamed;
+        # several requests at once, since the server fsyncs each file before it answers.
+        jobs: list = []
+        bundle: dict[str, str] = {}
+        bundle_bytes = 0
         for sha in missing:
-            size = os.path.getsize(local[sha])
+            if sizes[sha] > BUNDLE_FILE_BYTES:
+                jobs.append((self.remote.put_blob, sha, local[sha]))
+                continue
+            if bundle and (bundle_bytes + sizes[sha] > BUNDLE_BYTES or len(bundle) >= BUNDLE_FILES):
+                jobs.append((self.remote.put_blobs, bundle))
+                bundle, bundle_bytes = {}, 0
+            bundle[sha] = local[sha]
+            bundle_bytes += sizes[sha]
+        if bundle:
+            jobs.append((self.remote.put_blobs, bundle))
+        if len(jobs) > 1:
+            with ThreadPoolExecutor(max_workers=UPLOADS, thread_name_prefix="localrun-upload") as pool:
+                for _ in pool.map(lambda job: job[0](*job[1:]), jobs):
+                    pass
+        elif jobs:
+            jobs[0][0](*jobs[0][1:])
+        for sha in missing:
+            size = sizes[sha]
             r.files_sent += 1
             r.file_bytes_sent += size
             self.progress(files=1, bytes=size)

@@ -108,6 +108,16 @@ class Remote:
         r = self._call("PUT", f"{API}/blobs/{sha256}", content=content, headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"})
         return r.status_code == 201
 
+    def put_blobs(self, paths: dict[str, str]) -> int:
+        """Upload small files in one bundle: ``{sha256: path}``; returns how many were new."""
+        bundle = {}
+        for sha, path in paths.items():
+            with open(path, "rb") as f:
+                bundle[sha] = f.read()
+        r = self._call("POST", f"{API}/blobs", content=msgpack.packb(bundle), headers={"Content-Type": MSGPACK})
+        answer = _loads(r)
+        return len(answer.get("stored") or []) if type(answer) is dict else 0
+
     def get_run(self, project: str, run_id: str) -> dict:
         return _loads(self._call("GET", _api_run(project, run_id)))
 

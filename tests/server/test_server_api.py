@@ -78,6 +78,12 @@ def test_create_append_and_read_back(data):
         ("PUT", "/api/v1/blobs/" + "A" * 64, b"x", {}, 400),
         ("POST", "/api/v1/blobs/missing", json.dumps({"sha256": ["../x"]}).encode(), {}, 400),
         ("GET", f"{RUN}/rows?after=x", b"", {}, 400),
+        ("POST", "/api/v1/blobs", msgpack.packb({"0" * 64: b"not these bytes"}), MSGPACK, 400),
+        ("POST", "/api/v1/blobs", msgpack.packb({hashlib.sha256(b"ok").hexdigest(): b"ok", "0" * 64: b"bad"}), MSGPACK, 400),
+        ("POST", "/api/v1/blobs", msgpack.packb({"../x": b"x"}), MSGPACK, 400),
+        ("POST", "/api/v1/blobs", msgpack.packb({hashlib.sha256(b"ok").hexdigest(): "ok"}), MSGPACK, 400),
+        ("POST", "/api/v1/blobs", msgpack.packb([b"x"]), MSGPACK, 400),
+        ("POST", "/api/v1/blobs", b"x", {"Content-Type": "application/octet-stream"}, 415),
     ],
 )
 def test_hostile_requests_are_refused_and_store_nothing(data, method, path, body, headers, status):
@@ -119,6 +125,18 @@ def test_blob_upload_checks_the_hash_and_stores_once(data):
         assert c.post("/api/v1/blobs/missing", json={"sha256": [sha]}).json() == {"missing": []}
         assert c.get(f"/api/v1/blobs/{sha}").content == blob
         assert stored_blobs(data) == [sha]
+
+
+def test_a_bundle_stores_each_file_once(data):
+    files = {hashlib.sha256(b).hexdigest(): b for b in (b"one", b"two", b"three")}
+    with client(data) as c:
+        first = c.post("/api/v1/blobs", content=msgpack.packb(files), headers=MSGPACK).json()
+        assert sorted(first["stored"]) == sorted(files)
+        again = c.post("/api/v1/blobs", content=msgpack.packb(files), headers=MSGPACK).json()
+        assert again["stored"] == []
+        assert sorted(stored_blobs(data)) == sorted(files)
+        for sha, b in files.items():
+            assert c.get(f"/api/v1/blobs/{sha}").content == b
 
 
 def test_token_is_required_on_every_call(data):

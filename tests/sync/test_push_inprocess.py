@@ -141,7 +141,7 @@ def test_media_with_a_wrong_hash_is_refused(tmp_path, app_remote):
         f.write(b"tampered")
     result = push_run(run.dir, app_remote)
     assert isinstance(result.error, RemoteRejectedError)
-    assert result.error.status == 400 and "hash to" in str(result.error)
+    assert result.error.status == 400 and "damaged or was changed after it was logged" in str(result.error)
     assert rows_of(app_remote) == []
 
 
