@@ -138,6 +138,7 @@ class _Push:
         self.cursor = Cursor.load(path, remote.base_url)
         self.known: set[str] = set()  # hashes the remote is known to hold
         self.failed = False  # a batch failed: later batches must not move the cursor past it
+        self.failure: BaseException | None = None  # ...and this is why; replay stops early
         # Once the media folder of a run that is not being written was uploaded, every file its
         # rows can name is on the remote: batches need no walk for references. A live run can
         # add files at any time, so its batches are walked.
@@ -211,6 +212,8 @@ class _Push:
     # --- batches -------------------------------------------------------------------------------
 
     def _submit(self, sender: ThreadPoolExecutor, in_flight: list[Future], batch: list[dict]) -> None:
+        if self.failure is not None:
+            raise self.failure  # no point replaying the rest of a run that cannot be sent
         self.batches += 1
         if self.batches % COLLECT_EVERY == 0:
             gc.collect(0)  # everything made since the collector was paused is in generation 0
@@ -255,8 +258,9 @@ class _Push:
                 self.known.difference_update(files)
                 self._send_files_now(files)
                 self.remote.append_rows(r.project, r.run_id, body)
-        except BaseException:
+        except BaseException as exc:
             self.failed = True
+            self.failure = exc
             raise
         self.cursor.last_step = last_step
         self.cursor.synced = False
@@ -295,8 +299,9 @@ class _Push:
                 files[sha] = f"{mediarefs.MEDIA_DIR}/{name}"
         try:
             self._send_files_now(files)
-        except BaseException:
+        except BaseException as exc:
             self.failed = True
+            self.failure = exc
             raise
 
     def _send_files(self, value) -> None:
