@@ -6,6 +6,7 @@ import hashlib
 import os
 import signal
 import subprocess
+import sys
 import time
 
 from localrun.sync import RunView
@@ -194,3 +195,33 @@ def test_dry_run_sends_and_writes_nothing(tmp_path, server):
     assert dir_state(tmp_path / "runs") == before
     with server.remote() as remote:
         assert remote.list_runs() == []
+
+
+WRITER = """
+import sys, time, localrun
+run = localrun.init(project="proj", id="live", dir=sys.argv[1], settings={"quiet": True})
+for i in range(int(sys.argv[2])):
+    run.log({"a": i}, commit=False)  # every row stays open until the next call joins it
+    run.log({"b": -i})
+    if i % 100 == 0:
+        time.sleep(0.05)
+localrun.finish(quiet=True)
+"""
+
+
+def test_a_run_being_written_syncs_again_and_again_then_exactly(tmp_path, server):
+    runs = tmp_path / "runs"
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(runs), "3000"])
+    lines = []
+    try:
+        while writer.poll() is None:
+            if (runs / "live" / "run.json").exists():
+                lines.append(sync(runs, server.url, check=True).stdout)
+            time.sleep(0.1)
+    finally:
+        writer.wait()
+    assert any("still running" in line for line in lines), lines
+    sync(runs, server.url, check=True)
+    assert same(remote_rows(server, run_id="live"), local_rows(runs / "live"))
+    assert len(local_rows(runs / "live")) == 3000
+    assert sync(runs, server.url, check=True).stdout.startswith("live: up to date")
