@@ -24,6 +24,17 @@ WORK = os.path.join(HERE, ".work", "sync")
 CLI = [sys.executable, "-c", "from localrun.cli import main; main()"]
 
 
+def busy_cpu_seconds() -> float | None:
+    """CPU seconds every process on the machine has used (Linux /proc/stat), or None."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(x) for x in f.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
+
+
 def du(path: str) -> int:
     total = 0
     for folder, _, files in os.walk(path):
@@ -78,10 +89,12 @@ def main() -> None:
     server = subprocess.Popen([*CLI, "serve", "--data", data, "--port", "0"], stdout=subprocess.PIPE, text=True)
     try:
         url = server.stdout.readline().split("listening on ")[1].split()[0]
+        busy0 = busy_cpu_seconds()
         t0 = time.perf_counter()
         proc = subprocess.Popen([*CLI, "sync", run_dir, "--to", url], stdout=subprocess.PIPE, text=True)
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t0
+        busy = busy_cpu_seconds() - busy0 if busy0 is not None else None
         line = proc.stdout.read().strip()
         proc.stdout.close()
         if status != 0:
@@ -102,6 +115,10 @@ def main() -> None:
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # ru_maxrss is KiB on Linux
         "sync_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
         "server_cpu_seconds": round(server_usage.ru_utime + server_usage.ru_stime, 2),  # includes the re-sync
+        # Everything the machine ran during the sync, ours included: on a shared machine the
+        # wall time above is only meaningful next to this and the CPU count.
+        "machine_busy_cpu_seconds_during_sync": round(busy, 2) if busy is not None else None,
+        "cpus": os.cpu_count(),
         "local_bytes": local,
         "server_bytes": remote,
         "storage_ratio": round(remote / local, 2),
