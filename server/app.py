@@ -34,7 +34,7 @@ from .names import (
     check_run_id,
     check_sha256,
 )
-from .storage import RowBatch, RunInfo, Storage, open_storage
+from .storage import RowBatch, RunInfo, Storage, UnknownRunError, open_storage
 
 MSGPACK = "application/msgpack"
 API = "/api/v1"
@@ -82,7 +82,7 @@ def create_app(data_dir: str, token: str | None = None, limits: Limits | None = 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={BadInput: _bad_input, HTTPException: _http_error, KeyError: _unknown_run},
+        exception_handlers={BadInput: _bad_input, HTTPException: _http_error, UnknownRunError: _unknown_run},
     )
     app.state.storage = storage
     return BearerAuth(app, token)
@@ -103,7 +103,7 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return _error(exc.status_code, str(exc.detail))
 
 
-async def _unknown_run(request: Request, exc: KeyError) -> Response:
+async def _unknown_run(request: Request, exc: UnknownRunError) -> Response:
     p = request.path_params
     return _error(404, f"no run {p.get('project')!r}/{p.get('run_id')!r} on this server: create it first (PUT {API}/runs/<project>/<run id>)")
 
@@ -230,7 +230,7 @@ class _Api:
         project, run_id = self._names(request)
         info = await run_in_threadpool(self.storage.get_run, project, run_id)
         if info is None:
-            raise KeyError(run_id)
+            raise UnknownRunError((project, run_id))
         return _json(self._doc(request, info))
 
     async def put_doc(self, request: Request) -> Response:

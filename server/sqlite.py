@@ -15,7 +15,7 @@ import msgpack
 
 from localrun.errors import Error
 
-from .storage import RowBatch, RunInfo, Storage
+from .storage import RowBatch, RunInfo, Storage, UnknownRunError
 
 SCHEMA_VERSION = 1
 
@@ -108,7 +108,7 @@ class SQLiteStorage(Storage):
         with self._lock:
             found = self._get(project, run_id)
             if found is None:
-                raise KeyError((project, run_id))
+                raise UnknownRunError((project, run_id))
             key, info = found
             if info.last_step is not None:
                 batch = batch.after(info.last_step)  # what is at or below it is already stored
@@ -135,7 +135,7 @@ class SQLiteStorage(Storage):
         with self._lock:
             found = self._get(project, run_id)
             if found is None:
-                raise KeyError((project, run_id))
+                raise UnknownRunError((project, run_id))
             cur = self._db.execute(
                 "SELECT data FROM chunks WHERE run = ? AND last_step > ? ORDER BY first_step", (found[0], after)
             )
@@ -154,7 +154,7 @@ class SQLiteStorage(Storage):
         with self._lock:
             found = self._get(project, run_id)
             if found is None:
-                raise KeyError((project, run_id))
+                raise UnknownRunError((project, run_id))
             self._db.execute("UPDATE runs SET doc = ?, updated_at = ? WHERE id = ?", (doc, time.time(), found[0]))
             return self._get(project, run_id)[1]
 

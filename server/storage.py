@@ -20,6 +20,10 @@ from dataclasses import dataclass
 import msgpack
 
 
+class UnknownRunError(KeyError):
+    """Raised by storage for a run it does not hold (the server answers 404)."""
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """What storage knows about one run besides its rows."""
@@ -68,7 +72,7 @@ class Storage(abc.ABC):
     def append_rows(self, project: str, run_id: str, batch: RowBatch) -> tuple[int, RunInfo]:
         """Store the rows of ``batch`` above the run's last stored step, in one transaction.
 
-        Returns how many were new, and the run after. KeyError for an unknown run.
+        Returns how many were new, and the run after. UnknownRunError for an unknown run.
         """
 
     @abc.abstractmethod
@@ -77,7 +81,7 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def set_doc(self, project: str, run_id: str, doc: bytes) -> RunInfo:
-        """Replace the run's document. KeyError for an unknown run."""
+        """Replace the run's document. UnknownRunError for an unknown run."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import msgpack
 import pytest
 from localrun.server.sqlite import SQLiteStorage
-from localrun.server.storage import RowBatch
+from localrun.server.storage import RowBatch, UnknownRunError
 
 BACKENDS = {"sqlite": lambda tmp_path: SQLiteStorage(str(tmp_path / "runs.sqlite"))}
 
@@ -62,9 +62,9 @@ def test_rows_at_or_below_the_last_stored_step_are_ignored(open_backend):
 
 def test_unknown_runs_raise_key_error(open_backend):
     s = open_backend()
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownRunError):
         s.append_rows("p", "nope", rows([0]))
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownRunError):
         s.set_doc("p", "nope", b"\x80")
     assert s.get_run("p", "nope") is None
 
