@@ -1,7 +1,7 @@
 """The ASGI app: the routes of docs/protocol.md, over a ``Storage`` and a ``BlobDir``.
 
-Every handler checks what it was sent before anything is stored (``names.py``, ``_rows``), so a
-refused request leaves no trace. Storage calls run in a worker thread, so the server keeps
+Every handler checks what it was sent before anything is stored (``names.py``,
+``_check_rows``, ``_media_refs``), so a refused request leaves no trace. Storage calls run in a worker thread, so the server keeps
 reading the next request while SQLite commits the last one.
 """
 
@@ -96,7 +96,7 @@ def _error(status: int, message: str, **extra) -> Response:
 
 
 async def _bad_input(request: Request, exc: BadInput) -> Response:
-    return _error(exc.status, str(exc), **getattr(exc, "extra", {}))
+    return _error(exc.status, str(exc), **exc.extra)
 
 
 async def _http_error(request: Request, exc: HTTPException) -> Response:
@@ -196,9 +196,11 @@ class _Api:
         if refs:
             missing = self.blobs.missing(sorted(refs))
             if missing:
-                exc = BadInput(f"{len(missing)} media file(s) are referenced but not uploaded: upload them first (PUT {API}/blobs/<sha256>)", status=409)
-                exc.extra = {"missing": missing}
-                raise exc
+                raise BadInput(
+                    f"{len(missing)} media file(s) are referenced but not uploaded: upload them first (PUT {API}/blobs/<sha256>)",
+                    status=409,
+                    missing=missing,
+                )
 
     def _doc(self, request: Request, info: RunInfo) -> dict:
         doc = msgpack.unpackb(info.doc, raw=False) if info.doc else {"id": info.run_id, "project": info.project, "state": None}

@@ -20,8 +20,9 @@ MAX_STEP = 2**63 - 1
 class BadInput(ValueError):
     """A request the server refuses with 400 (or the status given); nothing is stored."""
 
-    def __init__(self, message: str, status: int = 400):
+    def __init__(self, message: str, status: int = 400, **extra):
         self.status = status
+        self.extra = extra  # more fields for the JSON error body
         super().__init__(message)
 
 
