@@ -77,15 +77,16 @@ def same(a, b) -> bool:
 class Server:
     """A real `localrun serve` process on 127.0.0.1, on a free port; restartable on the same port."""
 
-    def __init__(self, data_dir: str, token: str | None = None):
+    def __init__(self, data_dir: str, token: str | None = None, *args: str):
         self.data_dir = data_dir
         self.token = token
+        self.args = list(args)
         self.port = 0
         self.proc = None
         self.start()
 
     def start(self) -> None:
-        args = [*CLI, "serve", "--data", self.data_dir, "--port", str(self.port)]
+        args = [*CLI, "serve", "--data", self.data_dir, "--port", str(self.port), *self.args]
         if self.token:
             args += ["--token", self.token]
         env = {k: v for k, v in os.environ.items() if k != "LOCALRUN_TOKEN"}

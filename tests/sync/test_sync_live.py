@@ -225,3 +225,28 @@ def test_a_run_being_written_syncs_again_and_again_then_exactly(tmp_path, server
     assert same(remote_rows(server, run_id="live"), local_rows(runs / "live"))
     assert len(local_rows(runs / "live")) == 3000
     assert sync(runs, server.url, check=True).stdout.startswith("live: up to date")
+
+
+def test_hostile_requests_over_a_socket_store_nothing(tmp_path):
+    import httpx
+    import msgpack
+
+    server = Server(str(tmp_path / "data"), None, "--max-body-mb", "1", "--max-blob-mb", "1")
+    try:
+        with httpx.Client(base_url=server.url) as c:
+            assert c.put("/api/v1/runs/proj/r1", json={}).status_code == 201
+            big = msgpack.packb([{"_step": i, "pad": "x" * 1000} for i in range(2000)])
+            r = c.post("/api/v1/runs/proj/r1/rows", content=big, headers={"Content-Type": "application/msgpack"})
+            assert r.status_code == 413
+            r = c.post("/api/v1/runs/proj/r1/rows", content=b"\xc1 nonsense", headers={"Content-Type": "application/msgpack"})
+            assert r.status_code == 400
+            blob = b"z" * (2 * 1024 * 1024)
+            r = c.put(f"/api/v1/blobs/{hashlib.sha256(blob).hexdigest()}", content=blob)
+            assert r.status_code == 413
+            r = c.put("/api/v1/blobs/" + "0" * 64, content=b"wrong bytes")
+            assert r.status_code == 400
+            assert c.get("/api/v1/runs/proj/r1").json()["rows"] == 0
+        blobs = [f for _, _, fs in os.walk(os.path.join(server.data_dir, "blobs")) for f in fs]
+        assert blobs == []
+    finally:
+        server.stop()
