@@ -16,9 +16,9 @@ def test_sync_and_cli_install_inside_localrun():
     assert os.path.realpath(cli.origin) == os.path.join(REPO, "cli", "__init__.py")
 
 
-def test_no_generic_top_level_sync_or_cli_module_is_installed(tmp_path):
-    # From a neutral directory, the names `sync` and `cli` must not resolve to our folders.
-    code = "import importlib.util, json; print(json.dumps([str(importlib.util.find_spec(n) and importlib.util.find_spec(n).origin) for n in ('sync', 'cli')]))"
+def test_no_generic_top_level_sync_cli_or_server_module_is_installed(tmp_path):
+    # From a neutral directory, the names `sync`, `cli` and `server` must not resolve to our folders.
+    code = "import importlib.util, json; print(json.dumps([str(importlib.util.find_spec(n) and importlib.util.find_spec(n).origin) for n in ('sync', 'cli', 'server')]))"
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
     for origin in json.loads(out):
         assert REPO not in origin
@@ -31,6 +31,7 @@ def test_pyproject_maps_the_folders():
         conf = tomllib.load(f)
     mapping = conf["tool"]["setuptools"]["package-dir"]
     assert mapping["localrun.sync"] == "sync" and mapping["localrun.cli"] == "cli"
+    assert mapping["localrun.server"] == "server"
     assert conf["project"]["scripts"]["localrun"] == "localrun.cli:main"
 
 
