@@ -493,3 +493,82 @@ def test_rows_after_any_integer_is_a_page_not_a_server_error(hostile_server, aft
         assert steps[:3] == [0, 1, 2]  # from the first row
     else:
         assert steps == []
+
+
+# --- random requests: seeded, more of them under --slow ---------------------------------------
+
+ATOMS = [
+    None, True, 0, -1, 2**63, 2**64 - 1, 1.5, float("nan"), float("inf"), "", "..", "../../etc/passwd", "/abs", "a\x00b",
+    "media/../x", SHA, NEW_SHA, "A" * 64, b"", b"\x00bytes", msgpack.ExtType(7, b"x"), "_step", "_type", "path", "sha256",
+    "filenames", "image-file", f"media/{NEW_SHA}.png", "x" * 300,
+]
+NAME_ATOMS = ["proj", "r1", "nope", "..", ".", "%2e%2e", "%2F", "%00", "%0a", "a%5Cb", "x" * 200, "A" * 64, SHA, NEW_SHA, "-", "é", ""]
+
+
+def random_value(rng, depth=0):
+    roll = rng.random()
+    if depth > 4 or roll < 0.45:
+        return rng.choice(ATOMS)
+    if roll < 0.75:
+        return [random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
+    d = {}
+    for _ in range(rng.randint(0, 5)):
+        key = rng.choice([k for k in ATOMS if isinstance(k, str | int | bytes) and not isinstance(k, bool)] + ["_step"] * 3)
+        d[key] = random_value(rng, depth + 1)
+    if rng.random() < 0.5:
+        d["_step"] = rng.choice([10, 11, -1, "10", 2**63, None])
+    return d
+
+
+def random_body(rng) -> tuple[bytes, dict]:
+    value = random_value(rng)
+    if rng.random() < 0.3:
+        value = [random_value(rng) for _ in range(rng.randint(1, 5))]
+    kind = rng.random()
+    if kind < 0.55:
+        body = msgpack.packb(value, use_bin_type=True, strict_types=False)
+        headers = MSGPACK
+    elif kind < 0.85:
+        try:
+            body = json.dumps(value).encode()
+        except (TypeError, ValueError):
+            body = repr(value).encode()
+        headers = JSON
+    else:
+        body = bytes(rng.getrandbits(8) for _ in range(rng.randint(0, 64)))
+        headers = rng.choice([MSGPACK, JSON, {}, {"Content-Type": "text/plain"}])
+    if rng.random() < 0.15 and body:
+        body = body[: rng.randint(0, len(body) - 1)]  # truncated
+    return body, headers
+
+
+def test_random_requests_never_get_a_5xx_and_refused_ones_store_nothing(hostile_server, slow, figures):
+    rng = __import__("random").Random(6)
+    port = hostile_server.port
+    n = 20_000 if slow else 1500
+    statuses: dict[int, int] = {}
+    stored_after_refusal = []
+    for i in range(n):
+        route = rng.choice(list(ROUTES))
+        method = rng.choice(sorted(ROUTES[route])) if rng.random() < 0.9 else rng.choice(METHODS)
+        path = route
+        for param in ("{project}", "{run_id}", "{sha256}"):
+            path = path.replace(param, rng.choice(NAME_ATOMS))
+        if rng.random() < 0.3:
+            path += "?" + rng.choice(["after=", "limit=", "after=-5&limit=", "x="]) + str(rng.choice(NAME_ATOMS + ["1", "0", "-1"]))
+        body, headers = random_body(rng) if method in ("PUT", "POST", "PATCH") else (b"", {})
+        before = snapshot(hostile_server.data_dir)
+        status, answer = send_raw(port, method, path, {**AUTH, **headers}, body)
+        statuses[status] = statuses.get(status, 0) + 1
+        assert status and status < 500, f"#{i} {method} {path} {body[:100]!r}: {status} {answer[:200]!r}"
+        if 400 <= status < 500 and snapshot(hostile_server.data_dir) != before:
+            stored_after_refusal.append(f"{method} {path} {body[:80]!r}")
+    assert stored_after_refusal == []
+    assert send_raw(port, "GET", "/api/v1/runs", AUTH, b"")[0] == 200
+    figures["random_requests"] = {
+        "tried": n,
+        "answered_4xx": sum(v for k, v in statuses.items() if 400 <= k < 500),
+        "answered_2xx_3xx": sum(v for k, v in statuses.items() if k < 400),
+        "answered_5xx": sum(v for k, v in statuses.items() if k >= 500),
+        "stored_after_a_4xx": len(stored_after_refusal),
+    }
