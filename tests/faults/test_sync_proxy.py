@@ -13,6 +13,7 @@ import hashlib
 import os
 import sqlite3
 import subprocess
+import sys
 import time
 
 import pytest
@@ -195,3 +196,51 @@ def test_sync_still_converges_when_the_server_is_killed_between_tries(tmp_path, 
             pytest.fail("did not converge in 60 s")
         assert_server_holds_exactly(server, paths)
         record(figures, "sync_proxy_server_killed", proxy, [syncs])
+
+
+LIVE_WRITER = """
+import sys, time
+import numpy as np
+import localrun
+run = localrun.init(project="proj", id="live", dir=sys.argv[1], settings={"quiet": True})
+for i in range(int(sys.argv[2])):
+    data = {"a": i}
+    if i % 150 == 0:
+        data["img"] = localrun.Image(np.full((8, 8, 3), i % 256, dtype=np.uint8))
+    run.log(data, commit=False)  # the row stays open until the next call joins it
+    run.log({"b": -i})
+    if i % 100 == 0:
+        time.sleep(0.05)
+localrun.finish(quiet=True)
+"""
+
+
+def test_syncing_a_run_being_written_through_a_faulty_proxy_ends_exact(tmp_path, server, slow, figures):
+    """Live runs take the hardest path (held-back rows, per-batch media checks, 409 then upload)."""
+    runs = tmp_path / "runs"
+    rows = 8000 if slow else 3000
+    writer = subprocess.Popen([sys.executable, "-c", LIVE_WRITER, str(runs), str(rows)], env={**os.environ, "LOCALRUN_SILENT": "1"})
+    path = str(runs / "live")
+    syncs = 0
+    with FaultyProxy(server.port, rate=0.15, seed=21) as proxy:
+        try:
+            while writer.poll() is None:
+                if os.path.exists(os.path.join(path, "run.json")):
+                    syncs += 1
+                    with Remote(proxy.url, retries=1, timeout_s=30) as remote:
+                        push_runs([path], remote, batch_rows=100)
+                time.sleep(0.05)
+        finally:
+            assert writer.wait(timeout=120) == 0
+        for attempt in range(1, 4 * MAX_SYNCS + 1):  # noqa: B007 (read after the loop)
+            syncs += 1
+            with Remote(proxy.url, retries=1, timeout_s=30) as remote:
+                (result,) = push_runs([path], remote, batch_rows=100)
+            if result.error is None and result.synced:
+                break
+        else:
+            pytest.fail(f"no sync succeeded in {4 * MAX_SYNCS} tries after the writer finished")
+        assert len(list(RunView(path).rows())) == rows
+        assert_server_holds_exactly(server, [path])
+        record(figures, "sync_proxy_live_writer", proxy, [attempt])
+        figures["sync_proxy_live_writer"]["syncs_while_writing"] = figures["sync_proxy_live_writer"].get("syncs_while_writing", 0) + syncs - attempt
