@@ -18,7 +18,7 @@ import msgpack
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
@@ -83,7 +83,12 @@ def create_app(data_dir: str, token: str | None = None, limits: Limits | None = 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={BadInput: _bad_input, HTTPException: _http_error, UnknownRunError: _unknown_run},
+        exception_handlers={
+            BadInput: _bad_input,
+            HTTPException: _http_error,
+            UnknownRunError: _unknown_run,
+            ClientDisconnect: _client_gone,
+        },
     )
     app.state.storage = storage
     return BearerAuth(app, token)
@@ -107,6 +112,13 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 async def _unknown_run(request: Request, exc: UnknownRunError) -> Response:
     p = request.path_params
     return _error(404, f"no run {p.get('project')!r}/{p.get('run_id')!r} on this server: create it first (PUT {API}/runs/<project>/<run id>)")
+
+
+async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+    # The client went away mid-body (a dropped connection, a killed sync): routine on a real
+    # network, and nothing was stored. Without this, each one logs a traceback. Nobody reads
+    # the answer.
+    return _error(400, "the client disconnected before sending the whole body")
 
 
 def _json(obj, status: int = 200) -> Response:

@@ -73,6 +73,8 @@ class FaultyProxy:
                 pass
         except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
             pass
+        except asyncio.CancelledError:
+            pass  # the proxy is closing: end quietly (asyncio would log a cancelled handler)
         finally:
             self._conns.discard(asyncio.current_task())
             writer.close()

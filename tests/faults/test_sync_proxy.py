@@ -31,9 +31,28 @@ MAX_SYNCS = 60  # a bound, far above what convergence takes at these fault rates
 
 @pytest.fixture
 def server(tmp_path):
+    """A real server; at the end, its log must hold no traceback (dropped clients are routine)."""
     s = Server(str(tmp_path / "server-data"))
     yield s
+    log = server_log(s)
     s.stop()
+    assert "Traceback" not in log, log[-3000:]
+
+
+def server_log(server: Server) -> str:
+    """What the server process wrote to stderr so far (without blocking)."""
+    fd = server.proc.stderr.fileno()
+    os.set_blocking(fd, False)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except BlockingIOError:
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
 
 
 def make_runs(root, n_runs: int, rows: int) -> list[str]:
