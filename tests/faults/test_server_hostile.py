@@ -24,6 +24,8 @@ import pytest
 
 from tests.sync.conftest import Server
 
+from .serverlog import server_log
+
 TOKEN = "s3cret-t0ken"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 JSON = {"Content-Type": "application/json"}
@@ -385,7 +387,13 @@ def hostile_server(tmp_path_factory):
     doc = msgpack.packb({"id": "r1", "project": "proj", "state": "finished", "summary": {"img": image}})
     assert send_raw(port, "PUT", "/api/v1/runs/proj/r1/doc", {**AUTH, **MSGPACK}, doc)[0] == 200
     yield server
+    log = server_log(server)
     server.stop()
+    # Every refusal is a handled one. The one traceback allowed is uvicorn's own: a request whose
+    # head is sound but whose chunked body is not gets uvicorn's 400 while our app is already
+    # answering 401 (no token), and uvicorn logs its refusal of the second answer.
+    uvicorn_race = "h11._util.LocalProtocolError: can't handle event type Response when role=SERVER and state=MUST_CLOSE"
+    assert log.count("Traceback") == log.count(uvicorn_race) <= 1, log[-3000:]
 
 
 CASES = all_cases()

@@ -25,6 +25,7 @@ import localrun
 from tests.sync.conftest import CLI, Server, export_rows, image_value, make_run, same, show_json
 
 from .proxy import FaultyProxy
+from .serverlog import server_log
 
 MAX_SYNCS = 60  # a bound, far above what convergence takes at these fault rates
 
@@ -39,20 +40,6 @@ def server(tmp_path):
     assert "Traceback" not in log, log[-3000:]
 
 
-def server_log(server: Server) -> str:
-    """What the server process wrote to stderr so far (without blocking)."""
-    fd = server.proc.stderr.fileno()
-    os.set_blocking(fd, False)
-    chunks = []
-    while True:
-        try:
-            chunk = os.read(fd, 1 << 16)
-        except BlockingIOError:
-            break
-        if not chunk:
-            break
-        chunks.append(chunk)
-    return b"".join(chunks).decode(errors="replace")
 
 
 def make_runs(root, n_runs: int, rows: int) -> list[str]:
