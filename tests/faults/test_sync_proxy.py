@@ -129,7 +129,7 @@ def test_cli_syncs_through_a_faulty_proxy_converge_to_exact(tmp_path, server, sl
     runs = tmp_path / "runs"
     paths = make_runs(runs, n_runs=3 if slow else 2, rows=120)
     env = {**os.environ, "LOCALRUN_SYNC_BATCH_ROWS": "25"}
-    rounds = 4 if slow else 1
+    rounds = 8 if slow else 1
     syncs_per_round = []
     with FaultyProxy(server.port, rate=0.35, seed=6) as proxy:
         for rnd in range(rounds):
@@ -158,7 +158,7 @@ def test_in_process_syncs_through_a_faulty_proxy_converge_to_exact(tmp_path, ser
     """One try per call: every fault fails the sync, and the next one picks up where it stopped."""
     runs = tmp_path / "runs"
     paths = make_runs(runs, n_runs=2, rows=300 if slow else 150)
-    rounds = 8 if slow else 3
+    rounds = 20 if slow else 3
     syncs_per_round = []
     with FaultyProxy(server.port, rate=0.08, seed=seed) as proxy:
         for rnd in range(rounds):
