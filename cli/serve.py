@@ -55,6 +55,9 @@ def serve(data_dir: str, host: str, port: int, token: str | None, max_body_mb: i
     except OSError as exc:
         sock.close()
         raise Error(f"cannot listen on {host}:{port}: {exc.strerror or exc}. Is another server using the port? Try --port") from exc
+    # Listen before saying so: a client that connects as soon as it reads the line (a script, a
+    # test) is queued by the kernel until uvicorn accepts, instead of being refused.
+    sock.listen(2048)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     click.echo(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -17,7 +18,7 @@ import msgpack
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
@@ -82,7 +83,12 @@ def create_app(data_dir: str, token: str | None = None, limits: Limits | None = 
     app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        exception_handlers={BadInput: _bad_input, HTTPException: _http_error, UnknownRunError: _unknown_run},
+        exception_handlers={
+            BadInput: _bad_input,
+            HTTPException: _http_error,
+            UnknownRunError: _unknown_run,
+            ClientDisconnect: _client_gone,
+        },
     )
     app.state.storage = storage
     return BearerAuth(app, token)
@@ -106,6 +112,13 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 async def _unknown_run(request: Request, exc: UnknownRunError) -> Response:
     p = request.path_params
     return _error(404, f"no run {p.get('project')!r}/{p.get('run_id')!r} on this server: create it first (PUT {API}/runs/<project>/<run id>)")
+
+
+async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
+    # The client went away mid-body (a dropped connection, a killed sync): routine on a real
+    # network, and nothing was stored. Without this, each one logs a traceback. Nobody reads
+    # the answer.
+    return _error(400, "the client disconnected before sending the whole body")
 
 
 def _json(obj, status: int = 200) -> Response:
@@ -147,23 +160,48 @@ async def _decode(request: Request, limit: int):
     raise BadInput(f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json", status=415)
 
 
-def _media_refs(value, refs: set, depth: int = 0) -> None:
-    """Check every media reference in ``value`` and collect the blob hashes it names."""
+_PLAIN = frozenset((str, int, float, bool, type(None)))
+_PLAIN_NUMBERS = frozenset((float, bool, type(None)))  # no int: it may be out of range (JSON)
+_INT_FLOAT = frozenset((int, float))
+_MIN_INT, _MAX_INT = -(2**63), 2**64 - 1  # what msgpack (and so the format) can hold
+
+
+def _bad_value(value) -> BadInput:
+    return BadInput(
+        f"a value of type {type(value).__name__} ({repr(value)[:60]}) is not allowed: values are null, booleans, "
+        "64-bit integers, floats, strings, arrays and maps with string keys (docs/format.md)"
+    )
+
+
+def _media_refs(value, refs: set, depth: int = 0, media: bool = True) -> None:
+    """Check the values inside ``value`` and collect the blob hashes its media references name.
+
+    Only the value types of docs/format.md pass: anything else (bytes, msgpack extension types,
+    integers beyond 64 bits from JSON) would be stored and then break every reader of the run.
+    ``media`` False skips looking for media references (none can be there).
+    """
     if depth > _MAX_DEPTH:
         raise BadInput(f"value nested deeper than {_MAX_DEPTH} levels")
     if type(value) is dict:
         for k, v in value.items():
             if type(k) is not str:
                 raise BadInput(f"key {k!r} is not a string")
-            if type(v) is dict or type(v) is list:
-                _media_refs(v, refs, depth + 1)
-        if "_type" in value:
+            t = type(v)
+            if t is dict or t is list:
+                _media_refs(v, refs, depth + 1, media)
+            elif t not in _PLAIN or (t is int and not _MIN_INT <= v <= _MAX_INT):
+                raise _bad_value(v)
+        if media and "_type" in value:
             path = value.get("path")
             if path is not None:
                 check_media_path(path)
                 sha = value.get("sha256")
                 if sha is not None:
                     refs.add(check_sha256(sha))
+                else:  # media/<sha256>.<ext>: the name says which file it is
+                    base = path.rsplit("/", 1)[-1].split(".", 1)[0]
+                    if SHA256.match(base):
+                        refs.add(base)
             names = value.get("filenames")
             if names is not None:
                 if type(names) is not list:
@@ -174,9 +212,15 @@ def _media_refs(value, refs: set, depth: int = 0) -> None:
                     if SHA256.match(base):
                         refs.add(base)
     else:
+        types = set(map(type, value))
+        if types <= _PLAIN_NUMBERS or (types <= _INT_FLOAT and _MIN_INT <= min(value) and max(value) <= _MAX_INT):
+            return  # numbers only (a histogram's bins and counts): checked in C
         for v in value:
-            if type(v) is dict or type(v) is list:
-                _media_refs(v, refs, depth + 1)
+            t = type(v)
+            if t is dict or t is list:
+                _media_refs(v, refs, depth + 1, media)
+            elif t not in _PLAIN or (t is int and not _MIN_INT <= v <= _MAX_INT):
+                raise _bad_value(v)
 
 
 # --- handlers ----------------------------------------------------------------------------------
@@ -223,8 +267,14 @@ class _Api:
         if type(body) is not dict:
             raise BadInput("the body must be an object, like {\"created_at\": 1700000000.0}")
         created_at = body.get("created_at")
-        if created_at is not None and type(created_at) not in (int, float):
-            raise BadInput(f"created_at must be a number, not {created_at!r}")
+        if created_at is not None:
+            try:  # a JSON integer can be any size; SQLite stores 64 bits
+                ok = type(created_at) in (int, float) and math.isfinite(float(created_at))
+            except OverflowError:
+                ok = False
+            if not ok:
+                raise BadInput(f"created_at must be a finite number of seconds since the epoch, not {str(created_at)[:60]}")
+            created_at = float(created_at)
         info, created = await run_in_threadpool(self.storage.upsert_run, project, run_id, created_at)
         return _json({"project": project, "id": run_id, "rows": info.rows, "last_step": info.last_step, "created": created}, 201 if created else 200)
 
@@ -274,6 +324,7 @@ class _Api:
             limit = int(request.query_params.get("limit", "10000"))
         except ValueError:
             raise BadInput("after and limit must be integers") from None
+        after = max(-1, min(after, MAX_STEP))  # steps are 0..2^63-1; SQLite holds no more
         if not 1 <= limit <= self.limits.max_page_rows:
             raise BadInput(f"limit must be between 1 and {self.limits.max_page_rows}")
         rows = await run_in_threadpool(self.storage.read_rows, project, run_id, after, limit)
@@ -322,14 +373,16 @@ class _Api:
 def _check_rows(rows: list, may_hold_media: bool) -> tuple[list[int], set]:
     """The rows' steps and the blobs they name; BadInput on anything off.
 
-    ``may_hold_media`` is False when the body has no ``_type`` (nor ``filenames``) anywhere: then
-    no value can be a media reference and nested values are not walked (their keys, str or
-    bytes as msgpack allows, are stored as sent; they never name a file).
+    Every value is checked against the types of docs/format.md (bytes and msgpack extension
+    types are refused: stored, they would break every reader of the run). ``may_hold_media`` is
+    False when the body has no ``_type`` (nor ``filenames``) anywhere: then no value can be a
+    media reference, and nested values are only type-checked.
     """
     steps = []
     refs: set = set()
     prev = -1
     known_keys = None  # rows mostly share one key set: check the keys once per set
+    plain = _PLAIN
     for row in rows:
         if type(row) is not dict:
             raise BadInput(f"a row must be an object, not {type(row).__name__}")
@@ -346,8 +399,12 @@ def _check_rows(rows: list, may_hold_media: bool) -> tuple[list[int], set]:
                 if type(k) is not str:
                     raise BadInput(f"row keys must be strings, not {k!r}")
             known_keys = keys
-        if may_hold_media:
-            for v in row.values():
-                if type(v) is dict or type(v) is list:
-                    _media_refs(v, refs)
+        for v in row.values():
+            t = type(v)
+            if t in plain:
+                continue  # msgpack holds no integer beyond 64 bits
+            if t is dict or t is list:
+                _media_refs(v, refs, 1, may_hold_media)
+            else:
+                raise _bad_value(v)
     return steps, refs

@@ -9,20 +9,23 @@ import time
 from ..conftest import cli
 
 WRITER = r"""
-import sys, time, localrun
+import os, sys, time, localrun
 run = localrun.init(dir=sys.argv[1], id="live")
 i = 0
-deadline = time.time() + 4
-while time.time() < deadline:
+deadline = time.time() + 60
+while time.time() < deadline and not os.path.exists(sys.argv[2]):  # until the test has read enough
     run.log({"i": i, "sq": i * i}, commit=(i % 3 != 1))
     i += 1
+    if i % 20 == 0:
+        time.sleep(0.001)  # bursts of writes, but a run that stays small enough to re-read quickly
 run.finish()
 """
 
 
 def test_reading_a_run_while_it_is_written_gives_consistent_prefixes(runs):
     env = {**os.environ, "LOCALRUN_SILENT": "1"}
-    proc = subprocess.Popen([sys.executable, "-c", WRITER, runs], env=env)
+    stop = os.path.join(os.path.dirname(runs), "stop-writing")
+    proc = subprocess.Popen([sys.executable, "-c", WRITER, runs, stop], env=env)
     path = os.path.join(runs, "live")
     try:
         while not os.path.exists(os.path.join(path, "segments")):
@@ -40,6 +43,8 @@ def test_reading_a_run_while_it_is_written_gives_consistent_prefixes(runs):
             assert d["state"] in ("running", "finished") and d["damaged"] == []
             cli("verify", path)
             reads += 1
+            if reads == 3:  # however slow the machine, three reads while it writes
+                open(stop, "w").close()
         assert proc.wait() == 0
         assert reads >= 2
         final = json.loads(cli("show", path, "--json").stdout)
