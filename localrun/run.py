@@ -26,6 +26,8 @@ from .steps import BACKWARDS_WARNING, DROPPED, StepCounter
 from .values import Encoder, check_keys, normalize
 
 _MAX_STEP_WARNINGS = 20
+_LOG = kinds.LOG
+_time = time.time
 _SUMMARY_AGGREGATES = {"min", "max", "mean", "first", "last", "best", "none", "copy"}
 
 
@@ -154,6 +156,8 @@ class Run:
 
         The record is in the OS when this returns: it survives ``kill -9`` of the process.
         """
+        # This is the loop's cost: everything here runs on every call, so it is written for
+        # speed (locals, no helper calls on the common path; see benchmarks/README.md).
         with self._lock:
             writer = self._writer
             if writer is None:
@@ -165,12 +169,18 @@ class Run:
                     check_keys(data)
             counter = self._steps
             cur = counter.step
-            pending = counter.pending
             if step is not None:
                 step = _check_step(step)
                 if step < cur:
                     self._step_backwards(step, cur, data)
-            payload = self._pack((kinds.LOG, next(self._seqs), time.time(), data, step, commit, cur))
+            record = (_LOG, next(self._seqs), _time(), data, step, commit, cur)
+            try:
+                payload = self._packer.pack(record)
+            except BaseException:
+                payload = self._pack_plain(record, reset=True)
+            if self._encoder.saw_media:
+                payload = self._pack_plain(record)
+            pending = counter.pending
             if step is None and commit is not False:
                 counter.step = cur + 1  # the common case, inline: write the row, next step
                 counter.pending = False
@@ -186,22 +196,27 @@ class Run:
                 self._latest.update(data)
 
     def _pack(self, record: tuple) -> bytes:
-        encoder = self._encoder
-        encoder.saw_media = False
         try:
             payload = self._packer.pack(record)
         except BaseException:
-            self._packer.reset()
-            # Walk the value with key paths, for an error that names the key, or to recover
-            # from what msgpack alone cannot pack (integers past 64 bits).
-            record = (*record[:3], normalize(record[3], self._store), *record[4:])
-            return self._packer.pack(record)
-        if encoder.saw_media:
-            # A list of media is one value in wandb's format (images/separated): re-pack the
-            # data through normalize(), which sees lists. Media objects cache their encoding.
-            record = (*record[:3], normalize(record[3], self._store), *record[4:])
-            payload = self._packer.pack(record)
+            return self._pack_plain(record, reset=True)
+        if self._encoder.saw_media:
+            payload = self._pack_plain(record)
         return payload
+
+    def _pack_plain(self, record: tuple, reset: bool = False) -> bytes:
+        """Pack ``record`` with its data walked by ``normalize()`` first.
+
+        After msgpack failed (``reset``): for an error that names the key, or to recover from
+        what msgpack alone cannot pack (integers past 64 bits). After it met media: a list of
+        media is one value in wandb's format (images/separated), which only normalize() sees;
+        media objects cache their encoding, so nothing is encoded twice.
+        """
+        self._encoder.saw_media = False  # always False outside _pack/log
+        if reset:
+            self._packer.reset()
+        record = (*record[:3], normalize(record[3], self._store), *record[4:])
+        return self._packer.pack(record)
 
     def _step_backwards(self, step: int, cur: int, data: dict) -> None:
         message = BACKWARDS_WARNING.format(step=step, current=cur)

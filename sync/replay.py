@@ -18,6 +18,7 @@ from localrun.record import kinds
 from localrun.steps import DROPPED, StepCounter
 
 _NUMBER = (int, float)
+_LOG = kinds.LOG
 
 
 class Replay:
@@ -80,7 +81,7 @@ class Replay:
         t = rec[2]
         if type(t) is float or type(t) is int:
             self.last_time = t
-        if kind == kinds.LOG:
+        if kind == _LOG:
             return self._log(rec)
         if kind == kinds.START:
             return []  # handled by start_segment
@@ -113,6 +114,25 @@ class Replay:
         if type(data) is not dict:
             return []
         counter = self.counter
+        if step is None and (commit is None or commit is True) and self.pending is None and not counter.pending:
+            # The common call, log(data) with no row pending: it makes exactly one row, at
+            # the current step (or at writer_step, if records before it were lost). The same
+            # as the general path below, without the pending dict in between.
+            cur = counter.step
+            if type(writer_step) is int and writer_step > cur:
+                cur = writer_step
+            counter.step = cur + 1
+            t = self.pending_time = rec[2]
+            self._merge_summary(data)
+            start = self._segment_start
+            runtime = self._runtime_base + (t - start if start is not None else 0.0)
+            self.rows += 1
+            self.last_step = cur
+            latest = self._latest
+            latest["_step"] = cur
+            latest["_runtime"] = runtime
+            latest["_timestamp"] = t
+            return [{"_step": cur, **data, "_runtime": runtime, "_timestamp": t}]
         rows = []
         if type(writer_step) is int and writer_step > counter.step:
             # A record before this one was lost to damage: the writer's own counter says
