@@ -28,6 +28,14 @@ def histogram_value(values: Any, num_bins: int = 64) -> dict[str, Any]:
         raise MediaTypeError(
             f"Histogram needs a sequence of numbers, not {type(values).__name__}: {exc}"
         ) from exc
+    if arr.size:
+        # min and max are NaN or infinite exactly when some value is, so the common case skips
+        # building a mask and a filtered copy; and it hands np.histogram the range it would
+        # compute again (the same edges: np.histogram takes min and max when range is None).
+        lo, hi = arr.min(), arr.max()
+        if np.isfinite(lo) and np.isfinite(hi):
+            counts, edges = np.histogram(arr, bins=num_bins, range=(lo, hi))
+            return {"_type": "histogram", "bins": edges.tolist(), "values": counts.tolist()}
     finite = arr[np.isfinite(arr)]
     counts, edges = np.histogram(finite, bins=num_bins)
     return {"_type": "histogram", "bins": edges.tolist(), "values": counts.tolist()}
