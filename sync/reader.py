@@ -8,6 +8,7 @@ began, so what comes out is a consistent prefix.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -71,20 +72,18 @@ class RunView:
         live = rundir.is_locked(self.path)
         for seg in rundir.segment_paths(self.path):
             reader = SegmentReader(seg)
-            started = False
-            for _, rec in reader:
-                if not started:
-                    started = True
-                    header = rec[3] if rec[0] == kinds.START and type(rec[3]) is dict else None
-                    replay.start_segment(header, rec[2] if type(rec[2]) in (int, float) else 0.0)
-                rows = replay.feed(rec)
-                if rows:
-                    yield from rows
+            records = iter(reader)
+            first = next(records, None)
+            if first is not None:
+                rec = first[1]
+                header = rec[3] if rec[0] == kinds.START and type(rec[3]) is dict else None
+                replay.start_segment(header, rec[2] if type(rec[2]) in (int, float) else 0.0)
+                yield from replay.feed_all(itertools.chain((first,), records))
             self.damage.extend(reader.damage)
             self.size_bytes += reader.size_bytes
             if reader.tail is not None:
                 self.torn_tails += 1
-            if started:
+            if first is not None:
                 yield from replay.end_segment()
         self._live = live
 
