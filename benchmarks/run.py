@@ -352,6 +352,54 @@ def write_readme(table: str) -> None:
         f.write(f"{head}{START}\n{table}\n{END}{tail}")
 
 
+def compare(before_path: str, after_path: str) -> str:
+    """A markdown table of localrun's figures in two results files (before and after a change)."""
+    with open(before_path) as f:
+        before = json.load(f)["results"]
+    with open(after_path) as f:
+        after = json.load(f)["results"]
+    lines = [
+        "| figure | before | after | goal |",
+        "|---|---|---|---|",
+    ]
+
+    def row(name, b, a, goal="", fmt="{:.2f}"):
+        show = lambda v: "–" if v is None else fmt.format(v)  # noqa: E731
+        lines.append(f"| {name} | {show(b)} | {show(a)} | {goal} |")
+
+    def get(res, w, *path):
+        x = res.get(w, {}).get("localrun", {}) if w != "w5" else res.get("w5", {})
+        for p in path:
+            if not isinstance(x, dict) or p not in x:
+                return None
+            x = x[p]
+        return x
+
+    def ratio(res, w, key):
+        v, f = get(res, w, key), get(res, w, "floor", key)
+        return v / f if v and f else None
+
+    for w in ("w1", "w3", "w4"):
+        if get(after, w, "p50_us") is None:
+            continue
+        n = w.upper()
+        row(f"{n} p50 µs", get(before, w, "p50_us"), get(after, w, "p50_us"))
+        row(f"{n} p50 ×floor", ratio(before, w, "p50_us"), ratio(after, w, "p50_us"), "≤ 2×" if w == "w1" else "")
+        row(f"{n} p99 ×floor", ratio(before, w, "p99_us"), ratio(after, w, "p99_us"), "≤ 5×" if w == "w1" else "")
+        row(f"{n} p99.9 µs", get(before, w, "p999_us"), get(after, w, "p999_us"))
+        row(f"{n} amortised ×floor", ratio(before, w, "amortised_us"), ratio(after, w, "amortised_us"), "≤ 1.1×" if w == "w3" else "")
+        if w == "w1":
+            b = get(before, w, "bytes")
+            a = get(after, w, "bytes")
+            fb, fa = get(before, w, "floor", "bytes"), get(after, w, "floor", "bytes")
+            row("W1 bytes ×floor", b / fb if b and fb else None, a / fa if a and fa else None, "≤ 1.5×")
+            row("import localrun s", get(before, w, "import_s"), get(after, w, "import_s"), "≤ 0.1 s", "{:.3f}")
+    for k, goal in (("export", "< 10 s, RSS < 200 MB"), ("export_csv", ""), ("show", "< 3 s"), ("show_json", "")):
+        for m, unit in (("seconds", "wall s"), ("cpu_s", "CPU s"), ("peak_rss_mb", "RSS MB")):
+            row(f"W5 {k} {unit}", get(before, "w5", k, m), get(after, "w5", k, m), goal if m != "peak_rss_mb" else "")
+    return "\n".join(lines)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="small workloads, one repeat (about two minutes)")
@@ -361,7 +409,11 @@ def main() -> None:
     ap.add_argument("--no-readme", action="store_true", help="print the table instead of writing README.md")
     ap.add_argument("--localrun-python", default=None, help="interpreter with the localrun to measure (default: .venv/bin/python)")
     ap.add_argument("--save", default="results", help="name of the raw results file in benchmarks/.work/ (NAME.json)")
+    ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="print localrun's figures from two results files")
     args = ap.parse_args()
+    if args.compare:
+        print(compare(*args.compare))
+        return
     sizes = QUICK if args.quick else FULL
     repeats = args.repeats or (1 if args.quick else 3)
     workloads = [w.strip().lower() for w in args.workloads.split(",") if w.strip()]
