@@ -164,3 +164,43 @@ def test_histogram_value_is_np_histogram_of_the_finite_values(values):
     counts, edges = np.histogram(arr[np.isfinite(arr)], bins=64)
     got = histogram_value(values)
     assert got == {"_type": "histogram", "bins": edges.tolist(), "values": counts.tolist()}
+
+
+def test_export_row_encoder_writes_what_the_json_module_writes():
+    import json
+
+    from localrun.cli.export import _RowEncoder
+
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    rows = [
+        {"_step": 0, "a": 0.1, "b": 2, "_runtime": 0.0, "_timestamp": 1.7e9},
+        {"_step": 1, "a": float("nan"), "b": 2, "_runtime": 0.5, "_timestamp": 1.7e9},
+        {"_step": 2, "a": float("-inf"), "b": -0.0, "_runtime": 1e-7, "_timestamp": 1e22},
+        {"_step": 3, "a": True, "b": 2},
+        {"_step": 4, "a": "s", "b": None},
+        {"_step": 5, "a": [1, 2.5], "b": {"_type": "histogram"}},
+        {"_step": 6, "pct%": 1.5, "True": 2.0, "é\n\"": 0.25, "big": 2**64 - 1},
+        {"_step": 7, "a": 1e16, "b": 123456789.0, "c": 5e-324},
+        {"_step": 8, 3: 1.0},
+    ]
+    encoder = _RowEncoder()
+    for row in rows + rows:  # the second time through, the templates are cached
+        assert encoder(row) == encode(row)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_show_series_extend_leaves_the_state_add_leaves(seed):
+    import math
+    import random
+
+    from localrun.cli.show import _Series
+
+    rng = random.Random(seed)
+    one, bulk = _Series(width=8), _Series(width=8)
+    for _ in range(30):
+        values = [rng.choice([rng.random(), rng.randint(-5, 5), math.nan, math.inf]) for _ in range(rng.randint(0, 200))]
+        for v in values:
+            one.add(v)
+        bulk.extend(values)
+        state = lambda s: (s.count, s.last, s.min, s.max, s.stride, s._skip, s.points)  # noqa: E731
+        assert repr(state(bulk)) == repr(state(one))
