@@ -65,6 +65,15 @@ class RunView:
 
     def rows(self) -> Iterator[dict]:
         """Stream the history rows, in step order. Read once per view."""
+        yield from self._replayed(keep_rows=True)
+
+    def scan(self) -> RunView:
+        """Replay the whole run without keeping rows; returns self."""
+        for _ in self._replayed(keep_rows=False):
+            pass
+        return self
+
+    def _replayed(self, keep_rows: bool) -> Iterator[dict]:
         if self._done:
             raise RunDirError(f"the rows of {self.path} were already read; make a new RunView to read them again")
         self._done = True
@@ -78,7 +87,7 @@ class RunView:
                 rec = first[1]
                 header = rec[3] if rec[0] == kinds.START and type(rec[3]) is dict else None
                 replay.start_segment(header, rec[2] if type(rec[2]) in (int, float) else 0.0)
-                yield from replay.feed_all(itertools.chain((first,), records))
+                yield from replay.feed_all(itertools.chain((first,), records), keep_rows)
             self.damage.extend(reader.damage)
             self.size_bytes += reader.size_bytes
             if reader.tail is not None:
@@ -86,12 +95,6 @@ class RunView:
             if first is not None:
                 yield from replay.end_segment()
         self._live = live
-
-    def scan(self) -> RunView:
-        """Replay the whole run without keeping rows; returns self."""
-        for _ in self.rows():
-            pass
-        return self
 
     # --- what replay learned -------------------------------------------------------------------
 

@@ -76,12 +76,14 @@ class Replay:
 
     # --- records -------------------------------------------------------------------------------
 
-    def feed_all(self, records: Iterable[tuple[int, list]]) -> Iterator[dict]:
+    def feed_all(self, records: Iterable[tuple[int, list]], keep_rows: bool = True) -> Iterator[dict]:
         """``feed()`` each ``(offset, record)`` of a segment in turn, yielding the rows.
 
         The same rows as calling feed() in a loop. This runs once per record of a run, so the
         common record (a log() without step or commit=False, no row pending, no None values,
-        no summary override or define_metric to account for) is applied inline.
+        no summary override or define_metric to account for) is applied inline; with
+        ``keep_rows=False`` (for a caller that wants only what replay learns) its row is not
+        even built, and only the rows of other records come out.
         """
         feed = self.feed
         counter = self.counter
@@ -110,7 +112,8 @@ class Replay:
                     latest["_step"] = cur
                     latest["_runtime"] = runtime
                     latest["_timestamp"] = t
-                    yield {"_step": cur, **data, "_runtime": runtime, "_timestamp": t}
+                    if keep_rows:
+                        yield {"_step": cur, **data, "_runtime": runtime, "_timestamp": t}
                     continue
             rows = feed(rec)
             if rows:
