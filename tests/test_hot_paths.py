@@ -204,3 +204,25 @@ def test_show_series_extend_leaves_the_state_add_leaves(seed):
         bulk.extend(values)
         state = lambda s: (s.count, s.last, s.min, s.max, s.stride, s._skip, s.points)  # noqa: E731
         assert repr(state(bulk)) == repr(state(one))
+
+
+def test_log_on_a_full_disk_raises_and_leaves_whole_records(run, monkeypatch):
+    from localrun.errors import DiskFullError
+
+    run.log({"a": 1})
+    size = os.path.getsize(_segment(run))
+    real_write = os.write
+
+    def short_write(fd, data):
+        return real_write(fd, data[: len(data) // 2])
+
+    monkeypatch.setattr(os, "write", short_write)
+    with pytest.raises(DiskFullError, match="disk is full"):
+        run.log({"b": 2})
+    monkeypatch.setattr(os, "write", real_write)
+    assert os.path.getsize(_segment(run)) == size and run.step == 1
+    run.log({"c": 3})
+    run.finish(quiet=True)
+    reader = SegmentReader(_segment(run))
+    logs = [r for _, r in reader if r[0] == kinds.LOG]
+    assert [r[3] for r in logs] == [{"a": 1}, {"c": 3}] and not reader.damage and reader.tail is None
