@@ -132,19 +132,27 @@ def _write_csv(path: str, out, wanted: list[str] | None) -> RunView:
     if wanted is None:
         # Columns are every key any row has, in order of first appearance: one pass to learn
         # them, one to write (memory stays flat).
-        seen: dict[str, None] = {}
+        seen: dict[str, object] = {}
+        update = seen.update  # keeps each key where it first appeared; the values are not used
         for row in RunView(path).rows():
-            for k in row:
-                seen.setdefault(k, None)
+            update(row)
         columns = ["_step"] + [k for k in seen if not k.startswith("_")] + [k for k in seen if k.startswith("_") and k != "_step"]
     else:
         columns = ["_step"] + [k for k in wanted if k != "_step"]
     writer = csv.writer(out)
     writer.writerow(columns)
     view = RunView(path)
+    writerow = writer.writerow
     for row in view.rows():
-        writer.writerow([_cell(row.get(k)) for k in columns])
+        cells = list(map(row.get, columns))
+        if _NESTED.isdisjoint(map(type, cells)):
+            writerow(cells)  # the csv module writes None (a missing key too) as "", like _cell()
+        else:
+            writerow([_cell(v) for v in cells])
     return view
+
+
+_NESTED = frozenset((dict, list))
 
 
 def _cell(v):
