@@ -11,7 +11,10 @@ from localrun import __version__
 
 from .errors import Group
 from .export import export
+from .serve import serve
 from .show import show
+from .sync import sync
+from .verify import verify
 
 
 @click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -22,5 +25,8 @@ def main() -> None:
 
 main.add_command(show)
 main.add_command(export)
+main.add_command(verify)
+main.add_command(sync)
+main.add_command(serve)
 
 __all__ = ["main"]

@@ -9,6 +9,8 @@ from json.encoder import encode_basestring
 
 import click
 from localrun.sync import RunView, find_runs
+from localrun.sync.remote import token_from
+from localrun.sync.remote_view import is_url, remote_views
 
 from localrun.errors import RunDirError
 
@@ -31,13 +33,22 @@ def _one_run(path: str) -> str:
 @click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True, help="Output format.")
 @click.option("--keys", default=None, metavar="A,B", help="Only these keys (plus _step), comma separated.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None, help="Write to a file instead of stdout.")
-def export(run: str, fmt: str, keys: str | None, output: str | None) -> None:
+@click.option("--token", default=None, help="Bearer token when RUN is a server URL [env: LOCALRUN_TOKEN].")
+def export(run: str, fmt: str, keys: str | None, output: str | None, token: str | None) -> None:
     """Print RUN's history: one row per line, in step order, exactly as replay made them.
 
     Values are JSON (NaN and infinities as NaN, Infinity, -Infinity, as Python's json module
-    reads them). Damaged records are skipped and reported on stderr.
+    reads them). Damaged records are skipped and reported on stderr. RUN may also be a run's
+    URL on a server, as `localrun sync` printed it.
     """
-    path = _one_run(run)
+    if is_url(run):
+        remote, views, single = remote_views(run, token_from(token))
+        click.get_current_context().call_on_close(remote.close)
+        if not single:
+            raise RunDirError(f"export takes one run, and {run} is a server. Pass a run's URL, e.g. {views[0].path}")
+        path = views[0]
+    else:
+        path = _one_run(run)
     wanted = [k.strip() for k in keys.split(",") if k.strip()] if keys else None
     out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
@@ -111,8 +122,13 @@ class _RowEncoder:
         return template
 
 
-def _write_jsonl(path: str, out, wanted: list[str] | None) -> RunView:
-    view = RunView(path)
+def _view(path):
+    """A fresh view: of a run directory, or (a RemoteRunView) of a run on a server."""
+    return RunView(path) if isinstance(path, str) else path
+
+
+def _write_jsonl(path, out, wanted: list[str] | None) -> RunView:
+    view = _view(path)
     dumps = _RowEncoder()
     batch: list[str] = []
     append = batch.append
@@ -128,20 +144,20 @@ def _write_jsonl(path: str, out, wanted: list[str] | None) -> RunView:
     return view
 
 
-def _write_csv(path: str, out, wanted: list[str] | None) -> RunView:
+def _write_csv(path, out, wanted: list[str] | None) -> RunView:
     if wanted is None:
         # Columns are every key any row has, in order of first appearance: one pass to learn
         # them, one to write (memory stays flat).
         seen: dict[str, object] = {}
         update = seen.update  # keeps each key where it first appeared; the values are not used
-        for row in RunView(path).rows():
+        for row in _view(path).rows():
             update(row)
         columns = ["_step"] + [k for k in seen if not k.startswith("_")] + [k for k in seen if k.startswith("_") and k != "_step"]
     else:
         columns = ["_step"] + [k for k in wanted if k != "_step"]
     writer = csv.writer(out)
     writer.writerow(columns)
-    view = RunView(path)
+    view = _view(path)
     writerow = writer.writerow
     for row in view.rows():
         cells = list(map(row.get, columns))

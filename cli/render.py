@@ -14,7 +14,7 @@ class Series:
 
     __slots__ = ("width", "points", "stride", "_skip", "count", "min", "max", "last")
 
-    def __init__(self, width: int = 40):
+    def __init__(self, width: int = 16):
         self.width = width
         self.points: list[float] = []
         self.stride = 1

@@ -8,6 +8,8 @@ from collections import Counter, defaultdict
 
 import click
 from localrun.sync import RunView, find_runs
+from localrun.sync.remote import token_from
+from localrun.sync.remote_view import is_url, remote_views
 
 from .errors import report_damage
 from .render import Series, fmt_duration, fmt_time, fmt_value
@@ -18,11 +20,19 @@ STATE_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "preempt
 @click.command()
 @click.argument("path", default="runs", metavar="[PATH]")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON: an object for one run, an array for a folder of runs.")
-def show(path: str, as_json: bool) -> None:
-    """Show a folder of runs as a table, or one run in detail (default PATH: ./runs)."""
-    runs = find_runs(path)
-    single = len(runs) == 1 and runs[0] == path.rstrip("/") or (len(runs) == 1 and _is_run(path))
-    views = [RunView(p) for p in runs]
+@click.option("--token", default=None, help="Bearer token when PATH is a server URL [env: LOCALRUN_TOKEN].")
+def show(path: str, as_json: bool, token: str | None) -> None:
+    """Show a folder of runs as a table, or one run in detail (default PATH: ./runs).
+
+    PATH may also be a server URL: a run's URL as `localrun sync` printed it, or the server's.
+    """
+    if is_url(path):
+        remote, views, single = remote_views(path, token_from(token))
+        click.get_current_context().call_on_close(remote.close)
+    else:
+        runs = find_runs(path)
+        single = len(runs) == 1 and runs[0] == path.rstrip("/") or (len(runs) == 1 and _is_run(path))
+        views = [RunView(p) for p in runs]
     if as_json:
         if single:
             view = views[0]

@@ -13,7 +13,7 @@ from typing import Any
 
 from .errors import Error
 from .run import Config, Run, Summary
-from .session import Settings, __version__, define_metric, finish, init, log
+from .session import Settings, __version__, define_metric, finish, init, log, login
 
 
 class _Preinit:
@@ -49,22 +49,44 @@ summary: Any = _preinit_summary
 
 # Public name -> module that holds it, imported on first access (PEP 562).
 _LAZY = {
+    "Audio": "localrun.media.audio",
     "Histogram": "localrun.media.histogram",
+    "Html": "localrun.media.html",
+    "Image": "localrun.media.image",
     "Media": "localrun.media.base",
+    "Molecule": "localrun.media.molecule",
+    "Object3D": "localrun.media.object3d",
+    "Table": "localrun.media.table",
+    "Video": "localrun.media.video",
+    "plot_table": "localrun.media.plot",
+}
+# Public name -> module that IS the value (``localrun.plot.line(...)``).
+_LAZY_MODULES = {
+    "plot": "localrun.media.plot",
 }
 
 __all__ = [
+    "Audio",
     "Config",
     "Error",
     "Histogram",
+    "Html",
+    "Image",
+    "Molecule",
+    "Object3D",
     "Run",
     "Settings",
     "Summary",
+    "Table",
+    "Video",
     "config",
     "define_metric",
     "finish",
     "init",
     "log",
+    "login",
+    "plot",
+    "plot_table",
     "run",
     "summary",
     "__version__",
@@ -72,11 +94,15 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'localrun' has no attribute {name!r}")
     import importlib
 
+    module = _LAZY.get(name)
+    if module is None:
+        if name not in _LAZY_MODULES:
+            raise AttributeError(f"module 'localrun' has no attribute {name!r}")
+        value = importlib.import_module(_LAZY_MODULES[name])
+        globals()[name] = value
+        return value
     value = getattr(importlib.import_module(module), name)
     globals()[name] = value
     return value

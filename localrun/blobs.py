@@ -1,9 +1,17 @@
 """Content-addressed media files inside a run directory.
 
 A media file is stored as ``media/<sha256>.<ext>``: the same bytes logged any number of
-times, under any key or step, cost one file. A file is complete on disk before any record
-names it: written to a temporary file in the same folder, fsynced, then renamed into place
-(a rename within one folder is atomic, so a reader never sees half a file under its final name).
+times, under any key or step, cost one file. A file is complete before any record names it:
+written to a temporary file in the same folder, then renamed into place (a rename within one
+folder is atomic, so a reader never sees half a file under its final name, and a process
+killed at any point leaves either the whole file or none).
+
+When it reaches the disk: with ``sync_later=False`` the file is fsynced before the rename. A
+run uses ``sync_later=True``: the rename happens at once and ``sync()`` fsyncs the files written
+since the last call, then the folder; the run's segment writer calls it before each fsync of
+the segment (at most a second after a write, and at finish), so a record is never fsynced
+before the media files it names. This keeps an fsync (a millisecond or more per file, far more
+on network filesystems) off the training loop, and gives media the records' power-loss promise.
 """
 
 from __future__ import annotations
@@ -12,6 +20,7 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 
 from .errors import DiskFullError, Error, MediaError
 from .record.segment import _FULL
@@ -23,10 +32,13 @@ _EXT = re.compile(r"^[a-z0-9][a-z0-9.]{0,15}$")
 class BlobStore:
     """The media files of one run directory."""
 
-    def __init__(self, run_dir: str):
+    def __init__(self, run_dir: str, sync_later: bool = False):
         self.run_dir = run_dir
         self.dir = os.path.join(run_dir, MEDIA_DIR)
         self._made = os.path.isdir(self.dir)
+        self._sync_later = sync_later
+        self._unsynced: list[str] = []
+        self._lock = threading.Lock()
 
     def put(self, data: bytes, ext: str) -> dict:
         """Store ``data``; return ``{"path", "sha256", "size"}`` with ``path`` relative to the run."""
@@ -40,6 +52,20 @@ class BlobStore:
         except OSError as exc:
             raise MediaError(f"cannot read {src!r}: {exc.strerror or exc}. Pass an existing, readable file") from exc
         return self.put(data, ext)
+
+    def sync(self) -> None:
+        """fsync every file written since the last call, then the media folder (its new names).
+
+        Errors are not raised: this runs on the segment's sync thread, and a file that cannot
+        be synced is no reason to stop syncing the records.
+        """
+        with self._lock:
+            paths, self._unsynced = self._unsynced, []
+        if not paths:
+            return
+        for path in paths:
+            _fsync_path(path)
+        _fsync_path(self.dir)
 
     def path_of(self, sha256: str, ext: str) -> str:
         return os.path.join(self.dir, f"{sha256}.{ext}")
@@ -58,6 +84,7 @@ class BlobStore:
         if not self._made:
             os.makedirs(self.dir, exist_ok=True)
             self._made = True
+            _fsync_path(self.run_dir)  # the new media/ entry itself; once per run
         tmp = None
         try:
             fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
@@ -65,9 +92,13 @@ class BlobStore:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()
-                os.fsync(f.fileno())
+                if not self._sync_later:
+                    os.fsync(f.fileno())
             os.replace(tmp, final)
             tmp = None
+            if self._sync_later:
+                with self._lock:
+                    self._unsynced.append(final)
         except OSError as exc:
             if exc.errno in _FULL:
                 raise DiskFullError(
@@ -82,3 +113,17 @@ class BlobStore:
                     os.unlink(tmp)
                 except OSError:
                     pass
+
+
+def _fsync_path(path: str) -> None:
+    """fsync a file or folder by name; errors are ignored (see ``BlobStore.sync``)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

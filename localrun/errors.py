@@ -16,7 +16,9 @@
     ├─ CorruptRecordError               a damaged record: names the segment, byte offset and reason
     ├─ MediaError (ValueError)          bad input to Image, Video, Audio, Table...
     │  └─ MediaTypeError (TypeError)    ...when the type itself is wrong
-    └─ SyncError                        the sync side (localrun.sync) adds its own subclasses
+    └─ SyncError                        a sync (or a read of a remote run) that did not complete
+       ├─ TransportError                retryable: no connection, a timeout, a 5xx; wraps the httpx error
+       └─ RemoteRejectedError           not retryable: the remote answered 4xx; carries url, status, body
 
 Where wandb users would catch a builtin (``TypeError`` for a bad key, ``ValueError`` for bad
 data), our class subclasses both, so ``except ValueError`` keeps working after the import switch.
@@ -91,3 +93,17 @@ class MediaTypeError(MediaError, TypeError):
 
 class SyncError(Error):
     """Root of the errors raised while syncing runs to a remote."""
+
+
+class TransportError(SyncError):
+    """The remote could not be reached, or answered 5xx: worth retrying later."""
+
+
+class RemoteRejectedError(SyncError):
+    """The remote refused a request (4xx): retrying the same request will not help."""
+
+    def __init__(self, message: str, url: str = "", status: int = 0, body: str = ""):
+        self.url = url
+        self.status = status
+        self.body = body
+        super().__init__(message)

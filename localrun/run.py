@@ -23,11 +23,9 @@ from .record import kinds
 from .record.segment import SegmentWriter
 from .rundir import Lock
 from .steps import BACKWARDS_WARNING, DROPPED, StepCounter
-from .values import Encoder, check_keys, normalize
+from .values import Encoder, check_keys, expand_log_data, normalize
 
 _MAX_STEP_WARNINGS = 20
-_LOG = kinds.LOG
-_time = time.time
 _SUMMARY_AGGREGATES = {"min", "max", "mean", "first", "last", "best", "none", "copy"}
 
 
@@ -63,8 +61,10 @@ class Run:
         self._quiet = quiet
         self.resumed = resumed
         self._seqs = itertools.count(1)  # START is 0; next() is atomic, so ids stay unique
-        self._lock = threading.Lock()
-        self._store = BlobStore(path)
+        # Re-entrant: a signal handler may log while this thread is inside log().
+        self._lock = threading.RLock()
+        self._store = BlobStore(path, sync_later=True)
+        writer.before_sync = self._store.sync  # media files reach the disk before the records naming them
         self._encoder = Encoder(self._store)
         self._packer = msgpack.Packer(default=self._encoder.default)
         self._latest: dict[str, Any] = {}
@@ -156,8 +156,6 @@ class Run:
 
         The record is in the OS when this returns: it survives ``kill -9`` of the process.
         """
-        # This is the loop's cost: everything here runs on every call, so it is written for
-        # speed (locals, no helper calls on the common path; see benchmarks/README.md).
         with self._lock:
             writer = self._writer
             if writer is None:
@@ -169,18 +167,12 @@ class Run:
                     check_keys(data)
             counter = self._steps
             cur = counter.step
+            pending = counter.pending
             if step is not None:
                 step = _check_step(step)
                 if step < cur:
                     self._step_backwards(step, cur, data)
-            record = (_LOG, next(self._seqs), _time(), data, step, commit, cur)
-            try:
-                payload = self._packer.pack(record)
-            except BaseException:
-                payload = self._pack_plain(record, reset=True)
-            if self._encoder.saw_media:
-                payload = self._pack_plain(record)
-            pending = counter.pending
+            payload = self._pack((kinds.LOG, next(self._seqs), time.time(), data, step, commit, cur))
             if step is None and commit is not False:
                 counter.step = cur + 1  # the common case, inline: write the row, next step
                 counter.pending = False
@@ -191,32 +183,67 @@ class Run:
                 writer.append(payload)
             except BaseException:
                 counter.step, counter.pending = cur, pending
+                self._encoder.charts = []
                 raise
+            if self._encoder.charts:
+                self._write_charts(writer)
             if not dropped:
                 self._latest.update(data)
 
     def _pack(self, record: tuple) -> bytes:
+        encoder = self._encoder
+        if encoder.busy:
+            return self._pack_nested(record)
+        encoder.saw_media = False
         try:
             payload = self._packer.pack(record)
+            if not encoder.saw_media:
+                return payload
         except BaseException:
-            return self._pack_plain(record, reset=True)
-        if self._encoder.saw_media:
-            payload = self._pack_plain(record)
-        return payload
-
-    def _pack_plain(self, record: tuple, reset: bool = False) -> bytes:
-        """Pack ``record`` with its data walked by ``normalize()`` first.
-
-        After msgpack failed (``reset``): for an error that names the key, or to recover from
-        what msgpack alone cannot pack (integers past 64 bits). After it met media: a list of
-        media is one value in wandb's format (images/separated), which only normalize() sees;
-        media objects cache their encoding, so nothing is encoded twice.
-        """
-        self._encoder.saw_media = False  # always False outside _pack/log
-        if reset:
+            # Walk the value with key paths, for an error that names the key, or to recover
+            # from what msgpack alone cannot pack (integers past 64 bits).
             self._packer.reset()
-        record = (*record[:3], normalize(record[3], self._store), *record[4:])
-        return self._packer.pack(record)
+        return self._repack(record, encoder, self._packer)
+
+    def _repack(self, record: tuple, encoder: Encoder, packer: msgpack.Packer) -> bytes:
+        # A list of media is one value in wandb's format (images/separated), and a chart
+        # preset becomes a table plus a chart record: re-pack the data through normalize(),
+        # which sees lists and keys. Media objects cache their encoding, so nothing is
+        # encoded twice.
+        encoder.busy = True
+        try:
+            if record[0] == kinds.LOG:
+                data, encoder.charts = expand_log_data(record[3], self._store, encoder.made)
+            else:
+                data = normalize(record[3], self._store, made=encoder.made)
+            return packer.pack((*record[:3], data, *record[4:]))
+        finally:
+            encoder.made.clear()
+            encoder.busy = False
+
+    def _pack_nested(self, record: tuple) -> bytes:
+        """Pack for a log() made while another call of this thread is encoding media.
+
+        A signal handler can run in the middle of encoding an image (Python code called from
+        inside msgpack), and may itself log: the shared packer is then half way through a
+        record, so the nested call packs with a packer and encoder of its own. (A chart preset
+        logged from there is stored as its table only.)
+        """
+        encoder = Encoder(self._store)
+        packer = msgpack.Packer(default=encoder.default)
+        try:
+            payload = packer.pack(record)
+            if not encoder.saw_media:
+                return payload
+        except BaseException:
+            packer.reset()
+        return self._repack(record, encoder, packer)
+
+    def _write_charts(self, writer: SegmentWriter) -> None:
+        """Append the chart records of the log() call just written (lock held)."""
+        charts, self._encoder.charts = self._encoder.charts, []
+        for key, spec in charts:
+            writer.append(self._packer.pack((kinds.CHART, next(self._seqs), time.time(), key, spec)))
 
     def _step_backwards(self, step: int, cur: int, data: dict) -> None:
         message = BACKWARDS_WARNING.format(step=step, current=cur)
@@ -251,6 +278,7 @@ class Run:
         summary: str | None = None,
         goal: str | None = None,
         overwrite: bool | None = None,
+        objective: str | None = None,
     ) -> dict:
         """Say how a metric is summarised and plotted; ``name`` may end in ``*`` (``"train/*"``)."""
         if not isinstance(name, str) or not name:
@@ -271,6 +299,7 @@ class Run:
                     f"Use one or more of {', '.join(sorted(_SUMMARY_AGGREGATES))}, comma separated"
                 )
             spec["summary"] = parts
+        goal = goal if goal is not None else objective
         if goal is not None:
             g = {"min": "minimize", "max": "maximize"}.get(goal, goal)
             if g not in ("minimize", "maximize"):
@@ -283,10 +312,20 @@ class Run:
 
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
         """End the run: write the final record, fsync, release the run. Safe to call twice."""
+        from . import session
+
+        try:
+            state = self._close(exit_code)
+        finally:
+            session._forget(self)
+        if state is not None and not (self._quiet or quiet):
+            terminal.say(f"run {self._id} {state}; stored in {self._path}")
+
+    def _close(self, exit_code: int | None) -> str | None:
         with self._lock:
             writer = self._writer
             if writer is None:
-                return
+                return None
             code = 0 if exit_code is None else int(exit_code)
             if self._signalled:
                 state = "preempted"
@@ -294,20 +333,16 @@ class Run:
                 state = "finished" if code == 0 else "failed"
             counter = self._steps
             counter.close()
+            self._writer = None
+            self._closed_reason = state
             try:
                 writer.append(self._packer.pack((kinds.FINISH, next(self._seqs), time.time(), code, state, counter.step)))
             finally:
-                self._writer = None
-                self._closed_reason = state
                 try:
                     writer.close()
                 finally:
                     self._run_lock.release()
-        from . import session
-
-        session._forget(self)
-        if not (self._quiet or quiet):
-            terminal.say(f"run {self._id} {state}; stored in {self._path}")
+            return state
 
     def _on_signal(self, signum: int) -> None:
         """SIGTERM arrived (a scheduler preempting the job): record it and make it durable."""
@@ -330,7 +365,7 @@ class Run:
             writer.abandon()
             self._writer = None
             self._run_lock.release()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._closed_reason = f"left to the parent process (this is a forked child, pid {os.getpid()})"
 
     def _closed_error(self, what: str) -> UsageError:

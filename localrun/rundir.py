@@ -14,6 +14,7 @@ docs/format.md is the full specification.
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import json
 import os
@@ -104,7 +105,11 @@ def write_json_atomic(path: str, obj: dict) -> None:
 
 def create(path: str, meta: dict) -> None:
     """Make a new run directory at ``path``; FileExistsError if it is already there."""
-    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    parent = os.path.dirname(path) or "."
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except FileExistsError:  # the parent exists, as something other than a folder
+        raise NotADirectoryError(errno.ENOTDIR, "it exists and is not a folder", parent) from None
     os.mkdir(path)
     os.mkdir(os.path.join(path, SEGMENTS))
     write_json_atomic(os.path.join(path, RUN_JSON), {"format": FORMAT_VERSION, **meta})
@@ -201,4 +206,4 @@ def friendly_name(root: str) -> str:
     except OSError:
         count = 0
     rnd = random.Random()
-    return f"{rnd.choice(_ADJECTIVES)}-{rnd.choice(_NOUNS)}-{count}"
+    return f"{rnd.choice(_ADJECTIVES)}-{rnd.choice(_NOUNS)}-{count + 1}"

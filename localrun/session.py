@@ -147,7 +147,8 @@ def init(
                 raise RunExistsError(f"a run with id {run_id!r} was just created in {root} by another process") from None
             except OSError as exc:
                 raise RunDirError(
-                    f"cannot create the run directory {path}: {exc.strerror or exc}. "
+                    f"cannot create the run directory {path}: {exc.strerror or exc}"
+                    f"{f' ({exc.filename})' if exc.filename and exc.filename != path else ''}. "
                     "Pass dir= (or set LOCALRUN_DIR) to a writable folder"
                 ) from exc
         lock = rundir.Lock(path)
@@ -198,9 +199,13 @@ def init(
         )
         run.config._load(old_config)
         run._latest.update(latest)
-        if config is not None:
-            run.config.update(config)
         _activate(run)
+        if config is not None:
+            try:
+                run.config.update(config)
+            except BaseException:
+                run.finish(exit_code=1, quiet=True)
+                raise
     if not quiet:
         how = f"resumed at step {steps.step}" if resumed else "started"
         terminal.say(f"run {run_id} ({name}) {how}, stored in {path}. Sync it later with: localrun sync {root}")
@@ -291,6 +296,15 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
 def define_metric(name: str, step_metric: str | None = None, **kwargs: Any) -> dict:
     """``define_metric`` on the current run; see ``Run.define_metric``."""
     return current().define_metric(name, step_metric, **kwargs)
+
+
+def login(key: str | None = None, relogin: bool | None = None, host: str | None = None, **kwargs: Any) -> bool:
+    """wandb code calls ``wandb.login()`` first; offline there is nothing to log in to.
+
+    Returns True and records nothing, so such code runs unchanged. Credentials for a sync
+    server go to ``localrun sync --token`` (or ``$LOCALRUN_TOKEN``) instead.
+    """
+    return True
 
 
 # --- process hooks -----------------------------------------------------------------------------

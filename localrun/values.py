@@ -6,17 +6,21 @@ become Python numbers, numpy arrays a list (32 elements or fewer) or a histogram
 wandb does, torch tensors likewise, and media objects write their files and become their JSON
 value. A list of media is one value in wandb's format (``images/separated``), which msgpack's
 hook cannot see, so a call that contained media is packed a second time through ``normalize``.
+That second pass also expands chart presets (``log({"pr": plot.pr_curve(...)})`` stores the
+table under ``"pr_table"`` and a chart record for ``"pr"``) and turns a matplotlib figure, or the
+``pyplot`` module, into an Image.
 """
 
 from __future__ import annotations
 
 import math
 import sys
+import types
 from typing import Any
 
 from .blobs import BlobStore
 from .errors import KeyTypeError, ValueTypeError
-from .media.base import Media
+from .media.base import KeyedMedia, Media
 from .media.histogram import histogram_value
 
 MAX_LIST_ELEMENTS = 32
@@ -28,12 +32,65 @@ class Encoder:
     def __init__(self, store: BlobStore):
         self.store = store
         self.saw_media = False
+        #: True while this encoder runs Python code in the middle of packing a record, where a
+        #: signal handler may run and log (Run._pack then uses a packer of its own).
+        self.busy = False
+        #: Media made from other objects (a matplotlib figure) during one call, by id().
+        self.made: dict[int, Media] = {}
+        #: Chart records to write after the current log record: (key, spec) pairs.
+        self.charts: list[tuple[str, dict]] = []
 
     def default(self, obj: Any) -> Any:
-        if isinstance(obj, Media):
+        self.busy = True
+        try:
+            if isinstance(obj, Media):
+                self.saw_media = True
+                return obj.to_json(self.store)
+            try:
+                return convert(obj)
+            except ValueTypeError:
+                media = as_media(obj, self.made)  # checked last: numpy values never pay for it
+                if media is None:
+                    raise
             self.saw_media = True
-            return obj.to_json(self.store)
-        return convert(obj)
+            return media.to_json(self.store)
+        finally:
+            self.busy = False
+
+
+def as_media(obj: Any, made: dict[int, Media] | None = None) -> Media | None:
+    """The media object wandb makes of ``obj`` (a matplotlib figure or ``pyplot`` -> Image), or None."""
+    if not (isinstance(obj, types.ModuleType) or type(obj).__module__.startswith("matplotlib")):
+        return None
+    from .media.image import Image, is_matplotlib
+
+    if not is_matplotlib(obj):
+        return None
+    if made is not None and id(obj) in made:
+        return made[id(obj)]
+    media = Image(obj)
+    if made is not None:
+        made[id(obj)] = media
+    return media
+
+
+def expand_log_data(data: dict, store: BlobStore, made: dict[int, Media] | None = None) -> tuple[dict, list[tuple[str, dict]]]:
+    """``normalize(data)`` for a log record, with chart presets at the top level expanded.
+
+    Returns the plain data and the ``(key, spec)`` of each chart record to write.
+    """
+    charts: list[tuple[str, dict]] = []
+    if any(isinstance(v, KeyedMedia) for v in data.values()):
+        out: dict = {}
+        for k, v in data.items():
+            if isinstance(v, KeyedMedia) and isinstance(k, str):
+                values, spec = v.expand(k, store)
+                out.update(values)
+                charts.append((k, spec))
+            else:
+                out[k] = v
+        data = out
+    return normalize(data, store, made=made), charts
 
 
 def convert(obj: Any) -> Any:
@@ -82,7 +139,7 @@ def _torch_value(t: Any) -> Any:
     raise ValueTypeError(f"cannot log a value of type {type(t).__qualname__}: {_short(t)}")
 
 
-def normalize(value: Any, store: BlobStore, where: str = "") -> Any:
+def normalize(value: Any, store: BlobStore, where: str = "", made: dict[int, Media] | None = None) -> Any:
     """The plain form of ``value``, walking it fully; error messages name the key path."""
     t = type(value)
     if value is None or t in (str, int, float, bool):
@@ -99,7 +156,7 @@ def normalize(value: Any, store: BlobStore, where: str = "") -> Any:
                     f"keys must be strings, but {where or 'the dict'} has key {k!r} ({type(k).__name__}). "
                     f"Use str keys, e.g. {str(k)!r}"
                 )
-            out[k] = normalize(v, store, f"{where}/{k}" if where else repr(k))
+            out[k] = normalize(v, store, f"{where}/{k}" if where else repr(k), made)
         return out
     if isinstance(value, (list, tuple)):
         if value and all(isinstance(v, Media) for v in value):
@@ -108,15 +165,18 @@ def normalize(value: Any, store: BlobStore, where: str = "") -> Any:
                 combined = kind.combine(list(value), store)
                 if combined is not None:
                     return combined
-        return [normalize(v, store, f"{where}[{i}]") for i, v in enumerate(value)]
+        return [normalize(v, store, f"{where}[{i}]", made) for i, v in enumerate(value)]
     if isinstance(value, (str, bytes)):
         return value
     try:
         plain = convert(value)
     except ValueTypeError as exc:
+        media = as_media(value, made)
+        if media is not None:
+            return media.to_json(store)
         raise ValueTypeError(f"{where or 'value'}: {exc}") from None
     if isinstance(plain, (list, dict)):
-        return normalize(plain, store, where)
+        return normalize(plain, store, where, made)
     return plain
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up a virtual environment (once), log a demo run, and show it.
+# Set up a virtual environment (once), log a demo run, show it, sync it to a local server and show it from there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -9,3 +9,17 @@ export LOCALRUN_DIR="${LOCALRUN_DIR:-demo-runs}"
 .venv/bin/python examples/demo.py
 .venv/bin/localrun show "$LOCALRUN_DIR"
 .venv/bin/localrun show "$LOCALRUN_DIR/$(cat "$LOCALRUN_DIR/.last-demo-run")"
+
+# Sync the demo runs to a server on this machine, read the demo run back from it, stop it.
+rm -rf demo-server demo-server.log
+.venv/bin/localrun serve --data demo-server --host 127.0.0.1 --port 0 > demo-server.log &
+SERVER_PID=$!
+trap 'kill "$SERVER_PID" 2>/dev/null || true' EXIT
+for _ in $(seq 100); do grep -q "listening on" demo-server.log 2>/dev/null && break; sleep 0.1; done
+URL=$(grep -o 'http://127.0.0.1:[0-9]*' demo-server.log | head -1)
+.venv/bin/localrun sync "$LOCALRUN_DIR" --to "$URL" | tee demo-sync.log
+RUN_URL=$(grep "^$(cat "$LOCALRUN_DIR/.last-demo-run"): " demo-sync.log | awk '{print $NF}')
+.venv/bin/localrun show "$RUN_URL"
+kill "$SERVER_PID"
+wait "$SERVER_PID" 2>/dev/null || true
+rm -f demo-sync.log

@@ -4,7 +4,9 @@ Installed as ``localrun.sync`` (from the top-level ``sync/`` folder). It imports
 ``localrun`` never imports it.
 """
 
+from .push import PushResult, push_run, push_runs
 from .reader import STATES, RunView, find_runs
+from .remote import Remote
 from .replay import Replay
 
-__all__ = ["STATES", "Replay", "RunView", "find_runs"]
+__all__ = ["STATES", "PushResult", "Remote", "Replay", "RunView", "find_runs", "push_run", "push_runs"]

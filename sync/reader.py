@@ -61,25 +61,34 @@ class RunView:
         self.damage: list[CorruptRecordError] = []
         self.torn_tails = 0
         self.size_bytes = 0
+        self.held_back: list[dict] = []  # see rows(final_only=True)
         self._done = False
 
-    def rows(self) -> Iterator[dict]:
-        """Stream the history rows, in step order. Read once per view."""
-        yield from self._replayed(keep_rows=True)
+    def rows(self, final_only: bool = False) -> Iterator[dict]:
+        """Stream the history rows, in step order. Read once per view.
+
+        Replay writes out the pending row at the end of every segment, as it must for a writer
+        that finished or died. A live writer's pending row is not final yet: its next call can
+        still merge keys into it (``commit=False``, ``step=``). With ``final_only``, that row is
+        not yielded but kept in ``held_back``, so sync never sends a row that could still change.
+        """
+        yield from self._replayed(True, final_only)
 
     def scan(self) -> RunView:
         """Replay the whole run without keeping rows; returns self."""
-        for _ in self._replayed(keep_rows=False):
+        for _ in self._replayed(False, False):
             pass
         return self
 
-    def _replayed(self, keep_rows: bool) -> Iterator[dict]:
+    def _replayed(self, keep_rows: bool, final_only: bool) -> Iterator[dict]:
         if self._done:
             raise RunDirError(f"the rows of {self.path} were already read; make a new RunView to read them again")
         self._done = True
         replay = self.replay
         live = rundir.is_locked(self.path)
-        for seg in rundir.segment_paths(self.path):
+        segments = rundir.segment_paths(self.path)
+        last = len(segments) - 1
+        for i, seg in enumerate(segments):
             reader = SegmentReader(seg)
             records = iter(reader)
             first = next(records, None)
@@ -93,7 +102,12 @@ class RunView:
             if reader.tail is not None:
                 self.torn_tails += 1
             if first is not None:
-                yield from replay.end_segment()
+                tail = replay.end_segment()
+                if final_only and tail and i == last and (live or rundir.is_locked(self.path)):
+                    live = True
+                    self.held_back = tail
+                else:
+                    yield from tail
         self._live = live
 
     # --- what replay learned -------------------------------------------------------------------

@@ -1,6 +1,9 @@
-"""The media types, one module each."""
+"""The media types, one module each; ``localrun/__init__.py`` imports them on first use.
 
-from .base import Media
-from .histogram import Histogram
+Importing this package imports none of numpy, PIL, av or matplotlib: each type imports what
+it needs when it is used.
+"""
 
-__all__ = ["Media", "Histogram"]
+from .base import KeyedMedia, Media
+
+__all__ = ["KeyedMedia", "Media"]

@@ -11,7 +11,8 @@ if TYPE_CHECKING:
 class Media:
     """Base of Image, Histogram, Video, Audio, Table, Html, Object3D, Molecule...
 
-    A subclass implements ``_encode(store)``: write its files through ``store`` and return
+    A subclass checks its input in ``__init__`` (so bad input raises before anything is
+    written) and implements ``_encode(store)``: write its files through ``store`` and return
     the JSON value (a dict with ``_type``) that goes into the record. The value is cached per
     run directory, so logging one object twice (or under two keys) encodes it once.
     """
@@ -36,3 +37,16 @@ class Media:
         None means the list is stored as a list of single values.
         """
         return None
+
+
+class KeyedMedia(Media):
+    """Media whose logged form depends on the key it is logged under (chart presets).
+
+    ``log({"pr": chart})`` stores ``chart``'s table under ``"pr_table"`` and a chart record for
+    ``"pr"``: ``expand(key, store)`` returns the values to log in place of ``key`` and the spec
+    of the chart record. Logged anywhere else (nested, or in the summary), its value is
+    ``to_json`` (the table).
+    """
+
+    def expand(self, key: str, store: BlobStore) -> tuple[dict[str, Any], dict[str, Any]]:
+        raise NotImplementedError

@@ -22,22 +22,23 @@ def histogram_value(values: Any, num_bins: int = 64) -> dict[str, Any]:
     NaN and infinities are left out of the counts (numpy cannot bin them).
     """
     np = _np()
+    if type(values).__module__.startswith("torch"):
+        values = values.detach().cpu().numpy()
     try:
-        arr = np.asarray(values, dtype=np.float64).ravel()
+        arr = np.asarray(values)
+        if arr.dtype.kind not in "iuf":
+            arr = arr.astype(np.float64)
     except (TypeError, ValueError) as exc:
         raise MediaTypeError(
-            f"Histogram needs a sequence of numbers, not {type(values).__name__}: {exc}"
+            f"Histogram needs a sequence of numbers as sequence, not {type(values).__name__}: {exc}"
         ) from exc
-    if arr.size:
-        # min and max are NaN or infinite exactly when some value is, so the common case skips
-        # building a mask and a filtered copy; and it hands np.histogram the range it would
-        # compute again (the same edges: np.histogram takes min and max when range is None).
-        lo, hi = arr.min(), arr.max()
-        if np.isfinite(lo) and np.isfinite(hi):
-            counts, edges = np.histogram(arr, bins=num_bins, range=(lo, hi))
-            return {"_type": "histogram", "bins": edges.tolist(), "values": counts.tolist()}
-    finite = arr[np.isfinite(arr)]
-    counts, edges = np.histogram(finite, bins=num_bins)
+    arr = arr.ravel()
+    try:
+        counts, edges = np.histogram(arr, bins=num_bins)
+    except ValueError:
+        # NaN or an infinity makes the range not finite: bin the finite values only (one
+        # extra pass, paid only by arrays that hold such values).
+        counts, edges = np.histogram(arr[np.isfinite(arr)], bins=num_bins)
     return {"_type": "histogram", "bins": edges.tolist(), "values": counts.tolist()}
 
 
@@ -62,7 +63,7 @@ class Histogram(Media):
         elif sequence is not None:
             self._value = histogram_value(sequence, num_bins)
         else:
-            raise MediaError("Histogram needs a sequence or np_histogram=(counts, bin_edges)")
+            raise MediaError("Histogram() needs sequence (numbers to bin) or np_histogram=(counts, bin_edges); both were None")
         if len(self._value["values"]) > MAX_BINS:
             raise MediaError(
                 f"Histogram has {len(self._value['values'])} bins, over the limit of {MAX_BINS}; "

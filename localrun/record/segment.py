@@ -13,7 +13,7 @@ import mmap
 import os
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import msgpack
 
@@ -50,6 +50,10 @@ class SegmentWriter:
         self._size = 0
         self._dirty = False
         self._closed = False
+        self._broken: str | None = None
+        #: Called before every fsync of the segment: the run's media store makes the media
+        #: files it wrote durable first, so a record fsynced never names a file that is not.
+        self.before_sync: Callable[[], None] | None = None
         self._write(MAGIC + frame(msgpack.packb([kinds.START, 0, header["time"], header])))
         self.sync()
         _fsync_dir(os.path.dirname(path))
@@ -61,6 +65,8 @@ class SegmentWriter:
 
     def append(self, payload: bytes) -> None:
         """Append one record payload; it is in the OS (safe from ``kill -9``) when this returns."""
+        if self._broken is not None:
+            raise Error(self._broken)
         # frame() and _write(), inlined: this runs once per log() call.
         data = _header(len(payload), _crc32(payload)) + payload
         try:
@@ -97,17 +103,27 @@ class SegmentWriter:
             pass  # the reader treats the leftover as a torn tail
 
     def sync(self) -> None:
-        """fsync the segment now."""
+        """fsync the segment now (after ``before_sync``, if set)."""
         self._dirty = False
+        if self.before_sync is not None:
+            self.before_sync()
         os.fsync(self._fd)
 
     def _sync_loop(self, interval_s: float) -> None:
         while not self._stop.wait(interval_s):
-            if self._dirty:
-                try:
+            try:
+                if os.fstat(self._fd).st_nlink == 0:
+                    # Writes to a deleted file succeed and vanish with it: stop taking them.
+                    self._broken = (
+                        f"the segment file {self.path} was deleted while the run was being written "
+                        "(was the run directory removed?). Nothing more can be recorded to it; "
+                        "start a new run with localrun.init()"
+                    )
+                    return
+                if self._dirty:
                     self.sync()
-                except OSError:
-                    return  # the next write reports the problem to the caller
+            except OSError:
+                return  # the next write reports the problem to the caller
 
     def close(self) -> None:
         """Stop the sync thread, fsync and close. Safe to call twice."""

@@ -1,0 +1,65 @@
+"""``localrun serve --data DIR``: the server runs are synced to (Starlette under uvicorn)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+
+import click
+
+from localrun.errors import Error
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@click.command()
+@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="Folder for the server's storage (made if missing).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on (0: any free port).")
+@click.option("--token", envvar="LOCALRUN_TOKEN", default=None, help="Require 'Authorization: Bearer TOKEN' on every call [env: LOCALRUN_TOKEN].")
+@click.option("--max-body-mb", default=64, show_default=True, type=click.IntRange(1), help="Largest rows batch or run document accepted, in MiB.")
+@click.option("--max-blob-mb", default=1024, show_default=True, type=click.IntRange(1), help="Largest media file accepted, in MiB.")
+def serve(data_dir: str, host: str, port: int, token: str | None, max_body_mb: int, max_blob_mb: int) -> None:
+    """Serve runs over HTTP: `localrun sync` pushes to it, `localrun show URL` reads from it.
+
+    Runs, rows and documents go into SQLite in DATA; media files into DATA/blobs, named by
+    their sha256. Listening on anything but a loopback address needs a token.
+    """
+    if not _is_loopback(host) and not token:
+        raise click.UsageError(
+            f"refusing to listen on {host} without a token: anyone who can reach it could write runs. "
+            "Pass --token (or set $LOCALRUN_TOKEN), or listen on 127.0.0.1"
+        )
+    try:
+        import uvicorn
+        from localrun.server import Limits, create_app
+    except ImportError as exc:
+        raise Error(f"localrun serve needs the server extra ({exc.name} is missing): pip install 'localrun[server]'") from exc
+    limits = Limits(max_body_bytes=max_body_mb * 1024 * 1024, max_blob_bytes=max_blob_mb * 1024 * 1024)
+    app = create_app(data_dir, token=token, limits=limits)
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only then, and
+    # without it every response waits ~40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise Error(f"cannot listen on {host}:{port}: {exc.strerror or exc}. Is another server using the port? Try --port") from exc
+    bound = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(
+        f"localrun serve: listening on http://{shown}:{bound} (data in {os.path.abspath(data_dir)}, "
+        f"{'token required' if token else 'no token'}). Sync with: localrun sync ./runs --to http://{shown}:{bound}",
+    )
+    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+    uvicorn.Server(config).run(sockets=[sock])

@@ -1,0 +1,122 @@
+"""``localrun sync [PATH] --to URL``: push runs to a server, exactly once, resumably."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from localrun.sync import find_runs
+from localrun.sync.push import PushResult, push_runs
+from localrun.sync.remote import Remote, token_from
+
+from .errors import EXIT_SYNC
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "kB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
+
+
+def describe(r: PushResult) -> str:
+    """The one line printed for a run: what happened, then its URL on the server."""
+    if r.error is not None:
+        what = f"FAILED: {r.error}"
+    elif r.up_to_date:
+        what = f"up to date, nothing new to send ({_plural(r.rows_total, 'row')} on the server)"
+    else:
+        verb = "would send" if r.dry_run else "sent"
+        what = f"{verb} {_plural(r.rows_sent, 'row')}"
+        if r.files_sent:
+            what += f" and {_plural(r.files_sent, 'media file')} ({_size(r.file_bytes_sent)})"
+        if r.rows_sent == 0 and not r.files_sent and not r.dry_run:
+            what = "nothing new to send"
+        if r.state == "running":
+            what += "; still running, sync again for more"
+            if r.held_back:
+                what += " (its last row is still open)"
+        if r.dropped:
+            what += f"; {_plural(r.dropped, 'dropped call')} not sent (step went backwards, see localrun show)"
+    return f"{r.run_id}: {what} -> {r.url}"
+
+
+@click.command()
+@click.argument("path", default="runs", metavar="[PATH]")
+@click.option("--to", "url", required=True, metavar="URL", help="The server, e.g. http://127.0.0.1:8080 (see localrun serve).")
+@click.option("--token", default=None, help="Bearer token for the server [env: LOCALRUN_TOKEN].")
+@click.option("--dry-run", is_flag=True, help="Say what would be sent, without contacting the server.")
+def sync(path: str, url: str, token: str | None, dry_run: bool) -> None:
+    """Push every run beneath PATH (default ./runs) to the server at URL.
+
+    Rows, config, summary, state and media files are sent; each media file once. Interrupted
+    syncs resume where they stopped, and re-syncing sends only what is new. Prints one line per
+    run, ending with the run's URL. Exit status 0 only when every run synced.
+    """
+    paths = find_runs(path)
+    remote = Remote(url, token=token_from(token))
+    failed = 0
+    with remote, _progress() as progress:
+
+        def on_result(r: PushResult) -> None:
+            nonlocal failed
+            failed += r.error is not None
+            click.echo(describe(r))  # above the progress bar: rich redirects stdout while it shows
+
+        push_runs(paths, remote, dry_run=dry_run, progress=progress.advance, on_result=on_result)
+    if failed:
+        click.echo(
+            f"localrun: {failed} of {len(paths)} run(s) did not sync. Run the same command again: it resumes where it stopped",
+            err=True,
+        )
+        sys.exit(EXIT_SYNC)
+
+
+class _progress:
+    """A rich progress bar (rows, bytes, files) on a terminal; nothing otherwise."""
+
+    def __init__(self):
+        self.live = sys.stderr.isatty()
+        self.bar = None
+
+    def __enter__(self):
+        if self.live:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                Progress,
+                SpinnerColumn,
+                TextColumn,
+                TimeElapsedColumn,
+            )
+
+            self.bar = Progress(
+                SpinnerColumn(),
+                TextColumn("sync"),
+                BarColumn(),
+                TextColumn("{task.fields[rows]:,} rows  {task.fields[size]}  {task.fields[files]:,} files"),
+                TimeElapsedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self.bar.start()
+            self.task = self.bar.add_task("sync", total=None, rows=0, size="0 B", files=0)
+            self.rows = self.bytes = self.files = 0
+        return self
+
+    def advance(self, rows: int = 0, bytes: int = 0, files: int = 0) -> None:
+        if self.bar is None:
+            return
+        self.rows += rows
+        self.bytes += bytes
+        self.files += files
+        self.bar.update(self.task, rows=self.rows, size=_size(self.bytes), files=self.files)
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.stop()

@@ -1,0 +1,109 @@
+"""Molecule: structure files stored as they are; SMILES and RDKit molecules (RDKit optional)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..errors import MediaError, MediaTypeError
+from .base import Media
+from .source import extension, is_file, is_path, read_source
+
+if TYPE_CHECKING:
+    from ..blobs import BlobStore
+
+FORMATS = ("pdb", "pqr", "mmcif", "mcif", "cif", "sdf", "sd", "gro", "mol2", "mmtf")
+
+
+class Molecule(Media):
+    """A molecule, logged as wandb's ``molecule-file``.
+
+    ``Molecule(data_or_path, caption=None, file_type=None)``: a path or open file in one of
+    pdb, pqr, mmcif, mcif, cif, sdf, sd, gro, mol2, mmtf (``file_type=`` for an
+    ``io.BytesIO``), stored byte for byte. ``Molecule.from_smiles(...)`` and
+    ``Molecule.from_rdkit(...)`` need RDKit.
+    """
+
+    _type = "molecule-file"
+
+    def __init__(self, data_or_path: Any, caption: str | None = None, file_type: str | None = None):
+        self._caption = None if caption is None else str(caption)
+        if not (is_path(data_or_path) or is_file(data_or_path)):
+            raise MediaTypeError(
+                f"Molecule() takes a path or an open file ({', '.join(FORMATS)}) as data_or_path, "
+                f"not {type(data_or_path).__name__}; use Molecule.from_smiles() or Molecule.from_rdkit() for others"
+            )
+        data, name = read_source(data_or_path, "Molecule()")
+        ext = extension(name, FORMATS)
+        if ext is None and file_type is not None:
+            ext = str(file_type).lower().lstrip(".")
+            if ext not in FORMATS:
+                raise MediaError(f"Molecule(): file_type={file_type!r} is not supported; use one of {', '.join(FORMATS)}")
+        if ext is None:
+            raise MediaError(
+                f"Molecule(): {name or 'the file'} is not a supported molecule file; pass one ending in "
+                f"{', '.join('.' + f for f in FORMATS)} (or file_type= for an io.BytesIO)"
+            )
+        if not data.strip():
+            raise MediaError(f"Molecule(): {name or 'the file'} is empty")
+        self._bytes, self._ext = data, ext
+
+    def _encode(self, store: BlobStore) -> dict[str, Any]:
+        value = {"_type": "molecule-file", **store.put(self._bytes, self._ext)}
+        if self._caption is not None:
+            value["caption"] = self._caption
+        return value
+
+    @classmethod
+    def from_rdkit(
+        cls,
+        data_or_path: Any,
+        caption: str | None = None,
+        convert_to_3d_and_optimize: bool = True,
+        mmff_optimize_molecule_max_iterations: int = 200,
+    ) -> Molecule:
+        """From an ``rdkit.Chem.Mol`` (or a ``.mol``/``.sdf`` file RDKit reads), stored as PDB."""
+        Chem, AllChem = _rdkit()
+        mol = data_or_path
+        if is_path(mol):
+            mol = Chem.MolFromMolFile(str(mol)) if str(mol).endswith(".mol") else next(iter(Chem.SDMolSupplier(str(mol))), None)
+            if mol is None:
+                raise MediaError(f"Molecule.from_rdkit(): RDKit could not read {data_or_path!r}")
+        if not isinstance(mol, Chem.Mol):
+            raise MediaTypeError(f"Molecule.from_rdkit() takes an rdkit.Chem.Mol or a .mol/.sdf path, not {type(mol).__name__}")
+        if convert_to_3d_and_optimize:
+            mol = Chem.AddHs(mol)
+            AllChem.EmbedMolecule(mol)
+            AllChem.MMFFOptimizeMolecule(mol, maxIters=mmff_optimize_molecule_max_iterations)
+        import io
+
+        return cls(io.BytesIO(Chem.MolToPDBBlock(mol).encode()), caption=caption, file_type="pdb")
+
+    @classmethod
+    def from_smiles(
+        cls,
+        data: str,
+        caption: str | None = None,
+        sanitize: bool = True,
+        convert_to_3d_and_optimize: bool = True,
+        mmff_optimize_molecule_max_iterations: int = 200,
+    ) -> Molecule:
+        """From a SMILES string, through RDKit, stored as PDB."""
+        Chem, _ = _rdkit()
+        mol = Chem.MolFromSmiles(data, sanitize=sanitize)
+        if mol is None:
+            raise MediaError(f"Molecule.from_smiles(): {data!r} is not a SMILES string RDKit can parse")
+        return cls.from_rdkit(
+            mol,
+            caption=caption,
+            convert_to_3d_and_optimize=convert_to_3d_and_optimize,
+            mmff_optimize_molecule_max_iterations=mmff_optimize_molecule_max_iterations,
+        )
+
+
+def _rdkit():
+    try:
+        from rdkit import Chem
+        from rdkit.Chem import AllChem
+    except ImportError:
+        raise MediaError("Molecule.from_smiles() and from_rdkit() need RDKit: pip install rdkit") from None
+    return Chem, AllChem

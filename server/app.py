@@ -1,0 +1,353 @@
+"""The ASGI app: the routes of docs/protocol.md, over a ``Storage`` and a ``BlobDir``.
+
+Every handler checks what it was sent before anything is stored (``names.py``,
+``_check_rows``, ``_media_refs``), so a refused request leaves no trace. Storage calls run in a worker thread, so the server keeps
+reading the next request while SQLite commits the last one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import msgpack
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response
+from starlette.routing import Route
+
+from localrun import __version__
+
+from .auth import BearerAuth
+from .blobs import BlobDir
+from .names import (
+    MAX_STEP,
+    SHA256,
+    BadInput,
+    check_media_path,
+    check_project,
+    check_run_id,
+    check_sha256,
+)
+from .storage import RowBatch, RunInfo, Storage, UnknownRunError, open_storage
+
+MSGPACK = "application/msgpack"
+API = "/api/v1"
+_MAX_DEPTH = 64
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one request may carry; larger gets 413 and nothing is stored."""
+
+    max_body_bytes: int = 64 * 1024 * 1024  # a rows batch or a run document
+    max_blob_bytes: int = 1024 * 1024 * 1024  # one media file
+    max_batch_rows: int = 100_000
+    max_page_rows: int = 100_000
+    max_hashes: int = 10_000  # in one "which are missing" question
+
+
+def create_app(data_dir: str, token: str | None = None, limits: Limits | None = None, storage: Storage | None = None):
+    """The server as an ASGI app, storing into ``data_dir`` (or ``storage`` and ``data_dir/blobs``)."""
+    limits = limits or Limits()
+    storage = storage or open_storage(data_dir)
+    blobs = BlobDir(os.path.join(data_dir, "blobs"))
+    api = _Api(storage, blobs, limits)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        storage.close()
+
+    routes = [
+        Route("/", api.root, methods=["GET"]),
+        Route(f"{API}/runs", api.list_runs, methods=["GET"]),
+        Route(f"{API}/runs/{{project}}/{{run_id}}", api.put_run, methods=["PUT"]),
+        Route(f"{API}/runs/{{project}}/{{run_id}}", api.get_run, methods=["GET"]),
+        Route(f"{API}/runs/{{project}}/{{run_id}}/doc", api.put_doc, methods=["PUT"]),
+        Route(f"{API}/runs/{{project}}/{{run_id}}/rows", api.post_rows, methods=["POST"]),
+        Route(f"{API}/runs/{{project}}/{{run_id}}/rows", api.get_rows, methods=["GET"]),
+        Route(f"{API}/blobs/missing", api.missing_blobs, methods=["POST"]),
+        Route(f"{API}/blobs", api.post_blobs, methods=["POST"]),
+        Route(f"{API}/blobs/{{sha256}}", api.put_blob, methods=["PUT"]),
+        Route(f"{API}/blobs/{{sha256}}", api.get_blob, methods=["GET"]),
+        # The run's URL as `localrun sync` prints it: the run document, as JSON.
+        Route("/runs/{project}/{run_id}", api.get_run, methods=["GET"]),
+    ]
+    app = Starlette(
+        routes=routes,
+        lifespan=lifespan,
+        exception_handlers={BadInput: _bad_input, HTTPException: _http_error, UnknownRunError: _unknown_run},
+    )
+    app.state.storage = storage
+    return BearerAuth(app, token)
+
+
+# --- errors ------------------------------------------------------------------------------------
+
+
+def _error(status: int, message: str, **extra) -> Response:
+    return Response(json.dumps({"error": message, **extra}), status_code=status, media_type="application/json")
+
+
+async def _bad_input(request: Request, exc: BadInput) -> Response:
+    return _error(exc.status, str(exc), **exc.extra)
+
+
+async def _http_error(request: Request, exc: HTTPException) -> Response:
+    return _error(exc.status_code, str(exc.detail))
+
+
+async def _unknown_run(request: Request, exc: UnknownRunError) -> Response:
+    p = request.path_params
+    return _error(404, f"no run {p.get('project')!r}/{p.get('run_id')!r} on this server: create it first (PUT {API}/runs/<project>/<run id>)")
+
+
+def _json(obj, status: int = 200) -> Response:
+    # Python's json, NaN and infinities included, as `localrun show --json` writes them.
+    return Response(json.dumps(obj, ensure_ascii=False), status_code=status, media_type="application/json")
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.isdigit():
+            raise BadInput(f"bad Content-Length {declared!r}")
+        if int(declared) > limit:
+            raise BadInput(f"request body of {declared} bytes is over the server's limit of {limit} bytes", status=413)
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise BadInput(f"request body is over the server's limit of {limit} bytes", status=413)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _decode(request: Request, limit: int):
+    """A structured body: msgpack (``application/msgpack``) or JSON."""
+    body = await _read_body(request, limit)
+    ctype = request.headers.get("content-type", "").split(";")[0].strip()
+    try:
+        if ctype == MSGPACK:
+            return msgpack.unpackb(body, raw=False)
+        if ctype in ("application/json", ""):
+            return json.loads(body)
+    except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+        raise BadInput(f"the body is not valid {ctype or 'JSON'}: {type(exc).__name__}: {str(exc)[:200]}") from None
+    raise BadInput(f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json", status=415)
+
+
+def _media_refs(value, refs: set, depth: int = 0) -> None:
+    """Check every media reference in ``value`` and collect the blob hashes it names."""
+    if depth > _MAX_DEPTH:
+        raise BadInput(f"value nested deeper than {_MAX_DEPTH} levels")
+    if type(value) is dict:
+        for k, v in value.items():
+            if type(k) is not str:
+                raise BadInput(f"key {k!r} is not a string")
+            if type(v) is dict or type(v) is list:
+                _media_refs(v, refs, depth + 1)
+        if "_type" in value:
+            path = value.get("path")
+            if path is not None:
+                check_media_path(path)
+                sha = value.get("sha256")
+                if sha is not None:
+                    refs.add(check_sha256(sha))
+            names = value.get("filenames")
+            if names is not None:
+                if type(names) is not list:
+                    raise BadInput(f"'filenames' must be a list of paths, not {type(names).__name__}")
+                for name in names:
+                    check_media_path(name)
+                    base = name.rsplit("/", 1)[-1].split(".", 1)[0]
+                    if SHA256.match(base):
+                        refs.add(base)
+    else:
+        for v in value:
+            if type(v) is dict or type(v) is list:
+                _media_refs(v, refs, depth + 1)
+
+
+# --- handlers ----------------------------------------------------------------------------------
+
+
+class _Api:
+    def __init__(self, storage: Storage, blobs: BlobDir, limits: Limits):
+        self.storage = storage
+        self.blobs = blobs
+        self.limits = limits
+
+    def _names(self, request: Request) -> tuple[str, str]:
+        p = request.path_params
+        return check_project(p["project"]), check_run_id(p["run_id"])
+
+    def _require_blobs(self, refs: set) -> None:
+        if refs:
+            missing = self.blobs.missing(sorted(refs))
+            if missing:
+                raise BadInput(
+                    f"{len(missing)} media file(s) are referenced but not uploaded: upload them first (PUT {API}/blobs/<sha256>)",
+                    status=409,
+                    missing=missing,
+                )
+
+    def _doc(self, request: Request, info: RunInfo) -> dict:
+        doc = msgpack.unpackb(info.doc, raw=False) if info.doc else {"id": info.run_id, "project": info.project, "state": None}
+        doc["path"] = f"{str(request.base_url).rstrip('/')}/runs/{quote(info.project, safe='')}/{quote(info.run_id, safe='')}"
+        doc["rows"] = info.rows
+        doc["last_step"] = info.last_step
+        doc.setdefault("created_at", info.created_at)
+        return doc
+
+    async def root(self, request: Request) -> Response:
+        return _json({"localrun": __version__, "api": API})
+
+    async def list_runs(self, request: Request) -> Response:
+        infos = await run_in_threadpool(self.storage.list_runs)
+        return _json([self._doc(request, i) for i in infos])
+
+    async def put_run(self, request: Request) -> Response:
+        project, run_id = self._names(request)
+        body = await _decode(request, self.limits.max_body_bytes)
+        if type(body) is not dict:
+            raise BadInput("the body must be an object, like {\"created_at\": 1700000000.0}")
+        created_at = body.get("created_at")
+        if created_at is not None and type(created_at) not in (int, float):
+            raise BadInput(f"created_at must be a number, not {created_at!r}")
+        info, created = await run_in_threadpool(self.storage.upsert_run, project, run_id, created_at)
+        return _json({"project": project, "id": run_id, "rows": info.rows, "last_step": info.last_step, "created": created}, 201 if created else 200)
+
+    async def get_run(self, request: Request) -> Response:
+        project, run_id = self._names(request)
+        info = await run_in_threadpool(self.storage.get_run, project, run_id)
+        if info is None:
+            raise UnknownRunError((project, run_id))
+        return _json(self._doc(request, info))
+
+    async def put_doc(self, request: Request) -> Response:
+        project, run_id = self._names(request)
+        doc = await _decode(request, self.limits.max_body_bytes)
+        if type(doc) is not dict:
+            raise BadInput("the run document must be an object (what `localrun show RUN --json` prints)")
+        # "path", "rows" and "last_step" are replaced by the server's own when read back; they
+        # are kept in place so the document reads back with its keys in the order sent.
+        refs: set = set()
+        _media_refs(doc, refs)
+        self._require_blobs(refs)
+        info = await run_in_threadpool(self.storage.set_doc, project, run_id, msgpack.packb(doc))
+        return _json({"project": project, "id": run_id, "rows": info.rows, "last_step": info.last_step})
+
+    async def post_rows(self, request: Request) -> Response:
+        project, run_id = self._names(request)
+        body = await _read_body(request, self.limits.max_body_bytes)
+        if request.headers.get("content-type", "").split(";")[0].strip() != MSGPACK:
+            raise BadInput(f"send rows as {MSGPACK}: an array of rows, each an object with an integer _step", status=415)
+        try:
+            rows = msgpack.unpackb(body, raw=False)
+        except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+            raise BadInput(f"the body is not valid msgpack: {type(exc).__name__}: {str(exc)[:200]}") from None
+        if type(rows) is not list:
+            raise BadInput("the body must be an array of rows, each an object with an integer _step")
+        if len(rows) > self.limits.max_batch_rows:
+            raise BadInput(f"{len(rows)} rows in one batch is over the server's limit of {self.limits.max_batch_rows}", status=413)
+        steps, refs = _check_rows(rows, b"_type" in body or b"filenames" in body)
+        self._require_blobs(refs)
+        batch = RowBatch(steps, rows, body)
+        inserted, info = await run_in_threadpool(self.storage.append_rows, project, run_id, batch)
+        return _json({"inserted": inserted, "ignored": len(steps) - inserted, "rows": info.rows, "last_step": info.last_step})
+
+    async def get_rows(self, request: Request) -> Response:
+        project, run_id = self._names(request)
+        try:
+            after = int(request.query_params.get("after", "-1"))
+            limit = int(request.query_params.get("limit", "10000"))
+        except ValueError:
+            raise BadInput("after and limit must be integers") from None
+        if not 1 <= limit <= self.limits.max_page_rows:
+            raise BadInput(f"limit must be between 1 and {self.limits.max_page_rows}")
+        rows = await run_in_threadpool(self.storage.read_rows, project, run_id, after, limit)
+        return Response(msgpack.packb(rows), media_type=MSGPACK)
+
+    async def missing_blobs(self, request: Request) -> Response:
+        body = await _decode(request, self.limits.max_body_bytes)
+        hashes = body.get("sha256") if type(body) is dict else None
+        if type(hashes) is not list:
+            raise BadInput('the body must be {"sha256": [<hash>, ...]}')
+        if len(hashes) > self.limits.max_hashes:
+            raise BadInput(f"ask about at most {self.limits.max_hashes} hashes at a time", status=413)
+        for h in hashes:
+            check_sha256(h)
+        return _json({"missing": self.blobs.missing(hashes)})
+
+    async def post_blobs(self, request: Request) -> Response:
+        body = await _read_body(request, self.limits.max_body_bytes)
+        if request.headers.get("content-type", "").split(";")[0].strip() != MSGPACK:
+            raise BadInput(f"send a bundle as {MSGPACK}: a map of sha256 to the file's bytes", status=415)
+        try:
+            bundle = msgpack.unpackb(body, raw=False)
+        except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+            raise BadInput(f"the body is not valid msgpack: {type(exc).__name__}: {str(exc)[:200]}") from None
+        if type(bundle) is dict and len(bundle) > self.limits.max_hashes:
+            raise BadInput(f"send at most {self.limits.max_hashes} files in one bundle", status=413)
+        stored = await self.blobs.put_many(bundle)
+        return _json({"stored": stored, "count": len(bundle)})
+
+    async def put_blob(self, request: Request) -> Response:
+        sha = check_sha256(request.path_params["sha256"])
+        limit = self.limits.max_blob_bytes
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > limit:
+            raise BadInput(f"blob of {declared} bytes is over the server's limit of {limit} bytes", status=413)
+        size, stored = await self.blobs.put_stream(sha, request.stream(), limit)
+        return _json({"sha256": sha, "size": size, "stored": stored}, 201 if stored else 200)
+
+    async def get_blob(self, request: Request) -> Response:
+        path = self.blobs.path(check_sha256(request.path_params["sha256"]))
+        if not os.path.exists(path):
+            raise BadInput(f"no blob {request.path_params['sha256']} on this server", status=404)
+        return FileResponse(path, media_type="application/octet-stream")
+
+
+def _check_rows(rows: list, may_hold_media: bool) -> tuple[list[int], set]:
+    """The rows' steps and the blobs they name; BadInput on anything off.
+
+    ``may_hold_media`` is False when the body has no ``_type`` (nor ``filenames``) anywhere: then
+    no value can be a media reference and nested values are not walked (their keys, str or
+    bytes as msgpack allows, are stored as sent; they never name a file).
+    """
+    steps = []
+    refs: set = set()
+    prev = -1
+    known_keys = None  # rows mostly share one key set: check the keys once per set
+    for row in rows:
+        if type(row) is not dict:
+            raise BadInput(f"a row must be an object, not {type(row).__name__}")
+        step = row.get("_step")
+        if type(step) is not int or not 0 <= step <= MAX_STEP:
+            raise BadInput(f"a row's _step must be an integer from 0 to {MAX_STEP}, not {step!r}")
+        if step <= prev:
+            raise BadInput(f"steps must increase within a batch: {step} came after {prev}")
+        prev = step
+        steps.append(step)
+        keys = row.keys()
+        if keys != known_keys:
+            for k in keys:
+                if type(k) is not str:
+                    raise BadInput(f"row keys must be strings, not {k!r}")
+            known_keys = keys
+        if may_hold_media:
+            for v in row.values():
+                if type(v) is dict or type(v) is list:
+                    _media_refs(v, refs)
+    return steps, refs

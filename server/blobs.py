@@ -1,0 +1,133 @@
+"""Media bytes on the server: content-addressed files ``blobs/<sh>/<sha256>`` in the data folder.
+
+An upload streams into a temporary file in ``blobs/tmp/`` while its sha256 is computed; only
+when the hash matches the name the client gave, and the size is within the limit, is the file
+fsynced and renamed into place. So a blob under its final name is always whole and always what
+its name says, and an interrupted or hostile upload leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import os
+import tempfile
+from collections.abc import AsyncIterator
+
+from starlette.concurrency import run_in_threadpool
+
+from .names import BadInput, check_sha256
+
+
+class BlobDir:
+    def __init__(self, root: str):
+        self.root = root
+        self.tmp = os.path.join(root, "tmp")
+        os.makedirs(self.tmp, exist_ok=True)
+        # Left over by a server killed mid-upload: never named, never acknowledged.
+        for name in os.listdir(self.tmp):
+            try:
+                os.unlink(os.path.join(self.tmp, name))
+            except OSError:
+                pass
+
+    def path(self, sha256: str) -> str:
+        check_sha256(sha256)
+        return os.path.join(self.root, sha256[:2], sha256)
+
+    def has(self, sha256: str) -> bool:
+        return os.path.exists(self.path(sha256))
+
+    def missing(self, hashes: list[str]) -> list[str]:
+        return [h for h in dict.fromkeys(hashes) if not self.has(h)]
+
+    async def put_stream(self, sha256: str, chunks: AsyncIterator[bytes], max_bytes: int) -> tuple[int, bool]:
+        """Store the bytes of ``chunks`` as blob ``sha256``; returns ``(size, stored)``.
+
+        ``stored`` is False when the blob was already there (the upload is then read and
+        checked all the same, and dropped). BadInput on a hash mismatch or an oversized body.
+        """
+        final = self.path(sha256)
+        fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix="up-")
+        try:
+            digest = hashlib.sha256()
+            size = 0
+            with os.fdopen(fd, "wb") as f:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise BadInput(f"blob is larger than the server's limit of {max_bytes} bytes", status=413)
+                    digest.update(chunk)
+                    f.write(chunk)
+            if digest.hexdigest() != sha256:
+                raise BadInput(
+                    f"the uploaded bytes hash to {digest.hexdigest()}, not {sha256}: "
+                    "the media file is damaged or was changed after it was logged",
+                    status=400,
+                )
+            if os.path.exists(final):
+                return size, False
+            # fsync in a worker thread: other uploads and requests go on meanwhile.
+            await run_in_threadpool(_commit, tmp, final)
+            tmp = None
+            return size, True
+        finally:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+
+
+    async def put_many(self, blobs: object) -> list[str]:
+        """Store a bundle ``{sha256: bytes}``; returns the hashes that were new.
+
+        Every hash is checked before anything is written, so a bundle with one bad file stores
+        nothing. The files are written and fsynced in worker threads, side by side.
+        """
+        if type(blobs) is not dict:
+            raise BadInput("a bundle must be a map of sha256 to bytes")
+        for sha, data in blobs.items():
+            check_sha256(sha)
+            if type(data) is not bytes:
+                raise BadInput(f"the bundle's entry {sha} must be bytes, not {type(data).__name__}")
+            actual = hashlib.sha256(data).hexdigest()
+            if actual != sha:
+                raise BadInput(f"the bundle's file {sha} hashes to {actual}: it is damaged or was changed after it was logged")
+        new = [sha for sha in blobs if not os.path.exists(self.path(sha))]
+        await asyncio.gather(*(run_in_threadpool(self._write, sha, blobs[sha]) for sha in new))
+        return new
+
+    def _write(self, sha256: str, data: bytes) -> None:
+        fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix="up-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            _commit(tmp, self.path(sha256))
+            tmp = None
+        finally:
+            if tmp is not None:
+                try:
+                    os.unlink(tmp)
+                except OSError:
+                    pass
+
+
+def _commit(tmp: str, final: str) -> None:
+    """fsync the finished temp file, rename it to its name, fsync the folder."""
+    fd = os.open(tmp, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.makedirs(os.path.dirname(final), exist_ok=True)
+    os.replace(tmp, final)
+    _fsync_dir(os.path.dirname(final))
+
+
+def _fsync_dir(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

@@ -1,0 +1,62 @@
+"""What the server accepts as a name: run ids, projects, blob hashes, media paths, steps.
+
+Everything a client names is checked here before it reaches storage, so nothing a client sends
+can become a file path outside the data folder, or a key storage was not built for.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Same rule as the recorder's run ids (localrun.rundir), so every local run id is accepted.
+RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+# Projects are free text in the recorder (and wandb): any printable characters but the few
+# that would be ambiguous in a URL path. They never become file names on the server.
+PROJECT = re.compile(r"^[^/\\#?%:.\s\x00-\x1f\x7f][^/\\#?%:\x00-\x1f\x7f]{0,127}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+MAX_STEP = 2**63 - 1
+
+
+class BadInput(ValueError):
+    """A request the server refuses with 400 (or the status given); nothing is stored."""
+
+    def __init__(self, message: str, status: int = 400, **extra):
+        self.status = status
+        self.extra = extra  # more fields for the JSON error body
+        super().__init__(message)
+
+
+def check_run_id(run_id: str) -> str:
+    if not RUN_ID.match(run_id) or ".." in run_id:
+        raise BadInput(f"run id {run_id!r} is not allowed: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit")
+    return run_id
+
+
+def check_project(project: str) -> str:
+    if not PROJECT.match(project) or ".." in project or project != project.strip():
+        raise BadInput(
+            f"project {project!r} is not allowed: use 1-128 characters other than / \\ # ? % : and control "
+            "characters, not starting with '.' or a space. Rename the project in the run's run.json, or sync it elsewhere"
+        )
+    return project
+
+
+def check_sha256(sha: str) -> str:
+    if type(sha) is not str or not SHA256.match(sha):
+        raise BadInput(f"{sha!r} is not a sha256: expected 64 lowercase hex digits")
+    return sha
+
+
+def check_media_path(path: object) -> str:
+    """A media file reference inside a row: relative, inside the run, no tricks."""
+    if (
+        type(path) is not str
+        or not path
+        or len(path) > 1024
+        or path.startswith("/")
+        or "\\" in path
+        or "\x00" in path
+        or any(part in ("", ".", "..") for part in path.split("/"))
+    ):
+        raise BadInput(f"media path {path!r} is not allowed: it must be relative to the run, like 'media/<sha256>.png'")
+    return path

@@ -1,0 +1,199 @@
+"""The client side of docs/protocol.md: one ``Remote`` per server, over an httpx transport.
+
+Connection errors, timeouts and 5xx answers are retried with exponential backoff (every call
+of the protocol is idempotent, so a retry is always safe), then raised as ``TransportError``;
+a 4xx is raised at once as ``RemoteRejectedError``. Pass ``transport=httpx.ASGITransport(app)``
+to talk to an in-process server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from urllib.parse import quote, urlsplit
+
+import httpx
+import msgpack
+
+from localrun.errors import RemoteRejectedError, SyncError, TransportError
+
+from .transports import AsyncBridge
+
+API = "/api/v1"
+MSGPACK = "application/msgpack"
+RETRIES = 5
+BACKOFF_S = 0.25  # doubled after each failed try: 0.25, 0.5, 1, 2 (about 4 s in all)
+
+
+def token_from(token: str | None, environ: dict | None = None) -> str | None:
+    env = os.environ if environ is None else environ
+    return token or env.get("LOCALRUN_TOKEN") or None
+
+
+def check_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SyncError(f"{url!r} is not a server URL: give one like http://127.0.0.1:8080")
+    return url.rstrip("/")
+
+
+class Remote:
+    """A localrun server at ``base_url`` (what ``--to`` names)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        token: str | None = None,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None = None,
+        retries: int = RETRIES,
+        backoff_s: float = BACKOFF_S,
+        timeout_s: float = 60.0,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
+        self.base_url = check_url(base_url)
+        self.retries = max(1, retries)
+        self.backoff_s = backoff_s
+        self.sleep = sleep
+        headers = {"User-Agent": "localrun-sync"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        if isinstance(transport, httpx.AsyncBaseTransport):
+            transport = AsyncBridge(transport)
+        self.client = httpx.Client(base_url=self.base_url, headers=headers, transport=transport, timeout=timeout_s)
+
+    def close(self) -> None:
+        self.client.close()
+
+    def __enter__(self) -> Remote:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def run_url(self, project: str, run_id: str) -> str:
+        """The run's URL: the base URL followed by the run's path on the server."""
+        return f"{self.base_url}{run_path(project, run_id)}"
+
+    # --- the protocol --------------------------------------------------------------------------
+
+    def upsert_run(self, project: str, run_id: str, created_at: float | None) -> dict:
+        return _loads(self._call("PUT", _api_run(project, run_id), json={"created_at": created_at}))
+
+    def append_rows(self, project: str, run_id: str, body: bytes) -> dict:
+        """Send one batch: ``body`` is a msgpack array of rows."""
+        return _loads(self._call("POST", _api_run(project, run_id) + "/rows", content=body, headers={"Content-Type": MSGPACK}))
+
+    def set_doc(self, project: str, run_id: str, doc: dict) -> dict:
+        body = msgpack.packb(doc)
+        return _loads(self._call("PUT", _api_run(project, run_id) + "/doc", content=body, headers={"Content-Type": MSGPACK}))
+
+    def missing_blobs(self, hashes: list[str]) -> list[str]:
+        missing: list[str] = []
+        for i in range(0, len(hashes), 5000):
+            answer = _loads(self._call("POST", f"{API}/blobs/missing", json={"sha256": hashes[i : i + 5000]}))
+            missing += answer["missing"] if type(answer) is dict and type(answer.get("missing")) is list else []
+        return missing
+
+    def put_blob(self, sha256: str, path: str) -> bool:
+        """Upload the file at ``path`` as blob ``sha256``; True when the server stored it anew."""
+
+        def content() -> Iterator[bytes]:
+            with open(path, "rb") as f:
+                while chunk := f.read(1 << 20):
+                    yield chunk
+
+        size = os.path.getsize(path)
+        r = self._call("PUT", f"{API}/blobs/{sha256}", content=content, headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"})
+        return r.status_code == 201
+
+    def put_blobs(self, paths: dict[str, str]) -> int:
+        """Upload small files in one bundle: ``{sha256: path}``; returns how many were new."""
+        bundle = {}
+        for sha, path in paths.items():
+            with open(path, "rb") as f:
+                bundle[sha] = f.read()
+        r = self._call("POST", f"{API}/blobs", content=msgpack.packb(bundle), headers={"Content-Type": MSGPACK})
+        answer = _loads(r)
+        return len(answer.get("stored") or []) if type(answer) is dict else 0
+
+    def get_run(self, project: str, run_id: str) -> dict:
+        return _loads(self._call("GET", _api_run(project, run_id)))
+
+    def list_runs(self) -> list[dict]:
+        return _loads(self._call("GET", f"{API}/runs"))
+
+    def iter_rows(self, project: str, run_id: str, page_rows: int = 10_000) -> Iterator[dict]:
+        after = -1
+        while True:
+            r = self._call("GET", _api_run(project, run_id) + "/rows", params={"after": after, "limit": page_rows})
+            rows = _page(r)
+            yield from rows
+            if len(rows) < page_rows:
+                return
+            after = rows[-1]["_step"]
+
+    # --- retries -------------------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, content=None, **kwargs) -> httpx.Response:
+        url = f"{self.base_url}{path}"
+        delay = self.backoff_s
+        for attempt in range(1, self.retries + 1):
+            body = content() if callable(content) else content
+            try:
+                r = self.client.request(method, path, content=body, **kwargs)
+            except httpx.TransportError as exc:
+                problem: Exception = exc
+                what = f"cannot reach {url}: {type(exc).__name__}: {exc or 'no details'}"
+            else:
+                if r.status_code < 400:
+                    return r
+                if r.status_code < 500:
+                    raise RemoteRejectedError(
+                        f"{method} {url} was refused with {r.status_code}: {_error_text(r)}",
+                        url=url,
+                        status=r.status_code,
+                        body=r.text[:500],
+                    )
+                problem = None
+                what = f"{method} {url} failed with {r.status_code}: {_error_text(r)}"
+            if attempt == self.retries:
+                raise TransportError(f"{what} (gave up after {attempt} tries). Check the server, then run the sync again: it resumes where it stopped") from problem
+            self.sleep(delay)
+            delay *= 2
+        raise AssertionError("unreachable")
+
+
+def run_path(project: str, run_id: str) -> str:
+    return f"/runs/{quote(project, safe='')}/{quote(run_id, safe='')}"
+
+
+def _api_run(project: str, run_id: str) -> str:
+    return f"{API}{run_path(project, run_id)}"
+
+
+def _loads(r: httpx.Response):
+    try:
+        return json.loads(r.content)
+    except ValueError as exc:
+        raise SyncError(f"{r.request.url} answered something that is not JSON ({exc}). Is it a localrun server?") from exc
+
+
+def _page(r: httpx.Response) -> list:
+    try:
+        rows = msgpack.unpackb(r.content, raw=False)
+    except Exception as exc:  # whatever the bytes were, they are not a page of rows
+        raise SyncError(f"{r.request.url} answered something that is not a page of rows ({type(exc).__name__}). Is it a localrun server?") from exc
+    if type(rows) is not list:
+        raise SyncError(f"{r.request.url} answered a {type(rows).__name__}, not a page of rows. Is it a localrun server?")
+    return rows
+
+
+def _error_text(r: httpx.Response) -> str:
+    try:
+        return str(r.json()["error"])
+    except Exception:  # not our JSON error body: say what it was, on one line
+        ctype = r.headers.get("content-type", "no content type").split(";")[0]
+        snippet = " ".join(r.text.split())[:120]
+        return f"{r.reason_phrase or 'error'} (answered {ctype}, not a localrun server's error: {snippet!r})"

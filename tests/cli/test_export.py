@@ -1,0 +1,93 @@
+"""`localrun export`: the history as JSON Lines (or CSV), exactly the rows replay made."""
+
+import csv
+import io
+import json
+import math
+import os
+
+from click.testing import CliRunner
+from localrun.cli import main
+from localrun.sync import RunView
+
+import localrun
+
+from ..conftest import cli
+
+
+def make_run(runs):
+    run = localrun.init(dir=runs, id="exp")
+    run.log({"loss": 0.5, "acc": 0.1})
+    run.log({"loss": float("nan"), "extra": "text"}, commit=False)
+    run.log({"acc": 0.2})
+    run.log({"loss": math.inf}, step=10)
+    run.log({"nested": {"a": [1, 2]}})
+    run.finish()
+    return run.dir
+
+
+def test_export_prints_the_replayed_rows_as_json_lines(runs):
+    path = make_run(runs)
+    proc = cli("export", path)
+    lines = proc.stdout.splitlines()
+    rows = [json.loads(line) for line in lines]
+    expected = list(RunView(path).rows())
+    assert len(rows) == 3 and [r["_step"] for r in rows] == [0, 1, 10]
+    for got, want in zip(rows, expected, strict=True):
+        assert json.dumps(got, sort_keys=True) == json.dumps(want, sort_keys=True)
+    assert math.isnan(rows[1]["loss"]) and rows[1]["extra"] == "text" and rows[1]["acc"] == 0.2
+    assert rows[2]["loss"] == math.inf and rows[2]["nested"] == {"a": [1, 2]}
+
+
+def test_export_keys_selects_columns(runs):
+    path = make_run(runs)
+    rows = [json.loads(x) for x in cli("export", path, "--keys", "acc").stdout.splitlines()]
+    assert rows == [{"_step": 0, "acc": 0.1}, {"_step": 1, "acc": 0.2}, {"_step": 10}]
+
+
+def test_export_csv_has_every_key_as_a_column(runs):
+    path = make_run(runs)
+    result = CliRunner().invoke(main, ["export", path, "--format", "csv"])
+    assert result.exit_code == 0
+    table = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(table[0])[:5] == ["_step", "loss", "acc", "extra", "nested"]
+    assert [r["_step"] for r in table] == ["0", "1", "10"]
+    assert table[0]["acc"] == "0.1" and table[2]["nested"] == '{"a":[1,2]}' and table[0]["extra"] == ""
+
+
+def test_export_to_a_file(runs, tmp_path):
+    path = make_run(runs)
+    out = tmp_path / "h.jsonl"
+    result = CliRunner().invoke(main, ["export", path, "-o", str(out)])
+    assert result.exit_code == 0 and len(out.read_text().splitlines()) == 3
+
+
+def test_export_of_a_folder_with_several_runs_asks_for_one(runs):
+    make_run(runs)
+    localrun.init(dir=runs).finish()
+    proc = cli("export", runs, check=False)
+    assert proc.returncode == 1 and "export takes one run" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_export_of_a_live_run_gives_a_consistent_prefix(runs):
+    run = localrun.init(dir=runs)
+    for i in range(100):
+        run.log({"i": i})
+    rows = [json.loads(x) for x in cli("export", run.dir).stdout.splitlines()]
+    assert [r["i"] for r in rows] == list(range(100))
+    run.finish()
+
+
+def test_export_into_a_closed_pipe_is_quiet(runs):
+    import subprocess
+    import sys
+
+    run = localrun.init(dir=runs)
+    for i in range(20000):
+        run.log({"i": i})
+    run.finish()
+    proc = subprocess.run(
+        f"{sys.executable} -m localrun.cli export {run.dir} | head -1", shell=True, capture_output=True, text=True
+    )
+    assert json.loads(proc.stdout)["i"] == 0 and "Traceback" not in proc.stderr
+    assert os.path.exists(run.dir)

@@ -1,0 +1,110 @@
+"""Object3D: model files byte for byte; point clouds and lidar scenes as JSON."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+
+import numpy as np
+import pytest
+
+import localrun
+from localrun.errors import MediaError, MediaTypeError
+
+from .readback import FIXTURES, export, file_of, last
+
+
+@pytest.mark.parametrize("name", ["sample.obj", "sample.gltf", "sample.glb", "sample.stl", "sample.pts.json"])
+def test_files_are_stored_byte_for_byte_with_their_extension(run, name):
+    localrun.log({"obj": localrun.Object3D(str(FIXTURES / name))})
+    value = last(run, "obj")
+    assert value["_type"] == "object3D-file"
+    path = file_of(run, value)
+    assert path.name.endswith(name.split(".", 1)[1])
+    assert path.read_bytes() == (FIXTURES / name).read_bytes()
+
+
+def test_the_stored_glb_decodes(run):
+    localrun.log({"obj": localrun.Object3D(str(FIXTURES / "sample.glb"))})
+    data = file_of(run, last(run, "obj")).read_bytes()
+    magic, version, total = struct.unpack_from("<4sII", data)
+    assert (magic, version, total) == (b"glTF", 2, len(data))
+    length, kind = struct.unpack_from("<I4s", data, 12)
+    gltf = json.loads(data[20 : 20 + length])
+    assert kind == b"JSON" and gltf["accessors"][0]["count"] == 8
+
+
+def test_text_mode_open_files_as_in_the_seeds(run):
+    # The seeds pass open("sample.glb") in text mode: the file is re-read in binary by name.
+    with open(FIXTURES / "sample.obj") as a, open(FIXTURES / "sample.gltf") as b, open(FIXTURES / "sample.glb") as c:
+        localrun.log({"generated_samples": [localrun.Object3D(a), localrun.Object3D(b), localrun.Object3D(c)]})
+    values = last(run, "generated_samples")
+    assert [v["path"].rsplit(".", 1)[1] for v in values] == ["obj", "gltf", "glb"]
+    assert file_of(run, values[2]).read_bytes() == (FIXTURES / "sample.glb").read_bytes()
+
+
+@pytest.mark.parametrize("cols", [3, 4, 6])
+def test_point_clouds(run, cols):
+    rng = np.random.default_rng(0)
+    pts = rng.random((50, cols))
+    if cols == 4:
+        pts[:, 3] = rng.integers(1, 15, 50)
+    if cols == 6:
+        pts[:, 3:] = rng.integers(0, 256, (50, 3))
+    localrun.log({"point_cloud": localrun.Object3D(pts)})
+    value = last(run, "point_cloud")
+    path = file_of(run, value)
+    assert path.name.endswith(".pts.json")
+    np.testing.assert_array_equal(np.array(json.loads(path.read_text())), pts)
+
+
+def test_lidar_scene(run):
+    scene = {
+        "type": "lidar/beta",
+        "points": np.array([[0.4, 1, 1.3], [1, 1, 1], [1.2, 1, 1.2]]),
+        "boxes": np.array([{"corners": [[0, 0, 0]] * 8, "label": "Box", "color": [123, 321, 111]}]),
+        "vectors": [{"start": [0, 0, 0], "end": [0.1, 0.2, 0.5]}],
+    }
+    localrun.log({"point_scene": localrun.Object3D(scene)})
+    body = json.loads(file_of(run, last(run, "point_scene")).read_text())
+    assert body["type"] == "lidar/beta"
+    assert body["points"] == [[0.4, 1, 1.3], [1, 1, 1], [1.2, 1, 1.2]]
+    assert body["boxes"] == [{"corners": [[0, 0, 0]] * 8, "label": "Box", "color": [123, 321, 111]}]
+    assert body["vectors"] == [{"start": [0, 0, 0], "end": [0.1, 0.2, 0.5]}]
+
+
+def test_bytes_io_needs_file_type(run):
+    data = (FIXTURES / "sample.obj").read_bytes()
+    with pytest.raises(MediaError, match="file_type"):
+        localrun.Object3D(io.BytesIO(data))
+    localrun.log({"o": localrun.Object3D(io.BytesIO(data), file_type="obj")})
+    assert export(run)[0]["o"]["path"].endswith(".obj")
+
+
+@pytest.mark.parametrize(
+    ("data", "error", "words"),
+    [
+        (np.zeros((5, 5)), MediaError, "N x 3"),
+        (np.array([[0, 0, 0, 15]]), MediaError, "1..14"),
+        (np.array([[0, 0, 0, 1, 2, 300]]), MediaError, "0..255"),
+        (np.array([[0, 0, np.nan]]), MediaError, "NaN"),
+        ({"type": "other"}, MediaError, "lidar/beta"),
+        ({"type": "lidar/beta", "points": np.zeros((1, 3)), "boxes": [{"corners": [[0, 0, 0]] * 7}]}, MediaError, "8 points"),
+        ({"type": "lidar/beta", "points": np.zeros((1, 3)), "vectors": [{"start": [0, 0]}]}, MediaError, "'end'"),
+        (str(FIXTURES / "sample.wav"), MediaError, ".obj"),
+        (str(FIXTURES / "nope.obj"), MediaError, "does not exist"),
+        (3.5, MediaTypeError, "not float"),
+    ],
+)
+def test_bad_input(data, error, words):
+    with pytest.raises(error) as info:
+        localrun.Object3D(data)
+    assert words in str(info.value)
+
+
+def test_a_glb_that_is_not_binary_gltf(tmp_path):
+    bad = tmp_path / "x.glb"
+    bad.write_bytes(b"hello")
+    with pytest.raises(MediaError, match="glTF"):
+        localrun.Object3D(str(bad))

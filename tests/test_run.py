@@ -1,0 +1,364 @@
+"""The wandb-shaped Python API: init, log, config, summary, define_metric, finish, resume."""
+
+import math
+import os
+
+import numpy as np
+import pytest
+from localrun.sync import RunView
+
+import localrun
+
+from .conftest import history
+
+
+def test_runs_go_to_dir_then_env_then_dot_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = localrun.init(dir=str(tmp_path / "given"))
+    assert os.path.dirname(run.dir) == str(tmp_path / "given")
+    run.finish()
+    monkeypatch.setenv("LOCALRUN_DIR", str(tmp_path / "fromenv"))
+    run = localrun.init()
+    assert os.path.dirname(run.dir) == str(tmp_path / "fromenv")
+    run.finish()
+    monkeypatch.delenv("LOCALRUN_DIR")
+    run = localrun.init()
+    assert os.path.dirname(run.dir) == "runs"
+    assert os.path.isdir(tmp_path / "runs" / run.id)
+    run.finish()
+
+
+def test_init_sets_module_level_run_config_summary(runs):
+    run = localrun.init(dir=runs, project="p", name="n", config={"lr": 0.1})
+    assert localrun.run is run
+    assert localrun.config.lr == 0.1 and localrun.config["lr"] == 0.1
+    localrun.log({"loss": 1.0})
+    localrun.summary["best"] = 3
+    localrun.finish()
+    assert localrun.run is None
+    d = RunView(run.dir).to_json()
+    assert (d["project"], d["name"], d["config"]) == ("p", "n", {"lr": 0.1})
+    assert d["summary"]["best"] == 3 and d["summary"]["loss"] == 1.0
+
+
+def test_run_attributes(runs):
+    run = localrun.init(dir=runs, project="proj", name="nice", id="abc123", tags=["x"], group="g", job_type="train", notes="hi")
+    assert (run.id, run.name, run.project, run.dir) == ("abc123", "nice", "proj", os.path.join(runs, "abc123"))
+    run.finish()
+    d = RunView(run.dir).to_json()
+    assert d["tags"] == ["x"] and d["group"] == "g" and d["job_type"] == "train" and d["notes"] == "hi"
+
+
+def test_log_before_init_raises_localrun_error():
+    with pytest.raises(localrun.Error, match="before localrun.init"):
+        localrun.log({"a": 1})
+
+
+def test_config_before_init_raises_localrun_error():
+    with pytest.raises(localrun.Error):
+        localrun.config["lr"] = 1
+
+
+def test_non_string_key_is_both_localrun_error_and_type_error(runs):
+    run = localrun.init(dir=runs)
+    with pytest.raises(localrun.Error) as err:
+        run.log({1: 2.0})
+    assert isinstance(err.value, TypeError) and isinstance(err.value, ValueError)
+    assert "1" in str(err.value)
+    run.log({"ok": 1})  # the run goes on
+    run.finish()
+    rows, _ = history(run.dir)
+    assert rows == [{"_step": 0, "ok": 1}]
+
+
+def test_log_of_non_dict_is_a_clear_error(runs):
+    run = localrun.init(dir=runs)
+    with pytest.raises(localrun.Error, match="dict"):
+        run.log([1, 2])
+
+
+def test_unstorable_value_names_its_key_and_writes_nothing(runs):
+    run = localrun.init(dir=runs)
+    with pytest.raises(localrun.Error, match="'bad'"):
+        run.log({"good": 1, "bad": object()})
+    run.log({"x": 1})
+    run.finish()
+    rows, _ = history(run.dir)
+    assert rows == [{"_step": 0, "x": 1}]
+
+
+def test_log_after_finish_raises(runs):
+    run = localrun.init(dir=runs)
+    run.finish()
+    run.finish()  # twice is fine
+    with pytest.raises(localrun.Error, match="finished"):
+        run.log({"a": 1})
+
+
+def test_values_numbers_nan_inf_numpy_and_big_ints(runs):
+    run = localrun.init(dir=runs)
+    run.log(
+        {
+            "i64": 2**63 - 1,
+            "u64": 2**64 - 1,
+            "neg": -(2**63),
+            "huge": 2**70,
+            "nan": float("nan"),
+            "inf": float("inf"),
+            "ninf": -math.inf,
+            "f32": np.float32(0.5),
+            "i8": np.int8(-3),
+            "u64np": np.uint64(2**64 - 1),
+            "b": np.bool_(True),
+            "small": np.arange(32),
+            "text": "hé",
+            "nested": {"a": [1, 2, {"b": None}]},
+            "tuple": (1, 2),
+        }
+    )
+    run.finish()
+    (row,), _ = history(run.dir)
+    assert row["i64"] == 2**63 - 1 and row["u64"] == 2**64 - 1 and row["neg"] == -(2**63)
+    assert row["huge"] == float(2**70)
+    assert math.isnan(row["nan"]) and row["inf"] == math.inf and row["ninf"] == -math.inf
+    assert row["f32"] == 0.5 and type(row["f32"]) is float
+    assert row["i8"] == -3 and type(row["i8"]) is int
+    assert row["u64np"] == 2**64 - 1 and row["b"] is True
+    assert row["small"] == list(range(32))
+    assert row["text"] == "hé" and row["nested"] == {"a": [1, 2, {"b": None}]} and row["tuple"] == [1, 2]
+
+
+def test_array_over_32_elements_becomes_a_64_bin_histogram(runs):
+    run = localrun.init(dir=runs)
+    data = np.random.default_rng(0).normal(size=1000)
+    run.log({"w": data})
+    run.finish()
+    (row,), _ = history(run.dir)
+    h = row["w"]
+    assert h["_type"] == "histogram" and len(h["bins"]) == 65 and len(h["values"]) == 64
+    assert sum(h["values"]) == 1000
+    counts, edges = np.histogram(data, bins=64)
+    assert h["values"] == counts.tolist() and np.allclose(h["bins"], edges)
+
+
+def test_config_item_attribute_update_and_namespace(runs):
+    import argparse
+
+    run = localrun.init(dir=runs, config=argparse.Namespace(lr=0.1, layers=3))
+    run.config.update({"batch": 32})
+    run.config["opt"] = "adam"
+    run.config.dropout = 0.5
+    assert run.config.lr == 0.1 and run.config["batch"] == 32 and "opt" in run.config
+    assert dict(run.config.items()) == {"lr": 0.1, "layers": 3, "batch": 32, "opt": "adam", "dropout": 0.5}
+    run.finish()
+    assert RunView(run.dir).to_json()["config"] == {"lr": 0.1, "layers": 3, "batch": 32, "opt": "adam", "dropout": 0.5}
+
+
+def test_summary_is_last_logged_value_and_none_never_updates(runs):
+    run = localrun.init(dir=runs)
+    run.log({"loss": 3.0})
+    run.log({"loss": 1.0})
+    run.log({"loss": None})
+    run.finish()
+    s = RunView(run.dir).to_json()["summary"]
+    assert s["loss"] == 1.0
+    assert s["_step"] == 2
+
+
+def test_explicit_summary_wins_until_logged_again(runs):
+    run = localrun.init(dir=runs)
+    run.log({"acc": 0.5, "loss": 2.0})
+    run.summary["acc"] = 0.99
+    run.summary.update({"loss": 0.1})
+    run.log({"loss": 1.5})
+    run.finish()
+    s = RunView(run.dir).to_json()["summary"]
+    assert s["acc"] == 0.99 and s["loss"] == 1.5
+    assert run.summary["acc"] == 0.99
+
+
+def test_define_metric_summaries(runs):
+    run = localrun.init(dir=runs)
+    run.define_metric("loss", summary="min")
+    run.define_metric("acc", summary="max")
+    run.define_metric("lr", summary="mean")
+    run.define_metric("first_*", summary="first")
+    run.define_metric("hidden_metric", summary="none")
+    run.define_metric("both", summary="min,last")
+    for loss, acc, lr in [(3.0, 0.1, 1.0), (1.0, 0.9, 2.0), (2.0, 0.5, 3.0)]:
+        run.log({"loss": loss, "acc": acc, "lr": lr, "first_x": loss, "hidden_metric": 1, "both": loss})
+    run.finish()
+    s = RunView(run.dir).to_json()["summary"]
+    assert s["loss"] == {"min": 1.0}
+    assert s["acc"] == {"max": 0.9}
+    assert s["lr"] == {"mean": 2.0}
+    assert s["first_x"] == {"first": 3.0}
+    assert "hidden_metric" not in s
+    assert s["both"] == {"min": 1.0, "last": 2.0}
+
+
+def test_define_metric_rejects_unknown_summary(runs):
+    run = localrun.init(dir=runs)
+    with pytest.raises(localrun.Error, match="median"):
+        run.define_metric("loss", summary="median")
+
+
+def test_module_level_define_metric(runs):
+    localrun.init(dir=runs)
+    localrun.define_metric("loss", summary="max")
+    localrun.log({"loss": 1})
+    localrun.log({"loss": 5})
+    path = localrun.run.dir
+    localrun.finish()
+    assert RunView(path).to_json()["summary"]["loss"] == {"max": 5}
+
+
+def test_context_manager_finishes_and_marks_exception_as_failed(runs):
+    with localrun.init(dir=runs) as run:
+        run.log({"a": 1})
+    assert RunView(run.dir).to_json()["state"] == "finished"
+    with pytest.raises(RuntimeError):
+        with localrun.init(dir=runs) as run2:
+            run2.log({"a": 1})
+            raise RuntimeError("boom")
+    assert RunView(run2.dir).to_json()["state"] == "failed"
+
+
+def test_finish_with_exit_code_marks_failed(runs):
+    run = localrun.init(dir=runs)
+    run.finish(exit_code=3)
+    d = RunView(run.dir).to_json()
+    assert d["state"] == "failed" and d["exit_code"] == 3
+
+
+def test_live_run_reads_as_running(runs):
+    run = localrun.init(dir=runs)
+    run.log({"a": 1})
+    assert RunView(run.dir).to_json()["state"] == "running"
+    run.finish()
+
+
+def test_reusing_an_id_without_resume_is_refused(runs):
+    localrun.init(dir=runs, id="same").finish()
+    with pytest.raises(localrun.Error, match="resume='allow'"):
+        localrun.init(dir=runs, id="same")
+
+
+def test_resume_must_fails_for_a_missing_run(runs):
+    with pytest.raises(localrun.Error, match="no run 'ghost'"):
+        localrun.init(dir=runs, id="ghost", resume="must")
+
+
+def test_resume_allow_continues_steps_config_and_summary(runs):
+    run = localrun.init(dir=runs, id="r1", project="p", config={"lr": 1})
+    run.log({"a": 1})
+    run.log({"a": 2})
+    run.log({"b": 3}, commit=False)
+    run.finish()
+    run = localrun.init(dir=runs, id="r1", resume="allow")
+    assert run.resumed and run.project == "p" and run.config.lr == 1
+    assert run.step == 3
+    run.log({"a": 4})
+    run.finish()
+    rows, view = history(run.dir)
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3]
+    assert rows[2] == {"_step": 2, "b": 3} and rows[3] == {"_step": 3, "a": 4}
+    d = view.to_json()
+    assert d["segments"] == 2 and d["state"] == "finished" and d["config"] == {"lr": 1}
+    assert d["runtime"] >= 0 and rows  # runtime spans both segments
+
+
+def test_resume_allow_creates_a_run_that_does_not_exist(runs):
+    run = localrun.init(dir=runs, id="fresh", resume="allow")
+    assert not run.resumed
+    run.finish()
+
+
+def test_resume_of_a_live_run_is_refused(runs):
+    run = localrun.init(dir=runs, id="busy")
+    from localrun.errors import RunLockedError
+    from localrun.rundir import Lock
+
+    with pytest.raises(RunLockedError, match="another live process"):
+        Lock(run.dir)
+    run.finish()
+
+
+def test_bad_run_id_is_refused(runs):
+    with pytest.raises(localrun.Error, match="not usable"):
+        localrun.init(dir=runs, id="../escape")
+
+
+def test_second_init_finishes_the_first_run(runs):
+    first = localrun.init(dir=runs)
+    second = localrun.init(dir=runs)
+    assert first.finished and localrun.run is second
+    second.finish()
+
+
+def test_init_prints_where_the_run_is_and_how_to_sync(runs, capsys, monkeypatch):
+    monkeypatch.delenv("LOCALRUN_SILENT")
+    run = localrun.init(dir=runs)
+    err = capsys.readouterr().err
+    assert run.dir in err and f"localrun sync {runs}" in err
+    run.finish(quiet=True)
+
+
+def test_wandb_only_init_arguments_are_accepted(runs):
+    run = localrun.init(dir=runs, entity="me", reinit=True, mode="offline", save_code=False, settings=localrun.Settings(x=1))
+    assert run.entity == "me"
+    run.finish()
+    with pytest.raises(TypeError, match="nonsense"):
+        localrun.init(dir=runs, nonsense=1)
+
+
+def test_log_accepts_deprecated_sync_argument(runs):
+    run = localrun.init(dir=runs)
+    run.log({"a": 1}, sync=False)
+    localrun.log({"a": 2}, sync=True)
+    run.finish()
+    rows, _ = history(run.dir)
+    assert len(rows) == 2
+
+
+def test_bad_config_at_init_fails_cleanly_and_leaves_no_live_run(runs):
+    with pytest.raises(localrun.Error):
+        localrun.init(dir=runs, id="badcfg", config={1: "x"})
+    assert localrun.run is None
+    assert RunView(os.path.join(runs, "badcfg")).to_json()["state"] == "failed"
+
+
+def test_a_signal_handler_may_log_while_log_is_running(runs):
+    import signal
+
+    run = localrun.init(dir=runs)
+    previous = signal.signal(signal.SIGUSR1, lambda s, f: run.log({"from_handler": 1}))
+    try:
+        for i in range(2000):
+            run.log({"i": i})
+            if i == 1000:
+                signal.raise_signal(signal.SIGUSR1)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+    run.finish()
+    rows, _ = history(run.dir)
+    assert sum(1 for r in rows if "from_handler" in r) == 1 and len(rows) == 2001
+
+
+def test_define_metric_twice_adds_summaries_as_wandb_does(runs):
+    run = localrun.init(dir=runs)
+    run.define_metric("loss", summary="min")
+    run.define_metric("loss", summary="max")
+    run.define_metric("acc", summary="best", goal="maximize")
+    for loss in (3.0, 1.0, 2.0):
+        run.log({"loss": loss, "acc": -loss})
+    run.finish()
+    s = RunView(run.dir).to_json()["summary"]
+    assert s["loss"] == {"min": 1.0, "max": 3.0}
+    assert s["acc"] == {"best": -1.0}
+
+
+def test_login_is_accepted_offline_and_touches_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert localrun.login() is True and localrun.login(key="x" * 40, relogin=True) is True
+    assert list(tmp_path.iterdir()) == []
