@@ -26,6 +26,7 @@ from .steps import BACKWARDS_WARNING, DROPPED, StepCounter
 from .values import Encoder, check_keys, expand_log_data, normalize
 
 _MAX_STEP_WARNINGS = 20
+_LOG = kinds.LOG
 _SUMMARY_AGGREGATES = {"min", "max", "mean", "first", "last", "best", "none", "copy"}
 
 
@@ -172,7 +173,21 @@ class Run:
                 step = _check_step(step)
                 if step < cur:
                     self._step_backwards(step, cur, data)
-            payload = self._pack((kinds.LOG, next(self._seqs), time.time(), data, step, commit, cur))
+            # _pack(), inlined: this runs on every call of the training loop.
+            record = (_LOG, next(self._seqs), time.time(), data, step, commit, cur)
+            encoder = self._encoder
+            if encoder.busy:
+                payload = self._pack_nested(record)
+            else:
+                encoder.saw_media = False
+                try:
+                    payload = self._packer.pack(record)
+                except BaseException:
+                    self._packer.reset()
+                    payload = self._repack(record, encoder, self._packer)
+                else:
+                    if encoder.saw_media:
+                        payload = self._repack(record, encoder, self._packer)
             if step is None and commit is not False:
                 counter.step = cur + 1  # the common case, inline: write the row, next step
                 counter.pending = False

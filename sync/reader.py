@@ -8,6 +8,7 @@ began, so what comes out is a consistent prefix.
 
 from __future__ import annotations
 
+import itertools
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -71,6 +72,15 @@ class RunView:
         still merge keys into it (``commit=False``, ``step=``). With ``final_only``, that row is
         not yielded but kept in ``held_back``, so sync never sends a row that could still change.
         """
+        yield from self._replayed(True, final_only)
+
+    def scan(self) -> RunView:
+        """Replay the whole run without keeping rows; returns self."""
+        for _ in self._replayed(False, False):
+            pass
+        return self
+
+    def _replayed(self, keep_rows: bool, final_only: bool) -> Iterator[dict]:
         if self._done:
             raise RunDirError(f"the rows of {self.path} were already read; make a new RunView to read them again")
         self._done = True
@@ -80,20 +90,18 @@ class RunView:
         last = len(segments) - 1
         for i, seg in enumerate(segments):
             reader = SegmentReader(seg)
-            started = False
-            for _, rec in reader:
-                if not started:
-                    started = True
-                    header = rec[3] if rec[0] == kinds.START and type(rec[3]) is dict else None
-                    replay.start_segment(header, rec[2] if type(rec[2]) in (int, float) else 0.0)
-                rows = replay.feed(rec)
-                if rows:
-                    yield from rows
+            records = iter(reader)
+            first = next(records, None)
+            if first is not None:
+                rec = first[1]
+                header = rec[3] if rec[0] == kinds.START and type(rec[3]) is dict else None
+                replay.start_segment(header, rec[2] if type(rec[2]) in (int, float) else 0.0)
+                yield from replay.feed_all(itertools.chain((first,), records), keep_rows)
             self.damage.extend(reader.damage)
             self.size_bytes += reader.size_bytes
             if reader.tail is not None:
                 self.torn_tails += 1
-            if started:
+            if first is not None:
                 tail = replay.end_segment()
                 if final_only and tail and i == last and (live or rundir.is_locked(self.path)):
                     live = True
@@ -101,12 +109,6 @@ class RunView:
                 else:
                     yield from tail
         self._live = live
-
-    def scan(self) -> RunView:
-        """Replay the whole run without keeping rows; returns self."""
-        for _ in self.rows():
-            pass
-        return self
 
     # --- what replay learned -------------------------------------------------------------------
 

@@ -12,12 +12,14 @@ rows a run has.
 from __future__ import annotations
 
 import fnmatch
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from localrun.record import kinds
 from localrun.steps import DROPPED, StepCounter
 
 _NUMBER = (int, float)
+_LOG = kinds.LOG
 
 
 class Replay:
@@ -74,13 +76,56 @@ class Replay:
 
     # --- records -------------------------------------------------------------------------------
 
+    def feed_all(self, records: Iterable[tuple[int, list]], keep_rows: bool = True) -> Iterator[dict]:
+        """``feed()`` each ``(offset, record)`` of a segment in turn, yielding the rows.
+
+        The same rows as calling feed() in a loop. This runs once per record of a run, so the
+        common record (a log() without step or commit=False, no row pending, no None values,
+        no summary override or define_metric to account for) is applied inline; with
+        ``keep_rows=False`` (for a caller that wants only what replay learns) its row is not
+        even built, and only the rows of other records come out.
+        """
+        feed = self.feed
+        counter = self.counter
+        latest = self._latest
+        for _, rec in records:
+            if rec[0] == _LOG and self.pending is None and not counter.pending and not self._explicit and not self.metrics:
+                data, t, commit = rec[3], rec[2], rec[5]
+                if (
+                    type(data) is dict
+                    and rec[4] is None
+                    and (commit is None or commit is True)
+                    and (type(t) is float or type(t) is int)
+                    and None not in data.values()
+                ):
+                    self.last_time = self.pending_time = t
+                    cur = counter.step
+                    writer_step = rec[6]
+                    if type(writer_step) is int and writer_step > cur:
+                        cur = writer_step
+                    counter.step = cur + 1
+                    latest.update(data)
+                    start = self._segment_start
+                    runtime = self._runtime_base + (t - start if start is not None else 0.0)
+                    self.rows += 1
+                    self.last_step = cur
+                    latest["_step"] = cur
+                    latest["_runtime"] = runtime
+                    latest["_timestamp"] = t
+                    if keep_rows:
+                        yield {"_step": cur, **data, "_runtime": runtime, "_timestamp": t}
+                    continue
+            rows = feed(rec)
+            if rows:
+                yield from rows
+
     def feed(self, rec: list) -> list[dict]:
         """Apply one record; return the rows it completes (zero, one or two)."""
         kind = rec[0]
         t = rec[2]
         if type(t) is float or type(t) is int:
             self.last_time = t
-        if kind == kinds.LOG:
+        if kind == _LOG:
             return self._log(rec)
         if kind == kinds.START:
             return []  # handled by start_segment

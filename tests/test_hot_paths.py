@@ -1,0 +1,228 @@
+"""What the benchmarks rely on: the fast paths of log(), the segment reader and histograms
+behave exactly as the plain code they stand in for. (No timings here: benchmarks/ has those.)"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import msgpack
+import numpy as np
+import pytest
+
+import localrun
+from localrun.errors import KeyTypeError
+from localrun.media.histogram import histogram_value
+from localrun.record import frame, kinds
+from localrun.record.segment import SegmentReader
+
+
+def _segment(run) -> str:
+    return os.path.join(run.dir, "segments", "000001.lrs")
+
+
+def _records(path: str) -> list[list]:
+    return [rec for _, rec in SegmentReader(path)]
+
+
+@pytest.fixture
+def run(tmp_path):
+    r = localrun.init(project="p", dir=str(tmp_path), settings={"quiet": True})
+    yield r
+    r.finish(quiet=True)
+
+
+def test_import_localrun_leaves_heavy_modules_unimported():
+    code = (
+        "import sys, localrun\n"
+        "heavy = ('numpy', 'PIL', 'httpx', 'click', 'rich', 'localrun.sync', 'localrun.cli')\n"
+        "print(','.join(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == ""
+
+
+class Key(str):
+    pass
+
+
+def test_log_records_every_call_as_made(run):
+    run.log({"a": 1.5, "b": 2})
+    run.log({"c": np.float32(0.5), "d": np.arange(3), "e": 2**70}, commit=False)
+    run.log({Key("f"): "x"}, step=5)
+    run.log({}, step=5, commit=True)
+    run.finish(quiet=True)
+    logs = [r for r in _records(_segment(run)) if r[0] == kinds.LOG]
+    assert [r[1] for r in logs] == [1, 2, 3, 4]
+    assert [r[3:] for r in logs] == [
+        [{"a": 1.5, "b": 2}, None, None, 0],
+        [{"c": 0.5, "d": [0, 1, 2], "e": float(2**70)}, None, False, 1],
+        [{"f": "x"}, 5, None, 1],
+        [{}, 5, True, 5],
+    ]
+    assert run.summary["f"] == "x" and run.summary["a"] == 1.5
+
+
+def test_log_refuses_non_str_keys_and_records_nothing(run):
+    run.log({"a": 1})
+    with pytest.raises(KeyTypeError, match="keys must be strings"):
+        run.log({"b": 1, 3: 2})
+    assert run.step == 1 and "b" not in run.summary
+    run.log({"c": 1})
+    run.finish(quiet=True)
+    logs = [r for r in _records(_segment(run)) if r[0] == kinds.LOG]
+    assert [r[3] for r in logs] == [{"a": 1}, {"c": 1}]
+
+
+def test_log_of_media_in_a_list_is_packed_through_normalize(run):
+    h = localrun.Histogram([1.0, 2.0, 3.0])
+    run.log({"h": h, "hs": [h, h], "n": 1})
+    run.log({"n": 2})  # the media flag does not stick to the next call
+    run.finish(quiet=True)
+    logs = [r for r in _records(_segment(run)) if r[0] == kinds.LOG]
+    assert logs[0][3]["h"]["_type"] == "histogram"
+    assert [v["_type"] for v in logs[0][3]["hs"]] == ["histogram", "histogram"]
+    assert logs[1][3] == {"n": 2}
+
+
+def _reference(data: bytes) -> tuple[list, list, object]:
+    """What the reader returns, computed the plain way: frame.scan() and msgpack."""
+    records, damage, tail = [], [], None
+    for item in frame.scan(data, len(frame.MAGIC), len(data)):
+        if type(item) is tuple:
+            offset, payload = item
+            try:
+                rec = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+            except Exception:
+                damage.append((offset, "undecodable"))
+                continue
+            if type(rec) is not list or len(rec) < 3 or type(rec[0]) is not int:
+                damage.append((offset, "not a record"))
+                continue
+            if len(rec) < kinds.MIN_LENGTH.get(rec[0], 0):
+                damage.append((offset, "too short"))
+                continue
+            records.append((offset, rec))
+        elif type(item) is frame.Damage:
+            damage.append((item.offset, item.size_bytes, item.reason))
+        else:
+            tail = item
+    return records, damage, tail
+
+
+def _read(path: str) -> tuple[list, list, object]:
+    reader = SegmentReader(path)
+    records = list(reader)
+    damage = []
+    for d in reader.damage:
+        if "undecodable" in d.reason:
+            damage.append((d.offset, "undecodable"))
+        elif d.reason == "not a record":
+            damage.append((d.offset, "not a record"))
+        elif "too short" in d.reason:
+            damage.append((d.offset, "too short"))
+        else:
+            damage.append((d.offset, d.size_bytes, d.reason))
+    return records, damage, reader.tail
+
+
+def test_reader_agrees_with_scan_on_torn_and_damaged_segments(run, tmp_path):
+    for i in range(6):
+        run.log({"loss": i / 7, "name": "x" * i})
+    run.finish(quiet=True)
+    with open(_segment(run), "rb") as f:
+        good = f.read()
+    path = str(tmp_path / "copy.lrs")
+    cases = [good[:n] for n in range(len(good) + 1)]
+    cases += [good[:n] + bytes([good[n] ^ 0x40]) + good[n + 1 :] for n in range(8, len(good), 7)]
+    cases.append(good + frame.frame(msgpack.packb("not a record")) + frame.frame(b"\xc1"))
+    for data in cases:
+        with open(path, "wb") as f:
+            f.write(data)
+        expected = _reference(data) if len(data) >= len(frame.MAGIC) else ([], [], frame.Tail(0, len(data)))
+        got = _read(path)
+        if not data:
+            expected = ([], [], None)
+        assert got == expected, len(data)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        np.random.default_rng(0).standard_normal(10_000),
+        np.array([1.0, np.nan, 3.0, np.inf, -np.inf, 2.0]),
+        np.array([np.nan, np.nan]),
+        np.full(100, 7.0),
+        np.arange(1000, dtype=np.int64),
+        np.array([], dtype=np.float64),
+        [0.1, 0.2, 0.30000000000000004],
+    ],
+)
+def test_histogram_value_is_np_histogram_of_the_finite_values(values):
+    arr = np.asarray(values, dtype=np.float64).ravel()
+    counts, edges = np.histogram(arr[np.isfinite(arr)], bins=64)
+    got = histogram_value(values)
+    assert got == {"_type": "histogram", "bins": edges.tolist(), "values": counts.tolist()}
+
+
+def test_export_row_encoder_writes_what_the_json_module_writes():
+    import json
+
+    from localrun.cli.export import _RowEncoder
+
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    rows = [
+        {"_step": 0, "a": 0.1, "b": 2, "_runtime": 0.0, "_timestamp": 1.7e9},
+        {"_step": 1, "a": float("nan"), "b": 2, "_runtime": 0.5, "_timestamp": 1.7e9},
+        {"_step": 2, "a": float("-inf"), "b": -0.0, "_runtime": 1e-7, "_timestamp": 1e22},
+        {"_step": 3, "a": True, "b": 2},
+        {"_step": 4, "a": "s", "b": None},
+        {"_step": 5, "a": [1, 2.5], "b": {"_type": "histogram"}},
+        {"_step": 6, "pct%": 1.5, "True": 2.0, "é\n\"": 0.25, "big": 2**64 - 1},
+        {"_step": 7, "a": 1e16, "b": 123456789.0, "c": 5e-324},
+        {"_step": 8, 3: 1.0},
+    ]
+    encoder = _RowEncoder()
+    for row in rows + rows:  # the second time through, the templates are cached
+        assert encoder(row) == encode(row)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_show_series_extend_leaves_the_state_add_leaves(seed):
+    import math
+    import random
+
+    from localrun.cli.show import _Series
+
+    rng = random.Random(seed)
+    one, bulk = _Series(width=8), _Series(width=8)
+    for _ in range(30):
+        values = [rng.choice([rng.random(), rng.randint(-5, 5), math.nan, math.inf]) for _ in range(rng.randint(0, 200))]
+        for v in values:
+            one.add(v)
+        bulk.extend(values)
+        state = lambda s: (s.count, s.last, s.min, s.max, s.stride, s._skip, s.points)  # noqa: E731
+        assert repr(state(bulk)) == repr(state(one))
+
+
+def test_log_on_a_full_disk_raises_and_leaves_whole_records(run, monkeypatch):
+    from localrun.errors import DiskFullError
+
+    run.log({"a": 1})
+    size = os.path.getsize(_segment(run))
+    real_write = os.write
+
+    def short_write(fd, data):
+        return real_write(fd, data[: len(data) // 2])
+
+    monkeypatch.setattr(os, "write", short_write)
+    with pytest.raises(DiskFullError, match="disk is full"):
+        run.log({"b": 2})
+    monkeypatch.setattr(os, "write", real_write)
+    assert os.path.getsize(_segment(run)) == size and run.step == 1
+    run.log({"c": 3})
+    run.finish(quiet=True)
+    reader = SegmentReader(_segment(run))
+    logs = [r for _, r in reader if r[0] == kinds.LOG]
+    assert [r[3] for r in logs] == [{"a": 1}, {"c": 3}] and not reader.damage and reader.tail is None
