@@ -20,9 +20,10 @@ from . import terminal
 from .blobs import BlobStore
 from .errors import StepError, UsageError, ValueTypeError
 from .record import kinds
+from .record.frame import HEADER_SIZE, MAGIC, scan
 from .record.segment import SegmentWriter
 from .rundir import Lock
-from .steps import BACKWARDS_WARNING, DROPPED, StepCounter
+from .steps import BACKWARDS_WARNING, StepCounter
 from .values import Encoder, check_keys, expand_log_data, normalize
 
 _MAX_STEP_WARNINGS = 20
@@ -68,7 +69,9 @@ class Run:
         writer.before_sync = self._store.sync  # media files reach the disk before the records naming them
         self._encoder = Encoder(self._store)
         self._packer = msgpack.Packer(default=self._encoder.default)
-        self._latest: dict[str, Any] = {}
+        self._latest: dict[str, Any] = {}  # the summary view; see _summary_view()
+        self._segment_path = writer.path
+        self._folded_bytes = len(MAGIC)
         self._step_warnings = 0
         self._signalled = False
         self._closed_reason = "finished"
@@ -175,11 +178,11 @@ class Run:
                     self._step_backwards(step, cur, data)
             # _pack(), inlined: this runs on every call of the training loop.
             record = (_LOG, next(self._seqs), time.time(), data, step, commit, cur)
+            # encoder.saw_media is False at rest: only the hook sets it, and _repack() clears it.
             encoder = self._encoder
             if encoder.busy:
                 payload = self._pack_nested(record)
             else:
-                encoder.saw_media = False
                 try:
                     payload = self._packer.pack(record)
                 except BaseException:
@@ -191,9 +194,8 @@ class Run:
             if step is None and commit is not False:
                 counter.step = cur + 1  # the common case, inline: write the row, next step
                 counter.pending = False
-                dropped = False
             else:
-                dropped = counter.advance(step, commit) is DROPPED
+                counter.advance(step, commit)
             try:
                 writer.append(payload)
             except BaseException:
@@ -202,14 +204,48 @@ class Run:
                 raise
             if self._encoder.charts:
                 self._write_charts(writer)
-            if not dropped:
-                self._latest.update(data)
+
+    def _summary_view(self) -> dict[str, Any]:
+        """The summary as this process wrote it: records since the last read, folded in.
+
+        ``log()`` keeps no summary (it would cost every call); reading ``run.summary`` reads
+        back what this writer appended since it last looked, with replay's rules: a dropped
+        call and a ``None`` never replace a value, ``summary[k] = v`` wins until ``k`` is
+        logged again.
+        """
+        with self._lock:
+            path = self._segment_path
+            try:
+                with open(path, "rb") as f:
+                    f.seek(self._folded_bytes)
+                    chunk = f.read()
+            except OSError:
+                return self._latest
+            base = self._folded_bytes
+            latest = self._latest
+            for item in scan(chunk):
+                if type(item) is not tuple:
+                    break  # only a record being written right now (a signal handler's) can be cut
+                offset, payload = item
+                self._folded_bytes = base + offset + HEADER_SIZE + len(payload)
+                rec = msgpack.unpackb(payload, raw=False, strict_map_key=False)
+                kind = rec[0]
+                if kind == _LOG:
+                    data, step, cur = rec[3], rec[4], rec[6]
+                    if step is None or step >= cur:
+                        for k, v in data.items():
+                            if v is not None:
+                                latest[k] = v
+                elif kind == kinds.SUMMARY:
+                    latest.update(rec[3])
+                    for k in rec[4]:
+                        latest.pop(k, None)
+            return latest
 
     def _pack(self, record: tuple) -> bytes:
         encoder = self._encoder
         if encoder.busy:
             return self._pack_nested(record)
-        encoder.saw_media = False
         try:
             payload = self._packer.pack(record)
             if not encoder.saw_media:
@@ -235,6 +271,7 @@ class Run:
         finally:
             encoder.made.clear()
             encoder.busy = False
+            encoder.saw_media = False
 
     def _pack_nested(self, record: tuple) -> bytes:
         """Pack for a log() made while another call of this thread is encoding media.
@@ -546,9 +583,6 @@ class Summary:
         run = self._run
         plain = normalize(changes, run._store)
         run._append(kinds.SUMMARY, plain, list(deleted))
-        run._latest.update(changes)
-        for k in deleted:
-            run._latest.pop(k, None)
 
     def update(self, d: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
         items = dict(d or {})
@@ -560,10 +594,10 @@ class Summary:
         self._set({key: value})
 
     def __getitem__(self, key: str) -> Any:
-        return self._run._latest[key]
+        return self._run._summary_view()[key]
 
     def __delitem__(self, key: str) -> None:
-        if key not in self._run._latest:
+        if key not in self._run._summary_view():
             raise KeyError(key)
         self._set({}, [key])
 
@@ -574,31 +608,31 @@ class Summary:
         if key.startswith("__"):
             raise AttributeError(key)
         try:
-            return self._run._latest[key]
+            return self._run._summary_view()[key]
         except KeyError:
             raise AttributeError(f"summary has no key {key!r}") from None
 
     def __contains__(self, key: object) -> bool:
-        return key in self._run._latest
+        return key in self._run._summary_view()
 
     def __iter__(self) -> Iterator[str]:
-        return iter(dict(self._run._latest))
+        return iter(dict(self._run._summary_view()))
 
     def __len__(self) -> int:
-        return len(self._run._latest)
+        return len(self._run._summary_view())
 
     def get(self, key: str, default: Any = None) -> Any:
-        return self._run._latest.get(key, default)
+        return self._run._summary_view().get(key, default)
 
     def keys(self):
-        return dict(self._run._latest).keys()
+        return dict(self._run._summary_view()).keys()
 
     def items(self):
-        return dict(self._run._latest).items()
+        return dict(self._run._summary_view()).items()
 
     def values(self):
-        return dict(self._run._latest).values()
+        return dict(self._run._summary_view()).values()
 
     def __repr__(self) -> str:
-        return f"Summary({self._run._latest!r})"
+        return f"Summary({self._run._summary_view()!r})"
 

@@ -362,3 +362,22 @@ def test_login_is_accepted_offline_and_touches_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert localrun.login() is True and localrun.login(key="x" * 40, relogin=True) is True
     assert list(tmp_path.iterdir()) == []
+
+
+def test_run_summary_reads_back_with_replays_rules(runs):
+    run = localrun.init(dir=runs)
+    run.log({"loss": 2.0, "acc": 0.1})
+    run.log({"loss": None})
+    assert run.summary["loss"] == 2.0  # None never replaces a value
+    run.log({"loss": 1.0}, step=5)
+    run.log({"loss": 9.0}, step=1)  # dropped: its step went backwards
+    assert run.summary["loss"] == 1.0
+    run.summary["acc"] = 0.99
+    assert run.summary.acc == 0.99 and "acc" in run.summary
+    run.log({"acc": 0.5})
+    assert run.summary["acc"] == 0.5  # logged again: the logged value wins
+    del run.summary["acc"]
+    assert "acc" not in run.summary
+    run.finish()
+    assert run.summary["loss"] == 1.0 and dict(run.summary.items()) == {"loss": 1.0}
+    assert RunView(run.dir).to_json()["summary"]["loss"] == 1.0
