@@ -197,19 +197,15 @@ class SegmentReader:
             if size == 0:
                 return
             mm = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
-            # The payloads are sliced from a memoryview of the mapping: crc32 and unpackb read
-            # the bytes where they are, with no copy per record.
-            view = memoryview(mm)
             try:
-                yield from self._records(mm, view, size)
+                yield from self._records(mm, size)
             finally:
                 try:
-                    view.release()
                     mm.close()
                 except BufferError:
                     pass  # a caller still holds a view; the mapping goes with it
 
-    def _records(self, mm, view: memoryview, size: int) -> Iterator[tuple[int, list]]:
+    def _records(self, mm, size: int) -> Iterator[tuple[int, list]]:
         start = len(MAGIC)
         if size < start:
             self.tail = Tail(0, size)
@@ -231,7 +227,7 @@ class SegmentReader:
                 length, crc = unpack_header(mm, pos)
                 end = pos + HEADER_SIZE + length
                 if length <= MAX_PAYLOAD_BYTES and end <= size:
-                    payload = view[pos + HEADER_SIZE : end]
+                    payload = mm[pos + HEADER_SIZE : end]
                     if crc32(payload) == crc:
                         offset = pos
                         pos = end
