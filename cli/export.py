@@ -89,6 +89,7 @@ class _RowEncoder:
     def __init__(self) -> None:
         self.encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
         self._templates: dict[tuple, str | None] = {}
+        self._part_templates: dict[tuple, str | None] = {}
 
     def __call__(self, row: dict) -> str:
         keys = tuple(row)
@@ -109,6 +110,29 @@ class _RowEncoder:
                 if "True" not in line and "False" not in line:
                     return line
         return self.encode(row)
+
+    def parts(self, step: int, data: dict, runtime: float, t: float) -> str:
+        """``self({"_step": step, **data, "_runtime": runtime, "_timestamp": t})``, without
+        building the row (``data`` has none of those three keys)."""
+        keys = tuple(data)
+        try:
+            template = self._part_templates[keys]
+        except KeyError:
+            template = self._template(("_step", *keys, "_runtime", "_timestamp"))
+            if len(self._part_templates) >= self._MAX_SHAPES:
+                self._part_templates.clear()
+            self._part_templates[keys] = template
+        if template is not None:
+            values = (step, *data.values(), runtime, t)
+            try:
+                total = sum(values)  # as in __call__
+            except (TypeError, OverflowError):
+                total = None
+            if total is not None and total - total == 0:
+                line = template % values
+                if "True" not in line and "False" not in line:
+                    return line
+        return self.encode({"_step": step, **data, "_runtime": runtime, "_timestamp": t})
 
     def _template(self, keys: tuple) -> str | None:
         template = None
@@ -132,12 +156,22 @@ def _write_jsonl(path, out, wanted: list[str] | None) -> RunView:
     dumps = _RowEncoder()
     batch: list[str] = []
     append = batch.append
-    for row in view.rows():
-        append(dumps(row if wanted is None else _select(row, wanted)))
-        if len(batch) >= _BATCH_ROWS:
-            append("")
-            out.write("\n".join(batch))
-            batch.clear()
+    if wanted is None and isinstance(view, RunView):
+        # Plain log() rows come as (step, data, runtime, timestamp), written without a row.
+        parts = dumps.parts
+        for row in view.row_parts():
+            append(parts(*row) if type(row) is tuple else dumps(row))
+            if len(batch) >= _BATCH_ROWS:
+                append("")
+                out.write("\n".join(batch))
+                batch.clear()
+    else:
+        for row in view.rows():
+            append(dumps(row if wanted is None else _select(row, wanted)))
+            if len(batch) >= _BATCH_ROWS:
+                append("")
+                out.write("\n".join(batch))
+                batch.clear()
     if batch:
         batch.append("")
         out.write("\n".join(batch))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections import Counter, defaultdict
+from operator import itemgetter
 
 import click
 from localrun.sync import RunView, find_runs
@@ -86,7 +87,9 @@ def _show_one(console, view: RunView) -> None:
 
     series: dict[str, _Series] = {}
     media: dict[str, Counter] = defaultdict(Counter)
-    rows = view.rows()
+    # The series and media read only a row's own keys: a local view may hand plain log() rows
+    # over as the logged dicts, without building a million rows.
+    rows = view.logged() if isinstance(view, RunView) else view.rows()
     while True:
         chunk = list(itertools.islice(rows, _CHUNK_ROWS))
         if not chunk:
@@ -140,7 +143,8 @@ def _show_one(console, view: RunView) -> None:
 
 
 _CHUNK_ROWS = 4096
-_NUMBERS = {int, float}
+_NUMBERS = frozenset((int, float))
+_FLOATS = frozenset((float,))
 _IGNORED = {type(None), str, bool, bytes}
 
 
@@ -202,11 +206,19 @@ def _take_columns(chunk: list[dict], series: dict[str, _Series]) -> bool:
     same series, in the same order, as taking rows one by one.
     """
     keys = tuple(chunk[0])
-    if not all(map(keys.__eq__, map(tuple, chunk))):
+    n = len(keys)
+    if not all(map(n.__eq__, map(len, chunk))):
+        return False
+    # Every row as long as the first and holding each of its keys: the same keys (in whatever
+    # order, which does not matter: the new series are made in the first row's order, as
+    # _take_row makes them, and each series gets its values in row order either way).
+    try:
+        columns = [list(map(itemgetter(k), chunk)) for k in keys]
+    except KeyError:
         return False
     plan = []
-    for k, column in zip(keys, zip(*map(dict.values, chunk), strict=True), strict=True):
-        types = set(map(type, column))
+    for k, column in zip(keys, columns, strict=True):
+        types = _FLOATS if list(map(type, column)).count(float) == len(column) else set(map(type, column))
         if types <= _NUMBERS:
             plan.append((k, column))
         elif not types <= _IGNORED:

@@ -76,20 +76,33 @@ class Replay:
 
     # --- records -------------------------------------------------------------------------------
 
-    def feed_all(self, records: Iterable[tuple[int, list]], keep_rows: bool = True) -> Iterator[dict]:
+    def feed_all(
+        self, records: Iterable[tuple[int, list]], keep_rows: bool = True, data_only: bool = False, parts: bool = False
+    ) -> Iterator[Any]:
         """``feed()`` each ``(offset, record)`` of a segment in turn, yielding the rows.
 
         The same rows as calling feed() in a loop. This runs once per record of a run, so the
         common record (a log() without step or commit=False, no row pending, no None values,
         no summary override or define_metric to account for) is applied inline; with
         ``keep_rows=False`` (for a caller that wants only what replay learns) its row is not
-        even built, and only the rows of other records come out.
+        even built, and only the rows of other records come out. With ``data_only``, such a
+        record's row comes out as the logged dict itself, without ``_step``, ``_runtime`` and
+        ``_timestamp`` (when it has none of the last two: for a caller that reads only a row's
+        other keys, and must not change the dict); every other row comes out whole. With
+        ``parts``, such a row comes out as the tuple ``(step, data, runtime, timestamp)`` when
+        ``data`` has none of those three keys: the row is ``{"_step": step, **data, "_runtime":
+        runtime, "_timestamp": timestamp}``, not built (for ``localrun export``).
         """
         feed = self.feed
         counter = self.counter
         latest = self._latest
+        # Whether the inline path may apply: only feed() changes that (and the segment's start
+        # and runtime base), so it is worked out again after each feed() only.
+        fast = self.pending is None and not counter.pending and not self._explicit and not self.metrics
+        start = self._segment_start
+        base = self._runtime_base
         for _, rec in records:
-            if rec[0] == _LOG and self.pending is None and not counter.pending and not self._explicit and not self.metrics:
+            if fast and rec[0] == _LOG:
                 data, t, commit = rec[3], rec[2], rec[5]
                 if (
                     type(data) is dict
@@ -105,17 +118,24 @@ class Replay:
                         cur = writer_step
                     counter.step = cur + 1
                     latest.update(data)
-                    start = self._segment_start
-                    runtime = self._runtime_base + (t - start if start is not None else 0.0)
+                    runtime = base + (t - start if start is not None else 0.0)
                     self.rows += 1
                     self.last_step = cur
                     latest["_step"] = cur
                     latest["_runtime"] = runtime
                     latest["_timestamp"] = t
                     if keep_rows:
-                        yield {"_step": cur, **data, "_runtime": runtime, "_timestamp": t}
+                        if data_only and "_runtime" not in data and "_timestamp" not in data:
+                            yield data
+                        elif parts and "_step" not in data and "_runtime" not in data and "_timestamp" not in data:
+                            yield cur, data, runtime, t
+                        else:
+                            yield {"_step": cur, **data, "_runtime": runtime, "_timestamp": t}
                     continue
             rows = feed(rec)
+            fast = self.pending is None and not counter.pending and not self._explicit and not self.metrics
+            start = self._segment_start
+            base = self._runtime_base
             if rows:
                 yield from rows
 

@@ -226,3 +226,98 @@ def test_log_on_a_full_disk_raises_and_leaves_whole_records(run, monkeypatch):
     reader = SegmentReader(_segment(run))
     logs = [r for _, r in reader if r[0] == kinds.LOG]
     assert [r[3] for r in logs] == [{"a": 1}, {"c": 3}] and not reader.damage and reader.tail is None
+
+
+def _edge_case_run(tmp_path) -> str:
+    r = localrun.init(project="p", dir=str(tmp_path), settings={"quiet": True})
+    for i in range(5):
+        r.log({"a": i * 0.5, "b": i})
+    r.log({"_step": 3, "a": 1.0})  # the row's own keys the fast paths must not hide
+    r.log({"_runtime": 7, "a": 2.0})
+    r.log({"_timestamp": {"_type": "x"}, "a": 2.5})
+    r.log({"a": None, "b": 1})
+    r.log({"a": 3.0}, commit=False)
+    r.log({"b": 4})
+    r.log({"a": 4.0}, step=20)
+    r.log({"b": True, "c": "s", "d": float("nan")})
+    r.summary["a"] = 9
+    r.log({"a": 5.0})
+    r.define_metric("a", summary="max")
+    for i in range(5):
+        r.log({"b": i, "a": -i})
+    path = r.dir if hasattr(r, "dir") else None
+    r.finish(quiet=True)
+    from localrun.sync import find_runs
+
+    return path if path and os.path.isdir(path) else find_runs(str(tmp_path))[0]
+
+
+def test_reader_fast_paths_give_the_rows_feed_gives(tmp_path):
+    from localrun.sync import RunView
+    from localrun.sync.replay import Replay
+
+    path = _edge_case_run(tmp_path)
+    # The plain path: feed() record by record.
+    plain = Replay()
+    rows = []
+    for seg in sorted(os.listdir(os.path.join(path, "segments"))):
+        records = list(SegmentReader(os.path.join(path, "segments", seg)))
+        rec = records[0][1]
+        plain.start_segment(rec[3], rec[2])
+        for _, rec in records:
+            rows.extend(plain.feed(rec))
+        rows.extend(plain.end_segment())
+    assert len(rows) > 10
+
+    view = RunView(path)
+    assert repr(list(view.rows())) == repr(rows)
+    parts = RunView(path)
+    built = [r if type(r) is dict else {"_step": r[0], **r[1], "_runtime": r[2], "_timestamp": r[3]} for r in parts.row_parts()]
+    assert repr(built) == repr(rows)
+    logged = RunView(path)
+    own = lambda r: [(k, v) for k, v in r.items() if k not in ("_step", "_runtime", "_timestamp")]  # noqa: E731
+    assert repr([own(r) for r in logged.logged()]) == repr([own(r) for r in rows])
+    for v in (view, parts, logged):
+        assert repr(v.to_json()) == repr(RunView(path).scan().to_json())
+        assert repr(v.replay.summary) == repr(plain.summary)
+
+
+def test_export_row_parts_encode_as_the_built_row():
+    from localrun.cli.export import _RowEncoder
+
+    cases = [
+        (0, {"a": 0.1, "b": 2}, 0.0, 1.7e9),
+        (1, {"a": float("nan"), "b": 2}, 0.5, 1.7e9),
+        (2, {"a": True}, 0.5, 1),
+        (3, {"a": "s", "pct%": [1]}, 0.5, 1.7e9),
+        (4, {3: 1.0}, 0.5, 1.7e9),
+        (5, {}, 0.5, 1.7e9),
+    ]
+    encoder, parts = _RowEncoder(), _RowEncoder()
+    for step, data, runtime, t in cases + cases:
+        row = {"_step": step, **data, "_runtime": runtime, "_timestamp": t}
+        assert parts.parts(step, data, runtime, t) == encoder(row)
+
+
+def test_show_take_columns_leaves_what_take_row_leaves():
+    from collections import Counter, defaultdict
+
+    from localrun.cli.show import _take_columns, _take_row
+
+    chunks = [
+        [{"a": 1.0, "b": 2}, {"b": 3, "a": float("nan")}, {"a": 0.5, "b": -1}],
+        [{"a": 1.0, "c": "x"}, {"c": None, "a": 2}],
+        [{"a": 1.0}, {"b": 1.0}],
+        [{"a": 1.0, "b": 2}, {"a": 1.0, "c": 2}],
+        [{"a": 1.0, "m": {"_type": "image"}}],
+        [{"_x": 1.0, "z": 2.0}],
+    ]
+    for chunk in chunks:
+        one, bulk, media = {}, {}, defaultdict(Counter)
+        for row in chunk:
+            _take_row(row, one, media)
+        if not _take_columns(chunk, bulk):
+            for row in chunk:
+                _take_row(row, bulk, defaultdict(Counter))
+        state = lambda s: (s.count, s.last, s.min, s.max, s.stride, s._skip, s.points)  # noqa: E731
+        assert repr([(k, state(s)) for k, s in bulk.items()]) == repr([(k, state(s)) for k, s in one.items()])
