@@ -23,7 +23,7 @@ import tempfile
 import threading
 
 from .errors import DiskFullError, Error, MediaError
-from .record.segment import _FULL
+from .record.segment import _FULL, fsync_path
 
 MEDIA_DIR = "media"
 _EXT = re.compile(r"^[a-z0-9][a-z0-9.]{0,15}$")
@@ -64,8 +64,8 @@ class BlobStore:
         if not paths:
             return
         for path in paths:
-            _fsync_path(path)
-        _fsync_path(self.dir)
+            fsync_path(path)
+        fsync_path(self.dir)
 
     def path_of(self, sha256: str, ext: str) -> str:
         return os.path.join(self.dir, f"{sha256}.{ext}")
@@ -84,7 +84,7 @@ class BlobStore:
         if not self._made:
             os.makedirs(self.dir, exist_ok=True)
             self._made = True
-            _fsync_path(self.run_dir)  # the new media/ entry itself; once per run
+            fsync_path(self.run_dir)  # the new media/ entry itself; once per run
         tmp = None
         try:
             fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
@@ -113,17 +113,3 @@ class BlobStore:
                     os.unlink(tmp)
                 except OSError:
                     pass
-
-
-def _fsync_path(path: str) -> None:
-    """fsync a file or folder by name; errors are ignored (see ``BlobStore.sync``)."""
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)

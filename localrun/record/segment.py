@@ -56,7 +56,7 @@ class SegmentWriter:
         self.before_sync: Callable[[], None] | None = None
         self._write(MAGIC + frame(msgpack.packb([kinds.START, 0, header["time"], header])))
         self.sync()
-        _fsync_dir(os.path.dirname(path))
+        fsync_path(os.path.dirname(path))
         self._stop = threading.Event()
         self._thread = threading.Thread(
             target=self._sync_loop, args=(fsync_interval_s,), name="localrun-fsync", daemon=True
@@ -147,7 +147,8 @@ class SegmentWriter:
             pass
 
 
-def _fsync_dir(path: str) -> None:
+def fsync_path(path: str) -> None:
+    """fsync a file or folder by name; errors are ignored (the next write reports them)."""
     try:
         fd = os.open(path, os.O_RDONLY)
     except OSError:
