@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MediaError, MediaTypeError
 from .base import Media
-from .source import extension, is_file, is_path, read_source
+from .source import file_extension, is_file, is_path, read_source
 
 if TYPE_CHECKING:
     from ..blobs import BlobStore
@@ -33,16 +33,7 @@ class Molecule(Media):
                 f"not {type(data_or_path).__name__}; use Molecule.from_smiles() or Molecule.from_rdkit() for others"
             )
         data, name = read_source(data_or_path, "Molecule()")
-        ext = extension(name, FORMATS)
-        if ext is None and file_type is not None:
-            ext = str(file_type).lower().lstrip(".")
-            if ext not in FORMATS:
-                raise MediaError(f"Molecule(): file_type={file_type!r} is not supported; use one of {', '.join(FORMATS)}")
-        if ext is None:
-            raise MediaError(
-                f"Molecule(): {name or 'the file'} is not a supported molecule file; pass one ending in "
-                f"{', '.join('.' + f for f in FORMATS)} (or file_type= for an io.BytesIO)"
-            )
+        ext = file_extension(name, file_type, FORMATS, "Molecule()", "molecule file")
         if not data.strip():
             raise MediaError(f"Molecule(): {name or 'the file'} is empty")
         self._bytes, self._ext = data, ext

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import MediaError, MediaTypeError
 from .base import Media
-from .source import extension, is_file, is_path, read_source
+from .source import file_extension, is_file, is_path, read_source
 
 if TYPE_CHECKING:
     from ..blobs import BlobStore
@@ -37,16 +37,7 @@ class Object3D(Media):
         self._caption = None if caption is None else str(caption)
         if is_path(data_or_path) or is_file(data_or_path):
             data, name = read_source(data_or_path, "Object3D()")
-            ext = extension(name, FORMATS)
-            if ext is None and file_type is not None:
-                ext = str(file_type).lower().lstrip(".")
-                if ext not in FORMATS:
-                    raise MediaError(f"Object3D(): file_type={file_type!r} is not supported; use one of {', '.join(FORMATS)}")
-            if ext is None:
-                raise MediaError(
-                    f"Object3D(): {name or 'the file'} is not a supported 3-D file; pass one ending in "
-                    f"{', '.join('.' + f for f in FORMATS)} (or file_type= for an io.BytesIO)"
-                )
+            ext = file_extension(name, file_type, FORMATS, "Object3D()", "3-D file")
             _check_file(data, ext, name)
             self._bytes, self._ext = data, ext
         elif isinstance(data_or_path, dict):

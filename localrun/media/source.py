@@ -66,3 +66,18 @@ def extension(name: str | None, known: tuple[str, ...]) -> str | None:
         if lower.endswith("." + ext):
             return ext
     return None
+
+
+def file_extension(name: str | None, file_type: Any, known: tuple[str, ...], who: str, what: str) -> str:
+    """The format of a media file: from its name, else ``file_type=``; MediaError if neither fits."""
+    ext = extension(name, known)
+    if ext is None and file_type is not None:
+        ext = str(file_type).lower().lstrip(".")
+        if ext not in known:
+            raise MediaError(f"{who}: file_type={file_type!r} is not supported; use one of {', '.join(known)}")
+    if ext is None:
+        raise MediaError(
+            f"{who}: {name or 'the file'} is not a supported {what}; pass one ending in "
+            f"{', '.join('.' + f for f in known)} (or file_type= for an io.BytesIO)"
+        )
+    return ext
