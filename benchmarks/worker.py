@@ -114,7 +114,7 @@ class Localrun:
             data["image"] = self.m.Image(image)
         if hist is not None:
             data["weights"] = self.m.Histogram(hist)
-        self.run.log(data)
+        self.scalar_log()(data)
 
     def finish(self):
         self.run.finish()
@@ -137,7 +137,9 @@ class Wandb(Localrun):
         return True
 
 
-class Trackio:
+class Trackio(Localrun):
+    """trackio has the wandb API at module level: log() and finish() on the module."""
+
     name = "trackio"
 
     def import_(self):
@@ -153,14 +155,6 @@ class Trackio:
 
     def scalar_log(self):
         return self.m.log
-
-    def call(self, i, scalars, image, hist):
-        data = dict(scalars) if scalars else {}
-        if image is not None:
-            data["image"] = self.m.Image(image)
-        if hist is not None:
-            data["weights"] = self.m.Histogram(hist)
-        self.m.log(data)
 
     def finish(self):
         self.m.finish()
