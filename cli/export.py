@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import json
 import sys
-from json.encoder import encode_basestring
 
 import click
 from localrun.sync import RunView, find_runs
@@ -50,7 +50,10 @@ def export(run: str, fmt: str, keys: str | None, output: str | None, token: str 
     else:
         path = _one_run(run)
     wanted = [k.strip() for k in keys.split(",") if k.strip()] if keys else None
-    out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
+    if fmt == "jsonl":  # bytes, straight to the file or stdout's buffer
+        out = open(output, "wb") if output else _stdout_bytes()
+    else:
+        out = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout
     try:
         if fmt == "jsonl":
             view = _write_jsonl(path, out, wanted)
@@ -74,76 +77,72 @@ def _select(row: dict, wanted: list[str] | None) -> dict:
 
 
 class _RowEncoder:
-    """One row as JSON, exactly as ``json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))``
-    writes it, faster for the rows most runs are made of.
+    """Rows as JSON lines (UTF-8 bytes, each ending in a newline), encoded in C by msgspec.
 
-    Rows of one run mostly repeat the same keys with plain numbers as values. For a set of
-    keys, the keys are encoded once into a %-template, and a row is one ``template % values``:
-    %r is repr(), which is what the json encoder writes for an int and a finite float. A row
-    that has anything else (NaN or an infinity, a bool, a string, None, a nested value) goes
-    through the json encoder itself.
+    msgspec writes NaN and the infinities as ``null``; export writes them as ``NaN``,
+    ``Infinity`` and ``-Infinity``, as Python's json module does and reads back. So a line with
+    ``null`` anywhere in its text (rare: a None, a NaN, or the word in a key or string) is
+    encoded again by the json module, which also takes whatever msgspec refuses. Numbers are
+    written in their shortest form that reads back to the same value (``1e-05`` may come out
+    as ``0.00001``).
     """
 
-    _MAX_SHAPES = 1024
-
     def __init__(self) -> None:
-        self.encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-        self._templates: dict[tuple, str | None] = {}
-        self._part_templates: dict[tuple, str | None] = {}
+        import msgspec
 
-    def __call__(self, row: dict) -> str:
-        keys = tuple(row)
+        encoder = msgspec.json.Encoder()
+        self._lines = encoder.encode_lines
+        self._one = encoder.encode
+        self._json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_plain).encode
+
+    def lines(self, rows: list) -> bytes:
+        """The JSON lines of ``rows``, one per row."""
         try:
-            template = self._templates[keys]
-        except KeyError:
-            template = self._template(keys)
-        if template is not None:
-            values = tuple(row.values())
-            try:
-                total = sum(values)  # TypeError for anything that is not a number
-            except (TypeError, OverflowError):
-                return self.encode(row)
-            # NaN and infinities spread into the sum; a bool is a number to sum() but not
-            # to JSON, and only a bool's repr has these letters (the keys are checked once).
-            if total - total == 0:
-                line = template % values
-                if "True" not in line and "False" not in line:
-                    return line
-        return self.encode(row)
+            out = self._lines(rows)
+        except Exception:  # a value msgspec cannot encode: row by row, through the json module
+            out = None
+        if out is None or b"null" in out:
+            return b"".join(map(self.line, rows))
+        return out
 
-    def parts(self, step: int, data: dict, runtime: float, t: float) -> str:
-        """``self({"_step": step, **data, "_runtime": runtime, "_timestamp": t})``, without
-        building the row (``data`` has none of those three keys)."""
-        keys = tuple(data)
+    def line(self, row: dict) -> bytes:
+        """The JSON line of one row."""
         try:
-            template = self._part_templates[keys]
-        except KeyError:
-            template = self._template(("_step", *keys, "_runtime", "_timestamp"))
-            if len(self._part_templates) >= self._MAX_SHAPES:
-                self._part_templates.clear()
-            self._part_templates[keys] = template
-        if template is not None:
-            values = (step, *data.values(), runtime, t)
-            try:
-                total = sum(values)  # as in __call__
-            except (TypeError, OverflowError):
-                total = None
-            if total is not None and total - total == 0:
-                line = template % values
-                if "True" not in line and "False" not in line:
-                    return line
-        return self.encode({"_step": step, **data, "_runtime": runtime, "_timestamp": t})
+            out = self._one(row)
+        except Exception:
+            out = None
+        if out is None or b"null" in out:
+            return (self._json(row) + "\n").encode("utf-8", "surrogatepass")
+        return out + b"\n"
 
-    def _template(self, keys: tuple) -> str | None:
-        template = None
-        if all(type(k) is str for k in keys):
-            template = "{" + ",".join(encode_basestring(k).replace("%", "%%") + ":%r" for k in keys) + "}"
-            if "True" in template or "False" in template:
-                template = None
-        if len(self._templates) >= self._MAX_SHAPES:
-            self._templates.clear()
-        self._templates[keys] = template
-        return template
+
+def _stdout_bytes():
+    """stdout, for writing bytes: its buffer, or (a text stream with none) a decoding shim."""
+    buffer = getattr(sys.stdout, "buffer", None)
+    if buffer is not None:
+        sys.stdout.flush()
+        return buffer
+    return _TextSink(sys.stdout)
+
+
+class _TextSink:
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, data: bytes) -> None:
+        self.stream.write(data.decode("utf-8", "surrogatepass"))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+
+def _plain(value):
+    """What the json module writes for a value it has no rule for (as msgspec would)."""
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return base64.b64encode(value).decode("ascii")
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    raise TypeError(f"cannot write a value of type {type(value).__name__} as JSON: {value!r:.80}")
 
 
 def _view(path):
@@ -153,28 +152,28 @@ def _view(path):
 
 def _write_jsonl(path, out, wanted: list[str] | None) -> RunView:
     view = _view(path)
-    dumps = _RowEncoder()
-    batch: list[str] = []
+    lines = _RowEncoder().lines
+    write = out.write
+    batch: list[dict] = []
     append = batch.append
     if wanted is None and isinstance(view, RunView):
-        # Plain log() rows come as (step, data, runtime, timestamp), written without a row.
-        parts = dumps.parts
+        # Plain log() rows come as (step, data, runtime, timestamp): the row is built here.
         for row in view.row_parts():
-            append(parts(*row) if type(row) is tuple else dumps(row))
+            if type(row) is tuple:
+                step, data, runtime, t = row
+                row = {"_step": step, **data, "_runtime": runtime, "_timestamp": t}
+            append(row)
             if len(batch) >= _BATCH_ROWS:
-                append("")
-                out.write("\n".join(batch))
+                write(lines(batch))
                 batch.clear()
     else:
         for row in view.rows():
-            append(dumps(row if wanted is None else _select(row, wanted)))
+            append(row if wanted is None else _select(row, wanted))
             if len(batch) >= _BATCH_ROWS:
-                append("")
-                out.write("\n".join(batch))
+                write(lines(batch))
                 batch.clear()
     if batch:
-        batch.append("")
-        out.write("\n".join(batch))
+        write(lines(batch))
     return view
 
 

@@ -19,6 +19,7 @@ import msgpack
 
 from ..errors import DiskFullError, Error
 from . import kinds
+from .decode import decoder
 from .frame import HEADER, HEADER_SIZE, MAGIC, MAX_PAYLOAD_BYTES, Tail, _reason, _resync, frame
 
 FSYNC_INTERVAL_S = 1.0
@@ -198,15 +199,17 @@ class SegmentReader:
             if size == 0:
                 return
             mm = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+            view = memoryview(mm)  # payloads are checked and decoded in place, not copied out
             try:
-                yield from self._records(mm, size)
+                yield from self._records(mm, view, size)
             finally:
+                view.release()
                 try:
                     mm.close()
                 except BufferError:
                     pass  # a caller still holds a view; the mapping goes with it
 
-    def _records(self, mm, size: int) -> Iterator[tuple[int, list]]:
+    def _records(self, mm, view: memoryview, size: int) -> Iterator[tuple[int, list]]:
         start = len(MAGIC)
         if size < start:
             self.tail = Tail(0, size)
@@ -217,7 +220,7 @@ class SegmentReader:
         # a million times for a million-row run); what is not sound goes through the same
         # resync as scan() does.
         released = 0
-        unpackb = msgpack.unpackb
+        decode = decoder()
         unpack_header = HEADER.unpack_from
         crc32 = zlib.crc32
         min_length = kinds.MIN_LENGTH
@@ -228,12 +231,12 @@ class SegmentReader:
                 length, crc = unpack_header(mm, pos)
                 end = pos + HEADER_SIZE + length
                 if length <= MAX_PAYLOAD_BYTES and end <= size:
-                    payload = mm[pos + HEADER_SIZE : end]
+                    payload = view[pos + HEADER_SIZE : end]
                     if crc32(payload) == crc:
                         offset = pos
                         pos = end
                         try:
-                            rec = unpackb(payload, raw=False, strict_map_key=False)
+                            rec = decode(payload)
                         except Exception as exc:  # any decoding failure of a checksummed payload
                             self._report(offset, f"undecodable record ({type(exc).__name__})", length)
                             continue
