@@ -82,7 +82,8 @@ class Replay:
         """``feed()`` each ``(offset, record)`` of a segment in turn, yielding the rows.
 
         The same rows as calling feed() in a loop. This runs once per record of a run, so the
-        common record (a log() without step or commit=False, no row pending, no None values,
+        common record (a sound log record, as the reader checked it: a tuple; without step or
+        commit=False, no row pending, no None values,
         no summary override or define_metric to account for) is applied inline; with
         ``keep_rows=False`` (for a caller that wants only what replay learns) its row is not
         even built, and only the rows of other records come out. With ``data_only``, such a
@@ -102,19 +103,16 @@ class Replay:
         start = self._segment_start
         base = self._runtime_base
         for _, rec in records:
-            if fast and rec[0] == _LOG:
-                data, t, commit = rec[3], rec[2], rec[5]
-                if (
-                    type(data) is dict
-                    and rec[4] is None
-                    and (commit is None or commit is True)
-                    and (type(t) is float or type(t) is int)
-                    and None not in data.values()
-                ):
+            # A tuple is a sound log record, its types checked by the reader (a list is any
+            # record, checked by feed()).
+            if fast and type(rec) is tuple:
+                data = rec[3]
+                if rec[4] is None and rec[5] is not False and None not in data.values():
+                    t = rec[2]
                     self.last_time = self.pending_time = t
                     cur = counter.step
                     writer_step = rec[6]
-                    if type(writer_step) is int and writer_step > cur:
+                    if writer_step > cur:
                         cur = writer_step
                     counter.step = cur + 1
                     latest.update(data)

@@ -23,7 +23,7 @@ def _segment(run) -> str:
 
 
 def _records(path: str) -> list[list]:
-    return [rec for _, rec in SegmentReader(path)]
+    return [list(rec) for _, rec in SegmentReader(path)]  # a sound log record is a tuple
 
 
 @pytest.fixture
@@ -113,7 +113,7 @@ def _reference(data: bytes) -> tuple[list, list, object]:
 
 def _read(path: str) -> tuple[list, list, object]:
     reader = SegmentReader(path)
-    records = list(reader)
+    records = [(offset, list(rec)) for offset, rec in reader]
     damage = []
     for d in reader.damage:
         if "undecodable" in d.reason:

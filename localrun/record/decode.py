@@ -19,6 +19,11 @@ from collections.abc import Callable
 from typing import Any
 
 _decode: Callable[[Any], Any] | None = None
+_decode_log: Callable[[Any], Any] | None = None
+
+#: The first byte of a ``log()`` record's payload: a msgpack array of 7 elements (no other
+#: kind has 7). Such a payload is first decoded by ``log_decoder()``.
+LOG_FIRST_BYTE = 0x97
 
 
 def _refuse_ext(code: int, data: memoryview) -> Any:
@@ -37,6 +42,27 @@ def decoder() -> Callable[[Any], Any]:
 
         _decode = msgspec.msgpack.Decoder(ext_hook=_refuse_ext).decode
     return _decode
+
+
+def log_decoder() -> tuple[Callable[[Any], tuple], type[Exception]]:
+    """The function that decodes one sound ``log()`` record, and the error it raises for a
+    payload that is valid msgpack but not that.
+
+    A sound log record comes out as a *tuple* ``(1, seq, time, data, step, commit,
+    writer_step)``, its types checked in C: ``time`` a float (an integer time becomes one),
+    ``data`` a dict with str keys, ``step`` an int or None, ``commit`` a bool or None,
+    ``writer_step`` an int. Readers that see a tuple skip their own checks; anything else
+    (the error) is decoded again by ``decoder()`` into a list and checked the long way.
+    """
+    global _decode_log
+    import msgspec
+
+    if _decode_log is None:
+        from typing import Literal
+
+        shape = tuple[Literal[1], int, float, dict[str, Any], int | None, bool | None, int]
+        _decode_log = msgspec.msgpack.Decoder(shape, ext_hook=_refuse_ext).decode
+    return _decode_log, msgspec.ValidationError
 
 
 def decode(payload: Any) -> Any:

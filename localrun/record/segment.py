@@ -19,7 +19,7 @@ import msgpack
 
 from ..errors import DiskFullError, Error
 from . import kinds
-from .decode import decoder
+from .decode import LOG_FIRST_BYTE, decoder, log_decoder
 from .frame import HEADER, HEADER_SIZE, MAGIC, MAX_PAYLOAD_BYTES, Tail, _reason, _resync, frame
 
 FSYNC_INTERVAL_S = 1.0
@@ -170,6 +170,9 @@ _RELEASE_BYTES = 64 * 1024 * 1024
 class SegmentReader:
     """Reads one segment: yields ``(offset, record)`` for every sound record.
 
+    A record is a list, except a sound ``log()`` record, which is a tuple whose types are
+    already checked (see ``decode.log_decoder()``).
+
     Whatever had to be skipped is collected in ``damage`` (a list of
     ``CorruptRecordError``); a torn tail is kept in ``tail`` and is not damage. The reader sees
     the file as it was when iteration began, so reading a live segment gives a consistent prefix.
@@ -221,6 +224,8 @@ class SegmentReader:
         # resync as scan() does.
         released = 0
         decode = decoder()
+        decode_log, not_a_log = log_decoder()
+        log_first_byte = LOG_FIRST_BYTE
         unpack_header = HEADER.unpack_from
         crc32 = zlib.crc32
         min_length = kinds.MIN_LENGTH
@@ -235,21 +240,31 @@ class SegmentReader:
                     if crc32(payload) == crc:
                         offset = pos
                         pos = end
-                        try:
-                            rec = decode(payload)
-                        except Exception as exc:  # any decoding failure of a checksummed payload
-                            self._report(offset, f"undecodable record ({type(exc).__name__})", length)
-                            continue
-                        if type(rec) is not list or len(rec) < 3 or type(rec[0]) is not int:
-                            self._report(offset, "not a record", length)
-                            continue
-                        kind = rec[0]
-                        need = min_length.get(kind)
-                        if need is not None and len(rec) < need:
-                            self._report(offset, f"{kinds.NAMES[kind]} record too short", length)
-                            continue
-                        if kind == kinds.START and self.header is None and type(rec[3]) is dict:
-                            self.header = rec[3]
+                        rec = None
+                        if length and payload[0] == log_first_byte:
+                            try:
+                                rec = decode_log(payload)  # a sound log record, checked in C
+                            except not_a_log:
+                                pass  # valid msgpack, but not that: decoded again below
+                            except Exception as exc:  # any decoding failure of a checksummed payload
+                                self._report(offset, f"undecodable record ({type(exc).__name__})", length)
+                                continue
+                        if rec is None:
+                            try:
+                                rec = decode(payload)
+                            except Exception as exc:  # any decoding failure of a checksummed payload
+                                self._report(offset, f"undecodable record ({type(exc).__name__})", length)
+                                continue
+                            if type(rec) is not list or len(rec) < 3 or type(rec[0]) is not int:
+                                self._report(offset, "not a record", length)
+                                continue
+                            kind = rec[0]
+                            need = min_length.get(kind)
+                            if need is not None and len(rec) < need:
+                                self._report(offset, f"{kinds.NAMES[kind]} record too short", length)
+                                continue
+                            if kind == kinds.START and self.header is None and type(rec[3]) is dict:
+                                self.header = rec[3]
                         yield offset, rec
                         if offset - released > _RELEASE_BYTES and hasattr(mm, "madvise"):
                             # Keep memory flat on huge segments: drop pages already read.

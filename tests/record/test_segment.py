@@ -97,7 +97,7 @@ def test_a_sound_frame_that_is_not_a_record_is_reported(tmp_path):
     with open(p, "wb") as f:
         f.write(MAGIC + frame(b"\xc1") + frame(msgpack.packb("hello")) + frame(good))
     recs, reader = records(p)
-    assert recs == [[1, 1, 1.0, {"a": 1}, None, None, 0]]
+    assert recs == [(1, 1, 1.0, {"a": 1}, None, None, 0)]  # a sound log record is a tuple
     assert [d.reason.split(" (")[0] for d in reader.damage] == ["undecodable record", "not a record"]
 
 
@@ -116,3 +116,23 @@ def test_empty_and_missing_files_read_as_nothing(tmp_path):
     assert records(p)[0] == []
     recs, reader = records(str(tmp_path / "missing.lrs"))
     assert recs == [] and "cannot open" in reader.damage[0].reason
+
+
+def test_log_records_checked_in_c_are_tuples_and_the_rest_lists(tmp_path):
+    p = str(tmp_path / "shapes.lrs")
+    shapes = [
+        [1, 1, 1.5, {"a": 1}, None, None, 0],  # sound: a tuple
+        [1, 2, 2, {"a": 1}, 3, True, 1],  # an integer time is a float to the checked decoder
+        [1, 3, 1.5, {1: 1}, None, None, 2],  # a non-str key: not what a writer makes, still read
+        [1, 4, 1.5, {"a": 1}, None, 1, 2],  # commit=1
+        [1, 5, 1.5, {"a": 1}, 2.5, None, 2],  # a float step
+        [1, 6, 1.5, {"a": 1}, None, None, 2, "later field"],  # a later format's extra field
+        [2, 7, 1.5, {"c": 1}],
+        [1, 8, 1.5, "not a dict", None, None, 2],
+    ]
+    with open(p, "wb") as f:
+        f.write(MAGIC + b"".join(frame(msgpack.packb(r)) for r in shapes))
+    recs, reader = records(p)
+    assert not reader.damage
+    assert [type(r).__name__ for r in recs] == ["tuple", "tuple"] + ["list"] * 6
+    assert [list(r) for r in recs] == [shapes[0], [1, 2, 2.0, {"a": 1}, 3, True, 1], *shapes[2:]]
