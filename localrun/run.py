@@ -186,7 +186,7 @@ class Run:
                 if k.__class__ is not str:
                     check_keys(data)
                     plain = False
-                elif v.__class__ not in plain_types:
+                elif v.__class__ is not float and v.__class__ not in plain_types:  # most metrics are floats
                     plain = False
             counter = self._steps
             cur = counter.step
