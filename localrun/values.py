@@ -1,7 +1,9 @@
 """Turning what users log into what a record holds.
 
 The fast path is msgpack itself: str, int, float, bool, None, lists, tuples and dicts pack
-natively (numpy.float64 is a float). Anything else reaches ``Encoder.default``: numpy scalars
+natively (numpy.float64 is a float). (``Run.log`` packs a dict of only exact str, int, float,
+bool and None values with msgspec instead, to the same bytes; msgspec never sees another type,
+since it packs datetime, Enum, dataclasses and others natively, which this module refuses.) Anything else reaches ``Encoder.default``: numpy scalars
 become Python numbers, numpy arrays a list (32 elements or fewer) or a histogram (more), as
 wandb does, torch tensors likewise, and media objects write their files and become their JSON
 value. A list of media is one value in wandb's format (``images/separated``), which msgpack's
