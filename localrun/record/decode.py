@@ -3,8 +3,7 @@
 Readers decode every record of a run (a million for a million-row run), so they use msgspec's
 msgpack decoder, written in C: about a third of the time of ``msgpack.unpackb`` for a typical
 ``log()`` record, with the same result for everything the recorder writes (maps with any keys,
-arrays as lists, bin as bytes). The recorder itself never imports msgspec: its import would
-cost every training script ~20 ms, and writing does not need it.
+arrays as lists, bin as bytes). It is imported on first use, never by ``import localrun``.
 
 Records hold no msgpack extension types (docs/format.md). A payload that has one was not
 written by localrun, and decoding it fails like any other undecodable payload; the one
