@@ -5,6 +5,8 @@ Installed as ``localrun.cli`` (from the top-level ``cli/`` folder).
 
 from __future__ import annotations
 
+import gc
+
 import click
 
 from localrun import __version__
@@ -21,6 +23,9 @@ from .verify import verify
 @click.version_option(__version__, prog_name="localrun")
 def main() -> None:
     """Record ML runs offline, look at them, sync them later."""
+    # What is loaded by now lives as long as the command: the cyclic collector need not walk
+    # it again each time reading a million records sets it off (4 % of `show`'s time).
+    gc.freeze()
 
 
 main.add_command(show)

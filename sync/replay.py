@@ -103,11 +103,11 @@ class Replay:
         start = self._segment_start
         base = self._runtime_base
         for _, rec in records:
-            # A tuple is a sound log record, its types checked by the reader (a list is any
-            # record, checked by feed()).
+            # A tuple is a sound log record, its types checked by the reader, with no None
+            # value in its data (a list is any record, checked by feed()).
             if fast and type(rec) is tuple:
                 data = rec[3]
-                if rec[4] is None and rec[5] is not False and None not in data.values():
+                if rec[4] is None and rec[5] is not False:
                     t = rec[2]
                     self.last_time = self.pending_time = t
                     cur = counter.step

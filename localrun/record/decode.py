@@ -49,8 +49,8 @@ def log_decoder() -> tuple[Callable[[Any], tuple], type[Exception]]:
 
     A sound log record comes out as a *tuple* ``(1, seq, time, data, step, commit,
     writer_step)``, its types checked in C: ``time`` a float (an integer time becomes one),
-    ``data`` a dict with str keys, ``step`` an int or None, ``commit`` a bool or None,
-    ``writer_step`` an int. Readers that see a tuple skip their own checks; anything else
+    ``data`` a dict with str keys and no None value (nor bytes) at its top level, ``step`` an
+    int or None, ``commit`` a bool or None, ``writer_step`` an int. Readers that see a tuple skip their own checks; anything else
     (the error) is decoded again by ``decoder()`` into a list and checked the long way.
     """
     global _decode_log
@@ -59,7 +59,8 @@ def log_decoder() -> tuple[Callable[[Any], tuple], type[Exception]]:
     if _decode_log is None:
         from typing import Literal
 
-        shape = tuple[Literal[1], int, float, dict[str, Any], int | None, bool | None, int]
+        value = int | float | str | bool | list | dict
+        shape = tuple[Literal[1], int, float, dict[str, value], int | None, bool | None, int]
         _decode_log = msgspec.msgpack.Decoder(shape, ext_hook=_refuse_ext).decode
     return _decode_log, msgspec.ValidationError
 

@@ -129,10 +129,12 @@ def test_log_records_checked_in_c_are_tuples_and_the_rest_lists(tmp_path):
         [1, 6, 1.5, {"a": 1}, None, None, 2, "later field"],  # a later format's extra field
         [2, 7, 1.5, {"c": 1}],
         [1, 8, 1.5, "not a dict", None, None, 2],
+        [1, 9, 1.5, {"a": None}, None, None, 2],  # a None value (it does not replace the summary)
+        [1, 10, 1.5, {"a": b"x"}, None, None, 2],
     ]
     with open(p, "wb") as f:
         f.write(MAGIC + b"".join(frame(msgpack.packb(r)) for r in shapes))
     recs, reader = records(p)
     assert not reader.damage
-    assert [type(r).__name__ for r in recs] == ["tuple", "tuple"] + ["list"] * 6
+    assert [type(r).__name__ for r in recs] == ["tuple", "tuple"] + ["list"] * 8
     assert [list(r) for r in recs] == [shapes[0], [1, 2, 2.0, {"a": 1}, 3, True, 1], *shapes[2:]]
