@@ -180,7 +180,7 @@ def w5(python: str, rows: int, repeats: int) -> dict:
     env = offline_env(os.path.join(WORK, "w5-env"))
     cli = [python, "-m", "localrun.cli"] if not os.path.exists(os.path.join(os.path.dirname(python), "localrun")) else [os.path.join(os.path.dirname(python), "localrun")]
     segment = os.path.join(run, "segments", "000001.lrs")
-    results: dict[str, list[dict]] = {"export": [], "export_csv": [], "show": [], "show_json": [], "floor": []}
+    results: dict[str, list[dict]] = {"export": [], "export_csv": [], "show": [], "show_json": [], "floor": [], "floor_msgspec": []}
     for _ in range(repeats):
         results["export"].append(timed_command([*cli, "export", run], env))
         results["export_csv"].append(timed_command([*cli, "export", "--format", "csv", run], env))
@@ -188,6 +188,8 @@ def w5(python: str, rows: int, repeats: int) -> dict:
         results["show_json"].append(timed_command([*cli, "show", "--json", run], env))
         done = subprocess.run([python, os.path.join(HERE, "worker.py"), "read-floor", segment], capture_output=True, text=True, env=env)
         results["floor"].append(json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]})
+        done = subprocess.run([python, os.path.join(HERE, "worker.py"), "read-floor-msgspec", segment], capture_output=True, text=True, env=env)
+        results["floor_msgspec"].append(json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]})
     out = {"rows": rows, "segment_bytes": os.path.getsize(segment)}
     for k, runs in results.items():
         good = [r for r in runs if "error" not in r]
@@ -224,7 +226,9 @@ def median_result(runs: list[dict]) -> dict:
     for k, v in good[0].items():
         if isinstance(v, (int, float)) and not isinstance(v, bool):
             out[k] = statistics.median(r[k] for r in good)
-    out["floor"] = {k: statistics.median(r["floor"][k] for r in good) for k in good[0]["floor"]}
+    for floor in ("floor", "floor_msgspec"):
+        if all(floor in r for r in good):
+            out[floor] = {k: statistics.median(r[floor][k] for r in good) for k in good[0][floor]}
     out["repeats"] = len(good)
     return out
 
@@ -294,6 +298,19 @@ def render(results: dict, meta: dict) -> str:
                 f"| *floor* | – | {_f(floor_row['p50_us'])} | {_f(floor_row['p99_us'])} | {_f(floor_row['p999_us'])} | "
                 f"{_f(floor_row['amortised_us'])} | 1.00× | 1.00× | 1.00× | {_f(floor_row['bytes'] / n, 0)} | 1.00× | – |"
             )
+        lr = results[w].get("localrun", {})
+        if "floor_msgspec" in lr and "p50_us" in lr:
+            fm = lr["floor_msgspec"]
+            lines.append(
+                f"| *floor, msgspec* | – | {_f(fm['p50_us'])} | {_f(fm['p99_us'])} | {_f(fm['p999_us'])} | "
+                f"{_f(fm['amortised_us'])} | – | – | – | – | – | – |"
+            )
+            notes.append(
+                "the floor packs with msgpack.packb, as the goals define it; localrun's log() packs plain "
+                "records with msgspec, so the *floor, msgspec* row packs with msgspec instead: against it, "
+                f"localrun's p50 is {_ratio(lr['p50_us'], fm['p50_us'])} and its amortised time "
+                f"{_ratio(lr['amortised_us'], fm['amortised_us'])}"
+            )
         for note in notes:
             lines += ["", f"Note: {note}."]
         lines.append("")
@@ -315,9 +332,10 @@ def render(results: dict, meta: dict) -> str:
                 "show": "`localrun show RUN`",
                 "show_json": "`localrun show --json RUN`",
                 "floor": "*floor*: walk frames + crc + unpack + one JSON line per row (keys encoded once)",
+                "floor_msgspec": "*floor, msgspec*: the same with msgspec's decoder and `encode_lines`",
             }
             floor_cpu = r.get("floor", {}).get("cpu_s")
-            for k in ("export", "export_csv", "show", "show_json", "floor"):
+            for k in ("export", "export_csv", "show", "show_json", "floor", "floor_msgspec"):
                 x = r.get(k, {})
                 if "error" in x:
                     lines.append(f"| {label[k]} | {x['error']} | | | |")

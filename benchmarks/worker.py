@@ -243,13 +243,22 @@ TOOLS = {t.name: t for t in (Localrun, Wandb, Trackio, Mlflow, TensorboardX)}
 
 class Floor:
     """What the design cannot beat, in this process: msgpack.packb + one os.write of the same
-    dict; a PNG encode (Pillow) + sha256 + write of the same image; np.histogram + one record."""
+    dict; a PNG encode (Pillow) + sha256 + write of the same image; np.histogram + one record.
 
-    def __init__(self, workdir: str):
-        import msgpack
+    With ``packer="msgspec"``, the same with msgspec's encoder instead of msgpack.packb (the
+    packer localrun's log() uses for plain records): the floor of a faster packer, reported
+    beside the issue's msgpack floor."""
 
-        self.packb = msgpack.packb
-        self.dir = os.path.join(workdir, "floor")
+    def __init__(self, workdir: str, packer: str = "msgpack"):
+        if packer == "msgspec":
+            import msgspec
+
+            self.packb = msgspec.msgpack.Encoder().encode
+        else:
+            import msgpack
+
+            self.packb = msgpack.packb
+        self.dir = os.path.join(workdir, "floor" if packer == "msgpack" else f"floor-{packer}")
         os.makedirs(os.path.join(self.dir, "media"), exist_ok=True)
         self.fd = os.open(os.path.join(self.dir, "records"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
 
@@ -377,6 +386,56 @@ def make_big_run(n: int, root: str) -> None:
     run.finish()
 
 
+def read_floor_msgspec(segment: str) -> dict:
+    """``read_floor()`` with msgspec (what export uses): decode each payload in place, build
+    the row, and write the JSON lines of 512 rows with one ``encode_lines``."""
+    import mmap
+    import struct
+    import zlib
+
+    import msgspec
+
+    header = struct.Struct("<II")
+    decode = msgspec.msgpack.Decoder().decode
+    lines = msgspec.json.Encoder().encode_lines
+    t = time.perf_counter()
+    rows = 0
+    with open(segment, "rb") as f, open(os.devnull, "wb") as out:
+        mm = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        view = memoryview(mm)
+        pos, end, released = 8, len(mm), 0
+        batch = []
+        while pos + 8 <= end:
+            length, crc = header.unpack_from(mm, pos)
+            payload = view[pos + 8 : pos + 8 + length]
+            pos += 8 + length
+            if zlib.crc32(payload) != crc:
+                break
+            rec = decode(payload)
+            if rec[0] != 1:
+                continue
+            batch.append({"_step": rows, **rec[3], "_runtime": 0.0, "_timestamp": rec[2]})
+            rows += 1
+            if len(batch) >= 512:
+                out.write(lines(batch))
+                batch.clear()
+            if pos - released > 64 * 1024 * 1024:
+                upto = pos - pos % mmap.PAGESIZE
+                mm.madvise(mmap.MADV_DONTNEED, released, upto - released)
+                released = upto
+        out.write(lines(batch))
+        del payload
+        view.release()
+        mm.close()
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return {
+        "rows": rows,
+        "seconds": time.perf_counter() - t,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+    }
+
+
 def read_floor(segment: str) -> dict:
     """The floor of export: walk the frames, check each crc, unpack, and write one JSON line
     per row with the keys encoded once (``template % values``, the repr of each number: what
@@ -440,6 +499,9 @@ def main(argv: list[str]) -> None:
     if argv[0] == "read-floor":
         print(json.dumps(read_floor(argv[1])))
         return
+    if argv[0] == "read-floor-msgspec":
+        print(json.dumps(read_floor_msgspec(argv[1])))
+        return
     tool_name, workload, n, workdir = argv[0], argv[1], int(argv[2]), argv[3]
     os.makedirs(workdir, exist_ok=True)
     out: dict = {"tool": tool_name, "workload": workload, "n": n, "python": sys.version.split()[0]}
@@ -468,6 +530,9 @@ def main(argv: list[str]) -> None:
     floor = Floor(workdir)
     out["floor"] = measure(floor, workload, n)
     out["floor"]["bytes"] = dir_bytes(floor.dir)
+    if tool_name == "localrun" and workload == "w1":
+        floor = Floor(workdir, packer="msgspec")
+        out["floor_msgspec"] = measure(floor, workload, n)
     sys.stdout.write("\n" + json.dumps(out) + "\n")
     sys.stdout.flush()
     os._exit(0)  # don't time peers' atexit work; each tool was finished above
