@@ -91,3 +91,34 @@ def test_export_into_a_closed_pipe_is_quiet(runs):
     )
     assert json.loads(proc.stdout)["i"] == 0 and "Traceback" not in proc.stderr
     assert os.path.exists(run.dir)
+
+
+def test_export_csv_mixes_plain_number_rows_and_the_rest_in_order(runs, tmp_path):
+    run = localrun.init(dir=runs, id="mix")
+    values = [0.5, 1e-05, 1e22, -0.0, 7, 2**63, float("nan"), math.inf, True, "a,b", None, [1, 2], 5e-324]
+    for i in range(1300):  # past one batch of plain rows
+        run.log({"x": values[i % len(values)] if i % 3 == 0 else i * 0.25, "y": i})
+    run.log({"only_late": 1.0})
+    run.finish()
+    out = tmp_path / "h.csv"
+    proc = cli("export", run.dir, "--format", "csv", "-o", str(out))
+    assert proc.returncode == 0, proc.stderr
+    raw = out.read_bytes()
+    assert raw.count(b"\r\n") == 1 + 1301 and b"\n" not in raw.replace(b"\r\n", b"")
+    table = list(csv.reader(io.StringIO(raw.decode(), newline="")))
+    assert table[0] == ["_step", "x", "y", "only_late", "_runtime", "_timestamp"]
+    rows = list(RunView(run.dir).rows())
+    assert len(table) == 1 + len(rows)
+    for cells, row in zip(table[1:], rows, strict=True):
+        for name, cell in zip(table[0], cells, strict=True):
+            v = row.get(name)
+            if v is None:
+                assert cell == ""
+            elif isinstance(v, bool) or isinstance(v, str):
+                assert cell == str(v)
+            elif isinstance(v, list):
+                assert json.loads(cell) == v
+            elif isinstance(v, float) and math.isnan(v):
+                assert cell == "nan"
+            else:
+                assert float(cell) == v and (type(v) is float or cell == str(v)), (name, cell, v)
