@@ -9,7 +9,6 @@ import sys
 
 import click
 from localrun.sync import RunView, find_runs
-from localrun.sync.remote import token_from
 from localrun.sync.remote_view import is_url, remote_views
 
 from localrun.errors import RunDirError
@@ -42,6 +41,8 @@ def export(run: str, fmt: str, keys: str | None, output: str | None, token: str 
     URL on a server, as `localrun sync` printed it.
     """
     if is_url(run):
+        from localrun.sync.remote import token_from
+
         remote, views, single = remote_views(run, token_from(token))
         click.get_current_context().call_on_close(remote.close)
         if not single:

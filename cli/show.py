@@ -9,7 +9,6 @@ from operator import itemgetter
 
 import click
 from localrun.sync import RunView, find_runs
-from localrun.sync.remote import token_from
 from localrun.sync.remote_view import is_url, remote_views
 
 from .errors import report_damage
@@ -28,6 +27,8 @@ def show(path: str, as_json: bool, token: str | None) -> None:
     PATH may also be a server URL: a run's URL as `localrun sync` printed it, or the server's.
     """
     if is_url(path):
+        from localrun.sync.remote import token_from
+
         remote, views, single = remote_views(path, token_from(token))
         click.get_current_context().call_on_close(remote.close)
     else:

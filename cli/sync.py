@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 from localrun.sync import find_runs
-from localrun.sync.push import PushResult, push_runs
-from localrun.sync.remote import Remote, token_from
 
 from .errors import EXIT_SYNC
+
+if TYPE_CHECKING:
+    from localrun.sync.push import PushResult
 
 
 def _size(n: int) -> str:
@@ -58,6 +60,10 @@ def sync(path: str, url: str, token: str | None, dry_run: bool) -> None:
     syncs resume where they stopped, and re-syncing sends only what is new. Prints one line per
     run, ending with the run's URL. Exit status 0 only when every run synced.
     """
+    # httpx (a tenth of a second) is imported only by the commands that talk to a server.
+    from localrun.sync.push import push_runs
+    from localrun.sync.remote import Remote, token_from
+
     paths = find_runs(path)
     remote = Remote(url, token=token_from(token))
     failed = 0

@@ -8,12 +8,13 @@ A run's URL is what ``localrun sync`` printed: the server's URL followed by the 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from localrun.errors import SyncError
 
-from .remote import Remote
+if TYPE_CHECKING:
+    from .remote import Remote
 
 
 def is_url(path: str) -> bool:
@@ -61,6 +62,8 @@ class RemoteRunView:
 def remote_views(url: str, token: str | None = None, transport=None) -> tuple[Remote, list[RemoteRunView], bool]:
     """The runs a URL names: ``(remote, views, single)``; ``single`` when it named one run."""
     base, project, run_id = split_run_url(url)
+    from .remote import Remote  # httpx: imported only when a URL is read
+
     remote = Remote(base, token=token, transport=transport)
     try:
         if run_id is not None:

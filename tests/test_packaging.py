@@ -41,6 +41,18 @@ def test_import_localrun_pulls_in_no_http_cli_or_heavy_modules():
     assert out == ""
 
 
+def test_reading_commands_do_not_import_httpx_and_the_sync_side_still_exports_it():
+    code = (
+        "import sys; from localrun.cli import main; from localrun.sync import RunView, find_runs; "
+        "print('httpx' in sys.modules, end=' '); from localrun.sync import Remote, push_runs, PushResult; "
+        "print('httpx' in sys.modules, Remote.__name__, push_runs.__name__, PushResult.__name__)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "False True Remote push_runs PushResult"
+    done = subprocess.run([sys.executable, "-c", "from localrun.sync import nothing_here"], capture_output=True, text=True)
+    assert done.returncode != 0 and "nothing_here" in done.stderr
+
+
 def test_recorder_source_never_imports_the_sync_side():
     import re
 
