@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import itertools
 import os
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-import msgpack
+import msgspec
 
 from localrun import rundir
 from localrun.errors import Error, RemoteRejectedError, SyncError
@@ -38,6 +39,10 @@ BUNDLE_BYTES = 4 * 1024 * 1024  # small media files go in bundles of up to this 
 BUNDLE_FILES = 1000
 BUNDLE_FILE_BYTES = 1024 * 1024  # larger files are uploaded alone, streamed
 COLLECT_EVERY = 8  # batches between garbage collections (see push_run)
+
+# msgspec packs a batch about three times as fast as msgpack.packb, to the same bytes.
+_encode = msgspec.msgpack.Encoder().encode
+_decode = msgspec.msgpack.Decoder().decode
 
 Progress = Callable[..., None]  # progress(rows=0, bytes=0, files=0)
 
@@ -176,17 +181,13 @@ class _Push:
                 # this thread starts replaying.
                 preload = sender.submit(self._send_media_folder)
                 self.walk_batches = live
-            batch: list[dict] = []
             rows = view.rows(final_only=True)
-            if after >= 0:
-                rows = (row for row in rows if row["_step"] > after)
+            if after >= 0:  # steps increase: once past the cursor, every row is new
+                rows = itertools.dropwhile(lambda row: row["_step"] <= after, rows)
+            # islice, not a loop appending row by row: this runs a million times for a
+            # million-row run, and in C it costs next to nothing.
             size = self.batch_rows
-            for row in rows:
-                batch.append(row)
-                if len(batch) >= size:
-                    self._submit(sender, in_flight, batch)
-                    batch = []
-            if batch:
+            while batch := list(itertools.islice(rows, size)):
                 self._submit(sender, in_flight, batch)
             while in_flight:
                 in_flight.pop(0).result()
@@ -231,7 +232,7 @@ class _Push:
 
     def _bodies(self, rows: list[dict]):
         """msgpack arrays of ``rows``, halved until each fits in ``batch_bytes``."""
-        body = msgpack.packb(rows)
+        body = _encode(rows)
         if len(body) <= self.batch_bytes or len(rows) == 1:
             yield body, rows, rows[-1]["_step"]
             return
@@ -254,7 +255,7 @@ class _Push:
                 # The rows name a file the remote lacks (one that appeared after the media
                 # folder was sent): send what they name, then the rows again.
                 files = {}
-                mediarefs.collect(msgpack.unpackb(body, raw=False), files)
+                mediarefs.collect(_decode(body), files)
                 self.known.difference_update(files)
                 self._send_files_now(files)
                 self.remote.append_rows(r.project, r.run_id, body)
