@@ -102,7 +102,8 @@ class BlobDir:
         # thread hop and two fsyncs apiece, most of a sync's first half second.
         shares = [new[i::_WRITERS] for i in range(min(_WRITERS, len(new)))]
         folders = await asyncio.gather(*(run_in_threadpool(self._write_all, share, blobs) for share in shares))
-        await run_in_threadpool(_fsync_dirs, sorted(set().union(*folders)))
+        folders = sorted(set().union(*folders))
+        await asyncio.gather(*(run_in_threadpool(_fsync_dirs, folders[i::_WRITERS]) for i in range(min(_WRITERS, len(folders)))))
         return new
 
     def _write_all(self, hashes: list[str], blobs: dict) -> set[str]:
