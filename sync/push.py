@@ -192,7 +192,7 @@ class _Push:
             if not r.dry_run:
                 # First on the sender thread, so before any batch: the media folder, while
                 # this thread starts replaying.
-                preload = sender.submit(self._send_media_folder)
+                preload = sender.submit(self._send_media_folder, self._media_folder())
                 self.walk_batches = live
             rows = view.rows(final_only=True)
             if after >= 0:  # steps increase: once past the cursor, every row is new
@@ -297,7 +297,25 @@ class _Push:
 
     # --- media ---------------------------------------------------------------------------------
 
-    def _send_media_folder(self) -> None:
+    def _media_folder(self) -> dict[str, tuple[str, int]]:
+        """The run's media files, ``{sha256: (path, size)}``.
+
+        Listed on the main thread before replay starts: on the sender thread, with replay
+        holding the interpreter, each stat waited for its turn, and a thousand files took
+        0.2-0.5 s.
+        """
+        found = {}
+        try:
+            with os.scandir(os.path.join(self.path, mediarefs.MEDIA_DIR)) as entries:
+                for entry in entries:
+                    sha = mediarefs.hash_in_name(entry.name)
+                    if sha is not None and entry.is_file():
+                        found[sha] = (entry.path, entry.stat().st_size)
+        except OSError:
+            pass
+        return found
+
+    def _send_media_folder(self, media: dict[str, tuple[str, int]]) -> None:
         """Upload the run's media files the remote lacks, all at once, before replay starts.
 
         Asking per batch would mean a round trip per batch, each one waiting on replay for the
@@ -305,16 +323,11 @@ class _Push:
         are still checked, for files that appear meanwhile.
         """
         try:
-            names = os.listdir(os.path.join(self.path, mediarefs.MEDIA_DIR))
-        except OSError:
-            return
-        files = {}
-        for name in names:
-            sha = mediarefs.hash_in_name(name)
-            if sha is not None:
-                files[sha] = f"{mediarefs.MEDIA_DIR}/{name}"
-        try:
-            self._send_files_now(files)
+            unknown = [h for h in media if h not in self.known]
+            if unknown:
+                missing = self.remote.missing_blobs(unknown)
+                self._upload(missing, {h: media[h][0] for h in missing}, {h: media[h][1] for h in missing})
+                self.known.update(unknown)
         except BaseException as exc:
             self.failed = True
             self.failure = exc
@@ -330,9 +343,13 @@ class _Push:
         if not unknown:
             return
         local = {h: mediarefs.local_file(self.path, files[h]) for h in unknown}
-        r = self.result
         missing = self.remote.missing_blobs(unknown)
-        sizes = {sha: os.path.getsize(local[sha]) for sha in missing}
+        self._upload(missing, local, {sha: os.path.getsize(local[sha]) for sha in missing})
+        self.known.update(unknown)
+
+    def _upload(self, missing: list[str], local: dict[str, str], sizes: dict[str, int]) -> None:
+        """Send the files ``missing`` names (``local`` paths, ``sizes``) to the remote."""
+        r = self.result
         # Small files travel in bundles (one request for many), large ones alone, streamed;
         # several requests at once, since the server fsyncs each file before it answers.
         jobs: list = []
@@ -360,7 +377,6 @@ class _Push:
             r.files_sent += 1
             r.file_bytes_sent += size
             self.progress(files=1, bytes=size)
-        self.known.update(unknown)
 
 
 def push_runs(paths: list[str], remote: Remote, *, on_result: Callable[[PushResult], None] | None = None, **kwargs) -> list[PushResult]:
