@@ -1,7 +1,7 @@
 """The ASGI app: the routes of docs/protocol.md, over a ``Storage`` and a ``BlobDir``.
 
 Every handler checks what it was sent before anything is stored (``names.py``,
-``_check_rows``, ``_media_refs``), so a refused request leaves no trace. Storage calls run in a worker thread, so the server keeps
+``values.py``), so a refused request leaves no trace. Storage calls run in a worker thread, so the server keeps
 reading the next request while SQLite commits the last one.
 """
 
@@ -28,18 +28,16 @@ from .auth import BearerAuth
 from .blobs import BlobDir
 from .names import (
     MAX_STEP,
-    SHA256,
     BadInput,
-    check_media_path,
     check_project,
     check_run_id,
     check_sha256,
 )
 from .storage import RowBatch, RunInfo, Storage, UnknownRunError, open_storage
+from .values import check_rows, decode_rows, media_refs
 
 MSGPACK = "application/msgpack"
 API = "/api/v1"
-_MAX_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -160,69 +158,6 @@ async def _decode(request: Request, limit: int):
     raise BadInput(f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json", status=415)
 
 
-_PLAIN = frozenset((str, int, float, bool, type(None)))
-_PLAIN_NUMBERS = frozenset((float, bool, type(None)))  # no int: it may be out of range (JSON)
-_INT_FLOAT = frozenset((int, float))
-_MIN_INT, _MAX_INT = -(2**63), 2**64 - 1  # what msgpack (and so the format) can hold
-
-
-def _bad_value(value) -> BadInput:
-    return BadInput(
-        f"a value of type {type(value).__name__} ({repr(value)[:60]}) is not allowed: values are null, booleans, "
-        "64-bit integers, floats, strings, arrays and maps with string keys (docs/format.md)"
-    )
-
-
-def _media_refs(value, refs: set, depth: int = 0, media: bool = True) -> None:
-    """Check the values inside ``value`` and collect the blob hashes its media references name.
-
-    Only the value types of docs/format.md pass: anything else (bytes, msgpack extension types,
-    integers beyond 64 bits from JSON) would be stored and then break every reader of the run.
-    ``media`` False skips looking for media references (none can be there).
-    """
-    if depth > _MAX_DEPTH:
-        raise BadInput(f"value nested deeper than {_MAX_DEPTH} levels")
-    if type(value) is dict:
-        for k, v in value.items():
-            if type(k) is not str:
-                raise BadInput(f"key {k!r} is not a string")
-            t = type(v)
-            if t is dict or t is list:
-                _media_refs(v, refs, depth + 1, media)
-            elif t not in _PLAIN or (t is int and not _MIN_INT <= v <= _MAX_INT):
-                raise _bad_value(v)
-        if media and "_type" in value:
-            path = value.get("path")
-            if path is not None:
-                check_media_path(path)
-                sha = value.get("sha256")
-                if sha is not None:
-                    refs.add(check_sha256(sha))
-                else:  # media/<sha256>.<ext>: the name says which file it is
-                    base = path.rsplit("/", 1)[-1].split(".", 1)[0]
-                    if SHA256.match(base):
-                        refs.add(base)
-            names = value.get("filenames")
-            if names is not None:
-                if type(names) is not list:
-                    raise BadInput(f"'filenames' must be a list of paths, not {type(names).__name__}")
-                for name in names:
-                    check_media_path(name)
-                    base = name.rsplit("/", 1)[-1].split(".", 1)[0]
-                    if SHA256.match(base):
-                        refs.add(base)
-    else:
-        types = set(map(type, value))
-        if types <= _PLAIN_NUMBERS or (types <= _INT_FLOAT and _MIN_INT <= min(value) and max(value) <= _MAX_INT):
-            return  # numbers only (a histogram's bins and counts): checked in C
-        for v in value:
-            t = type(v)
-            if t is dict or t is list:
-                _media_refs(v, refs, depth + 1, media)
-            elif t not in _PLAIN or (t is int and not _MIN_INT <= v <= _MAX_INT):
-                raise _bad_value(v)
-
-
 # --- handlers ----------------------------------------------------------------------------------
 
 
@@ -293,7 +228,7 @@ class _Api:
         # "path", "rows" and "last_step" are replaced by the server's own when read back; they
         # are kept in place so the document reads back with its keys in the order sent.
         refs: set = set()
-        _media_refs(doc, refs)
+        media_refs(doc, refs)
         self._require_blobs(refs)
         info = await run_in_threadpool(self.storage.set_doc, project, run_id, msgpack.packb(doc))
         return _json({"project": project, "id": run_id, "rows": info.rows, "last_step": info.last_step})
@@ -303,15 +238,13 @@ class _Api:
         body = await _read_body(request, self.limits.max_body_bytes)
         if request.headers.get("content-type", "").split(";")[0].strip() != MSGPACK:
             raise BadInput(f"send rows as {MSGPACK}: an array of rows, each an object with an integer _step", status=415)
-        try:
-            rows = msgpack.unpackb(body, raw=False)
-        except Exception as exc:  # any decoding failure of untrusted bytes is the client's
-            raise BadInput(f"the body is not valid msgpack: {type(exc).__name__}: {str(exc)[:200]}") from None
+        may_hold_media = b"_type" in body or b"filenames" in body
+        rows, unchecked = decode_rows(body, may_hold_media)
         if type(rows) is not list:
             raise BadInput("the body must be an array of rows, each an object with an integer _step")
         if len(rows) > self.limits.max_batch_rows:
             raise BadInput(f"{len(rows)} rows in one batch is over the server's limit of {self.limits.max_batch_rows}", status=413)
-        steps, refs = _check_rows(rows, b"_type" in body or b"filenames" in body)
+        steps, refs = check_rows(rows, may_hold_media, unchecked)
         self._require_blobs(refs)
         batch = RowBatch(steps, rows, body)
         inserted, info = await run_in_threadpool(self.storage.append_rows, project, run_id, batch)
@@ -368,43 +301,3 @@ class _Api:
         if not os.path.exists(path):
             raise BadInput(f"no blob {request.path_params['sha256']} on this server", status=404)
         return FileResponse(path, media_type="application/octet-stream")
-
-
-def _check_rows(rows: list, may_hold_media: bool) -> tuple[list[int], set]:
-    """The rows' steps and the blobs they name; BadInput on anything off.
-
-    Every value is checked against the types of docs/format.md (bytes and msgpack extension
-    types are refused: stored, they would break every reader of the run). ``may_hold_media`` is
-    False when the body has no ``_type`` (nor ``filenames``) anywhere: then no value can be a
-    media reference, and nested values are only type-checked.
-    """
-    steps = []
-    refs: set = set()
-    prev = -1
-    known_keys = None  # rows mostly share one key set: check the keys once per set
-    plain = _PLAIN
-    for row in rows:
-        if type(row) is not dict:
-            raise BadInput(f"a row must be an object, not {type(row).__name__}")
-        step = row.get("_step")
-        if type(step) is not int or not 0 <= step <= MAX_STEP:
-            raise BadInput(f"a row's _step must be an integer from 0 to {MAX_STEP}, not {step!r}")
-        if step <= prev:
-            raise BadInput(f"steps must increase within a batch: {step} came after {prev}")
-        prev = step
-        steps.append(step)
-        keys = row.keys()
-        if keys != known_keys:
-            for k in keys:
-                if type(k) is not str:
-                    raise BadInput(f"row keys must be strings, not {k!r}")
-            known_keys = keys
-        for v in row.values():
-            t = type(v)
-            if t in plain:
-                continue  # msgpack holds no integer beyond 64 bits
-            if t is dict or t is list:
-                _media_refs(v, refs, 1, may_hold_media)
-            else:
-                raise _bad_value(v)
-    return steps, refs

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from urllib.parse import quote, urlsplit
 
 import httpx
-import msgpack
+import msgspec
 
 from localrun.errors import RemoteRejectedError, SyncError, TransportError
 
@@ -25,6 +25,9 @@ API = "/api/v1"
 MSGPACK = "application/msgpack"
 RETRIES = 5
 BACKOFF_S = 0.25  # doubled after each failed try: 0.25, 0.5, 1, 2 (about 4 s in all)
+
+_encode = msgspec.msgpack.Encoder().encode  # the same bytes as msgpack.packb, faster
+_decode = msgspec.msgpack.Decoder().decode
 
 
 def token_from(token: str | None, environ: dict | None = None) -> str | None:
@@ -86,7 +89,7 @@ class Remote:
         return _loads(self._call("POST", _api_run(project, run_id) + "/rows", content=body, headers={"Content-Type": MSGPACK}))
 
     def set_doc(self, project: str, run_id: str, doc: dict) -> dict:
-        body = msgpack.packb(doc)
+        body = _encode(doc)
         return _loads(self._call("PUT", _api_run(project, run_id) + "/doc", content=body, headers={"Content-Type": MSGPACK}))
 
     def missing_blobs(self, hashes: list[str]) -> list[str]:
@@ -114,7 +117,7 @@ class Remote:
         for sha, path in paths.items():
             with open(path, "rb") as f:
                 bundle[sha] = f.read()
-        r = self._call("POST", f"{API}/blobs", content=msgpack.packb(bundle), headers={"Content-Type": MSGPACK})
+        r = self._call("POST", f"{API}/blobs", content=_encode(bundle), headers={"Content-Type": MSGPACK})
         answer = _loads(r)
         return len(answer.get("stored") or []) if type(answer) is dict else 0
 
@@ -182,7 +185,7 @@ def _loads(r: httpx.Response):
 
 def _page(r: httpx.Response) -> list:
     try:
-        rows = msgpack.unpackb(r.content, raw=False)
+        rows = _decode(r.content)
     except Exception as exc:  # whatever the bytes were, they are not a page of rows
         raise SyncError(f"{r.request.url} answered something that is not a page of rows ({type(exc).__name__}). Is it a localrun server?") from exc
     if type(rows) is not list:

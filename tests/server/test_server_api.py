@@ -139,6 +139,16 @@ def test_a_bundle_stores_each_file_once(data):
             assert c.get(f"/api/v1/blobs/{sha}").content == b
 
 
+def test_a_bundle_of_many_files_is_stored_whole_by_several_writers(data):
+    files = {hashlib.sha256(b).hexdigest(): b for b in (f"file {i}".encode() * (i + 1) for i in range(50))}
+    with client(data) as c:
+        answer = c.post("/api/v1/blobs", content=msgpack.packb(files), headers=MSGPACK).json()
+        assert sorted(answer["stored"]) == sorted(files) and answer["count"] == 50
+        assert sorted(stored_blobs(data)) == sorted(files)  # nothing left in blobs/tmp
+        for sha, b in files.items():
+            assert c.get(f"/api/v1/blobs/{sha}").content == b
+
+
 def test_token_is_required_on_every_call(data):
     with client(data, token="t0k") as c:
         for method, path in [("GET", "/api/v1/runs"), ("PUT", RUN), ("GET", "/"), ("GET", "/runs/proj/r1")]:

@@ -79,3 +79,21 @@ def test_everything_survives_reopening(open_backend):
     info = t.get_run("p", "r")
     assert (info.rows, info.last_step, msgpack.unpackb(info.doc)) == (100, 99, {"state": "finished"})
     assert [i.run_id for i in t.list_runs()] == ["r"]
+
+
+def test_a_new_sqlite_database_has_64k_pages_and_an_old_one_keeps_its_own(tmp_path):
+    import sqlite3
+
+    old = tmp_path / "old.sqlite"
+    db = sqlite3.connect(old)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.close()
+    for path, size in ((tmp_path / "new.sqlite", 65536), (old, 4096)):
+        s = SQLiteStorage(str(path))
+        s.upsert_run("p", "r", None)
+        s.append_rows("p", "r", rows([0, 1]))
+        assert s.read_rows("p", "r", -1, 10) == [{"_step": 0, "v": 0}, {"_step": 1, "v": 1}]
+        s.close()
+        db = sqlite3.connect(path)
+        assert db.execute("PRAGMA page_size").fetchone()[0] == size
+        db.close()

@@ -177,3 +177,23 @@ def test_a_project_name_with_spaces_and_unicode_round_trips(tmp_path, app_remote
     result = push_run(run.dir, app_remote)
     assert result.synced and result.url == "http://inproc/runs/%D0%BC%D0%BE%D1%8F%20%D0%BC%D0%BE%D0%B4%D0%B5%D0%BB%D1%8C%20v2/r1"
     assert app_remote.get_run("моя модель v2", "r1")["rows"] == 1
+
+
+def test_each_batch_is_sent_as_msgpack_packs_its_rows(tmp_path):
+    """The wire bytes do not depend on which msgpack library packed them (docs/protocol.md)."""
+    import sqlite3
+
+    import msgpack
+
+    run = make_run(tmp_path / "runs", rows=40, images=3)
+    data = tmp_path / "data"
+    with Remote("http://inproc", transport=httpx.ASGITransport(create_app(str(data)))) as remote:
+        assert push_run(run.dir, remote, batch_rows=16).error is None
+    db = sqlite3.connect(str(data / "runs.sqlite"))
+    try:
+        bodies = [row[0] for row in db.execute("SELECT data FROM chunks ORDER BY first_step")]
+    finally:
+        db.close()
+    rows = list(RunView(run.dir).rows())
+    assert len(bodies) == 3
+    assert bodies == [msgpack.packb(rows[i : i + 16]) for i in range(0, 40, 16)]
