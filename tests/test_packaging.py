@@ -36,7 +36,7 @@ def test_pyproject_maps_the_folders():
 
 
 def test_import_localrun_pulls_in_no_http_cli_or_heavy_modules():
-    code = "import sys, localrun; print(' '.join(sorted(m for m in ('httpx', 'click', 'rich', 'numpy', 'PIL', 'starlette', 'localrun.sync') if m in sys.modules)))"
+    code = "import sys, localrun; print(' '.join(sorted(m for m in ('httpx', 'click', 'rich', 'numpy', 'PIL', 'starlette', 'msgspec', 'localrun.sync') if m in sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == ""
 
