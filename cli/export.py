@@ -157,22 +157,11 @@ def _write_jsonl(path, out, wanted: list[str] | None) -> RunView:
     write = out.write
     batch: list[dict] = []
     append = batch.append
-    if wanted is None and isinstance(view, RunView):
-        # Plain log() rows come as (step, data, runtime, timestamp): the row is built here.
-        for row in view.row_parts():
-            if type(row) is tuple:
-                step, data, runtime, t = row
-                row = {"_step": step, **data, "_runtime": runtime, "_timestamp": t}
-            append(row)
-            if len(batch) >= _BATCH_ROWS:
-                write(lines(batch))
-                batch.clear()
-    else:
-        for row in view.rows():
-            append(row if wanted is None else _select(row, wanted))
-            if len(batch) >= _BATCH_ROWS:
-                write(lines(batch))
-                batch.clear()
+    for row in view.rows():
+        append(row if wanted is None else _select(row, wanted))
+        if len(batch) >= _BATCH_ROWS:
+            write(lines(batch))
+            batch.clear()
     if batch:
         write(lines(batch))
     return view

@@ -83,21 +83,13 @@ class RunView:
         """
         yield from self._replayed(True, False, data_only=True)
 
-    def row_parts(self) -> Iterator[Any]:
-        """``rows()``, except that a plain ``log(data)`` row may come out unbuilt, as the tuple
-        ``(step, data, runtime, timestamp)``: the row ``{"_step": step, **data, "_runtime":
-        runtime, "_timestamp": timestamp}`` (``data`` has none of those keys; it must not be
-        changed). For ``localrun export``, which writes such a row without building it.
-        """
-        yield from self._replayed(True, False, parts=True)
-
     def scan(self) -> RunView:
         """Replay the whole run without keeping rows; returns self."""
         for _ in self._replayed(False, False):
             pass
         return self
 
-    def _replayed(self, keep_rows: bool, final_only: bool, data_only: bool = False, parts: bool = False) -> Iterator[Any]:
+    def _replayed(self, keep_rows: bool, final_only: bool, data_only: bool = False) -> Iterator[Any]:
         if self._done:
             raise RunDirError(f"the rows of {self.path} were already read; make a new RunView to read them again")
         self._done = True
@@ -113,7 +105,7 @@ class RunView:
                 rec = first[1]
                 header = rec[3] if rec[0] == kinds.START and type(rec[3]) is dict else None
                 replay.start_segment(header, rec[2] if type(rec[2]) in (int, float) else 0.0)
-                yield from replay.feed_all(itertools.chain((first,), records), keep_rows, data_only, parts)
+                yield from replay.feed_all(itertools.chain((first,), records), keep_rows, data_only)
             self.damage.extend(reader.damage)
             self.size_bytes += reader.size_bytes
             if reader.tail is not None:

@@ -77,22 +77,19 @@ class Replay:
     # --- records -------------------------------------------------------------------------------
 
     def feed_all(
-        self, records: Iterable[tuple[int, list]], keep_rows: bool = True, data_only: bool = False, parts: bool = False
+        self, records: Iterable[tuple[int, list]], keep_rows: bool = True, data_only: bool = False
     ) -> Iterator[Any]:
         """``feed()`` each ``(offset, record)`` of a segment in turn, yielding the rows.
 
         The same rows as calling feed() in a loop. This runs once per record of a run, so the
         common record (a sound log record, as the reader checked it: a tuple; without step or
-        commit=False, no row pending, no None values,
-        no summary override or define_metric to account for) is applied inline; with
+        commit=False, no row pending, no summary override or define_metric to account for) is
+        applied inline; with
         ``keep_rows=False`` (for a caller that wants only what replay learns) its row is not
         even built, and only the rows of other records come out. With ``data_only``, such a
         record's row comes out as the logged dict itself, without ``_step``, ``_runtime`` and
         ``_timestamp`` (when it has none of the last two: for a caller that reads only a row's
-        other keys, and must not change the dict); every other row comes out whole. With
-        ``parts``, such a row comes out as the tuple ``(step, data, runtime, timestamp)`` when
-        ``data`` has none of those three keys: the row is ``{"_step": step, **data, "_runtime":
-        runtime, "_timestamp": timestamp}``, not built (for ``localrun export``).
+        other keys, and must not change the dict); every other row comes out whole.
         """
         feed = self.feed
         counter = self.counter
@@ -125,8 +122,6 @@ class Replay:
                     if keep_rows:
                         if data_only and "_runtime" not in data and "_timestamp" not in data:
                             yield data
-                        elif parts and "_step" not in data and "_runtime" not in data and "_timestamp" not in data:
-                            yield cur, data, runtime, t
                         else:
                             yield {"_step": cur, **data, "_runtime": runtime, "_timestamp": t}
                     continue

@@ -289,13 +289,10 @@ def test_reader_fast_paths_give_the_rows_feed_gives(tmp_path):
 
     view = RunView(path)
     assert repr(list(view.rows())) == repr(rows)
-    parts = RunView(path)
-    built = [r if type(r) is dict else {"_step": r[0], **r[1], "_runtime": r[2], "_timestamp": r[3]} for r in parts.row_parts()]
-    assert repr(built) == repr(rows)
     logged = RunView(path)
     own = lambda r: [(k, v) for k, v in r.items() if k not in ("_step", "_runtime", "_timestamp")]  # noqa: E731
     assert repr([own(r) for r in logged.logged()]) == repr([own(r) for r in rows])
-    for v in (view, parts, logged):
+    for v in (view, logged):
         assert repr(v.to_json()) == repr(RunView(path).scan().to_json())
         assert repr(v.replay.summary) == repr(plain.summary)
 
