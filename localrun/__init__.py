@@ -59,6 +59,9 @@ _LAZY = {
     "Table": "localrun.media.table",
     "Video": "localrun.media.video",
     "plot_table": "localrun.media.plot",
+    # torch is imported when watch() is called, not when the name is first used.
+    "unwatch": "localrun.watcher",
+    "watch": "localrun.watcher",
 }
 # Public name -> module that IS the value (``localrun.plot.line(...)``).
 _LAZY_MODULES = {
@@ -89,6 +92,8 @@ __all__ = [
     "plot_table",
     "run",
     "summary",
+    "unwatch",
+    "watch",
     "__version__",
 ]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -375,12 +376,52 @@ class Run:
         self._append(kinds.METRIC, name, spec)
         return {"name": name, **spec}
 
+    # --- watching torch models ------------------------------------------------------------------
+
+    def watch(
+        self,
+        models: Any,
+        criterion: Any = None,
+        log: str | None = "gradients",
+        log_freq: int = 1000,
+        idx: int | None = None,
+        log_graph: bool = False,
+    ) -> list:
+        """Log histograms of a torch model's gradients and/or parameters, as ``wandb.watch``.
+
+        ``models`` is a ``torch.nn.Module`` or a list/tuple of them. ``log`` is ``"gradients"``,
+        ``"parameters"``, ``"all"`` or None; every ``log_freq`` batches (forward calls for
+        parameters, backward passes for gradients) 64-bin histograms are logged, with
+        ``commit=False``, under ``parameters/<name>`` and ``gradients/<name>`` (prefixed
+        ``graph_<idx>`` for every model after a run's first). ``log_graph=True`` writes the
+        module tree to the summary as ``graph_<idx>``. ``criterion`` is accepted and unused.
+        Returns the graphs (empty unless ``log_graph``). See ``localrun/watcher.py``.
+        """
+        from .watcher import watcher_of
+
+        if self._writer is None:
+            raise self._closed_error("watch a model in")
+        return watcher_of(self).watch(models, criterion, log, log_freq, idx, log_graph)
+
+    def unwatch(self, models: Any = None) -> None:
+        """Remove the hooks ``watch()`` put on ``models``, or on every model when None."""
+        from .watcher import watcher_of
+
+        watcher_of(self).unwatch(models)
+
     # --- ending --------------------------------------------------------------------------------
 
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:
-        """End the run: write the final record, fsync, release the run. Safe to call twice."""
+        """End the run: write the final record, fsync, release the run. Safe to call twice.
+
+        Hooks put on models by ``watch()`` are removed first: a model that outlives its run
+        logs nothing.
+        """
         from . import session
 
+        watcher = sys.modules.get("localrun.watcher")  # not imported: no run has watched a model
+        if watcher is not None:
+            watcher.unhook_run(self)
         try:
             state = self._close(exit_code)
         finally:

@@ -5,4 +5,6 @@ cd "$(dirname "$0")/.."
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 .venv/bin/python -m pip install -q -e '.[test]'
+# torch for tests/test_watch.py: the CPU build, from this machine's disk (without it those tests skip).
+.venv/bin/python -m pip install -q torch==2.13.0
 .venv/bin/python -m pytest "$@"
