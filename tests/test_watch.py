@@ -232,3 +232,23 @@ def test_import_localrun_does_not_import_torch_even_when_watch_is_looked_up():
     code = "import sys, localrun\nlocalrun.watch, localrun.unwatch\nprint('torch' in sys.modules)"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "False"
+
+
+def test_a_watched_run_syncs_to_a_server_with_its_graph_file(tmp_path):
+    pytest.importorskip("starlette")
+    import httpx
+    from localrun.server import create_app
+    from localrun.sync.push import push_run
+    from localrun.sync.remote import Remote
+
+    run = localrun.init(project="proj", dir=str(tmp_path / "runs"), settings={"quiet": True})
+    model = _model()
+    localrun.watch(model, log="all", log_freq=2, log_graph=True)
+    _train(model, 4)
+    run.finish(quiet=True)
+    remote = Remote("http://inproc", transport=httpx.ASGITransport(create_app(str(tmp_path / "data"))), sleep=lambda s: None)
+    with remote:
+        result = push_run(run.dir, remote)
+        assert result.error is None and result.synced and result.files_sent == 1
+        assert list(remote.iter_rows("proj", run.id)) == _rows(run)
+        assert remote.get_run("proj", run.id)["summary"]["graph_0"]["_type"] == "graph-file"
