@@ -252,3 +252,17 @@ def test_a_watched_run_syncs_to_a_server_with_its_graph_file(tmp_path):
         assert result.error is None and result.synced and result.files_sent == 1
         assert list(remote.iter_rows("proj", run.id)) == _rows(run)
         assert remote.get_run("proj", run.id)["summary"]["graph_0"]["_type"] == "graph-file"
+
+
+def test_the_run_keeps_no_reference_to_a_watched_model(run):
+    import gc
+    import weakref
+
+    model = _model()
+    localrun.watch(model, log="all", log_freq=1, log_graph=True)
+    _train(model, 1)
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is None
+    localrun.unwatch()  # hooks of a model that is gone: nothing left to remove, nothing raised
