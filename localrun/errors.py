@@ -41,7 +41,8 @@ class KeyTypeError(Error, TypeError, ValueError):
 
 
 class ValueTypeError(Error, TypeError, ValueError):
-    """A value passed to ``log()`` has a type localrun cannot store."""
+    """A value passed to ``log()`` has a type localrun cannot store, or an argument of an API
+    call is of the wrong type or out of range (``watch(model, log=..., log_freq=...)``)."""
 
 
 class StepError(Error, ValueError):
