@@ -75,10 +75,7 @@ class BlobDir:
             return size, True
         finally:
             if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass
+                _discard(tmp)
 
 
     async def put_many(self, blobs: object) -> list[str]:
@@ -118,11 +115,16 @@ class BlobDir:
                 tmp = None
             finally:
                 if tmp is not None:
-                    try:
-                        os.unlink(tmp)
-                    except OSError:
-                        pass
+                    _discard(tmp)
         return folders
+
+
+def _discard(tmp: str) -> None:
+    """Remove a temp file that never became a blob (already gone is fine)."""
+    try:
+        os.unlink(tmp)
+    except OSError:
+        pass
 
 
 def _commit(tmp: str, final: str, sync_dir: bool = True) -> str:

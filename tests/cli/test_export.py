@@ -122,3 +122,15 @@ def test_export_csv_mixes_plain_number_rows_and_the_rest_in_order(runs, tmp_path
                 assert cell == "nan"
             else:
                 assert float(cell) == v and (type(v) is float or cell == str(v)), (name, cell, v)
+
+
+def test_export_writes_to_a_stdout_that_takes_only_text(runs):
+    # A notebook's or a caller's redirected stdout may have no byte buffer under it.
+    import contextlib
+
+    path = make_run(runs)
+    text = io.StringIO()
+    with contextlib.redirect_stdout(text):
+        main(["export", path], standalone_mode=False)
+    rows = [json.loads(line) for line in text.getvalue().splitlines()]
+    assert [r["_step"] for r in rows] == [0, 1, 10] and math.isnan(rows[1]["loss"])
