@@ -4,7 +4,8 @@
 
     runs/                     the folder of runs: init(dir=...), else $LOCALRUN_DIR, else ./runs
       <run id>/
-        run.json              written once at creation: format, id, project, name, created_at
+        run.json              written once at creation: format, id, project, name, created_at,
+                              incarnation (random: tells this run from another with its id)
         lock                  held (flock) by the one live writer; readers test it for "running"
         segments/000001.lrs   one per writer process, in order; see record/segment.py
         media/<sha256>.<ext>  content-addressed media files; see blobs.py
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import json
 import os
 import random
@@ -24,6 +26,7 @@ import socket
 import string
 import tempfile
 import time
+import uuid
 
 from .errors import FormatVersionError, RunDirError, RunLockedError
 from .record.kinds import FORMAT_VERSION
@@ -112,7 +115,27 @@ def create(path: str, meta: dict) -> None:
         raise NotADirectoryError(errno.ENOTDIR, "it exists and is not a folder", parent) from None
     os.mkdir(path)
     os.mkdir(os.path.join(path, SEGMENTS))
+    meta = {"incarnation": new_incarnation(), **meta}
     write_json_atomic(os.path.join(path, RUN_JSON), {"format": FORMAT_VERSION, **meta})
+
+
+def new_incarnation() -> str:
+    """A fresh incarnation id: 32 random hex digits."""
+    return uuid.uuid4().hex
+
+
+def incarnation(meta: dict) -> str:
+    """The run's incarnation: what tells it from another run with the same project and id.
+
+    Made at random when the run directory is created, and kept in run.json: the same on
+    resume and when the folder is copied elsewhere. A run made before localrun kept one gets
+    one derived from its id and creation time, the same on every read.
+    """
+    value = meta.get("incarnation")
+    if type(value) is str and value:
+        return value
+    basis = f"{meta.get('id')}\0{meta.get('created_at')!r}".encode()
+    return "legacy-" + hashlib.sha256(basis).hexdigest()[:32]
 
 
 def segment_paths(path: str) -> list[str]:
