@@ -103,7 +103,12 @@ def localrun_python() -> str:
 
 def _imports(python: str, module: str) -> bool:
     mods = ",".join([module, "msgpack", "numpy", "PIL"])
-    return subprocess.run([python, "-c", f"import {mods}"], capture_output=True, timeout=300).returncode == 0
+    return (
+        subprocess.run(
+            [python, "-c", f"import {mods}"], capture_output=True, timeout=300
+        ).returncode
+        == 0
+    )
 
 
 def ensure_peer(name: str) -> tuple[str | None, str]:
@@ -117,7 +122,10 @@ def ensure_peer(name: str) -> tuple[str | None, str]:
     try:
         subprocess.run([sys.executable, "-m", "venv", venv], check=True, capture_output=True)
         done = subprocess.run(
-            [python, "-m", "pip", "install", "-q", *reqs, *FLOOR_REQS], capture_output=True, text=True, timeout=1800
+            [python, "-m", "pip", "install", "-q", *reqs, *FLOOR_REQS],
+            capture_output=True,
+            text=True,
+            timeout=1800,
         )
     except (subprocess.SubprocessError, OSError) as exc:
         return None, f"could not install: {exc}"
@@ -159,7 +167,11 @@ def timed_command(argv: list[str], env: dict, stdout=subprocess.DEVNULL) -> dict
     seconds = time.perf_counter() - t
     err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
     proc.returncode = os.waitstatus_to_exitcode(status)
-    out = {"seconds": seconds, "cpu_s": usage.ru_utime + usage.ru_stime, "peak_rss_mb": usage.ru_maxrss / 1024}
+    out = {
+        "seconds": seconds,
+        "cpu_s": usage.ru_utime + usage.ru_stime,
+        "peak_rss_mb": usage.ru_maxrss / 1024,
+    }
     if proc.returncode != 0:
         out["error"] = f"exit {proc.returncode}: {err.strip().splitlines()[-1:] or ''}"
     return out
@@ -173,40 +185,79 @@ def w5(python: str, rows: int, repeats: int) -> dict:
         log(f"w5: writing a {rows:,}-row run (once; kept in {root})")
         shutil.rmtree(root, ignore_errors=True)
         os.makedirs(root)
-        done = subprocess.run([python, os.path.join(HERE, "worker.py"), "make-big-run", str(rows), root], capture_output=True, text=True)
+        done = subprocess.run(
+            [python, os.path.join(HERE, "worker.py"), "make-big-run", str(rows), root],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode != 0:
             return {"error": done.stderr.strip()[-300:]}
         open(marker, "w").close()
     env = offline_env(os.path.join(WORK, "w5-env"))
-    cli = [python, "-m", "localrun.cli"] if not os.path.exists(os.path.join(os.path.dirname(python), "localrun")) else [os.path.join(os.path.dirname(python), "localrun")]
+    cli = (
+        [python, "-m", "localrun.cli"]
+        if not os.path.exists(os.path.join(os.path.dirname(python), "localrun"))
+        else [os.path.join(os.path.dirname(python), "localrun")]
+    )
     segment = os.path.join(run, "segments", "000001.lrs")
-    results: dict[str, list[dict]] = {"export": [], "export_csv": [], "show": [], "show_json": [], "floor": [], "floor_msgspec": []}
+    results: dict[str, list[dict]] = {
+        "export": [],
+        "export_csv": [],
+        "show": [],
+        "show_json": [],
+        "floor": [],
+        "floor_msgspec": [],
+    }
     for _ in range(repeats):
         results["export"].append(timed_command([*cli, "export", run], env))
         results["export_csv"].append(timed_command([*cli, "export", "--format", "csv", run], env))
         results["show"].append(timed_command([*cli, "show", run], env))
         results["show_json"].append(timed_command([*cli, "show", "--json", run], env))
-        done = subprocess.run([python, os.path.join(HERE, "worker.py"), "read-floor", segment], capture_output=True, text=True, env=env)
-        results["floor"].append(json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]})
-        done = subprocess.run([python, os.path.join(HERE, "worker.py"), "read-floor-msgspec", segment], capture_output=True, text=True, env=env)
-        results["floor_msgspec"].append(json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]})
+        done = subprocess.run(
+            [python, os.path.join(HERE, "worker.py"), "read-floor", segment],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        results["floor"].append(
+            json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]}
+        )
+        done = subprocess.run(
+            [python, os.path.join(HERE, "worker.py"), "read-floor-msgspec", segment],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        results["floor_msgspec"].append(
+            json.loads(done.stdout) if done.returncode == 0 else {"error": done.stderr[-300:]}
+        )
     out = {"rows": rows, "segment_bytes": os.path.getsize(segment)}
     for k, runs in results.items():
         good = [r for r in runs if "error" not in r]
         if not good:
             out[k] = {"error": runs[0].get("error") if runs else "not run"}
             continue
-        out[k] = {m: statistics.median(r[m] for r in good) for m in ("seconds", "cpu_s", "peak_rss_mb")}
+        out[k] = {
+            m: statistics.median(r[m] for r in good) for m in ("seconds", "cpu_s", "peak_rss_mb")
+        }
     return out
 
 
 def w6(quick: bool) -> dict:
     script = os.path.join(HERE, "sync_bench.py")
     if not os.path.exists(script):
-        return {"skipped": "benchmarks/sync_bench.py is not in this tree yet (W6 is written with `localrun sync`)"}
+        return {
+            "skipped": "benchmarks/sync_bench.py is not in this tree yet (W6 is written with `localrun sync`)"
+        }
     argv = [localrun_python(), script] + (["--rows", "100000", "--images", "100"] if quick else [])
     try:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=TIMEOUT_S, env=offline_env(os.path.join(WORK, "w6")))
+        done = subprocess.run(
+            argv,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_S,
+            env=offline_env(os.path.join(WORK, "w6")),
+        )
     except subprocess.TimeoutExpired:
         return {"error": "timed out"}
     if done.returncode != 0:
@@ -278,11 +329,15 @@ def render(results: dict, meta: dict) -> str:
         notes = []
         for tool, r in results[w].items():
             if "error" in r or "skipped" in r:
-                lines.append(f"| {tool} | – | – | – | – | {r.get('error') or r.get('skipped')} | | | | | | |")
+                lines.append(
+                    f"| {tool} | – | – | – | – | {r.get('error') or r.get('skipped')} | | | | | | |"
+                )
                 continue
             fl = r["floor"]
             if floor_row is None and not r.get("note"):
-                floor_row = fl  # the first full workload's floor (a tool that skipped part has its own)
+                floor_row = (
+                    fl  # the first full workload's floor (a tool that skipped part has its own)
+                )
             if r.get("note"):
                 notes.append(f"{tool}: {r['note']}")
             lines.append(
@@ -361,7 +416,11 @@ def render(results: dict, meta: dict) -> str:
 
 
 def write_readme(table: str) -> None:
-    text = open(README, encoding="utf-8").read() if os.path.exists(README) else f"# Benchmarks\n\n{START}\n{END}\n"
+    text = (
+        open(README, encoding="utf-8").read()
+        if os.path.exists(README)
+        else f"# Benchmarks\n\n{START}\n{END}\n"
+    )
     if START not in text:
         text += f"\n{START}\n{END}\n"
     head, rest = text.split(START, 1)
@@ -402,32 +461,89 @@ def compare(before_path: str, after_path: str) -> str:
             continue
         n = w.upper()
         row(f"{n} p50 µs", get(before, w, "p50_us"), get(after, w, "p50_us"))
-        row(f"{n} p50 ×floor", ratio(before, w, "p50_us"), ratio(after, w, "p50_us"), "≤ 2×" if w == "w1" else "")
-        row(f"{n} p99 ×floor", ratio(before, w, "p99_us"), ratio(after, w, "p99_us"), "≤ 5×" if w == "w1" else "")
+        row(
+            f"{n} p50 ×floor",
+            ratio(before, w, "p50_us"),
+            ratio(after, w, "p50_us"),
+            "≤ 2×" if w == "w1" else "",
+        )
+        row(
+            f"{n} p99 ×floor",
+            ratio(before, w, "p99_us"),
+            ratio(after, w, "p99_us"),
+            "≤ 5×" if w == "w1" else "",
+        )
         row(f"{n} p99.9 µs", get(before, w, "p999_us"), get(after, w, "p999_us"))
-        row(f"{n} amortised ×floor", ratio(before, w, "amortised_us"), ratio(after, w, "amortised_us"), "≤ 1.1×" if w == "w3" else "")
+        row(
+            f"{n} amortised ×floor",
+            ratio(before, w, "amortised_us"),
+            ratio(after, w, "amortised_us"),
+            "≤ 1.1×" if w == "w3" else "",
+        )
         if w == "w1":
             b = get(before, w, "bytes")
             a = get(after, w, "bytes")
             fb, fa = get(before, w, "floor", "bytes"), get(after, w, "floor", "bytes")
-            row("W1 bytes ×floor", b / fb if b and fb else None, a / fa if a and fa else None, "≤ 1.5×")
-            row("import localrun s", get(before, w, "import_s"), get(after, w, "import_s"), "≤ 0.1 s", "{:.3f}")
-    for k, goal in (("export", "< 10 s, RSS < 200 MB"), ("export_csv", ""), ("show", "< 3 s"), ("show_json", "")):
+            row(
+                "W1 bytes ×floor",
+                b / fb if b and fb else None,
+                a / fa if a and fa else None,
+                "≤ 1.5×",
+            )
+            row(
+                "import localrun s",
+                get(before, w, "import_s"),
+                get(after, w, "import_s"),
+                "≤ 0.1 s",
+                "{:.3f}",
+            )
+    for k, goal in (
+        ("export", "< 10 s, RSS < 200 MB"),
+        ("export_csv", ""),
+        ("show", "< 3 s"),
+        ("show_json", ""),
+    ):
         for m, unit in (("seconds", "wall s"), ("cpu_s", "CPU s"), ("peak_rss_mb", "RSS MB")):
-            row(f"W5 {k} {unit}", get(before, "w5", k, m), get(after, "w5", k, m), goal if m != "peak_rss_mb" else "")
+            row(
+                f"W5 {k} {unit}",
+                get(before, "w5", k, m),
+                get(after, "w5", k, m),
+                goal if m != "peak_rss_mb" else "",
+            )
     return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--quick", action="store_true", help="small workloads, one repeat (about two minutes)")
-    ap.add_argument("--peers", default=",".join(PEERS), help="comma separated; '' for localrun alone")
+    ap.add_argument(
+        "--quick", action="store_true", help="small workloads, one repeat (about two minutes)"
+    )
+    ap.add_argument(
+        "--peers", default=",".join(PEERS), help="comma separated; '' for localrun alone"
+    )
     ap.add_argument("--workloads", default="w1,w2,w3,w4,w5,w6")
-    ap.add_argument("--repeats", type=int, default=None, help="runs per figure (default 3, quick 1)")
-    ap.add_argument("--no-readme", action="store_true", help="print the table instead of writing README.md")
-    ap.add_argument("--localrun-python", default=None, help="interpreter with the localrun to measure (default: .venv/bin/python)")
-    ap.add_argument("--save", default="results", help="name of the raw results file in benchmarks/.work/ (NAME.json)")
-    ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="print localrun's figures from two results files")
+    ap.add_argument(
+        "--repeats", type=int, default=None, help="runs per figure (default 3, quick 1)"
+    )
+    ap.add_argument(
+        "--no-readme", action="store_true", help="print the table instead of writing README.md"
+    )
+    ap.add_argument(
+        "--localrun-python",
+        default=None,
+        help="interpreter with the localrun to measure (default: .venv/bin/python)",
+    )
+    ap.add_argument(
+        "--save",
+        default="results",
+        help="name of the raw results file in benchmarks/.work/ (NAME.json)",
+    )
+    ap.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("BEFORE", "AFTER"),
+        help="print localrun's figures from two results files",
+    )
     args = ap.parse_args()
     if args.compare:
         print(compare(*args.compare))
@@ -444,7 +560,9 @@ def main() -> None:
     pythons = {"localrun": args.localrun_python or localrun_python()}
     skipped: dict[str, str] = {}
     if not _imports(pythons["localrun"], "localrun"):
-        sys.exit(f"localrun is not importable by {pythons['localrun']}: run `python3 -m venv .venv && .venv/bin/pip install -e .` first")
+        sys.exit(
+            f"localrun is not importable by {pythons['localrun']}: run `python3 -m venv .venv && .venv/bin/pip install -e .` first"
+        )
     for p in peers:
         python, why = ensure_peer(p)
         if python:
@@ -463,7 +581,11 @@ def main() -> None:
             runs = []
             for i in range(repeats):
                 log(f"{w} {tool} ({i + 1}/{repeats}, n={sizes[w]:,})")
-                r = run_worker(python, [tool, w, str(sizes[w]), os.path.join(WORK, "run")], os.path.join(WORK, "run"))
+                r = run_worker(
+                    python,
+                    [tool, w, str(sizes[w]), os.path.join(WORK, "run")],
+                    os.path.join(WORK, "run"),
+                )
                 runs.append(r)
                 if "error" in r or "skipped" in r:
                     log(f"  {r.get('error') or r.get('skipped')}")

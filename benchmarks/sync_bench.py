@@ -55,7 +55,9 @@ def record(root: str, rows: int, images: int) -> str:
     if os.path.exists(marker):
         return path
     shutil.rmtree(root, ignore_errors=True)
-    run = localrun.init(project="bench", id="bench", dir=root, config={"rows": rows}, settings={"quiet": True})
+    run = localrun.init(
+        project="bench", id="bench", dir=root, config={"rows": rows}, settings={"quiet": True}
+    )
     store = BlobStore(run.dir)
     keys = [f"metric_{i}" for i in range(10)]
     every = max(1, rows // images) if images else 0
@@ -66,7 +68,13 @@ def record(root: str, rows: int, images: int) -> str:
         if every and step % every == 0 and made < images:
             buf = io.BytesIO()
             Image.fromarray(rng.integers(0, 255, (32, 32, 3), dtype=np.uint8)).save(buf, "PNG")
-            data["image"] = {"_type": "image-file", "format": "png", "width": 32, "height": 32, **store.put(buf.getvalue(), "png")}
+            data["image"] = {
+                "_type": "image-file",
+                "format": "png",
+                "width": 32,
+                "height": 32,
+                **store.put(buf.getvalue(), "png"),
+            }
             made += 1
         run.log(data)
     localrun.finish(quiet=True)
@@ -86,12 +94,16 @@ def main() -> None:
     shutil.rmtree(os.path.join(run_dir, "sync"), ignore_errors=True)
     data = os.path.join(WORK, "server-data")
     shutil.rmtree(data, ignore_errors=True)
-    server = subprocess.Popen([*CLI, "serve", "--data", data, "--port", "0"], stdout=subprocess.PIPE, text=True)
+    server = subprocess.Popen(
+        [*CLI, "serve", "--data", data, "--port", "0"], stdout=subprocess.PIPE, text=True
+    )
     try:
         url = server.stdout.readline().split("listening on ")[1].split()[0]
         busy0 = busy_cpu_seconds()
         t0 = time.perf_counter()
-        proc = subprocess.Popen([*CLI, "sync", run_dir, "--to", url], stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [*CLI, "sync", run_dir, "--to", url], stdout=subprocess.PIPE, text=True
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - t0
         busy = busy_cpu_seconds() - busy0 if busy0 is not None else None
@@ -100,7 +112,9 @@ def main() -> None:
         if status != 0:
             raise SystemExit(f"sync failed: {line}")
         t1 = time.perf_counter()
-        again = subprocess.run([*CLI, "sync", run_dir, "--to", url], capture_output=True, text=True, check=True).stdout.strip()
+        again = subprocess.run(
+            [*CLI, "sync", run_dir, "--to", url], capture_output=True, text=True, check=True
+        ).stdout.strip()
         resync_s = time.perf_counter() - t1
     finally:
         server.terminate()
@@ -114,7 +128,9 @@ def main() -> None:
         "rows_per_second": round(args.rows / seconds),
         "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),  # ru_maxrss is KiB on Linux
         "sync_cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
-        "server_cpu_seconds": round(server_usage.ru_utime + server_usage.ru_stime, 2),  # includes the re-sync
+        "server_cpu_seconds": round(
+            server_usage.ru_utime + server_usage.ru_stime, 2
+        ),  # includes the re-sync
         # Everything the machine ran during the sync, ours included: on a shared machine the
         # wall time above is only meaningful next to this and the CPU count.
         "machine_busy_cpu_seconds_during_sync": round(busy, 2) if busy is not None else None,

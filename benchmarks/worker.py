@@ -61,7 +61,8 @@ class Images:
         y, x = np.mgrid[0 : IMAGE_SHAPE[0], 0 : IMAGE_SHAPE[1]]
         base = np.stack([x, y, (x + y) // 2], axis=-1).astype(np.int32)
         self.bases = [
-            np.clip(base + rng.integers(-24, 24, IMAGE_SHAPE), 0, 255).astype(np.uint8) for _ in range(4)
+            np.clip(base + rng.integers(-24, 24, IMAGE_SHAPE), 0, 255).astype(np.uint8)
+            for _ in range(4)
         ]
 
     def __call__(self, i: int):
@@ -96,7 +97,9 @@ class Localrun:
         self.m = localrun
 
     def start(self, workdir: str):
-        self.run = self.m.init(project="bench", dir=os.path.join(workdir, "runs"), settings={"quiet": True})
+        self.run = self.m.init(
+            project="bench", dir=os.path.join(workdir, "runs"), settings={"quiet": True}
+        )
 
     def has(self, what: str) -> bool:
         try:
@@ -260,7 +263,9 @@ class Floor:
             self.packb = msgpack.packb
         self.dir = os.path.join(workdir, "floor" if packer == "msgpack" else f"floor-{packer}")
         os.makedirs(os.path.join(self.dir, "media"), exist_ok=True)
-        self.fd = os.open(os.path.join(self.dir, "records"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        self.fd = os.open(
+            os.path.join(self.dir, "records"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644
+        )
 
     def scalar_log(self):
         packb, write, fd = self.packb, os.write, self.fd
@@ -279,7 +284,12 @@ class Floor:
         digest = hashlib.sha256(data).hexdigest()
         with open(os.path.join(self.dir, "media", digest + ".png"), "wb") as f:
             f.write(data)
-        return {"_type": "image-file", "path": f"media/{digest}.png", "sha256": digest, "size": len(data)}
+        return {
+            "_type": "image-file",
+            "path": f"media/{digest}.png",
+            "sha256": digest,
+            "size": len(data),
+        }
 
     def _hist(self, hist) -> dict:
         import numpy as np
@@ -469,7 +479,9 @@ def read_floor(segment: str) -> dict:
             keys = tuple(row)
             template = templates.get(keys)
             if template is None:
-                template = templates[keys] = "{" + ",".join(encode_basestring(k) + ":%r" for k in keys) + "}"
+                template = templates[keys] = (
+                    "{" + ",".join(encode_basestring(k) + ":%r" for k in keys) + "}"
+                )
             batch.append(template % tuple(row.values()))
             rows += 1
             if len(batch) >= 512:
@@ -526,7 +538,9 @@ def main(argv: list[str]) -> None:
         tool.start(tool_dir)
         out.update(measure(tool, workload, n))
         out["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        out["bytes"] = dir_bytes(tool_dir) + (dir_bytes(os.environ["TRACKIO_DIR"]) if tool_name == "trackio" else 0)
+        out["bytes"] = dir_bytes(tool_dir) + (
+            dir_bytes(os.environ["TRACKIO_DIR"]) if tool_name == "trackio" else 0
+        )
     floor = Floor(workdir)
     out["floor"] = measure(floor, workload, n)
     out["floor"]["bytes"] = dir_bytes(floor.dir)

@@ -44,4 +44,7 @@ def fail(message: str, code: int = EXIT_ERROR) -> None:
 def report_damage(view) -> None:
     """One stderr line per damaged record that replay had to skip."""
     for d in view.damage:
-        click.echo(f"localrun: skipped a damaged record in {d.segment} at byte {d.offset}: {d.reason}", err=True)
+        click.echo(
+            f"localrun: skipped a damaged record in {d.segment} at byte {d.offset}: {d.reason}",
+            err=True,
+        )

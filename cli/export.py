@@ -23,16 +23,35 @@ def _one_run(path: str) -> str:
     if len(runs) > 1:
         ids = ", ".join(r.rsplit("/", 1)[-1] for r in runs[:5])
         more = f" and {len(runs) - 5} more" if len(runs) > 5 else ""
-        raise RunDirError(f"export takes one run, and {path} holds {len(runs)} ({ids}{more}). Pass one of them, e.g. {runs[0]}")
+        raise RunDirError(
+            f"export takes one run, and {path} holds {len(runs)} ({ids}{more}). Pass one of them, e.g. {runs[0]}"
+        )
     return runs[0]
 
 
 @click.command()
 @click.argument("run", default="runs", metavar="RUN")
-@click.option("--format", "fmt", type=click.Choice(["jsonl", "csv"]), default="jsonl", show_default=True, help="Output format.")
-@click.option("--keys", default=None, metavar="A,B", help="Only these keys (plus _step), comma separated.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None, help="Write to a file instead of stdout.")
-@click.option("--token", default=None, help="Bearer token when RUN is a server URL [env: LOCALRUN_TOKEN].")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl", "csv"]),
+    default="jsonl",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--keys", default=None, metavar="A,B", help="Only these keys (plus _step), comma separated."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, writable=True),
+    default=None,
+    help="Write to a file instead of stdout.",
+)
+@click.option(
+    "--token", default=None, help="Bearer token when RUN is a server URL [env: LOCALRUN_TOKEN]."
+)
 def export(run: str, fmt: str, keys: str | None, output: str | None, token: str | None) -> None:
     """Print RUN's history: one row per line, in step order, exactly as replay made them.
 
@@ -46,7 +65,9 @@ def export(run: str, fmt: str, keys: str | None, output: str | None, token: str 
         remote, views, single = remote_views(run, token_from(token))
         click.get_current_context().call_on_close(remote.close)
         if not single:
-            raise RunDirError(f"export takes one run, and {run} is a server. Pass a run's URL, e.g. {views[0].path}")
+            raise RunDirError(
+                f"export takes one run, and {run} is a server. Pass a run's URL, e.g. {views[0].path}"
+            )
         path = views[0]
     else:
         path = _one_run(run)
@@ -94,7 +115,9 @@ class _RowEncoder:
         encoder = msgspec.json.Encoder()
         self._lines = encoder.encode_lines
         self._one = encoder.encode
-        self._json = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_plain).encode
+        self._json = json.JSONEncoder(
+            ensure_ascii=False, separators=(",", ":"), default=_plain
+        ).encode
 
     def lines(self, rows: list) -> bytes:
         """The JSON lines of ``rows``, one per row."""
@@ -175,7 +198,11 @@ def _write_csv(path, out, wanted: list[str] | None) -> RunView:
         update = seen.update  # keeps each key where it first appeared; the values are not used
         for row in _view(path).rows():
             update(row)
-        columns = ["_step"] + [k for k in seen if not k.startswith("_")] + [k for k in seen if k.startswith("_") and k != "_step"]
+        columns = (
+            ["_step"]
+            + [k for k in seen if not k.startswith("_")]
+            + [k for k in seen if k.startswith("_") and k != "_step"]
+        )
     else:
         columns = ["_step"] + [k for k in wanted if k != "_step"]
     import msgspec

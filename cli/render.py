@@ -49,12 +49,18 @@ class Series:
         n = len(pts)
         if n > self.width:
             size = n / self.width
-            pts = [sum(pts[int(i * size) : max(int(i * size) + 1, int((i + 1) * size))]) / max(1, len(pts[int(i * size) : max(int(i * size) + 1, int((i + 1) * size))])) for i in range(self.width)]
+            pts = [
+                sum(pts[int(i * size) : max(int(i * size) + 1, int((i + 1) * size))])
+                / max(1, len(pts[int(i * size) : max(int(i * size) + 1, int((i + 1) * size))]))
+                for i in range(self.width)
+            ]
         lo, hi = min(pts), max(pts)
         span = hi - lo
         if span == 0:
             return BARS[3] * len(pts)
-        return "".join(BARS[min(len(BARS) - 1, int((p - lo) / span * (len(BARS) - 1) + 0.5))] for p in pts)
+        return "".join(
+            BARS[min(len(BARS) - 1, int((p - lo) / span * (len(BARS) - 1) + 0.5))] for p in pts
+        )
 
 
 def fmt_value(v: Any, width: int = 60) -> str:

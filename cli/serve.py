@@ -21,13 +21,44 @@ def _is_loopback(host: str) -> bool:
 
 
 @click.command()
-@click.option("--data", "data_dir", required=True, type=click.Path(file_okay=False), help="Folder for the server's storage (made if missing).")
+@click.option(
+    "--data",
+    "data_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for the server's storage (made if missing).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to listen on (0: any free port).")
-@click.option("--token", envvar="LOCALRUN_TOKEN", default=None, help="Require 'Authorization: Bearer TOKEN' on every call [env: LOCALRUN_TOKEN].")
-@click.option("--max-body-mb", default=64, show_default=True, type=click.IntRange(1), help="Largest rows batch or run document accepted, in MiB.")
-@click.option("--max-blob-mb", default=1024, show_default=True, type=click.IntRange(1), help="Largest media file accepted, in MiB.")
-def serve(data_dir: str, host: str, port: int, token: str | None, max_body_mb: int, max_blob_mb: int) -> None:
+@click.option(
+    "--port",
+    default=8080,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--token",
+    envvar="LOCALRUN_TOKEN",
+    default=None,
+    help="Require 'Authorization: Bearer TOKEN' on every call [env: LOCALRUN_TOKEN].",
+)
+@click.option(
+    "--max-body-mb",
+    default=64,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest rows batch or run document accepted, in MiB.",
+)
+@click.option(
+    "--max-blob-mb",
+    default=1024,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Largest media file accepted, in MiB.",
+)
+def serve(
+    data_dir: str, host: str, port: int, token: str | None, max_body_mb: int, max_blob_mb: int
+) -> None:
     """Serve runs over HTTP: `localrun sync` pushes to it, `localrun show URL` reads from it.
 
     Runs, rows and documents go into SQLite in DATA; media files into DATA/blobs, named by
@@ -42,8 +73,12 @@ def serve(data_dir: str, host: str, port: int, token: str | None, max_body_mb: i
         import uvicorn
         from localrun.server import Limits, create_app
     except ImportError as exc:
-        raise Error(f"localrun serve needs the server extra ({exc.name} is missing): pip install 'localrun[server]'") from exc
-    limits = Limits(max_body_bytes=max_body_mb * 1024 * 1024, max_blob_bytes=max_blob_mb * 1024 * 1024)
+        raise Error(
+            f"localrun serve needs the server extra ({exc.name} is missing): pip install 'localrun[server]'"
+        ) from exc
+    limits = Limits(
+        max_body_bytes=max_body_mb * 1024 * 1024, max_blob_bytes=max_blob_mb * 1024 * 1024
+    )
     app = create_app(data_dir, token=token, limits=limits)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only then, and
@@ -54,7 +89,9 @@ def serve(data_dir: str, host: str, port: int, token: str | None, max_body_mb: i
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        raise Error(f"cannot listen on {host}:{port}: {exc.strerror or exc}. Is another server using the port? Try --port") from exc
+        raise Error(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}. Is another server using the port? Try --port"
+        ) from exc
     # Listen before saying so: a client that connects as soon as it reads the line (a script, a
     # test) is queued by the kernel until uvicorn accepts, instead of being refused.
     sock.listen(2048)
@@ -64,5 +101,7 @@ def serve(data_dir: str, host: str, port: int, token: str | None, max_body_mb: i
         f"localrun serve: listening on http://{shown}:{bound} (data in {os.path.abspath(data_dir)}, "
         f"{'token required' if token else 'no token'}). Sync with: localrun sync ./runs --to http://{shown}:{bound}",
     )
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5)
+    config = uvicorn.Config(
+        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
+    )
     uvicorn.Server(config).run(sockets=[sock])

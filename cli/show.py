@@ -14,13 +14,26 @@ from localrun.sync.remote_view import is_url, remote_views
 from .errors import report_damage
 from .render import Series, fmt_duration, fmt_time, fmt_value
 
-STATE_STYLE = {"running": "cyan", "finished": "green", "failed": "red", "preempted": "yellow", "crashed": "magenta"}
+STATE_STYLE = {
+    "running": "cyan",
+    "finished": "green",
+    "failed": "red",
+    "preempted": "yellow",
+    "crashed": "magenta",
+}
 
 
 @click.command()
 @click.argument("path", default="runs", metavar="[PATH]")
-@click.option("--json", "as_json", is_flag=True, help="Print JSON: an object for one run, an array for a folder of runs.")
-@click.option("--token", default=None, help="Bearer token when PATH is a server URL [env: LOCALRUN_TOKEN].")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print JSON: an object for one run, an array for a folder of runs.",
+)
+@click.option(
+    "--token", default=None, help="Bearer token when PATH is a server URL [env: LOCALRUN_TOKEN]."
+)
 def show(path: str, as_json: bool, token: str | None) -> None:
     """Show a folder of runs as a table, or one run in detail (default PATH: ./runs).
 
@@ -33,7 +46,9 @@ def show(path: str, as_json: bool, token: str | None) -> None:
         click.get_current_context().call_on_close(remote.close)
     else:
         runs = find_runs(path)
-        single = len(runs) == 1 and runs[0] == path.rstrip("/") or (len(runs) == 1 and _is_run(path))
+        single = (
+            len(runs) == 1 and runs[0] == path.rstrip("/") or (len(runs) == 1 and _is_run(path))
+        )
         views = [RunView(p) for p in runs]
     if as_json:
         if single:
@@ -70,7 +85,11 @@ def _show_table(console, views: list[RunView]) -> None:
         table.add_column(col, overflow="fold")
     for v in views:
         d = v.scan().to_json()
-        metrics = [(k, val) for k, val in d["summary"].items() if not k.startswith("_") and isinstance(val, (int, float))][:3]
+        metrics = [
+            (k, val)
+            for k, val in d["summary"].items()
+            if not k.startswith("_") and isinstance(val, (int, float))
+        ][:3]
         table.add_row(
             d["id"],
             str(d["project"]),
@@ -104,7 +123,11 @@ def _show_one(console, view: RunView) -> None:
         f"[bold]{d['name']}[/] [dim]({d['id']})[/]  project [bold]{d['project']}[/]  "
         f"[{STATE_STYLE.get(state, 'white')}]{state}[/]"
     )
-    steps = f"steps {0 if d['rows'] else '-'}..{d['last_step']}" if d["last_step"] is not None else "no steps"
+    steps = (
+        f"steps {0 if d['rows'] else '-'}..{d['last_step']}"
+        if d["last_step"] is not None
+        else "no steps"
+    )
     console.print(
         f"{d['rows']} rows, {steps}, runtime {fmt_duration(d['runtime'])}, "
         f"updated {fmt_time(d['updated_at'])}  [dim]{d['path']}[/]"
@@ -121,7 +144,14 @@ def _show_one(console, view: RunView) -> None:
         for col in ("key", "", "last", "min", "max", "points"):
             table.add_column(col)
         for k, s in series.items():
-            table.add_row(k, s.sparkline(), fmt_value(s.last), fmt_value(s.min), fmt_value(s.max), str(s.count))
+            table.add_row(
+                k,
+                s.sparkline(),
+                fmt_value(s.last),
+                fmt_value(s.min),
+                fmt_value(s.max),
+                str(s.count),
+            )
         console.print(table)
     if media:
         table = Table(title="media", title_justify="left")
@@ -131,7 +161,10 @@ def _show_one(console, view: RunView) -> None:
             table.add_row(k, ", ".join(f"{n} × {t}" for t, n in counts.items()))
         console.print(table)
     if d["dropped"]:
-        table = Table(title=f"dropped calls ({len(d['dropped'])}): their step was below the current step", title_justify="left")
+        table = Table(
+            title=f"dropped calls ({len(d['dropped'])}): their step was below the current step",
+            title_justify="left",
+        )
         for col in ("step", "current step", "keys"):
             table.add_column(col)
         for x in d["dropped"][:20]:
@@ -219,7 +252,11 @@ def _take_columns(chunk: list[dict], series: dict[str, _Series]) -> bool:
         return False
     plan = []
     for k, column in zip(keys, columns, strict=True):
-        types = _FLOATS if list(map(type, column)).count(float) == len(column) else set(map(type, column))
+        types = (
+            _FLOATS
+            if list(map(type, column)).count(float) == len(column)
+            else set(map(type, column))
+        )
         if types <= _NUMBERS:
             plan.append((k, column))
         elif not types <= _IGNORED:
@@ -241,5 +278,10 @@ def _kv_table(title: str, items: dict):
     table.add_column("key", style="bold")
     table.add_column("value")
     for k, v in items.items():
-        table.add_row(k, fmt_value(v) if not isinstance(v, dict) or "_type" in v else json.dumps(v, default=str)[:80])
+        table.add_row(
+            k,
+            fmt_value(v)
+            if not isinstance(v, dict) or "_type" in v
+            else json.dumps(v, default=str)[:80],
+        )
     return table

@@ -50,9 +50,17 @@ def describe(r: PushResult) -> str:
 
 @click.command()
 @click.argument("path", default="runs", metavar="[PATH]")
-@click.option("--to", "url", required=True, metavar="URL", help="The server, e.g. http://127.0.0.1:8080 (see localrun serve).")
+@click.option(
+    "--to",
+    "url",
+    required=True,
+    metavar="URL",
+    help="The server, e.g. http://127.0.0.1:8080 (see localrun serve).",
+)
 @click.option("--token", default=None, help="Bearer token for the server [env: LOCALRUN_TOKEN].")
-@click.option("--dry-run", is_flag=True, help="Say what would be sent, without contacting the server.")
+@click.option(
+    "--dry-run", is_flag=True, help="Say what would be sent, without contacting the server."
+)
 def sync(path: str, url: str, token: str | None, dry_run: bool) -> None:
     """Push every run beneath PATH (default ./runs) to the server at URL.
 
@@ -105,7 +113,9 @@ class _progress:
                 SpinnerColumn(),
                 TextColumn("sync"),
                 BarColumn(),
-                TextColumn("{task.fields[rows]:,} rows  {task.fields[size]}  {task.fields[files]:,} files"),
+                TextColumn(
+                    "{task.fields[rows]:,} rows  {task.fields[size]}  {task.fields[files]:,} files"
+                ),
                 TimeElapsedColumn(),
                 console=Console(stderr=True),
                 transient=True,

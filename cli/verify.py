@@ -12,7 +12,7 @@ from localrun.sync.verify import verify_run
 
 @click.command()
 @click.argument("path", default="runs", metavar="[PATH]")
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object: {\"ok\", \"runs\": [...]}.")
+@click.option("--json", "as_json", is_flag=True, help='Print a JSON object: {"ok", "runs": [...]}.')
 def verify(path: str, as_json: bool) -> None:
     """Check one run or a folder of runs: exit 0 when sound, 1 with a line per damaged record or file.
 
@@ -29,7 +29,10 @@ def verify(path: str, as_json: bool) -> None:
                 click.echo(p.line(r.path))
         for r in reports:
             for t in r.torn_tails:
-                click.echo(f"note: {r.path}/{t['segment']} ends in a torn tail of {t['size_bytes']} bytes at byte {t['offset']} (a writer killed mid-record; not damage)", err=True)
+                click.echo(
+                    f"note: {r.path}/{t['segment']} ends in a torn tail of {t['size_bytes']} bytes at byte {t['offset']} (a writer killed mid-record; not damage)",
+                    err=True,
+                )
         bad = sum(len(r.problems) for r in reports)
         records = sum(r.records for r in reports)
         files = sum(r.media_files for r in reports)

@@ -23,7 +23,9 @@ class _Preinit:
         object.__setattr__(self, "_what", what)
 
     def _fail(self, *args: Any, **kwargs: Any):
-        raise Error(f"localrun.{self._what} was used before localrun.init(). Call localrun.init() first")
+        raise Error(
+            f"localrun.{self._what} was used before localrun.init(). Call localrun.init() first"
+        )
 
     __getitem__ = __setitem__ = __contains__ = __iter__ = update = keys = items = get = _fail
 

@@ -50,7 +50,9 @@ class BlobStore:
             with open(src, "rb") as f:
                 data = f.read()
         except OSError as exc:
-            raise MediaError(f"cannot read {src!r}: {exc.strerror or exc}. Pass an existing, readable file") from exc
+            raise MediaError(
+                f"cannot read {src!r}: {exc.strerror or exc}. Pass an existing, readable file"
+            ) from exc
         return self.put(data, ext)
 
     def sync(self) -> None:
@@ -73,7 +75,9 @@ class BlobStore:
     def _store(self, sha256: str, ext: str, data: bytes) -> dict:
         ext = ext.lower().lstrip(".")
         if not _EXT.match(ext):
-            raise MediaError(f"bad media file extension {ext!r}: use letters and digits, like 'png'")
+            raise MediaError(
+                f"bad media file extension {ext!r}: use letters and digits, like 'png'"
+            )
         name = f"{sha256}.{ext}"
         final = os.path.join(self.dir, name)
         if not os.path.exists(final):

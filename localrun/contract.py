@@ -34,7 +34,9 @@ RESERVED_KEYS = frozenset(("_step", "_runtime", "_timestamp"))
 
 #: A run id names the run's folder and its URL on a server.
 RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-RUN_ID_RULE = "1-128 letters, digits, '_', '-' or '.', starting with a letter or digit, with no '..'"
+RUN_ID_RULE = (
+    "1-128 letters, digits, '_', '-' or '.', starting with a letter or digit, with no '..'"
+)
 #: A project is free text, but for the characters that would be ambiguous in a URL path
 #: (wandb refuses the same ones at init).
 PROJECT = re.compile(r"^[^/\\#?%:.\s\x00-\x1f\x7f][^/\\#?%:\x00-\x1f\x7f]{0,127}$")
@@ -52,7 +54,12 @@ def run_id_problem(run_id: object) -> str | None:
 
 def project_problem(project: object) -> str | None:
     """Why ``project`` is not a usable project name, or None."""
-    if type(project) is not str or not PROJECT.match(project) or ".." in project or project != project.strip():
+    if (
+        type(project) is not str
+        or not PROJECT.match(project)
+        or ".." in project
+        or project != project.strip()
+    ):
         return f"project {_short(project)} is not allowed: use {PROJECT_RULE}"
     return None
 
@@ -88,7 +95,9 @@ def value_problem(value: Any, where: str = "value", depth: int = 0) -> str | Non
             continue
         if t is bytes or t is bytearray or t is memoryview:
             return f"{at}: {t.__name__} ({_short(v)}) cannot be stored; decode it to a str, or log it as a file"
-        return f"{at}: a value of type {t.__module__}.{t.__qualname__} ({_short(v)}) cannot be stored"
+        return (
+            f"{at}: a value of type {t.__module__}.{t.__qualname__} ({_short(v)}) cannot be stored"
+        )
     return None
 
 

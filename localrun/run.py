@@ -74,7 +74,9 @@ class Run:
         # Re-entrant: a signal handler may log while this thread is inside log().
         self._lock = threading.RLock()
         self._store = BlobStore(path, sync_later=True)
-        writer.before_sync = self._store.sync  # media files reach the disk before the records naming them
+        writer.before_sync = (
+            self._store.sync
+        )  # media files reach the disk before the records naming them
         self._encoder = Encoder(self._store)
         self._packer = msgpack.Packer(default=self._encoder.default)
         # msgspec packs a record of _PLAIN values 2-3x faster than msgpack, to the same bytes;
@@ -168,7 +170,13 @@ class Run:
 
     # --- logging -------------------------------------------------------------------------------
 
-    def log(self, data: Mapping[str, Any], step: int | None = None, commit: bool | None = None, sync: bool | None = None) -> None:
+    def log(
+        self,
+        data: Mapping[str, Any],
+        step: int | None = None,
+        commit: bool | None = None,
+        sync: bool | None = None,
+    ) -> None:
         """Record ``data`` for a step; see docs/format.md for the step and commit rules.
 
         The record is in the OS when this returns: it survives ``kill -9`` of the process.
@@ -187,7 +195,9 @@ class Run:
                 if k.__class__ is not str:
                     check_keys(data)
                     plain = False
-                elif v.__class__ is not float and v.__class__ not in plain_types:  # most metrics are floats
+                elif (
+                    v.__class__ is not float and v.__class__ not in plain_types
+                ):  # most metrics are floats
                     plain = False
             counter = self._steps
             cur = counter.step
@@ -311,7 +321,9 @@ class Run:
         """Append the chart records of the log() call just written (lock held)."""
         charts, self._encoder.charts = self._encoder.charts, []
         for key, spec in charts:
-            writer.append(self._packer.pack((kinds.CHART, next(self._seqs), time.time(), key, spec)))
+            writer.append(
+                self._packer.pack((kinds.CHART, next(self._seqs), time.time(), key, spec))
+            )
 
     def _step_backwards(self, step: int, cur: int, data: dict) -> None:
         message = BACKWARDS_WARNING.format(step=step, current=cur)
@@ -324,7 +336,9 @@ class Run:
         if self._step_warnings <= _MAX_STEP_WARNINGS:
             terminal.warn(message)
             if self._step_warnings == _MAX_STEP_WARNINGS:
-                terminal.warn("further warnings about steps going backwards are not shown for this run")
+                terminal.warn(
+                    "further warnings about steps going backwards are not shown for this run"
+                )
 
     def _append(self, kind: int, *fields: Any) -> None:
         """Append a non-log record (config, summary, metric, meta, chart)."""
@@ -371,7 +385,9 @@ class Run:
         if goal is not None:
             g = {"min": "minimize", "max": "maximize"}.get(goal, goal)
             if g not in ("minimize", "maximize"):
-                raise UsageError(f"define_metric({name!r}, goal={goal!r}): use 'minimize' or 'maximize'")
+                raise UsageError(
+                    f"define_metric({name!r}, goal={goal!r}): use 'minimize' or 'maximize'"
+                )
             spec["goal"] = g
         self._append(kinds.METRIC, name, spec)
         return {"name": name, **spec}
@@ -444,7 +460,11 @@ class Run:
             self._writer = None
             self._closed_reason = state
             try:
-                writer.append(self._packer.pack((kinds.FINISH, next(self._seqs), time.time(), code, state, counter.step)))
+                writer.append(
+                    self._packer.pack(
+                        (kinds.FINISH, next(self._seqs), time.time(), code, state, counter.step)
+                    )
+                )
             finally:
                 try:
                     writer.close()
@@ -474,7 +494,9 @@ class Run:
             self._writer = None
             self._run_lock.release()
         self._lock = threading.RLock()
-        self._closed_reason = f"left to the parent process (this is a forked child, pid {os.getpid()})"
+        self._closed_reason = (
+            f"left to the parent process (this is a forked child, pid {os.getpid()})"
+        )
 
     def _closed_error(self, what: str) -> UsageError:
         if self._closed_reason.startswith("left"):
@@ -562,7 +584,9 @@ class Config:
         try:
             return self._items[key]
         except KeyError:
-            raise AttributeError(f"config has no key {key!r}; it has {sorted(self._items)!r}") from None
+            raise AttributeError(
+                f"config has no key {key!r}; it has {sorted(self._items)!r}"
+            ) from None
 
     def __contains__(self, key: object) -> bool:
         return key in self._items
@@ -597,7 +621,9 @@ def _mapping_of(d: Any) -> dict[str, Any]:
         return dict(d)
     if hasattr(d, "__dict__"):  # argparse.Namespace, absl flags, simple objects
         return {k: v for k, v in vars(d).items() if not k.startswith("_")}
-    raise ValueTypeError(f"config takes a dict or an object with attributes (argparse.Namespace), not {type(d).__name__}")
+    raise ValueTypeError(
+        f"config takes a dict or an object with attributes (argparse.Namespace), not {type(d).__name__}"
+    )
 
 
 def _config_value(value: Any, where: str) -> Any:
@@ -616,7 +642,9 @@ def _config_value(value: Any, where: str) -> Any:
     module = type(value).__module__
     if module == "numpy" or module.startswith("torch"):
         try:
-            return _config_value(value.tolist() if hasattr(value, "tolist") else value.item(), where)
+            return _config_value(
+                value.tolist() if hasattr(value, "tolist") else value.item(), where
+            )
         except Exception:
             pass
     return str(value)
@@ -691,4 +719,3 @@ class Summary:
 
     def __repr__(self) -> str:
         return f"Summary({self._run._summary_view()!r})"
-

@@ -74,9 +74,13 @@ def read_run_json(path: str) -> dict:
         with open(p, encoding="utf-8") as f:
             meta = json.load(f)
     except FileNotFoundError:
-        raise RunDirError(f"{path} is not a localrun run directory (it has no {RUN_JSON})") from None
+        raise RunDirError(
+            f"{path} is not a localrun run directory (it has no {RUN_JSON})"
+        ) from None
     except (OSError, ValueError) as exc:
-        raise RunDirError(f"cannot read {p}: {exc}. The run's metadata file is damaged or unreadable") from exc
+        raise RunDirError(
+            f"cannot read {p}: {exc}. The run's metadata file is damaged or unreadable"
+        ) from exc
     if not isinstance(meta, dict):
         raise RunDirError(f"{p} is damaged: expected a JSON object")
     fmt = meta.get("format", 1)
@@ -168,7 +172,9 @@ class Lock:
         try:
             self._fd = os.open(self.path, flags, 0o644)
         except OSError as exc:
-            raise RunDirError(f"cannot open {self.path}: {exc.strerror or exc}. Is the run directory writable?") from exc
+            raise RunDirError(
+                f"cannot open {self.path}: {exc.strerror or exc}. Is the run directory writable?"
+            ) from exc
         try:
             fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -179,7 +185,13 @@ class Lock:
                 "Wait for it to finish, or start a new run with a different id"
             ) from None
         os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "time": time.time()}).encode(), 0)
+        os.pwrite(
+            self._fd,
+            json.dumps(
+                {"pid": os.getpid(), "host": socket.gethostname(), "time": time.time()}
+            ).encode(),
+            0,
+        )
 
     def release(self) -> None:
         if self._fd >= 0:

@@ -111,7 +111,9 @@ def init(
     if unknown:
         raise TypeError(f"init() got unexpected keyword argument(s) {sorted(unknown)!r}")
     if resume not in (None, False, True, "allow", "must", "never", "auto"):
-        raise UsageError(f"resume={resume!r} is not understood: use 'allow', 'must', 'never' or None")
+        raise UsageError(
+            f"resume={resume!r} is not understood: use 'allow', 'must', 'never' or None"
+        )
     with _state_lock:
         for previous in list(_active):
             previous.finish()
@@ -119,7 +121,11 @@ def init(
         run_id = rundir.check_run_id(id) if id is not None else rundir.new_run_id()
         path = os.path.join(root, run_id)
         exists = rundir.is_run_dir(path)
-        quiet = bool(_setting(settings, "quiet") or _setting(settings, "silent") or _env_flag("LOCALRUN_SILENT"))
+        quiet = bool(
+            _setting(settings, "quiet")
+            or _setting(settings, "silent")
+            or _env_flag("LOCALRUN_SILENT")
+        )
         strict = bool(_setting(settings, "strict_steps") or _env_flag("LOCALRUN_STRICT_STEPS"))
         if exists and resume in (None, False, "never"):
             raise RunExistsError(
@@ -132,19 +138,31 @@ def init(
                 f"Check the id and dir (runs are in {os.path.abspath(root)})"
             )
         if not exists and os.path.exists(path):
-            raise RunDirError(f"{path} exists but is not a localrun run directory. Choose another id or dir")
+            raise RunDirError(
+                f"{path} exists but is not a localrun run directory. Choose another id or dir"
+            )
         resumed = exists
         if resumed:
             stored = rundir.read_run_json(path)
             project = project or stored.get("project")
             name = name or stored.get("name")
-        project = project or os.environ.get("LOCALRUN_PROJECT") or os.environ.get("WANDB_PROJECT") or "uncategorized"
+        project = (
+            project
+            or os.environ.get("LOCALRUN_PROJECT")
+            or os.environ.get("WANDB_PROJECT")
+            or "uncategorized"
+        )
         name = str(name) if name else rundir.friendly_name(root)
         if not resumed:
             try:
-                rundir.create(path, {"id": run_id, "project": project, "name": name, "created_at": time.time()})
+                rundir.create(
+                    path,
+                    {"id": run_id, "project": project, "name": name, "created_at": time.time()},
+                )
             except FileExistsError:
-                raise RunExistsError(f"a run with id {run_id!r} was just created in {root} by another process") from None
+                raise RunExistsError(
+                    f"a run with id {run_id!r} was just created in {root} by another process"
+                ) from None
             except OSError as exc:
                 raise RunDirError(
                     f"cannot create the run directory {path}: {exc.strerror or exc}"
@@ -208,7 +226,9 @@ def init(
                 raise
     if not quiet:
         how = f"resumed at step {steps.step}" if resumed else "started"
-        terminal.say(f"run {run_id} ({name}) {how}, stored in {path}. Sync it later with: localrun sync {root}")
+        terminal.say(
+            f"run {run_id} ({name}) {how}, stored in {path}. Sync it later with: localrun sync {root}"
+        )
     return run
 
 
@@ -274,15 +294,21 @@ def _forget(run: Run) -> None:
 def current() -> Run:
     run = _module().run
     if run is None:
-        raise UsageError("no run is active: call localrun.init() before localrun.log() (and after finish(), init() again)")
+        raise UsageError(
+            "no run is active: call localrun.init() before localrun.log() (and after finish(), init() again)"
+        )
     return run
 
 
-def log(data: dict, step: int | None = None, commit: bool | None = None, sync: bool | None = None) -> None:
+def log(
+    data: dict, step: int | None = None, commit: bool | None = None, sync: bool | None = None
+) -> None:
     """Log ``data`` to the current run; see ``Run.log``."""
     run = _module().run
     if run is None:
-        raise UsageError("localrun.log() was called before localrun.init(). Call localrun.init() first")
+        raise UsageError(
+            "localrun.log() was called before localrun.init(). Call localrun.init() first"
+        )
     run.log(data, step, commit)
 
 
@@ -298,7 +324,9 @@ def define_metric(name: str, step_metric: str | None = None, **kwargs: Any) -> d
     return current().define_metric(name, step_metric, **kwargs)
 
 
-def login(key: str | None = None, relogin: bool | None = None, host: str | None = None, **kwargs: Any) -> bool:
+def login(
+    key: str | None = None, relogin: bool | None = None, host: str | None = None, **kwargs: Any
+) -> bool:
     """wandb code calls ``wandb.login()`` first; offline there is nothing to log in to.
 
     Returns True and records nothing, so such code runs unchanged. Credentials for a sync

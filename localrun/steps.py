@@ -34,7 +34,9 @@ class StepCounter:
         self.step = step
         self.pending = pending
 
-    def advance(self, step: int | None, commit: bool | None) -> tuple[int | None, int | None] | None:
+    def advance(
+        self, step: int | None, commit: bool | None
+    ) -> tuple[int | None, int | None] | None:
         """Apply one ``log(step=, commit=)`` call.
 
         Returns ``DROPPED`` (None) for a step that went backwards, else ``(flush_at,

@@ -76,7 +76,9 @@ def as_media(obj: Any, made: dict[int, Media] | None = None) -> Media | None:
     return media
 
 
-def expand_log_data(data: dict, store: BlobStore, made: dict[int, Media] | None = None) -> tuple[dict, list[tuple[str, dict]]]:
+def expand_log_data(
+    data: dict, store: BlobStore, made: dict[int, Media] | None = None
+) -> tuple[dict, list[tuple[str, dict]]]:
     """``normalize(data)`` for a log record, with chart presets at the top level expanded.
 
     Returns the plain data and the ``(key, spec)`` of each chart record to write.
@@ -141,7 +143,9 @@ def _torch_value(t: Any) -> Any:
     raise ValueTypeError(f"cannot log a value of type {type(t).__qualname__}: {_short(t)}")
 
 
-def normalize(value: Any, store: BlobStore, where: str = "", made: dict[int, Media] | None = None) -> Any:
+def normalize(
+    value: Any, store: BlobStore, where: str = "", made: dict[int, Media] | None = None
+) -> Any:
     """The plain form of ``value``, walking it fully; error messages name the key path."""
     t = type(value)
     if value is None or t in (str, int, float, bool):

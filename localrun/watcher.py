@@ -53,7 +53,9 @@ def watch(
     """Watch ``models`` in the current run; see ``Run.watch``."""
     run = sys.modules["localrun"].run
     if run is None:
-        raise UsageError("localrun.watch() was called before localrun.init(). Call localrun.init() first")
+        raise UsageError(
+            "localrun.watch() was called before localrun.init(). Call localrun.init() first"
+        )
     return run.watch(models, criterion, log, log_freq, idx, log_graph)
 
 
@@ -61,7 +63,9 @@ def unwatch(models: Any = None) -> None:
     """Remove the hooks ``watch()`` put on ``models`` (on every model when None); see ``Run.unwatch``."""
     run = sys.modules["localrun"].run
     if run is None:
-        raise UsageError("localrun.unwatch() was called before localrun.init(). Call localrun.init() first")
+        raise UsageError(
+            "localrun.unwatch() was called before localrun.init(). Call localrun.init() first"
+        )
     run.unwatch(models)
 
 
@@ -111,16 +115,28 @@ class Watcher:
         self._run_ref = weakref.ref(run)
         self._lock = threading.Lock()
         self._handles: dict[str, Any] = {}  # hook name -> torch RemovableHandle
-        self._names: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # model -> its hook names
+        self._names: weakref.WeakKeyDictionary = (
+            weakref.WeakKeyDictionary()
+        )  # model -> its hook names
         self._next_idx = 0
 
-    def watch(self, models: Any, criterion: Any, log: str | None, log_freq: int, idx: int | None, log_graph: bool) -> list:
+    def watch(
+        self,
+        models: Any,
+        criterion: Any,
+        log: str | None,
+        log_freq: int,
+        idx: int | None,
+        log_graph: bool,
+    ) -> list:
         if log not in LOG_CHOICES:
             raise ValueTypeError(
                 f"watch(log={log!r}) is not understood: use 'gradients', 'parameters', 'all' or None"
             )
         if not isinstance(log_freq, int) or isinstance(log_freq, bool) or log_freq < 1:
-            raise ValueTypeError(f"watch(log_freq={log_freq!r}): log_freq must be a positive int (batches between logs)")
+            raise ValueTypeError(
+                f"watch(log_freq={log_freq!r}): log_freq must be a positive int (batches between logs)"
+            )
         if idx is not None and (not isinstance(idx, int) or isinstance(idx, bool) or idx < 0):
             raise ValueTypeError(f"watch(idx={idx!r}): idx must be None or an int >= 0")
         models = tuple(models) if isinstance(models, (tuple, list)) else (models,)
@@ -133,7 +149,11 @@ class Watcher:
         for model in models:
             if not isinstance(model, torch.nn.Module):
                 t = type(model)
-                named = t.__qualname__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+                named = (
+                    t.__qualname__
+                    if t.__module__ == "builtins"
+                    else f"{t.__module__}.{t.__qualname__}"
+                )
                 raise ValueTypeError(
                     f"watch() takes a torch.nn.Module or a list of them, not {named}. "
                     "Pass the model itself"
@@ -154,12 +174,16 @@ class Watcher:
                         "Call unwatch(model) first, or pass another idx="
                     )
                 plans.append((model, graph_idx, prefix, plan))
-            self._next_idx += len(models)  # as wandb: every watched model counts, whatever idx was given
+            self._next_idx += len(
+                models
+            )  # as wandb: every watched model counts, whatever idx was given
             graphs = []
             for model, graph_idx, prefix, (params, _) in plans:
                 hooks: dict[str, Any] = {}
                 if log in ("parameters", "all"):
-                    hooks[f"parameters/{prefix}"] = model.register_forward_hook(self._parameter_hook(prefix, log_freq))
+                    hooks[f"parameters/{prefix}"] = model.register_forward_hook(
+                        self._parameter_hook(prefix, log_freq)
+                    )
                 for name, parameter in params:
                     key = f"gradients/{prefix}{name}"
                     hooks[key] = parameter.register_hook(self._gradient_hook(key, log_freq))
@@ -239,7 +263,9 @@ class Watcher:
                 for model in models if isinstance(models, (tuple, list)) else (models,):
                     names = self._names.pop(model, None) if _weakrefable(model) else None
                     if names is None:
-                        terminal.warn(f"unwatch(): {type(model).__name__} model was not watched by this run; nothing to remove")
+                        terminal.warn(
+                            f"unwatch(): {type(model).__name__} model was not watched by this run; nothing to remove"
+                        )
                         continue
                     handles += [self._handles.pop(n) for n in names if n in self._handles]
         for handle in handles:
@@ -299,7 +325,9 @@ class _ModuleGraph(Media):
         seen: set[int] = set()
         hooks = {}
         for name, layer in _layers(model, nn):
-            hooks[f"topology/{self.graph_idx}/{name}"] = layer.register_forward_hook(self._layer_hook(name, seen))
+            hooks[f"topology/{self.graph_idx}/{name}"] = layer.register_forward_hook(
+                self._layer_hook(name, seen)
+            )
 
         def after_model(module, inputs, output):
             if not self.done:
@@ -329,7 +357,9 @@ class _ModuleGraph(Media):
         return after_layer
 
     def _encode(self, store: BlobStore) -> dict[str, Any]:
-        data = json.dumps({"format": "torch", "nodes": self.nodes, "edges": []}, sort_keys=True).encode("utf-8")
+        data = json.dumps(
+            {"format": "torch", "nodes": self.nodes, "edges": []}, sort_keys=True
+        ).encode("utf-8")
         return {"_type": self._type, **store.put(data, "graph.json")}
 
 

@@ -51,7 +51,12 @@ class Limits:
     max_hashes: int = 10_000  # in one "which are missing" question
 
 
-def create_app(data_dir: str, token: str | None = None, limits: Limits | None = None, storage: Storage | None = None):
+def create_app(
+    data_dir: str,
+    token: str | None = None,
+    limits: Limits | None = None,
+    storage: Storage | None = None,
+):
     """The server as an ASGI app, storing into ``data_dir`` (or ``storage`` and ``data_dir/blobs``)."""
     limits = limits or Limits()
     storage = storage or open_storage(data_dir)
@@ -96,7 +101,9 @@ def create_app(data_dir: str, token: str | None = None, limits: Limits | None = 
 
 
 def _error(status: int, message: str, **extra) -> Response:
-    return Response(json.dumps({"error": message, **extra}), status_code=status, media_type="application/json")
+    return Response(
+        json.dumps({"error": message, **extra}), status_code=status, media_type="application/json"
+    )
 
 
 async def _bad_input(request: Request, exc: BadInput) -> Response:
@@ -109,7 +116,10 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
 
 async def _unknown_run(request: Request, exc: UnknownRunError) -> Response:
     p = request.path_params
-    return _error(404, f"no run {p.get('project')!r}/{p.get('run_id')!r} on this server: create it first (PUT {API}/runs/<project>/<run id>)")
+    return _error(
+        404,
+        f"no run {p.get('project')!r}/{p.get('run_id')!r} on this server: create it first (PUT {API}/runs/<project>/<run id>)",
+    )
 
 
 async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
@@ -121,7 +131,9 @@ async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
 
 def _json(obj, status: int = 200) -> Response:
     # Python's json, NaN and infinities included, as `localrun show --json` writes them.
-    return Response(json.dumps(obj, ensure_ascii=False), status_code=status, media_type="application/json")
+    return Response(
+        json.dumps(obj, ensure_ascii=False), status_code=status, media_type="application/json"
+    )
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -133,7 +145,10 @@ async def _read_body(request: Request, limit: int) -> bytes:
         if not declared.isdigit():
             raise BadInput(f"bad Content-Length {declared!r}")
         if int(declared) > limit:
-            raise BadInput(f"request body of {declared} bytes is over the server's limit of {limit} bytes", status=413)
+            raise BadInput(
+                f"request body of {declared} bytes is over the server's limit of {limit} bytes",
+                status=413,
+            )
     chunks = []
     size = 0
     async for chunk in request.stream():
@@ -154,8 +169,13 @@ async def _decode(request: Request, limit: int):
         if ctype in ("application/json", ""):
             return json.loads(body)
     except Exception as exc:  # any decoding failure of untrusted bytes is the client's
-        raise BadInput(f"the body is not valid {ctype or 'JSON'}: {type(exc).__name__}: {str(exc)[:200]}") from None
-    raise BadInput(f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json", status=415)
+        raise BadInput(
+            f"the body is not valid {ctype or 'JSON'}: {type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
+    raise BadInput(
+        f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json",
+        status=415,
+    )
 
 
 # --- handlers ----------------------------------------------------------------------------------
@@ -182,8 +202,14 @@ class _Api:
                 )
 
     def _doc(self, request: Request, info: RunInfo) -> dict:
-        doc = msgpack.unpackb(info.doc, raw=False) if info.doc else {"id": info.run_id, "project": info.project, "state": None}
-        doc["path"] = f"{str(request.base_url).rstrip('/')}/runs/{quote(info.project, safe='')}/{quote(info.run_id, safe='')}"
+        doc = (
+            msgpack.unpackb(info.doc, raw=False)
+            if info.doc
+            else {"id": info.run_id, "project": info.project, "state": None}
+        )
+        doc["path"] = (
+            f"{str(request.base_url).rstrip('/')}/runs/{quote(info.project, safe='')}/{quote(info.run_id, safe='')}"
+        )
         doc["rows"] = info.rows
         doc["last_step"] = info.last_step
         doc.setdefault("created_at", info.created_at)
@@ -200,7 +226,7 @@ class _Api:
         project, run_id = self._names(request)
         body = await _decode(request, self.limits.max_body_bytes)
         if type(body) is not dict:
-            raise BadInput("the body must be an object, like {\"created_at\": 1700000000.0}")
+            raise BadInput('the body must be an object, like {"created_at": 1700000000.0}')
         created_at = body.get("created_at")
         if created_at is not None:
             try:  # a JSON integer can be any size; SQLite stores 64 bits
@@ -208,10 +234,23 @@ class _Api:
             except OverflowError:
                 ok = False
             if not ok:
-                raise BadInput(f"created_at must be a finite number of seconds since the epoch, not {str(created_at)[:60]}")
+                raise BadInput(
+                    f"created_at must be a finite number of seconds since the epoch, not {str(created_at)[:60]}"
+                )
             created_at = float(created_at)
-        info, created = await run_in_threadpool(self.storage.upsert_run, project, run_id, created_at)
-        return _json({"project": project, "id": run_id, "rows": info.rows, "last_step": info.last_step, "created": created}, 201 if created else 200)
+        info, created = await run_in_threadpool(
+            self.storage.upsert_run, project, run_id, created_at
+        )
+        return _json(
+            {
+                "project": project,
+                "id": run_id,
+                "rows": info.rows,
+                "last_step": info.last_step,
+                "created": created,
+            },
+            201 if created else 200,
+        )
 
     async def get_run(self, request: Request) -> Response:
         project, run_id = self._names(request)
@@ -224,31 +263,50 @@ class _Api:
         project, run_id = self._names(request)
         doc = await _decode(request, self.limits.max_body_bytes)
         if type(doc) is not dict:
-            raise BadInput("the run document must be an object (what `localrun show RUN --json` prints)")
+            raise BadInput(
+                "the run document must be an object (what `localrun show RUN --json` prints)"
+            )
         # "path", "rows" and "last_step" are replaced by the server's own when read back; they
         # are kept in place so the document reads back with its keys in the order sent.
         refs: set = set()
         media_refs(doc, refs)
         self._require_blobs(refs)
         info = await run_in_threadpool(self.storage.set_doc, project, run_id, msgpack.packb(doc))
-        return _json({"project": project, "id": run_id, "rows": info.rows, "last_step": info.last_step})
+        return _json(
+            {"project": project, "id": run_id, "rows": info.rows, "last_step": info.last_step}
+        )
 
     async def post_rows(self, request: Request) -> Response:
         project, run_id = self._names(request)
         body = await _read_body(request, self.limits.max_body_bytes)
         if request.headers.get("content-type", "").split(";")[0].strip() != MSGPACK:
-            raise BadInput(f"send rows as {MSGPACK}: an array of rows, each an object with an integer _step", status=415)
+            raise BadInput(
+                f"send rows as {MSGPACK}: an array of rows, each an object with an integer _step",
+                status=415,
+            )
         may_hold_media = b"_type" in body or b"filenames" in body
         rows, unchecked = decode_rows(body, may_hold_media)
         if type(rows) is not list:
-            raise BadInput("the body must be an array of rows, each an object with an integer _step")
+            raise BadInput(
+                "the body must be an array of rows, each an object with an integer _step"
+            )
         if len(rows) > self.limits.max_batch_rows:
-            raise BadInput(f"{len(rows)} rows in one batch is over the server's limit of {self.limits.max_batch_rows}", status=413)
+            raise BadInput(
+                f"{len(rows)} rows in one batch is over the server's limit of {self.limits.max_batch_rows}",
+                status=413,
+            )
         steps, refs = check_rows(rows, may_hold_media, unchecked)
         self._require_blobs(refs)
         batch = RowBatch(steps, rows, body)
         inserted, info = await run_in_threadpool(self.storage.append_rows, project, run_id, batch)
-        return _json({"inserted": inserted, "ignored": len(steps) - inserted, "rows": info.rows, "last_step": info.last_step})
+        return _json(
+            {
+                "inserted": inserted,
+                "ignored": len(steps) - inserted,
+                "rows": info.rows,
+                "last_step": info.last_step,
+            }
+        )
 
     async def get_rows(self, request: Request) -> Response:
         project, run_id = self._names(request)
@@ -269,7 +327,9 @@ class _Api:
         if type(hashes) is not list:
             raise BadInput('the body must be {"sha256": [<hash>, ...]}')
         if len(hashes) > self.limits.max_hashes:
-            raise BadInput(f"ask about at most {self.limits.max_hashes} hashes at a time", status=413)
+            raise BadInput(
+                f"ask about at most {self.limits.max_hashes} hashes at a time", status=413
+            )
         for h in hashes:
             check_sha256(h)
         return _json({"missing": self.blobs.missing(hashes)})
@@ -277,11 +337,15 @@ class _Api:
     async def post_blobs(self, request: Request) -> Response:
         body = await _read_body(request, self.limits.max_body_bytes)
         if request.headers.get("content-type", "").split(";")[0].strip() != MSGPACK:
-            raise BadInput(f"send a bundle as {MSGPACK}: a map of sha256 to the file's bytes", status=415)
+            raise BadInput(
+                f"send a bundle as {MSGPACK}: a map of sha256 to the file's bytes", status=415
+            )
         try:
             bundle = msgpack.unpackb(body, raw=False)
         except Exception as exc:  # any decoding failure of untrusted bytes is the client's
-            raise BadInput(f"the body is not valid msgpack: {type(exc).__name__}: {str(exc)[:200]}") from None
+            raise BadInput(
+                f"the body is not valid msgpack: {type(exc).__name__}: {str(exc)[:200]}"
+            ) from None
         if type(bundle) is dict and len(bundle) > self.limits.max_hashes:
             raise BadInput(f"send at most {self.limits.max_hashes} files in one bundle", status=413)
         stored = await self.blobs.put_many(bundle)
@@ -292,7 +356,9 @@ class _Api:
         limit = self.limits.max_blob_bytes
         declared = request.headers.get("content-length")
         if declared is not None and declared.isdigit() and int(declared) > limit:
-            raise BadInput(f"blob of {declared} bytes is over the server's limit of {limit} bytes", status=413)
+            raise BadInput(
+                f"blob of {declared} bytes is over the server's limit of {limit} bytes", status=413
+            )
         size, stored = await self.blobs.put_stream(sha, request.stream(), limit)
         return _json({"sha256": sha, "size": size, "stored": stored}, 201 if stored else 200)
 

@@ -24,8 +24,11 @@ class BearerAuth:
                     break
             if not hmac.compare_digest(got, self.expected):
                 body = json.dumps(
-                    {"error": "this server needs a token: send 'Authorization: Bearer <token>' (localrun sync --token, or $LOCALRUN_TOKEN)"
-                     if not got else "wrong token"}
+                    {
+                        "error": "this server needs a token: send 'Authorization: Bearer <token>' (localrun sync --token, or $LOCALRUN_TOKEN)"
+                        if not got
+                        else "wrong token"
+                    }
                 ).encode()
                 await send(
                     {

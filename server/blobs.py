@@ -43,7 +43,9 @@ class BlobDir:
     def missing(self, hashes: list[str]) -> list[str]:
         return [h for h in dict.fromkeys(hashes) if not self.has(h)]
 
-    async def put_stream(self, sha256: str, chunks: AsyncIterator[bytes], max_bytes: int) -> tuple[int, bool]:
+    async def put_stream(
+        self, sha256: str, chunks: AsyncIterator[bytes], max_bytes: int
+    ) -> tuple[int, bool]:
         """Store the bytes of ``chunks`` as blob ``sha256``; returns ``(size, stored)``.
 
         ``stored`` is False when the blob was already there (the upload is then read and
@@ -58,7 +60,10 @@ class BlobDir:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > max_bytes:
-                        raise BadInput(f"blob is larger than the server's limit of {max_bytes} bytes", status=413)
+                        raise BadInput(
+                            f"blob is larger than the server's limit of {max_bytes} bytes",
+                            status=413,
+                        )
                     digest.update(chunk)
                     f.write(chunk)
             if digest.hexdigest() != sha256:
@@ -77,7 +82,6 @@ class BlobDir:
             if tmp is not None:
                 _discard(tmp)
 
-
     async def put_many(self, blobs: object) -> list[str]:
         """Store a bundle ``{sha256: bytes}``; returns the hashes that were new.
 
@@ -92,15 +96,24 @@ class BlobDir:
                 raise BadInput(f"the bundle's entry {sha} must be bytes, not {type(data).__name__}")
             actual = hashlib.sha256(data).hexdigest()
             if actual != sha:
-                raise BadInput(f"the bundle's file {sha} hashes to {actual}: it is damaged or was changed after it was logged")
+                raise BadInput(
+                    f"the bundle's file {sha} hashes to {actual}: it is damaged or was changed after it was logged"
+                )
         new = [sha for sha in blobs if not os.path.exists(self.path(sha))]
         # A few worker threads write and fsync a share of the files each, and each folder is
         # fsynced once at the end instead of once per file: a thousand small files took a
         # thread hop and two fsyncs apiece, most of a sync's first half second.
         shares = [new[i::_WRITERS] for i in range(min(_WRITERS, len(new)))]
-        folders = await asyncio.gather(*(run_in_threadpool(self._write_all, share, blobs) for share in shares))
+        folders = await asyncio.gather(
+            *(run_in_threadpool(self._write_all, share, blobs) for share in shares)
+        )
         folders = sorted(set().union(*folders))
-        await asyncio.gather(*(run_in_threadpool(_fsync_dirs, folders[i::_WRITERS]) for i in range(min(_WRITERS, len(folders)))))
+        await asyncio.gather(
+            *(
+                run_in_threadpool(_fsync_dirs, folders[i::_WRITERS])
+                for i in range(min(_WRITERS, len(folders)))
+            )
+        )
         return new
 
     def _write_all(self, hashes: list[str], blobs: dict) -> set[str]:

@@ -28,7 +28,9 @@ class BadInput(ValueError):
 
 def check_run_id(run_id: str) -> str:
     if not RUN_ID.match(run_id) or ".." in run_id:
-        raise BadInput(f"run id {run_id!r} is not allowed: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit")
+        raise BadInput(
+            f"run id {run_id!r} is not allowed: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit"
+        )
     return run_id
 
 
@@ -58,5 +60,7 @@ def check_media_path(path: object) -> str:
         or "\x00" in path
         or any(part in ("", ".", "..") for part in path.split("/"))
     ):
-        raise BadInput(f"media path {path!r} is not allowed: it must be relative to the run, like 'media/<sha256>.png'")
+        raise BadInput(
+            f"media path {path!r} is not allowed: it must be relative to the run, like 'media/<sha256>.png'"
+        )
     return path

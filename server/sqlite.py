@@ -68,7 +68,9 @@ class SQLiteStorage(Storage):
                 self._db.execute(statement)
         row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
         if row is None:
-            self._db.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            self._db.execute(
+                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
         self._db.execute("COMMIT")
         if row is not None and int(row[0]) > SCHEMA_VERSION:
             self._db.close()
@@ -81,11 +83,14 @@ class SQLiteStorage(Storage):
 
     def _get(self, project: str, run_id: str) -> tuple[int, RunInfo] | None:
         row = self._db.execute(
-            f"SELECT id, {_RUN_COLUMNS} FROM runs WHERE project = ? AND run_id = ?", (project, run_id)
+            f"SELECT id, {_RUN_COLUMNS} FROM runs WHERE project = ? AND run_id = ?",
+            (project, run_id),
         ).fetchone()
         return None if row is None else (row[0], RunInfo(*row[1:]))
 
-    def upsert_run(self, project: str, run_id: str, created_at: float | None) -> tuple[RunInfo, bool]:
+    def upsert_run(
+        self, project: str, run_id: str, created_at: float | None
+    ) -> tuple[RunInfo, bool]:
         with self._lock:
             found = self._get(project, run_id)
             if found is not None:
@@ -103,7 +108,9 @@ class SQLiteStorage(Storage):
 
     def list_runs(self) -> list[RunInfo]:
         with self._lock:
-            rows = self._db.execute(f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY project, run_id").fetchall()
+            rows = self._db.execute(
+                f"SELECT {_RUN_COLUMNS} FROM runs ORDER BY project, run_id"
+            ).fetchall()
         return [RunInfo(*r) for r in rows]
 
     # --- rows ----------------------------------------------------------------------------------
@@ -141,7 +148,8 @@ class SQLiteStorage(Storage):
             if found is None:
                 raise UnknownRunError((project, run_id))
             cur = self._db.execute(
-                "SELECT data FROM chunks WHERE run = ? AND last_step > ? ORDER BY first_step", (found[0], after)
+                "SELECT data FROM chunks WHERE run = ? AND last_step > ? ORDER BY first_step",
+                (found[0], after),
             )
             out: list[dict] = []
             for (data,) in cur:
@@ -159,7 +167,9 @@ class SQLiteStorage(Storage):
             found = self._get(project, run_id)
             if found is None:
                 raise UnknownRunError((project, run_id))
-            self._db.execute("UPDATE runs SET doc = ?, updated_at = ? WHERE id = ?", (doc, time.time(), found[0]))
+            self._db.execute(
+                "UPDATE runs SET doc = ?, updated_at = ? WHERE id = ?", (doc, time.time(), found[0])
+            )
             return self._get(project, run_id)[1]
 
     def close(self) -> None:

@@ -57,7 +57,9 @@ class Storage(abc.ABC):
     """Runs, their rows and their documents. Every method is one transaction."""
 
     @abc.abstractmethod
-    def upsert_run(self, project: str, run_id: str, created_at: float | None) -> tuple[RunInfo, bool]:
+    def upsert_run(
+        self, project: str, run_id: str, created_at: float | None
+    ) -> tuple[RunInfo, bool]:
         """Create the run if it is new; return it and whether it was created."""
 
     @abc.abstractmethod

@@ -65,7 +65,9 @@ def media_refs(value, refs: set, depth: int = 0, media: bool = True) -> None:
             names = value.get("filenames")
             if names is not None:
                 if type(names) is not list:
-                    raise BadInput(f"'filenames' must be a list of paths, not {type(names).__name__}")
+                    raise BadInput(
+                        f"'filenames' must be a list of paths, not {type(names).__name__}"
+                    )
                 for name in names:
                     check_media_path(name)
                     base = name.rsplit("/", 1)[-1].split(".", 1)[0]
@@ -73,7 +75,9 @@ def media_refs(value, refs: set, depth: int = 0, media: bool = True) -> None:
                         refs.add(base)
     else:
         types = set(map(type, value))
-        if types <= _PLAIN_NUMBERS or (types <= _INT_FLOAT and _MIN_INT <= min(value) and max(value) <= _MAX_INT):
+        if types <= _PLAIN_NUMBERS or (
+            types <= _INT_FLOAT and _MIN_INT <= min(value) and max(value) <= _MAX_INT
+        ):
             return  # numbers only (a histogram's bins and counts): checked in C
         for v in value:
             t = type(v)
@@ -83,7 +87,9 @@ def media_refs(value, refs: set, depth: int = 0, media: bool = True) -> None:
                 raise bad_value(v)
 
 
-def check_rows(rows: list, may_hold_media: bool, unchecked: set[int] | None = None) -> tuple[list[int], set]:
+def check_rows(
+    rows: list, may_hold_media: bool, unchecked: set[int] | None = None
+) -> tuple[list[int], set]:
     """The rows' steps and the blobs they name; BadInput on anything off.
 
     Every value is checked against the types of docs/format.md (bytes and msgpack extension

@@ -26,4 +26,14 @@ def __getattr__(name: str):
 
     return getattr(importlib.import_module(f".{module}", __name__), name)
 
-__all__ = ["STATES", "PushResult", "Remote", "Replay", "RunView", "find_runs", "push_run", "push_runs"]
+
+__all__ = [
+    "STATES",
+    "PushResult",
+    "Remote",
+    "Replay",
+    "RunView",
+    "find_runs",
+    "push_run",
+    "push_runs",
+]

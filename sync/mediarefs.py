@@ -57,7 +57,9 @@ def local_file(run_dir: str, rel: str) -> str:
     full = os.path.normpath(os.path.join(run_dir, rel))
     root = os.path.normpath(run_dir)
     if os.path.isabs(rel) or not full.startswith(root + os.sep):
-        raise SyncError(f"{run_dir} names media file {rel!r}, which is outside the run directory; it cannot be synced")
+        raise SyncError(
+            f"{run_dir} names media file {rel!r}, which is outside the run directory; it cannot be synced"
+        )
     if not os.path.isfile(full):
         raise SyncError(
             f"{run_dir} names media file {rel!r}, which is missing from the run directory. "

@@ -145,7 +145,16 @@ def push_run(
 
 
 class _Push:
-    def __init__(self, path: str, remote: Remote, result: PushResult, batch_rows: int, batch_bytes: int, progress: Progress, held: contextlib.ExitStack):
+    def __init__(
+        self,
+        path: str,
+        remote: Remote,
+        result: PushResult,
+        batch_rows: int,
+        batch_bytes: int,
+        progress: Progress,
+        held: contextlib.ExitStack,
+    ):
         self.held = held
         self.path = path
         self.remote = remote
@@ -173,11 +182,18 @@ class _Push:
             # Only once the remote answered: a sync that cannot reach it writes nothing here.
             self.held.enter_context(SyncLock(self.path, self.remote.base_url))
             cursor = self.cursor = Cursor.load(self.path, self.remote.base_url)
-            if cursor.last_step is not None and (there.get("last_step") is None or there["last_step"] < cursor.last_step):
+            if cursor.last_step is not None and (
+                there.get("last_step") is None or there["last_step"] < cursor.last_step
+            ):
                 # The remote holds less than this cursor says (a different or a wiped server
                 # at the same URL): start over. Rows it has are ignored, so this is exact.
                 cursor = self.cursor = Cursor(url=cursor.url)
-            if cursor.synced and not live and cursor.segments == sizes and there.get("rows") == cursor.rows:
+            if (
+                cursor.synced
+                and not live
+                and cursor.segments == sizes
+                and there.get("rows") == cursor.rows
+            ):
                 r.up_to_date = r.synced = True
                 r.rows_total = cursor.rows
                 return
@@ -225,7 +241,9 @@ class _Push:
 
     # --- batches -------------------------------------------------------------------------------
 
-    def _submit(self, sender: ThreadPoolExecutor, in_flight: list[tuple[Future, int]], batch: list[dict]) -> None:
+    def _submit(
+        self, sender: ThreadPoolExecutor, in_flight: list[tuple[Future, int]], batch: list[dict]
+    ) -> None:
         if self.failure is not None:
             raise self.failure  # no point replaying the rest of a run that cannot be sent
         self.batches += 1
@@ -233,17 +251,23 @@ class _Push:
             gc.collect(0)  # everything made since the collector was paused is in generation 0
         for body, rows, last_step in self._bodies(batch):
             files: dict[str, str] = {}
-            if self.walk_batches and (b"sha256" in body or b"filenames" in body):  # cheap test first
+            if self.walk_batches and (
+                b"sha256" in body or b"filenames" in body
+            ):  # cheap test first
                 for row in rows:
                     mediarefs.collect(row, files)
             if self.result.dry_run:
                 self._count_dry(files, len(rows), len(body))
                 continue
             while in_flight and (
-                in_flight[0][0].done() or len(in_flight) >= IN_FLIGHT or sum(n for _, n in in_flight) + len(body) > IN_FLIGHT_BYTES
+                in_flight[0][0].done()
+                or len(in_flight) >= IN_FLIGHT
+                or sum(n for _, n in in_flight) + len(body) > IN_FLIGHT_BYTES
             ):
                 in_flight.pop(0)[0].result()  # re-raises the sender's error here
-            in_flight.append((sender.submit(self._send, body, len(rows), last_step, files), len(body)))
+            in_flight.append(
+                (sender.submit(self._send, body, len(rows), last_step, files), len(body))
+            )
 
     def _bodies(self, rows: list[dict]):
         """msgpack arrays of ``rows``, halved until each fits in ``batch_bytes``."""
@@ -326,7 +350,9 @@ class _Push:
             unknown = [h for h in media if h not in self.known]
             if unknown:
                 missing = self.remote.missing_blobs(unknown)
-                self._upload(missing, {h: media[h][0] for h in missing}, {h: media[h][1] for h in missing})
+                self._upload(
+                    missing, {h: media[h][0] for h in missing}, {h: media[h][1] for h in missing}
+                )
                 self.known.update(unknown)
         except BaseException as exc:
             self.failed = True
@@ -367,7 +393,9 @@ class _Push:
         if bundle:
             jobs.append((self.remote.put_blobs, bundle))
         if len(jobs) > 1:
-            with ThreadPoolExecutor(max_workers=UPLOADS, thread_name_prefix="localrun-upload") as pool:
+            with ThreadPoolExecutor(
+                max_workers=UPLOADS, thread_name_prefix="localrun-upload"
+            ) as pool:
                 for _ in pool.map(lambda job: job[0](*job[1:]), jobs):
                     pass
         elif jobs:
@@ -379,7 +407,13 @@ class _Push:
             self.progress(files=1, bytes=size)
 
 
-def push_runs(paths: list[str], remote: Remote, *, on_result: Callable[[PushResult], None] | None = None, **kwargs) -> list[PushResult]:
+def push_runs(
+    paths: list[str],
+    remote: Remote,
+    *,
+    on_result: Callable[[PushResult], None] | None = None,
+    **kwargs,
+) -> list[PushResult]:
     """Sync each run in turn; one run failing does not stop the others."""
     results = []
     for path in paths:

@@ -31,9 +31,16 @@ def find_runs(path: str) -> list[str]:
     path = os.fspath(path)
     if not os.path.exists(path):
         hint = ""
-        if os.path.isdir(os.path.join(os.path.dirname(path) or ".", rundir.DEFAULT_ROOT)) and path != rundir.DEFAULT_ROOT:
-            hint = f" Did you mean {os.path.join(os.path.dirname(path) or '.', rundir.DEFAULT_ROOT)}?"
-        raise RunDirError(f"{path} does not exist.{hint} Runs are stored in ./runs unless init(dir=...) or $LOCALRUN_DIR says otherwise")
+        if (
+            os.path.isdir(os.path.join(os.path.dirname(path) or ".", rundir.DEFAULT_ROOT))
+            and path != rundir.DEFAULT_ROOT
+        ):
+            hint = (
+                f" Did you mean {os.path.join(os.path.dirname(path) or '.', rundir.DEFAULT_ROOT)}?"
+            )
+        raise RunDirError(
+            f"{path} does not exist.{hint} Runs are stored in ./runs unless init(dir=...) or $LOCALRUN_DIR says otherwise"
+        )
     if rundir.is_run_dir(path):
         return [path]
     if not os.path.isdir(path):
@@ -89,9 +96,13 @@ class RunView:
             pass
         return self
 
-    def _replayed(self, keep_rows: bool, final_only: bool, data_only: bool = False) -> Iterator[Any]:
+    def _replayed(
+        self, keep_rows: bool, final_only: bool, data_only: bool = False
+    ) -> Iterator[Any]:
         if self._done:
-            raise RunDirError(f"the rows of {self.path} were already read; make a new RunView to read them again")
+            raise RunDirError(
+                f"the rows of {self.path} were already read; make a new RunView to read them again"
+            )
         self._done = True
         replay = self.replay
         live = rundir.is_locked(self.path)
@@ -172,7 +183,11 @@ class RunView:
             "metrics": r.metrics,
             "charts": r.charts,
             "damaged": [
-                {"segment": os.path.relpath(d.segment, self.path), "offset": d.offset, "reason": d.reason}
+                {
+                    "segment": os.path.relpath(d.segment, self.path),
+                    "offset": d.offset,
+                    "reason": d.reason,
+                }
                 for d in self.damage
             ],
         }

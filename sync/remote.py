@@ -64,7 +64,9 @@ class Remote:
             headers["Authorization"] = f"Bearer {token}"
         if isinstance(transport, httpx.AsyncBaseTransport):
             transport = AsyncBridge(transport)
-        self.client = httpx.Client(base_url=self.base_url, headers=headers, transport=transport, timeout=timeout_s)
+        self.client = httpx.Client(
+            base_url=self.base_url, headers=headers, transport=transport, timeout=timeout_s
+        )
 
     def close(self) -> None:
         self.client.close()
@@ -86,17 +88,37 @@ class Remote:
 
     def append_rows(self, project: str, run_id: str, body: bytes) -> dict:
         """Send one batch: ``body`` is a msgpack array of rows."""
-        return _loads(self._call("POST", _api_run(project, run_id) + "/rows", content=body, headers={"Content-Type": MSGPACK}))
+        return _loads(
+            self._call(
+                "POST",
+                _api_run(project, run_id) + "/rows",
+                content=body,
+                headers={"Content-Type": MSGPACK},
+            )
+        )
 
     def set_doc(self, project: str, run_id: str, doc: dict) -> dict:
         body = _encode(doc)
-        return _loads(self._call("PUT", _api_run(project, run_id) + "/doc", content=body, headers={"Content-Type": MSGPACK}))
+        return _loads(
+            self._call(
+                "PUT",
+                _api_run(project, run_id) + "/doc",
+                content=body,
+                headers={"Content-Type": MSGPACK},
+            )
+        )
 
     def missing_blobs(self, hashes: list[str]) -> list[str]:
         missing: list[str] = []
         for i in range(0, len(hashes), 5000):
-            answer = _loads(self._call("POST", f"{API}/blobs/missing", json={"sha256": hashes[i : i + 5000]}))
-            missing += answer["missing"] if type(answer) is dict and type(answer.get("missing")) is list else []
+            answer = _loads(
+                self._call("POST", f"{API}/blobs/missing", json={"sha256": hashes[i : i + 5000]})
+            )
+            missing += (
+                answer["missing"]
+                if type(answer) is dict and type(answer.get("missing")) is list
+                else []
+            )
         return missing
 
     def put_blob(self, sha256: str, path: str) -> bool:
@@ -108,7 +130,12 @@ class Remote:
                     yield chunk
 
         size = os.path.getsize(path)
-        r = self._call("PUT", f"{API}/blobs/{sha256}", content=content, headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"})
+        r = self._call(
+            "PUT",
+            f"{API}/blobs/{sha256}",
+            content=content,
+            headers={"Content-Length": str(size), "Content-Type": "application/octet-stream"},
+        )
         return r.status_code == 201
 
     def put_blobs(self, paths: dict[str, str]) -> int:
@@ -117,7 +144,9 @@ class Remote:
         for sha, path in paths.items():
             with open(path, "rb") as f:
                 bundle[sha] = f.read()
-        r = self._call("POST", f"{API}/blobs", content=_encode(bundle), headers={"Content-Type": MSGPACK})
+        r = self._call(
+            "POST", f"{API}/blobs", content=_encode(bundle), headers={"Content-Type": MSGPACK}
+        )
         answer = _loads(r)
         return len(answer.get("stored") or []) if type(answer) is dict else 0
 
@@ -130,7 +159,11 @@ class Remote:
     def iter_rows(self, project: str, run_id: str, page_rows: int = 10_000) -> Iterator[dict]:
         after = -1
         while True:
-            r = self._call("GET", _api_run(project, run_id) + "/rows", params={"after": after, "limit": page_rows})
+            r = self._call(
+                "GET",
+                _api_run(project, run_id) + "/rows",
+                params={"after": after, "limit": page_rows},
+            )
             rows = _page(r)
             yield from rows
             if len(rows) < page_rows:
@@ -162,7 +195,9 @@ class Remote:
                 problem = None
                 what = f"{method} {url} failed with {r.status_code}: {_error_text(r)}"
             if attempt == self.retries:
-                raise TransportError(f"{what} (gave up after {attempt} tries). Check the server, then run the sync again: it resumes where it stopped") from problem
+                raise TransportError(
+                    f"{what} (gave up after {attempt} tries). Check the server, then run the sync again: it resumes where it stopped"
+                ) from problem
             self.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")
@@ -180,16 +215,22 @@ def _loads(r: httpx.Response):
     try:
         return json.loads(r.content)
     except ValueError as exc:
-        raise SyncError(f"{r.request.url} answered something that is not JSON ({exc}). Is it a localrun server?") from exc
+        raise SyncError(
+            f"{r.request.url} answered something that is not JSON ({exc}). Is it a localrun server?"
+        ) from exc
 
 
 def _page(r: httpx.Response) -> list:
     try:
         rows = _decode(r.content)
     except Exception as exc:  # whatever the bytes were, they are not a page of rows
-        raise SyncError(f"{r.request.url} answered something that is not a page of rows ({type(exc).__name__}). Is it a localrun server?") from exc
+        raise SyncError(
+            f"{r.request.url} answered something that is not a page of rows ({type(exc).__name__}). Is it a localrun server?"
+        ) from exc
     if type(rows) is not list:
-        raise SyncError(f"{r.request.url} answered a {type(rows).__name__}, not a page of rows. Is it a localrun server?")
+        raise SyncError(
+            f"{r.request.url} answered a {type(rows).__name__}, not a page of rows. Is it a localrun server?"
+        )
     return rows
 
 

@@ -59,7 +59,9 @@ class RemoteRunView:
         return doc
 
 
-def remote_views(url: str, token: str | None = None, transport=None) -> tuple[Remote, list[RemoteRunView], bool]:
+def remote_views(
+    url: str, token: str | None = None, transport=None
+) -> tuple[Remote, list[RemoteRunView], bool]:
     """The runs a URL names: ``(remote, views, single)``; ``single`` when it named one run."""
     base, project, run_id = split_run_url(url)
     from .remote import Remote  # httpx: imported only when a URL is read
@@ -72,7 +74,9 @@ def remote_views(url: str, token: str | None = None, transport=None) -> tuple[Re
             return remote, [view], True
         docs = remote.list_runs()
         if not docs:
-            raise SyncError(f"{base} holds no runs yet. Push some with: localrun sync ./runs --to {base}")
+            raise SyncError(
+                f"{base} holds no runs yet. Push some with: localrun sync ./runs --to {base}"
+            )
     except BaseException:
         remote.close()
         raise

@@ -96,7 +96,9 @@ class Replay:
         latest = self._latest
         # Whether the inline path may apply: only feed() changes that (and the segment's start
         # and runtime base), so it is worked out again after each feed() only.
-        fast = self.pending is None and not counter.pending and not self._explicit and not self.metrics
+        fast = (
+            self.pending is None and not counter.pending and not self._explicit and not self.metrics
+        )
         start = self._segment_start
         base = self._runtime_base
         for _, rec in records:
@@ -126,7 +128,12 @@ class Replay:
                             yield {"_step": cur, **data, "_runtime": runtime, "_timestamp": t}
                     continue
             rows = feed(rec)
-            fast = self.pending is None and not counter.pending and not self._explicit and not self.metrics
+            fast = (
+                self.pending is None
+                and not counter.pending
+                and not self._explicit
+                and not self.metrics
+            )
             start = self._segment_start
             base = self._runtime_base
             if rows:
@@ -168,8 +175,16 @@ class Replay:
     def _define_metric(self, name: str, spec: dict) -> None:
         """A later define_metric of the same name adds its summaries, as wandb does."""
         old = self.metrics.get(name)
-        if old is not None and type(old.get("summary")) is list and type(spec.get("summary")) is list:
-            spec = {**old, **spec, "summary": old["summary"] + [p for p in spec["summary"] if p not in old["summary"]]}
+        if (
+            old is not None
+            and type(old.get("summary")) is list
+            and type(spec.get("summary")) is list
+        ):
+            spec = {
+                **old,
+                **spec,
+                "summary": old["summary"] + [p for p in spec["summary"] if p not in old["summary"]],
+            }
         elif old is not None:
             spec = {**old, **spec}
         self.metrics[name] = spec
@@ -194,7 +209,9 @@ class Replay:
             counter.pending = False
             t = self.pending_time = rec[2]
             self._merge_summary(data)
-            runtime = self._runtime_base + (t - self._segment_start if self._segment_start is not None else 0.0)
+            runtime = self._runtime_base + (
+                t - self._segment_start if self._segment_start is not None else 0.0
+            )
             self.rows += 1
             self.last_step = at
             latest = self._latest
@@ -238,7 +255,9 @@ class Replay:
         data = self.pending or {}
         self.pending = None
         t = self.pending_time
-        runtime = self._runtime_base + (t - self._segment_start if self._segment_start is not None else 0.0)
+        runtime = self._runtime_base + (
+            t - self._segment_start if self._segment_start is not None else 0.0
+        )
         row = {"_step": step, **data, "_runtime": runtime, "_timestamp": t}
         self.rows += 1
         self.last_step = step

@@ -20,14 +20,18 @@ class AsyncBridge(httpx.BaseTransport):
     def __init__(self, transport: httpx.AsyncBaseTransport):
         self.transport = transport
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="localrun-asgi", daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="localrun-asgi", daemon=True
+        )
         self.thread.start()
 
     def handle_request(self, request: httpx.Request) -> httpx.Response:
         body = request.read()
 
         async def send() -> tuple[int, list, bytes]:
-            forwarded = httpx.Request(request.method, request.url, headers=request.headers, content=body)
+            forwarded = httpx.Request(
+                request.method, request.url, headers=request.headers, content=body
+            )
             response = await self.transport.handle_async_request(forwarded)
             try:
                 content = await response.aread()

@@ -89,14 +89,22 @@ def verify_run(path: str) -> Report:
         for d in reader.damage:
             report.problems.append(Problem("record", rel, d.reason, d.offset))
         if reader.tail is not None:
-            report.torn_tails.append({"segment": rel, "offset": reader.tail.offset, "size_bytes": reader.tail.size_bytes})
+            report.torn_tails.append(
+                {"segment": rel, "offset": reader.tail.offset, "size_bytes": reader.tail.size_bytes}
+            )
     present = _check_media(path, report)
     _collect_refs_in_files(path, referenced, present)
     for ref, sha in sorted(referenced.items()):
         if ref not in present:
             report.problems.append(Problem("file", ref, "referenced by a record but missing"))
         elif sha is not None and present[ref] is not None and present[ref] != sha:
-            report.problems.append(Problem("file", ref, f"a record says its sha256 is {sha}, but the file's is {present[ref]}"))
+            report.problems.append(
+                Problem(
+                    "file",
+                    ref,
+                    f"a record says its sha256 is {sha}, but the file's is {present[ref]}",
+                )
+            )
     return report
 
 
@@ -122,7 +130,11 @@ def _check_media(path: str, report: Report) -> dict[str, str | None]:
         present[rel] = digest
         m = _BLOB.match(name)
         if m and m.group(1) != digest:
-            report.problems.append(Problem("file", rel, f"content hash is {digest}, not the {m.group(1)} its name says"))
+            report.problems.append(
+                Problem(
+                    "file", rel, f"content hash is {digest}, not the {m.group(1)} its name says"
+                )
+            )
     return present
 
 

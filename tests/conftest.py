@@ -37,13 +37,17 @@ def history(run_dir):
     from localrun.sync import RunView
 
     view = RunView(run_dir)
-    return [{k: v for k, v in row.items() if k not in ("_runtime", "_timestamp")} for row in view.rows()], view
+    return [
+        {k: v for k, v in row.items() if k not in ("_runtime", "_timestamp")} for row in view.rows()
+    ], view
 
 
 def run_python(code, *, env=None, timeout=60, check=True):
     """Run ``code`` in a fresh interpreter (the real thing, for crash and signal tests)."""
     full_env = {**os.environ, "LOCALRUN_SILENT": "1", **(env or {})}
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=timeout
+    )
     if check and proc.returncode != 0:
         raise AssertionError(f"subprocess failed ({proc.returncode}):\n{proc.stderr}")
     return proc
@@ -51,9 +55,13 @@ def run_python(code, *, env=None, timeout=60, check=True):
 
 def cli(*args, check=True):
     """Run the real `localrun` command in a subprocess."""
-    proc = subprocess.run([sys.executable, "-m", "localrun.cli", *args], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "localrun.cli", *args], capture_output=True, text=True, timeout=120
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"localrun {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+        raise AssertionError(
+            f"localrun {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}"
+        )
     return proc
 
 
@@ -62,8 +70,17 @@ def show_json(path):
 
 
 def pytest_addoption(parser):
-    parser.addoption("--slow", action="store_true", help="run the long fault-injection suite (more kills, flips, requests)")
-    parser.addoption("--figures", default=None, metavar="FILE", help="write the fault suite's figures (JSON) to FILE")
+    parser.addoption(
+        "--slow",
+        action="store_true",
+        help="run the long fault-injection suite (more kills, flips, requests)",
+    )
+    parser.addoption(
+        "--figures",
+        default=None,
+        metavar="FILE",
+        help="write the fault suite's figures (JSON) to FILE",
+    )
 
 
 _FIGURES: dict = {}

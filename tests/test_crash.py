@@ -27,7 +27,9 @@ while True:
 
 def start_writer(runs, code=WRITER):
     env = {**os.environ, "LOCALRUN_SILENT": "1"}
-    return subprocess.Popen([sys.executable, "-c", code, runs], stdout=subprocess.PIPE, text=True, env=env)
+    return subprocess.Popen(
+        [sys.executable, "-c", code, runs], stdout=subprocess.PIPE, text=True, env=env
+    )
 
 
 def test_every_returned_log_survives_sigkill_at_random_moments(runs, slow, figures):
@@ -59,7 +61,11 @@ def test_every_returned_log_survives_sigkill_at_random_moments(runs, slow, figur
         assert [r["_step"] for r in rows] == got
         assert view.to_json()["state"] == "crashed"
         assert view.damage == []
-    figures["sigkill"] = {"kills": kills, "confirmed_rows": confirmed_total, "rows_lost": lost_total}
+    figures["sigkill"] = {
+        "kills": kills,
+        "confirmed_rows": confirmed_total,
+        "rows_lost": lost_total,
+    }
 
 
 def test_sigterm_marks_the_run_preempted_and_flushes_the_pending_row(runs):
@@ -71,7 +77,12 @@ run.log({"b": 2}, commit=False)
 os.kill(os.getpid(), signal.SIGTERM)
 run.log({"never": 1})
 """
-    proc = subprocess.run([sys.executable, "-c", code, runs], capture_output=True, text=True, env={**os.environ, "LOCALRUN_SILENT": "1"})
+    proc = subprocess.run(
+        [sys.executable, "-c", code, runs],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LOCALRUN_SILENT": "1"},
+    )
     assert proc.returncode == -signal.SIGTERM  # the signal took its normal course
     rows, view = history(os.path.join(runs, "pre"))
     assert rows == [{"_step": 0, "a": 1}, {"_step": 1, "b": 2}]
@@ -97,7 +108,10 @@ run.finish()
 
 
 def test_uncaught_exception_marks_the_run_failed(runs):
-    proc = run_python(f"import localrun\nrun = localrun.init(dir={runs!r}, id='oops')\nrun.log({{'a': 1}})\nraise SystemError('x')", check=False)
+    proc = run_python(
+        f"import localrun\nrun = localrun.init(dir={runs!r}, id='oops')\nrun.log({{'a': 1}})\nraise SystemError('x')",
+        check=False,
+    )
     assert proc.returncode == 1
     assert RunView(os.path.join(runs, "oops")).to_json()["state"] == "failed"
 
@@ -117,7 +131,10 @@ for i in range(2000):
 run.finish()
 """
     env = {**os.environ, "LOCALRUN_SILENT": "1"}
-    procs = [subprocess.Popen([sys.executable, "-c", code, runs, name], env=env) for name in ("left", "right")]
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, runs, name], env=env)
+        for name in ("left", "right")
+    ]
     assert [p.wait() for p in procs] == [0, 0]
     for name in ("left", "right"):
         rows, view = history(os.path.join(runs, name))

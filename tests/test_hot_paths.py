@@ -149,7 +149,11 @@ def test_reader_agrees_with_scan_on_torn_and_damaged_segments(run, tmp_path):
     for data in cases:
         with open(path, "wb") as f:
             f.write(data)
-        expected = _reference(data) if len(data) >= len(frame.MAGIC) else ([], [], frame.Tail(0, len(data)))
+        expected = (
+            _reference(data)
+            if len(data) >= len(frame.MAGIC)
+            else ([], [], frame.Tail(0, len(data)))
+        )
         got = _read(path)
         if not data:
             expected = ([], [], None)
@@ -188,8 +192,22 @@ def test_export_row_encoder_writes_json_the_json_module_reads_back_as_the_row():
         {"_step": 3, "a": True, "b": 2},
         {"_step": 4, "a": "s", "b": None},
         {"_step": 5, "a": [1, 2.5], "b": {"_type": "histogram", "c": [float("inf")]}},
-        {"_step": 6, "pct%": 1.5, "True": 2.0, "é\n\"": 0.25, "big": 2**64 - 1, "\x7f\u2028": "null"},
-        {"_step": 7, "a": 1e16, "b": 123456789.0, "c": 5e-324, "d": 1e-05, "e": 1.7976931348623157e308},
+        {
+            "_step": 6,
+            "pct%": 1.5,
+            "True": 2.0,
+            'é\n"': 0.25,
+            "big": 2**64 - 1,
+            "\x7f\u2028": "null",
+        },
+        {
+            "_step": 7,
+            "a": 1e16,
+            "b": 123456789.0,
+            "c": 5e-324,
+            "d": 1e-05,
+            "e": 1.7976931348623157e308,
+        },
         {"_step": 8, 3: 1.0},
     ]
     encoder = _RowEncoder()
@@ -197,17 +215,26 @@ def test_export_row_encoder_writes_json_the_json_module_reads_back_as_the_row():
     # and the json module's, taken when the row also holds a NaN.
     assert encoder.line({"b": b"\x00\xff"}) == b'{"b":"AP8="}\n'
     assert encoder.line({"b": b"\x00\xff", "n": float("nan")}) == b'{"b":"AP8=","n":NaN}\n'
-    same = lambda a, b: repr(a) == repr(b) or (isinstance(a, float) and math.isnan(a) and math.isnan(b))  # noqa: E731
+
+    def same(a, b):
+        return repr(a) == repr(b) or (isinstance(a, float) and math.isnan(a) and math.isnan(b))
+
     for chunk in (rows, rows[:1], [rows[1]], rows[6:]):
         text = encoder.lines(chunk).decode("utf-8")
         assert text.endswith("\n") and text.count("\n") == len(chunk)
-        for line, row in zip(text.split("\n")[:-1], chunk, strict=True):  # not splitlines(): a string may hold U+2028
+        for line, row in zip(
+            text.split("\n")[:-1], chunk, strict=True
+        ):  # not splitlines(): a string may hold U+2028
             back = json.loads(line)
             assert "\n" not in line and list(back) == [str(k) for k in row]
             for (k, v), w in zip(row.items(), back.values(), strict=True):
                 assert same(v, w), (k, v, w)
         assert b"".join(map(encoder.line, chunk)).decode("utf-8") == text
-    assert b"NaN" in encoder.line(rows[1]) and b"-Infinity" in encoder.line(rows[2]) and b"Infinity]" in encoder.line(rows[5])
+    assert (
+        b"NaN" in encoder.line(rows[1])
+        and b"-Infinity" in encoder.line(rows[2])
+        and b"Infinity]" in encoder.line(rows[5])
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -220,7 +247,10 @@ def test_show_series_extend_leaves_the_state_add_leaves(seed):
     rng = random.Random(seed)
     one, bulk = _Series(width=8), _Series(width=8)
     for _ in range(30):
-        values = [rng.choice([rng.random(), rng.randint(-5, 5), math.nan, math.inf]) for _ in range(rng.randint(0, 200))]
+        values = [
+            rng.choice([rng.random(), rng.randint(-5, 5), math.nan, math.inf])
+            for _ in range(rng.randint(0, 200))
+        ]
         for v in values:
             one.add(v)
         bulk.extend(values)
@@ -247,7 +277,9 @@ def test_log_on_a_full_disk_raises_and_leaves_whole_records(run, monkeypatch):
     run.finish(quiet=True)
     reader = SegmentReader(_segment(run))
     logs = [r for _, r in reader if r[0] == kinds.LOG]
-    assert [r[3] for r in logs] == [{"a": 1}, {"c": 3}] and not reader.damage and reader.tail is None
+    assert (
+        [r[3] for r in logs] == [{"a": 1}, {"c": 3}] and not reader.damage and reader.tail is None
+    )
 
 
 def _edge_case_run(tmp_path) -> str:
@@ -322,7 +354,9 @@ def test_show_take_columns_leaves_what_take_row_leaves():
             for row in chunk:
                 _take_row(row, bulk, defaultdict(Counter))
         state = lambda s: (s.count, s.last, s.min, s.max, s.stride, s._skip, s.points)  # noqa: E731
-        assert repr([(k, state(s)) for k, s in bulk.items()]) == repr([(k, state(s)) for k, s in one.items()])
+        assert repr([(k, state(s)) for k, s in bulk.items()]) == repr(
+            [(k, state(s)) for k, s in one.items()]
+        )
 
 
 # --- log()'s msgspec path: records of plain values only, the bytes msgpack packs ------------------
@@ -352,20 +386,31 @@ def test_records_of_plain_values_are_the_bytes_msgpack_packs(tmp_path):
     logged = []
 
     @settings(max_examples=300, deadline=None)
-    @given(data=st.dictionaries(st.text(max_size=40), plain_scalars, max_size=20), commit=st.sampled_from([None, True, False]))
+    @given(
+        data=st.dictionaries(st.text(max_size=40), plain_scalars, max_size=20),
+        commit=st.sampled_from([None, True, False]),
+    )
     def log_one(data, commit):
         run.log(data, commit=commit)
         logged.append((data, commit))
 
     log_one()
     run.log({"max": 2**64 - 1, "min": -(2**63), "past": 2**64, "below": -(2**63) - 1}, step=2**40)
-    logged.append(({"max": 2**64 - 1, "min": -(2**63), "past": float(2**64), "below": float(-(2**63) - 1)}, None))
+    logged.append(
+        (
+            {"max": 2**64 - 1, "min": -(2**63), "past": float(2**64), "below": float(-(2**63) - 1)},
+            None,
+        )
+    )
     run.finish(quiet=True)
     payloads = _log_payloads(_segment(run))
     for payload, (data, commit) in zip(payloads, logged, strict=True):
         record = msgpack.unpackb(payload, ext_hook=_no_ext)
         assert msgpack.packb(record) == payload
-        expected = {k: float(v) if type(v) is int and not -(2**63) <= v < 2**64 else v for k, v in data.items()}
+        expected = {
+            k: float(v) if type(v) is int and not -(2**63) <= v < 2**64 else v
+            for k, v in data.items()
+        }
         assert msgpack.packb(record[3]) == msgpack.packb(expected) and record[5] == commit
 
 
@@ -482,5 +527,9 @@ def test_a_log_made_while_another_is_packing_is_written_whole(run):
     run.log({"outer": Tensor(), "x": 0.5})
     run.finish(quiet=True)
     records = [msgpack.unpackb(p, ext_hook=_no_ext) for p in _log_payloads(_segment(run))]
-    assert [r[3] for r in records] == [{"inner": 1.0, "n": [1, 2]}, {"inner_plain": 2.0}, {"outer": [0.0, 1.0, 2.0], "x": 0.5}]
+    assert [r[3] for r in records] == [
+        {"inner": 1.0, "n": [1, 2]},
+        {"inner_plain": 2.0},
+        {"outer": [0.0, 1.0, 2.0], "x": 0.5},
+    ]
     assert sorted(r[1] for r in records) == [1, 2, 3]

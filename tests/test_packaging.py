@@ -19,7 +19,9 @@ def test_sync_and_cli_install_inside_localrun():
 def test_no_generic_top_level_sync_cli_or_server_module_is_installed(tmp_path):
     # From a neutral directory, the names `sync`, `cli` and `server` must not resolve to our folders.
     code = "import importlib.util, json; print(json.dumps([str(importlib.util.find_spec(n) and importlib.util.find_spec(n).origin) for n in ('sync', 'cli', 'server')]))"
-    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, check=True
+    ).stdout
     for origin in json.loads(out):
         assert REPO not in origin
 
@@ -37,7 +39,9 @@ def test_pyproject_maps_the_folders():
 
 def test_import_localrun_pulls_in_no_http_cli_or_heavy_modules():
     code = "import sys, localrun; print(' '.join(sorted(m for m in ('httpx', 'click', 'rich', 'numpy', 'PIL', 'starlette', 'msgspec', 'localrun.sync') if m in sys.modules)))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == ""
 
 
@@ -47,16 +51,25 @@ def test_reading_commands_do_not_import_httpx_and_the_sync_side_still_exports_it
         "print('httpx' in sys.modules, end=' '); from localrun.sync import Remote, push_runs, PushResult; "
         "print('httpx' in sys.modules, Remote.__name__, push_runs.__name__, PushResult.__name__)"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "False True Remote push_runs PushResult"
-    done = subprocess.run([sys.executable, "-c", "from localrun.sync import nothing_here"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, "-c", "from localrun.sync import nothing_here"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode != 0 and "nothing_here" in done.stderr
 
 
 def test_recorder_source_never_imports_the_sync_side():
     import re
 
-    pattern = re.compile(r"^\s*(?:from|import)\s+(httpx|click|rich|starlette|uvicorn|localrun\.sync|localrun\.cli|localrun\.server)\b", re.M)
+    pattern = re.compile(
+        r"^\s*(?:from|import)\s+(httpx|click|rich|starlette|uvicorn|localrun\.sync|localrun\.cli|localrun\.server)\b",
+        re.M,
+    )
     offenders = []
     for folder, _, files in os.walk(os.path.join(REPO, "localrun")):
         for name in files:

@@ -42,11 +42,27 @@ def test_init_sets_module_level_run_config_summary(runs):
 
 
 def test_run_attributes(runs):
-    run = localrun.init(dir=runs, project="proj", name="nice", id="abc123", tags=["x"], group="g", job_type="train", notes="hi")
-    assert (run.id, run.name, run.project, run.dir) == ("abc123", "nice", "proj", os.path.join(runs, "abc123"))
+    run = localrun.init(
+        dir=runs,
+        project="proj",
+        name="nice",
+        id="abc123",
+        tags=["x"],
+        group="g",
+        job_type="train",
+        notes="hi",
+    )
+    assert (run.id, run.name, run.project, run.dir) == (
+        "abc123",
+        "nice",
+        "proj",
+        os.path.join(runs, "abc123"),
+    )
     run.finish()
     d = RunView(run.dir).to_json()
-    assert d["tags"] == ["x"] and d["group"] == "g" and d["job_type"] == "train" and d["notes"] == "hi"
+    assert (
+        d["tags"] == ["x"] and d["group"] == "g" and d["job_type"] == "train" and d["notes"] == "hi"
+    )
 
 
 def test_log_before_init_raises_localrun_error():
@@ -125,7 +141,11 @@ def test_values_numbers_nan_inf_numpy_and_big_ints(runs):
     assert row["i8"] == -3 and type(row["i8"]) is int
     assert row["u64np"] == 2**64 - 1 and row["b"] is True
     assert row["small"] == list(range(32))
-    assert row["text"] == "hé" and row["nested"] == {"a": [1, 2, {"b": None}]} and row["tuple"] == [1, 2]
+    assert (
+        row["text"] == "hé"
+        and row["nested"] == {"a": [1, 2, {"b": None}]}
+        and row["tuple"] == [1, 2]
+    )
 
 
 def test_array_over_32_elements_becomes_a_64_bin_histogram(runs):
@@ -149,9 +169,21 @@ def test_config_item_attribute_update_and_namespace(runs):
     run.config["opt"] = "adam"
     run.config.dropout = 0.5
     assert run.config.lr == 0.1 and run.config["batch"] == 32 and "opt" in run.config
-    assert dict(run.config.items()) == {"lr": 0.1, "layers": 3, "batch": 32, "opt": "adam", "dropout": 0.5}
+    assert dict(run.config.items()) == {
+        "lr": 0.1,
+        "layers": 3,
+        "batch": 32,
+        "opt": "adam",
+        "dropout": 0.5,
+    }
     run.finish()
-    assert RunView(run.dir).to_json()["config"] == {"lr": 0.1, "layers": 3, "batch": 32, "opt": "adam", "dropout": 0.5}
+    assert RunView(run.dir).to_json()["config"] == {
+        "lr": 0.1,
+        "layers": 3,
+        "batch": 32,
+        "opt": "adam",
+        "dropout": 0.5,
+    }
 
 
 def test_summary_is_last_logged_value_and_none_never_updates(runs):
@@ -186,7 +218,9 @@ def test_define_metric_summaries(runs):
     run.define_metric("hidden_metric", summary="none")
     run.define_metric("both", summary="min,last")
     for loss, acc, lr in [(3.0, 0.1, 1.0), (1.0, 0.9, 2.0), (2.0, 0.5, 3.0)]:
-        run.log({"loss": loss, "acc": acc, "lr": lr, "first_x": loss, "hidden_metric": 1, "both": loss})
+        run.log(
+            {"loss": loss, "acc": acc, "lr": lr, "first_x": loss, "hidden_metric": 1, "both": loss}
+        )
     run.finish()
     s = RunView(run.dir).to_json()["summary"]
     assert s["loss"] == {"min": 1.0}
@@ -305,7 +339,14 @@ def test_init_prints_where_the_run_is_and_how_to_sync(runs, capsys, monkeypatch)
 
 
 def test_wandb_only_init_arguments_are_accepted(runs):
-    run = localrun.init(dir=runs, entity="me", reinit=True, mode="offline", save_code=False, settings=localrun.Settings(x=1))
+    run = localrun.init(
+        dir=runs,
+        entity="me",
+        reinit=True,
+        mode="offline",
+        save_code=False,
+        settings=localrun.Settings(x=1),
+    )
     assert run.entity == "me"
     run.finish()
     with pytest.raises(TypeError, match="nonsense"):

@@ -28,7 +28,9 @@ def test_commit_false_merges_into_the_next_row(runs):
 
 
 def test_step_above_current_writes_pending_row_at_old_step_and_holds(runs):
-    rows, _ = rows_of(runs, [({"a": 1}, {"commit": False}), ({"b": 2}, {"step": 5}), ({"c": 3}, {"step": 6})])
+    rows, _ = rows_of(
+        runs, [({"a": 1}, {"commit": False}), ({"b": 2}, {"step": 5}), ({"c": 3}, {"step": 6})]
+    )
     assert rows == [{"_step": 0, "a": 1}, {"_step": 5, "b": 2}, {"_step": 6, "c": 3}]
 
 
@@ -38,12 +40,16 @@ def test_explicit_step_with_commit_true_writes_now(runs):
 
 
 def test_step_equal_to_current_merges_and_last_write_wins(runs):
-    rows, _ = rows_of(runs, [({"a": 1, "b": 1}, {"step": 2}), ({"a": 9}, {"step": 2}), ({"c": 0}, {"step": 3})])
+    rows, _ = rows_of(
+        runs, [({"a": 1, "b": 1}, {"step": 2}), ({"a": 9}, {"step": 2}), ({"c": 0}, {"step": 3})]
+    )
     assert rows == [{"_step": 2, "a": 9, "b": 1}, {"_step": 3, "c": 0}]
 
 
 def test_step_below_current_is_dropped_and_reported(runs, capsys):
-    rows, view = rows_of(runs, [({"a": 1}, {"step": 10}), ({"a": 2}, {"step": 4}), ({"a": 3}, {"step": 11})])
+    rows, view = rows_of(
+        runs, [({"a": 1}, {"step": 10}), ({"a": 2}, {"step": 4}), ({"a": 3}, {"step": 11})]
+    )
     assert rows == [{"_step": 10, "a": 1}, {"_step": 11, "a": 3}]
     assert view.to_json()["dropped"] == [{"step": 4, "current_step": 10, "keys": ["a"]}]
 

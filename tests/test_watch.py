@@ -46,7 +46,9 @@ def _train(model, steps: int, log=localrun.log):
         loss = model(x).pow(2).mean()
         opt.zero_grad()
         loss.backward()
-        grads = {n: p.grad.numpy().copy() for n, p in model.named_parameters() if p.grad is not None}
+        grads = {
+            n: p.grad.numpy().copy() for n, p in model.named_parameters() if p.grad is not None
+        }
         opt.step()
         log({"loss": loss.item()})
         seen.append((params, grads))
@@ -74,7 +76,9 @@ def test_watch_all_logs_histograms_every_log_freq_batches(run):
         if (step + 1) % 3:
             assert _watch_keys(row) == [], step
             continue
-        assert _watch_keys(row) == sorted([f"parameters/{n}" for n in names] + [f"gradients/{n}" for n in names])
+        assert _watch_keys(row) == sorted(
+            [f"parameters/{n}" for n in names] + [f"gradients/{n}" for n in names]
+        )
         params, grads = seen[step]
         for n in names:
             assert row[f"parameters/{n}"] == _histogram(params[n])
@@ -135,7 +139,9 @@ def test_several_models_take_wandb_prefixes(run):
     localrun.log({})
     run.finish(quiet=True)
     (row,) = _rows(run)
-    prefixes = {k[len("parameters/") : -len("0.weight")] for k in _watch_keys(row) if k.endswith("0.weight")}
+    prefixes = {
+        k[len("parameters/") : -len("0.weight")] for k in _watch_keys(row) if k.endswith("0.weight")
+    }
     assert prefixes == {"", "graph_1", "graph_2", "graph_7"}
     assert row["parameters/graph_1" + "2.bias"] == _histogram(b[2].bias.detach().numpy())
 
@@ -207,7 +213,12 @@ def test_watch_after_finish_is_refused(run):
 
 @pytest.mark.parametrize(
     ("models", "named"),
-    [("model", "not str"), ([nn.Linear(1, 1), 3], "not int"), (None, "not NoneType"), (np.zeros(3), "not numpy.ndarray")],
+    [
+        ("model", "not str"),
+        ([nn.Linear(1, 1), 3], "not int"),
+        (None, "not NoneType"),
+        (np.zeros(3), "not numpy.ndarray"),
+    ],
 )
 def test_watch_refuses_what_is_not_a_module_naming_its_type(run, models, named):
     with pytest.raises(Error) as info:
@@ -246,7 +257,11 @@ def test_a_watched_run_syncs_to_a_server_with_its_graph_file(tmp_path):
     localrun.watch(model, log="all", log_freq=2, log_graph=True)
     _train(model, 4)
     run.finish(quiet=True)
-    remote = Remote("http://inproc", transport=httpx.ASGITransport(create_app(str(tmp_path / "data"))), sleep=lambda s: None)
+    remote = Remote(
+        "http://inproc",
+        transport=httpx.ASGITransport(create_app(str(tmp_path / "data"))),
+        sleep=lambda s: None,
+    )
     with remote:
         result = push_run(run.dir, remote)
         assert result.error is None and result.synced and result.files_sent == 1

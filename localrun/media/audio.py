@@ -29,7 +29,9 @@ class Audio(Media):
 
     _type = "audio-file"
 
-    def __init__(self, data_or_path: Any, sample_rate: int | None = None, caption: str | None = None):
+    def __init__(
+        self, data_or_path: Any, sample_rate: int | None = None, caption: str | None = None
+    ):
         self._caption = None if caption is None else str(caption)
         self._sample_rate = _check_rate(sample_rate) if sample_rate is not None else None
         self._duration: float | None = None
@@ -46,7 +48,9 @@ class Audio(Media):
                 self._read_wav_header(data, name)
         else:
             if self._sample_rate is None:
-                raise MediaError("Audio(): sample_rate is required when data_or_path is an array (e.g. sample_rate=16000)")
+                raise MediaError(
+                    "Audio(): sample_rate is required when data_or_path is an array (e.g. sample_rate=16000)"
+                )
             self._bytes = _wav_bytes(data_or_path, self._sample_rate)
             self._ext = "wav"
 
@@ -55,7 +59,9 @@ class Audio(Media):
             with wave.open(io.BytesIO(data)) as w:
                 rate, frames = w.getframerate(), w.getnframes()
         except (wave.Error, EOFError) as exc:
-            raise MediaError(f"Audio(): {name or 'the file'} is not a readable WAV file: {exc}") from None
+            raise MediaError(
+                f"Audio(): {name or 'the file'} is not a readable WAV file: {exc}"
+            ) from None
         if self._sample_rate is None:
             self._sample_rate = rate
         self._duration = frames / rate if rate else None
@@ -90,8 +96,15 @@ class Audio(Media):
 
 
 def _check_rate(rate: Any) -> int:
-    if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or rate != int(rate) or int(rate) <= 0:
-        raise MediaError(f"Audio(): sample_rate must be a positive whole number of samples per second, not {rate!r}")
+    if (
+        isinstance(rate, bool)
+        or not isinstance(rate, numbers.Real)
+        or rate != int(rate)
+        or int(rate) <= 0
+    ):
+        raise MediaError(
+            f"Audio(): sample_rate must be a positive whole number of samples per second, not {rate!r}"
+        )
     return int(rate)
 
 
@@ -100,13 +113,19 @@ def _wav_bytes(data: Any, rate: int) -> bytes:
 
     if type(data).__module__.startswith("torch"):
         data = data.detach().cpu().numpy()
-    if not (type(data).__module__.startswith("numpy") or isinstance(data, (list, tuple)) or hasattr(data, "__array__")):
+    if not (
+        type(data).__module__.startswith("numpy")
+        or isinstance(data, (list, tuple))
+        or hasattr(data, "__array__")
+    ):
         raise MediaTypeError(
             f"Audio() takes a numpy array of samples, a path or an open file as data_or_path, not {type(data).__name__}"
         )
     arr = np.asarray(data)
     if arr.dtype.kind not in "iuf":
-        raise MediaTypeError(f"Audio(): an array of dtype {arr.dtype} holds no samples; pass floats in -1..1 or int16")
+        raise MediaTypeError(
+            f"Audio(): an array of dtype {arr.dtype} holds no samples; pass floats in -1..1 or int16"
+        )
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2 or not 1 <= arr.shape[1] <= MAX_CHANNELS:

@@ -57,13 +57,17 @@ class Histogram(Media):
         if not isinstance(num_bins, int) or isinstance(num_bins, bool) or num_bins < 1:
             raise MediaError(f"Histogram num_bins must be a positive int, not {num_bins!r}")
         if num_bins > MAX_BINS:
-            raise MediaError(f"Histogram num_bins={num_bins} is over the limit of {MAX_BINS}; pass num_bins<={MAX_BINS}")
+            raise MediaError(
+                f"Histogram num_bins={num_bins} is over the limit of {MAX_BINS}; pass num_bins<={MAX_BINS}"
+            )
         if np_histogram is not None:
             self._value = _from_np_histogram(np_histogram)
         elif sequence is not None:
             self._value = histogram_value(sequence, num_bins)
         else:
-            raise MediaError("Histogram() needs sequence (numbers to bin) or np_histogram=(counts, bin_edges); both were None")
+            raise MediaError(
+                "Histogram() needs sequence (numbers to bin) or np_histogram=(counts, bin_edges); both were None"
+            )
         if len(self._value["values"]) > MAX_BINS:
             raise MediaError(
                 f"Histogram has {len(self._value['values'])} bins, over the limit of {MAX_BINS}; "

@@ -44,10 +44,16 @@ class Html(Media):
 
     def __init__(self, data: Any, inject: bool = True, data_is_not_path: bool = False):
         if isinstance(data, str) and not (
-            not data_is_not_path and data.lower().endswith((".html", ".htm")) and os.path.isfile(data)
+            not data_is_not_path
+            and data.lower().endswith((".html", ".htm"))
+            and os.path.isfile(data)
         ):
             html = data
-        elif isinstance(data, str) or is_file(data) or (hasattr(data, "__fspath__") and not isinstance(data, bytes)):
+        elif (
+            isinstance(data, str)
+            or is_file(data)
+            or (hasattr(data, "__fspath__") and not isinstance(data, bytes))
+        ):
             raw, name = read_source(data, "Html()", "data")
             try:
                 html = raw.decode("utf-8")
@@ -59,7 +65,9 @@ class Html(Media):
             except UnicodeDecodeError:
                 raise MediaError("Html(): data is bytes that are not UTF-8 text") from None
         else:
-            raise MediaTypeError(f"Html() takes the HTML as a str, or an open file, as data; not {type(data).__name__}")
+            raise MediaTypeError(
+                f"Html() takes the HTML as a str, or an open file, as data; not {type(data).__name__}"
+            )
         self.html = inject_style(html) if inject else html
 
     def _encode(self, store: BlobStore) -> dict[str, Any]:

@@ -29,7 +29,14 @@ if TYPE_CHECKING:
 
 MAX_DIMENSION = 65500
 MAX_ITEMS = 108
-FILE_TYPES = {"png": "PNG", "jpg": "JPEG", "jpeg": "JPEG", "bmp": "BMP", "gif": "GIF", "webp": "WEBP"}
+FILE_TYPES = {
+    "png": "PNG",
+    "jpg": "JPEG",
+    "jpeg": "JPEG",
+    "bmp": "BMP",
+    "gif": "GIF",
+    "webp": "WEBP",
+}
 _PIL_EXT = {"PNG": "png", "JPEG": "jpg", "GIF": "gif", "BMP": "bmp", "WEBP": "webp", "TIFF": "tiff"}
 _PNG_MODES = {"1", "L", "LA", "I", "I;16", "I;16B", "P", "PA", "RGB", "RGBA"}
 
@@ -118,7 +125,9 @@ class Image(Media):
             return "L"
         if len(shape) == 3 and shape[-1] in (3, 4):
             return "RGB" if shape[-1] == 3 else "RGBA"
-        raise MediaError(f"Image.guess_mode(): an array of shape {shape} is not an image; pass HxW, HxWx1, HxWx3 or HxWx4")
+        raise MediaError(
+            f"Image.guess_mode(): an array of shape {shape} is not an image; pass HxW, HxWx1, HxWx3 or HxWx4"
+        )
 
     @classmethod
     def all_captions(cls, images: list) -> list | bool:
@@ -131,7 +140,13 @@ class Image(Media):
             ref = store.put(self._file[0], self._file[1])
         else:
             ref = store.put(_encode_pil(self._pil, self._format), self._format)
-        value = {"_type": "image-file", **ref, "format": self._format, "width": self._width, "height": self._height}
+        value = {
+            "_type": "image-file",
+            **ref,
+            "format": self._format,
+            "width": self._width,
+            "height": self._height,
+        }
         if self._caption is not None:
             value["caption"] = self._caption
         if self._grouping is not None:
@@ -149,7 +164,9 @@ class Image(Media):
         if len({img._format for img in items}) > 1:
             return None  # wandb cannot show mixed formats as one value: keep them one by one
         if len(items) > MAX_ITEMS:
-            terminal.warn(f"{len(items)} images logged under one key; as wandb does, only the first {MAX_ITEMS} are kept")
+            terminal.warn(
+                f"{len(items)} images logged under one key; as wandb does, only the first {MAX_ITEMS} are kept"
+            )
             items = items[:MAX_ITEMS]
         values = [img.to_json(store) for img in items]
         first = values[0]
@@ -218,8 +235,15 @@ def _array_image(arr: Any, normalize: bool, what: str):
     from PIL import Image as PILImage
 
     if arr.dtype.kind not in "biuf":
-        raise MediaTypeError(f"Image(): a {what} of dtype {arr.dtype} is not an image; pass numbers (uint8, or floats)")
-    if arr.ndim == 3 and arr.shape[-1] not in (1, 3, 4) and arr.shape[0] in (1, 3, 4) and arr.shape[0] < min(arr.shape[1:]):
+        raise MediaTypeError(
+            f"Image(): a {what} of dtype {arr.dtype} is not an image; pass numbers (uint8, or floats)"
+        )
+    if (
+        arr.ndim == 3
+        and arr.shape[-1] not in (1, 3, 4)
+        and arr.shape[0] in (1, 3, 4)
+        and arr.shape[0] < min(arr.shape[1:])
+    ):
         arr = arr.transpose(1, 2, 0)  # channels first (torchvision's make_grid) -> last
     if arr.ndim == 3 and arr.shape[-1] == 1:
         arr = arr[:, :, 0]
@@ -260,7 +284,9 @@ def _convert_mode(pil, mode: str):
     try:
         return pil.convert(mode)
     except ValueError as exc:
-        raise MediaError(f"Image(): cannot convert a {pil.mode} image to mode={mode!r}: {exc}. Use a PIL mode like 'L', 'RGB', 'RGBA'") from None
+        raise MediaError(
+            f"Image(): cannot convert a {pil.mode} image to mode={mode!r}: {exc}. Use a PIL mode like 'L', 'RGB', 'RGBA'"
+        ) from None
 
 
 def _encode_pil(pil, fmt: str) -> bytes:
@@ -268,7 +294,9 @@ def _encode_pil(pil, fmt: str) -> bytes:
     try:
         pil.save(buf, format=FILE_TYPES[fmt])
     except (OSError, ValueError, KeyError) as exc:
-        raise MediaError(f"Image(): cannot save a {pil.mode} image as {fmt}: {exc}. Convert it to 'RGB' or 'L' first") from None
+        raise MediaError(
+            f"Image(): cannot save a {pil.mode} image as {fmt}: {exc}. Convert it to 'RGB' or 'L' first"
+        ) from None
     return buf.getvalue()
 
 
@@ -281,10 +309,14 @@ def _read_image_file(obj: Any) -> tuple[bytes, str, tuple[int, int]]:
         with PILImage.open(io.BytesIO(data)) as im:
             size, fmt = im.size, im.format
     except (UnidentifiedImageError, OSError) as exc:
-        raise MediaError(f"Image(): {name or 'the file'} is not an image Pillow can open ({exc}). Pass a PNG, JPEG, GIF, BMP or WEBP file") from None
+        raise MediaError(
+            f"Image(): {name or 'the file'} is not an image Pillow can open ({exc}). Pass a PNG, JPEG, GIF, BMP or WEBP file"
+        ) from None
     ext = _PIL_EXT.get(fmt or "")
     if ext is None:
-        raise MediaError(f"Image(): {name or 'the file'} is a {fmt} image; pass PNG, JPEG, GIF, BMP, WEBP or TIFF")
+        raise MediaError(
+            f"Image(): {name or 'the file'} is a {fmt} image; pass PNG, JPEG, GIF, BMP, WEBP or TIFF"
+        )
     if name and "." in name and ext == "jpg" and name.lower().endswith(".jpeg"):
         ext = "jpeg"
     return data, ext, size
@@ -295,7 +327,9 @@ def _check_file_type(file_type: Any) -> str | None:
         return None
     ft = str(file_type).lower().lstrip(".")
     if ft not in FILE_TYPES:
-        raise MediaError(f"Image(): file_type={file_type!r} is not supported; use one of {', '.join(FILE_TYPES)}")
+        raise MediaError(
+            f"Image(): file_type={file_type!r} is not supported; use one of {', '.join(FILE_TYPES)}"
+        )
     return ft
 
 
@@ -343,11 +377,15 @@ def _labels(labels: Any, who: str) -> dict[str, str]:
     if labels is None:
         return {}
     if not isinstance(labels, dict):
-        raise MediaTypeError(f"Image(): {who} class_labels must be a dict of class id (int) -> name (str), not {type(labels).__name__}")
+        raise MediaTypeError(
+            f"Image(): {who} class_labels must be a dict of class id (int) -> name (str), not {type(labels).__name__}"
+        )
     out = {}
     for k, v in labels.items():
         if isinstance(k, bool) or not isinstance(k, numbers.Integral):
-            raise MediaTypeError(f"Image(): {who} class_labels keys must be int class ids, not {k!r}")
+            raise MediaTypeError(
+                f"Image(): {who} class_labels keys must be int class ids, not {k!r}"
+            )
         out[str(int(k))] = str(v)
     return out
 
@@ -365,10 +403,14 @@ def _check_masks(masks: Any, width: int, height: int) -> dict[str, dict] | None:
         if hasattr(spec, "_val") and isinstance(spec._val, dict):  # a wandb-style ImageMask
             spec = spec._val
         if not isinstance(spec, dict):
-            raise MediaTypeError(f"Image(): {who} must be a dict with 'mask_data' or 'path', not {type(spec).__name__}")
+            raise MediaTypeError(
+                f"Image(): {who} must be a dict with 'mask_data' or 'path', not {type(spec).__name__}"
+            )
         unknown = set(spec) - {"mask_data", "path", "class_labels"}
         if unknown:
-            raise MediaError(f"Image(): {who} has unknown keys {sorted(unknown)!r}; use 'mask_data' or 'path', and 'class_labels'")
+            raise MediaError(
+                f"Image(): {who} has unknown keys {sorted(unknown)!r}; use 'mask_data' or 'path', and 'class_labels'"
+            )
         labels = _labels(spec.get("class_labels"), who)
         if "mask_data" in spec and "path" in spec:
             raise MediaError(f"Image(): {who} has both 'mask_data' and 'path'; give one")
@@ -378,10 +420,14 @@ def _check_masks(masks: Any, width: int, height: int) -> dict[str, dict] | None:
         elif "path" in spec:
             data, ext, size = _read_image_file(spec["path"])
             if size != (width, height):
-                raise MediaError(f"Image(): {who} path is {size[0]}x{size[1]} but the image is {width}x{height}")
+                raise MediaError(
+                    f"Image(): {who} path is {size[0]}x{size[1]} but the image is {width}x{height}"
+                )
             out[str(name)] = {"file": (data, ext), "class_labels": labels}
         else:
-            raise MediaError(f"Image(): {who} needs 'mask_data' (a 2-D array of class ids) or 'path' (a mask image file); it has {sorted(spec)!r}")
+            raise MediaError(
+                f"Image(): {who} needs 'mask_data' (a 2-D array of class ids) or 'path' (a mask image file); it has {sorted(spec)!r}"
+            )
     return out
 
 
@@ -393,19 +439,33 @@ def _mask_png(data: Any, who: str, width: int, height: int) -> bytes:
         data = data.detach().cpu().numpy()
     arr = np.asarray(data)
     if arr.dtype.kind not in "biuf":
-        raise MediaTypeError(f"Image(): {who} mask_data has dtype {arr.dtype}; pass integer class ids")
+        raise MediaTypeError(
+            f"Image(): {who} mask_data has dtype {arr.dtype}; pass integer class ids"
+        )
     if arr.ndim != 2:
-        raise MediaError(f"Image(): {who} mask_data has shape {arr.shape}; pass a 2-D array (HxW) of class ids")
+        raise MediaError(
+            f"Image(): {who} mask_data has shape {arr.shape}; pass a 2-D array (HxW) of class ids"
+        )
     if arr.shape != (height, width):
-        raise MediaError(f"Image(): {who} mask_data has shape {arr.shape} but the image is {height}x{width} (HxW)")
+        raise MediaError(
+            f"Image(): {who} mask_data has shape {arr.shape} but the image is {height}x{width} (HxW)"
+        )
     if arr.dtype.kind == "f":
         if not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
-            raise MediaError(f"Image(): {who} mask_data holds non-integer values; pass integer class ids")
+            raise MediaError(
+                f"Image(): {who} mask_data holds non-integer values; pass integer class ids"
+            )
     lo, hi = (int(arr.min()), int(arr.max())) if arr.size else (0, 0)
     if lo < 0 or hi > 65535:
-        raise MediaError(f"Image(): {who} mask_data holds class ids from {lo} to {hi}; class ids must be 0..65535")
+        raise MediaError(
+            f"Image(): {who} mask_data holds class ids from {lo} to {hi}; class ids must be 0..65535"
+        )
     # Lossless: 8-bit grayscale when the ids fit, else 16-bit.
-    im = PILImage.fromarray(arr.astype(np.uint8)) if hi <= 255 else PILImage.fromarray(arr.astype(np.uint16))
+    im = (
+        PILImage.fromarray(arr.astype(np.uint8))
+        if hi <= 255
+        else PILImage.fromarray(arr.astype(np.uint16))
+    )
     buf = io.BytesIO()
     im.save(buf, format="PNG")
     return buf.getvalue()
@@ -437,17 +497,23 @@ def _check_boxes(boxes: Any) -> dict[str, dict] | None:
     if boxes is None:
         return None
     if not isinstance(boxes, dict):
-        raise MediaTypeError(f"Image(): boxes must be a dict of name -> {{'box_data': [...], 'class_labels': {{...}}}}, not {type(boxes).__name__}")
+        raise MediaTypeError(
+            f"Image(): boxes must be a dict of name -> {{'box_data': [...], 'class_labels': {{...}}}}, not {type(boxes).__name__}"
+        )
     out = {}
     for name, spec in boxes.items():
         who = f"boxes[{name!r}]"
         if hasattr(spec, "_val") and isinstance(spec._val, dict):  # a wandb-style BoundingBoxes2D
             spec = spec._val
         if not isinstance(spec, dict) or "box_data" not in spec:
-            raise MediaError(f"Image(): {who} must be a dict with 'box_data' (a list of boxes) and optional 'class_labels'; got {spec!r:.80}")
+            raise MediaError(
+                f"Image(): {who} must be a dict with 'box_data' (a list of boxes) and optional 'class_labels'; got {spec!r:.80}"
+            )
         box_data = spec["box_data"]
         if not isinstance(box_data, (list, tuple)):
-            raise MediaTypeError(f"Image(): {who} box_data must be a list of box dicts, not {type(box_data).__name__}")
+            raise MediaTypeError(
+                f"Image(): {who} box_data must be a list of box dicts, not {type(box_data).__name__}"
+            )
         labels = _labels(spec.get("class_labels"), who)
         checked = [_check_box(b, f"{who}['box_data'][{i}]") for i, b in enumerate(box_data)]
         for b in checked:  # wandb's default names for ids without a label
@@ -458,13 +524,20 @@ def _check_boxes(boxes: Any) -> dict[str, dict] | None:
 
 def _check_box(box: Any, who: str) -> dict[str, Any]:
     if not isinstance(box, dict):
-        raise MediaTypeError(f"Image(): {who} must be a dict with 'position' and 'class_id', not {type(box).__name__}")
+        raise MediaTypeError(
+            f"Image(): {who} must be a dict with 'position' and 'class_id', not {type(box).__name__}"
+        )
     pos = box.get("position")
     if not isinstance(pos, dict):
-        raise MediaError(f"Image(): {who} needs 'position': {{'minX','maxX','minY','maxY'}} or {{'middle','width','height'}}")
+        raise MediaError(
+            f"Image(): {who} needs 'position': {{'minX','maxX','minY','maxY'}} or {{'middle','width','height'}}"
+        )
     keys = set(pos)
     if keys == {"minX", "maxX", "minY", "maxY"}:
-        position = {k: _number(pos[k], f"{who}['position'][{k!r}]") for k in ("minX", "maxX", "minY", "maxY")}
+        position = {
+            k: _number(pos[k], f"{who}['position'][{k!r}]")
+            for k in ("minX", "maxX", "minY", "maxY")
+        }
         if position["minX"] > position["maxX"] or position["minY"] > position["maxY"]:
             raise MediaError(f"Image(): {who} position has min above max: {position!r}")
     elif keys == {"middle", "width", "height"}:
@@ -474,7 +547,10 @@ def _check_box(box: Any, who: str) -> dict[str, Any]:
         if not isinstance(middle, (list, tuple)) or len(middle) != 2:
             raise MediaError(f"Image(): {who} position 'middle' must be [x, y], not {middle!r}")
         position = {
-            "middle": [_number(middle[0], f"{who} middle x"), _number(middle[1], f"{who} middle y")],
+            "middle": [
+                _number(middle[0], f"{who} middle x"),
+                _number(middle[1], f"{who} middle y"),
+            ],
             "width": _number(pos["width"], f"{who} width"),
             "height": _number(pos["height"], f"{who} height"),
         }
@@ -491,13 +567,17 @@ def _check_box(box: Any, who: str) -> dict[str, Any]:
     out: dict[str, Any] = {"position": position, "class_id": int(class_id)}
     domain = box.get("domain")
     if domain not in (None, "pixel", "percentage"):
-        raise MediaError(f"Image(): {who} domain={domain!r}; use 'pixel', or leave it out for fractions of the image")
+        raise MediaError(
+            f"Image(): {who} domain={domain!r}; use 'pixel', or leave it out for fractions of the image"
+        )
     if domain is not None:
         out["domain"] = domain
     if "scores" in box and box["scores"] is not None:
         scores = box["scores"]
         if not isinstance(scores, dict):
-            raise MediaTypeError(f"Image(): {who} scores must be a dict of name -> number, not {type(scores).__name__}")
+            raise MediaTypeError(
+                f"Image(): {who} scores must be a dict of name -> number, not {type(scores).__name__}"
+            )
         out["scores"] = {str(k): _number(v, f"{who} scores[{k!r}]") for k, v in scores.items()}
     if box.get("box_caption") is not None:
         out["box_caption"] = str(box["box_caption"])
@@ -510,10 +590,14 @@ def _check_classes(classes: Any) -> list[dict] | None:
     if hasattr(classes, "_class_set"):  # a wandb-style Classes object
         classes = classes._class_set
     if not isinstance(classes, (list, tuple)):
-        raise MediaTypeError(f"Image(): classes must be a list of {{'id': int, 'name': str}}, not {type(classes).__name__}")
+        raise MediaTypeError(
+            f"Image(): classes must be a list of {{'id': int, 'name': str}}, not {type(classes).__name__}"
+        )
     out = []
     for c in classes:
         if not isinstance(c, dict) or "id" not in c or "name" not in c:
-            raise MediaError(f"Image(): each of classes must be {{'id': int, 'name': str}}, not {c!r}")
+            raise MediaError(
+                f"Image(): each of classes must be {{'id': int, 'name': str}}, not {c!r}"
+            )
         out.append({"id": int(c["id"]), "name": str(c["name"])})
     return out

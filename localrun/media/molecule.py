@@ -56,11 +56,17 @@ class Molecule(Media):
         Chem, AllChem = _rdkit()
         mol = data_or_path
         if is_path(mol):
-            mol = Chem.MolFromMolFile(str(mol)) if str(mol).endswith(".mol") else next(iter(Chem.SDMolSupplier(str(mol))), None)
+            mol = (
+                Chem.MolFromMolFile(str(mol))
+                if str(mol).endswith(".mol")
+                else next(iter(Chem.SDMolSupplier(str(mol))), None)
+            )
             if mol is None:
                 raise MediaError(f"Molecule.from_rdkit(): RDKit could not read {data_or_path!r}")
         if not isinstance(mol, Chem.Mol):
-            raise MediaTypeError(f"Molecule.from_rdkit() takes an rdkit.Chem.Mol or a .mol/.sdf path, not {type(mol).__name__}")
+            raise MediaTypeError(
+                f"Molecule.from_rdkit() takes an rdkit.Chem.Mol or a .mol/.sdf path, not {type(mol).__name__}"
+            )
         if convert_to_3d_and_optimize:
             mol = Chem.AddHs(mol)
             AllChem.EmbedMolecule(mol)
@@ -82,7 +88,9 @@ class Molecule(Media):
         Chem, _ = _rdkit()
         mol = Chem.MolFromSmiles(data, sanitize=sanitize)
         if mol is None:
-            raise MediaError(f"Molecule.from_smiles(): {data!r} is not a SMILES string RDKit can parse")
+            raise MediaError(
+                f"Molecule.from_smiles(): {data!r} is not a SMILES string RDKit can parse"
+            )
         return cls.from_rdkit(
             mol,
             caption=caption,
@@ -96,5 +104,7 @@ def _rdkit():
         from rdkit import Chem
         from rdkit.Chem import AllChem
     except ImportError:
-        raise MediaError("Molecule.from_smiles() and from_rdkit() need RDKit: pip install rdkit") from None
+        raise MediaError(
+            "Molecule.from_smiles() and from_rdkit() need RDKit: pip install rdkit"
+        ) from None
     return Chem, AllChem

@@ -42,7 +42,9 @@ class Object3D(Media):
             self._bytes, self._ext = data, ext
         elif isinstance(data_or_path, dict):
             self._bytes, self._ext = _dump(_scene(data_or_path)), "pts.json"
-        elif type(data_or_path).__module__.startswith(("numpy", "torch")) or isinstance(data_or_path, (list, tuple)):
+        elif type(data_or_path).__module__.startswith(("numpy", "torch")) or isinstance(
+            data_or_path, (list, tuple)
+        ):
             self._bytes, self._ext = _dump(_points(data_or_path, "data_or_path")), "pts.json"
         else:
             raise MediaTypeError(
@@ -57,9 +59,18 @@ class Object3D(Media):
         return value
 
     @classmethod
-    def from_point_cloud(cls, points: Any, boxes: Any = (), vectors: Any = (), point_cloud_type: str = "lidar/beta") -> Object3D:
+    def from_point_cloud(
+        cls, points: Any, boxes: Any = (), vectors: Any = (), point_cloud_type: str = "lidar/beta"
+    ) -> Object3D:
         """wandb's helper: a lidar scene from points, boxes and vectors."""
-        return cls({"type": point_cloud_type, "points": points, "boxes": list(boxes), "vectors": list(vectors)})
+        return cls(
+            {
+                "type": point_cloud_type,
+                "points": points,
+                "boxes": list(boxes),
+                "vectors": list(vectors),
+            }
+        )
 
 
 def _dump(obj: Any) -> bytes:
@@ -70,12 +81,16 @@ def _check_file(data: bytes, ext: str, name: str | None) -> None:
     what = name or "the file"
     if ext == "glb":
         if data[:4] != b"glTF":
-            raise MediaError(f"Object3D(): {what} is not a binary glTF (.glb) file: it does not start with 'glTF'")
+            raise MediaError(
+                f"Object3D(): {what} is not a binary glTF (.glb) file: it does not start with 'glTF'"
+            )
     elif ext in ("gltf", "babylon", "pts.json"):
         try:
             json.loads(data)
         except ValueError as exc:
-            raise MediaError(f"Object3D(): {what} should be JSON ({ext}) but is not: {exc}") from None
+            raise MediaError(
+                f"Object3D(): {what} should be JSON ({ext}) but is not: {exc}"
+            ) from None
     elif ext == "obj":
         try:
             data.decode("utf-8")
@@ -108,8 +123,12 @@ def _points(data: Any, where: str) -> list:
         raise MediaError(f"Object3D(): {where} holds NaN or infinite coordinates")
     if arr.shape[1] == 4:
         cat = arr[:, 3]
-        if arr.shape[0] and ((cat != np.round(cat)).any() or cat.min() < 1 or cat.max() > MAX_CATEGORY):
-            raise MediaError(f"Object3D(): {where} is N x 4, so column 4 is a category: whole numbers 1..{MAX_CATEGORY}")
+        if arr.shape[0] and (
+            (cat != np.round(cat)).any() or cat.min() < 1 or cat.max() > MAX_CATEGORY
+        ):
+            raise MediaError(
+                f"Object3D(): {where} is N x 4, so column 4 is a category: whole numbers 1..{MAX_CATEGORY}"
+            )
     if arr.shape[1] == 6:
         rgb = arr[:, 3:]
         if arr.shape[0] and (rgb.min() < 0 or rgb.max() > 255):
@@ -123,8 +142,10 @@ def _points(data: Any, where: str) -> list:
 def _triple(v: Any, where: str) -> list:
     if type(v).__module__.startswith("numpy"):
         v = v.tolist()
-    if not isinstance(v, (list, tuple)) or len(v) != 3 or not all(
-        isinstance(x, numbers.Real) and not isinstance(x, bool) for x in v
+    if (
+        not isinstance(v, (list, tuple))
+        or len(v) != 3
+        or not all(isinstance(x, numbers.Real) and not isinstance(x, bool) for x in v)
     ):
         raise MediaError(f"Object3D(): {where} must be 3 numbers, not {v!r}")
     return [float(x) if not isinstance(x, numbers.Integral) else int(x) for x in v]
@@ -133,10 +154,14 @@ def _triple(v: Any, where: str) -> list:
 def _scene(scene: dict) -> dict:
     kind = scene.get("type")
     if kind != "lidar/beta":
-        raise MediaError(f"Object3D(): a scene dict needs 'type': 'lidar/beta' (the only scene type), not {kind!r}")
+        raise MediaError(
+            f"Object3D(): a scene dict needs 'type': 'lidar/beta' (the only scene type), not {kind!r}"
+        )
     unknown = set(scene) - {"type", "points", "boxes", "vectors"}
     if unknown:
-        raise MediaError(f"Object3D(): unknown scene keys {sorted(unknown)!r}; use points, boxes, vectors")
+        raise MediaError(
+            f"Object3D(): unknown scene keys {sorted(unknown)!r}; use points, boxes, vectors"
+        )
     if "points" not in scene:
         raise MediaError("Object3D(): a lidar/beta scene needs 'points' (N x 3, N x 4 or N x 6)")
     out: dict[str, Any] = {"type": kind, "points": _points(scene["points"], "scene['points']")}
@@ -153,17 +178,25 @@ def _scene(scene: dict) -> dict:
 
 def _box(box: Any, where: str) -> dict:
     if not isinstance(box, dict) or "corners" not in box:
-        raise MediaError(f"Object3D(): {where} must be a dict with 'corners' (8 points), optional 'label' and 'color'")
+        raise MediaError(
+            f"Object3D(): {where} must be a dict with 'corners' (8 points), optional 'label' and 'color'"
+        )
     corners = box["corners"]
     if type(corners).__module__.startswith("numpy"):
         corners = corners.tolist()
     if not isinstance(corners, (list, tuple)) or len(corners) != 8:
-        raise MediaError(f"Object3D(): {where}['corners'] must be 8 points (x, y, z), got {corners!r:.80}")
-    out: dict[str, Any] = {"corners": [_triple(c, f"{where}['corners'][{i}]") for i, c in enumerate(corners)]}
+        raise MediaError(
+            f"Object3D(): {where}['corners'] must be 8 points (x, y, z), got {corners!r:.80}"
+        )
+    out: dict[str, Any] = {
+        "corners": [_triple(c, f"{where}['corners'][{i}]") for i, c in enumerate(corners)]
+    }
     if box.get("label") is not None:
         out["label"] = str(box["label"])
     # Colours are passed through as given: the seeds' own example uses 321.
-    out["color"] = _triple(box["color"], f"{where}['color']") if box.get("color") is not None else [0, 255, 0]
+    out["color"] = (
+        _triple(box["color"], f"{where}['color']") if box.get("color") is not None else [0, 255, 0]
+    )
     if box.get("score") is not None:
         out["score"] = float(box["score"])
     return out
@@ -171,8 +204,13 @@ def _box(box: Any, where: str) -> dict:
 
 def _vector(vec: Any, where: str) -> dict:
     if not isinstance(vec, dict) or "start" not in vec or "end" not in vec:
-        raise MediaError(f"Object3D(): {where} must be a dict with 'start' and 'end' (x, y, z each)")
-    out = {"start": _triple(vec["start"], f"{where}['start']"), "end": _triple(vec["end"], f"{where}['end']")}
+        raise MediaError(
+            f"Object3D(): {where} must be a dict with 'start' and 'end' (x, y, z each)"
+        )
+    out = {
+        "start": _triple(vec["start"], f"{where}['start']"),
+        "end": _triple(vec["end"], f"{where}['end']"),
+    }
     if vec.get("color") is not None:
         out["color"] = _triple(vec["color"], f"{where}['color']")
     return out

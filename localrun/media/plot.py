@@ -36,13 +36,21 @@ class Chart(KeyedMedia):
 
     _type = "chart"
 
-    def __init__(self, vega_spec_name: str, table: Table, fields: dict, string_fields: dict | None = None):
+    def __init__(
+        self, vega_spec_name: str, table: Table, fields: dict, string_fields: dict | None = None
+    ):
         if not isinstance(vega_spec_name, str) or not vega_spec_name:
-            raise MediaTypeError(f"plot_table(): vega_spec_name must be a preset id like 'wandb/line/v0', not {vega_spec_name!r}")
+            raise MediaTypeError(
+                f"plot_table(): vega_spec_name must be a preset id like 'wandb/line/v0', not {vega_spec_name!r}"
+            )
         if not isinstance(table, Table):
-            raise MediaTypeError(f"plot_table(): data_table must be a localrun.Table, not {type(table).__name__}")
+            raise MediaTypeError(
+                f"plot_table(): data_table must be a localrun.Table, not {type(table).__name__}"
+            )
         if not isinstance(fields, dict):
-            raise MediaTypeError(f"plot_table(): fields must be a dict of chart field -> table column, not {type(fields).__name__}")
+            raise MediaTypeError(
+                f"plot_table(): fields must be a dict of chart field -> table column, not {type(fields).__name__}"
+            )
         for field, column in fields.items():
             if column is not None and column not in table.columns:
                 raise MediaError(
@@ -50,11 +58,15 @@ class Chart(KeyedMedia):
                     f"its columns are {table.columns!r}"
                 )
         if string_fields is not None and not isinstance(string_fields, dict):
-            raise MediaTypeError(f"plot_table(): string_fields must be a dict, not {type(string_fields).__name__}")
+            raise MediaTypeError(
+                f"plot_table(): string_fields must be a dict, not {type(string_fields).__name__}"
+            )
         self.vega_spec_name = vega_spec_name
         self.table = table
         self.fields = {str(k): v for k, v in fields.items() if v is not None}
-        self.string_fields = {str(k): ("" if v is None else str(v)) for k, v in (string_fields or {}).items()}
+        self.string_fields = {
+            str(k): ("" if v is None else str(v)) for k, v in (string_fields or {}).items()
+        }
 
     def spec(self, table_key: str) -> dict[str, Any]:
         return {
@@ -75,13 +87,26 @@ class Chart(KeyedMedia):
         return f"<localrun.plot.Chart {self.vega_spec_name} fields={self.fields!r}>"
 
 
-def plot_table(vega_spec_name: str, data_table: Table, fields: dict, string_fields: dict | None = None, split_table: bool = False) -> Chart:
+def plot_table(
+    vega_spec_name: str,
+    data_table: Table,
+    fields: dict,
+    string_fields: dict | None = None,
+    split_table: bool = False,
+) -> Chart:
     """A chart of ``data_table`` drawn with the preset ``vega_spec_name``; ``fields`` maps the
     preset's fields to the table's columns, ``string_fields`` fills its text fields (titles)."""
     return Chart(vega_spec_name, data_table, fields, string_fields)
 
 
-def line(table: Table, x: str, y: str, stroke: str | None = None, title: str = "", split_table: bool = False) -> Chart:
+def line(
+    table: Table,
+    x: str,
+    y: str,
+    stroke: str | None = None,
+    title: str = "",
+    split_table: bool = False,
+) -> Chart:
     return Chart("wandb/line/v0", table, {"x": x, "y": y, "stroke": stroke}, {"title": title})
 
 
@@ -97,7 +122,14 @@ def histogram(table: Table, value: str, title: str = "", split_table: bool = Fal
     return Chart("wandb/histogram/v0", table, {"value": value}, {"title": title})
 
 
-def line_series(xs: Any, ys: Any, keys: list | None = None, title: str = "", xname: str = "x", split_table: bool = False) -> Chart:
+def line_series(
+    xs: Any,
+    ys: Any,
+    keys: list | None = None,
+    title: str = "",
+    xname: str = "x",
+    split_table: bool = False,
+) -> Chart:
     """Several lines in one chart: ``ys`` is a list of lines; ``xs`` one x list shared by all,
     or one per line."""
     ys = [_list(y, "line_series(): each of ys") for y in _list(ys, "line_series(): ys")]
@@ -107,7 +139,9 @@ def line_series(xs: Any, ys: Any, keys: list | None = None, title: str = "", xna
     else:
         xs = [_list(x, "line_series(): each of xs") for x in xs]
     if len(xs) != len(ys):
-        raise MediaError(f"line_series(): got {len(xs)} x lists for {len(ys)} lines; pass one shared x list or one per line")
+        raise MediaError(
+            f"line_series(): got {len(xs)} x lists for {len(ys)} lines; pass one shared x list or one per line"
+        )
     if keys is None:
         keys = [f"key_{i}" for i in range(len(ys))]
     if len(keys) != len(ys):
@@ -115,10 +149,17 @@ def line_series(xs: Any, ys: Any, keys: list | None = None, title: str = "", xna
     table = Table(columns=["step", "lineKey", "lineVal"])
     for key, x, y in zip(keys, xs, ys, strict=True):
         if len(x) != len(y):
-            raise MediaError(f"line_series(): line {key!r} has {len(x)} x values and {len(y)} y values")
+            raise MediaError(
+                f"line_series(): line {key!r} has {len(x)} x values and {len(y)} y values"
+            )
         for xv, yv in zip(x, y, strict=True):
             table.add_data(xv, str(key), yv)
-    return Chart("wandb/lineseries/v0", table, {"step": "step", "lineKey": "lineKey", "lineVal": "lineVal"}, {"title": title, "xname": xname})
+    return Chart(
+        "wandb/lineseries/v0",
+        table,
+        {"step": "step", "lineKey": "lineKey", "lineVal": "lineVal"},
+        {"title": title, "xname": xname},
+    )
 
 
 def pr_curve(
@@ -172,7 +213,11 @@ def roc_curve(
         "wandb/area-under-curve/v0",
         table,
         {"x": "fpr", "y": "tpr", "class": "class"},
-        {"title": title, "x-axis-title": "False positive rate", "y-axis-title": "True positive rate"},
+        {
+            "title": title,
+            "x-axis-title": "False positive rate",
+            "y-axis-title": "True positive rate",
+        },
     )
 
 
@@ -188,23 +233,43 @@ def confusion_matrix(
     import numpy as np
 
     if (probs is None) == (preds is None):
-        raise MediaError("confusion_matrix(): pass exactly one of probs (N x classes scores) or preds (N class ids)")
+        raise MediaError(
+            "confusion_matrix(): pass exactly one of probs (N x classes scores) or preds (N class ids)"
+        )
     if y_true is None:
         raise MediaError("confusion_matrix(): y_true (the N true class ids) is required")
-    y = _ids(_by_name(y_true, class_names, "confusion_matrix(): y_true"), "confusion_matrix(): y_true")
+    y = _ids(
+        _by_name(y_true, class_names, "confusion_matrix(): y_true"), "confusion_matrix(): y_true"
+    )
     if probs is not None:
         p = _matrix(probs, "confusion_matrix(): probs")
         predicted = p.argmax(axis=1)
     else:
-        predicted = _ids(_by_name(preds, class_names, "confusion_matrix(): preds"), "confusion_matrix(): preds")
+        predicted = _ids(
+            _by_name(preds, class_names, "confusion_matrix(): preds"), "confusion_matrix(): preds"
+        )
     if len(predicted) != len(y):
-        raise MediaError(f"confusion_matrix(): y_true has {len(y)} values but the predictions {len(predicted)}")
-    n = len(class_names) if class_names is not None else int(max(y.max(initial=0), predicted.max(initial=0))) + 1
+        raise MediaError(
+            f"confusion_matrix(): y_true has {len(y)} values but the predictions {len(predicted)}"
+        )
+    n = (
+        len(class_names)
+        if class_names is not None
+        else int(max(y.max(initial=0), predicted.max(initial=0))) + 1
+    )
     if probs is not None and p.shape[1] != n:
-        raise MediaError(f"confusion_matrix(): probs has {p.shape[1]} columns but there are {n} class names")
+        raise MediaError(
+            f"confusion_matrix(): probs has {p.shape[1]} columns but there are {n} class names"
+        )
     if len(y) and (y.max() >= n or predicted.max() >= n):
-        raise MediaError(f"confusion_matrix(): class ids must be below {n} (the number of class names)")
-    names = [str(c) for c in class_names] if class_names is not None else [f"Class {i + 1}" for i in range(n)]
+        raise MediaError(
+            f"confusion_matrix(): class ids must be below {n} (the number of class names)"
+        )
+    names = (
+        [str(c) for c in class_names]
+        if class_names is not None
+        else [f"Class {i + 1}" for i in range(n)]
+    )
     counts = np.zeros((n, n), dtype=np.int64)
     np.add.at(counts, (y, predicted), 1)
     table = Table(columns=["Actual", "Predicted", "nPredictions"])
@@ -250,8 +315,14 @@ def _ids(v: Any, where: str):
     if type(v).__module__.startswith("torch"):
         v = v.detach().cpu().numpy()
     arr = np.asarray(v)
-    if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iub" and not (arr.dtype.kind == "f" and (arr == np.round(arr)).all())):
-        raise MediaError(f"{where} must be a 1-D list of integer class ids, got shape {arr.shape} dtype {arr.dtype}")
+    if arr.ndim != 1 or (
+        arr.size
+        and arr.dtype.kind not in "iub"
+        and not (arr.dtype.kind == "f" and (arr == np.round(arr)).all())
+    ):
+        raise MediaError(
+            f"{where} must be a 1-D list of integer class ids, got shape {arr.shape} dtype {arr.dtype}"
+        )
     arr = arr.astype(np.int64)
     if arr.size and arr.min() < 0:
         raise MediaError(f"{where} holds a negative class id ({arr.min()})")
@@ -268,7 +339,9 @@ def _by_name(values: Any, names: Any, where: str) -> Any:
     index = {str(n): i for i, n in enumerate(names)}
     unknown = sorted({v for v in seq if v not in index})
     if unknown:
-        raise MediaError(f"{where} holds {unknown[:5]!r}, which are not among the class names {list(index)!r}")
+        raise MediaError(
+            f"{where} holds {unknown[:5]!r}, which are not among the class names {list(index)!r}"
+        )
     return [index[v] for v in seq]
 
 
@@ -276,7 +349,9 @@ def _scores(y_true: Any, y_probas: Any, labels: Any, classes_to_plot: Any, who: 
     import numpy as np
 
     if y_true is None or y_probas is None:
-        raise MediaError(f"{who}: y_true (N class ids) and y_probas (N x classes scores) are required")
+        raise MediaError(
+            f"{who}: y_true (N class ids) and y_probas (N x classes scores) are required"
+        )
     y = _ids(_by_name(y_true, labels, f"{who}: y_true"), f"{who}: y_true")
     if not len(y):
         raise MediaError(f"{who}: y_true is empty; there is no curve without examples")
@@ -286,7 +361,9 @@ def _scores(y_true: Any, y_probas: Any, labels: Any, classes_to_plot: Any, who: 
     if probas.ndim == 1:  # binary: the score of class 1
         probas = np.stack([1 - probas, probas], axis=1)
     if probas.ndim != 2 or probas.shape[0] != len(y):
-        raise MediaError(f"{who}: y_probas has shape {probas.shape}; pass N x classes scores for the {len(y)} values of y_true")
+        raise MediaError(
+            f"{who}: y_probas has shape {probas.shape}; pass N x classes scores for the {len(y)} values of y_true"
+        )
     n = probas.shape[1]
     if len(y) and y.max() >= n:
         raise MediaError(f"{who}: y_true holds class {y.max()} but y_probas has only {n} columns")

@@ -40,9 +40,13 @@ def read_source(obj: Any, who: str, arg: str = "data_or_path") -> tuple[bytes, s
         if isinstance(data, str):
             data = data.encode("utf-8")
         if not isinstance(data, (bytes, bytearray, memoryview)):
-            raise MediaTypeError(f"{who}: {arg}.read() returned {type(data).__name__}, not bytes or str")
+            raise MediaTypeError(
+                f"{who}: {arg}.read() returned {type(data).__name__}, not bytes or str"
+            )
         return bytes(data), name if isinstance(name, str) else None
-    raise MediaTypeError(f"{who}: {arg} must be a path or an open file here, not {type(obj).__name__}")
+    raise MediaTypeError(
+        f"{who}: {arg} must be a path or an open file here, not {type(obj).__name__}"
+    )
 
 
 def _read_path(path: str, who: str, arg: str) -> bytes:
@@ -50,7 +54,9 @@ def _read_path(path: str, who: str, arg: str) -> bytes:
         with open(path, "rb") as f:
             return f.read()
     except FileNotFoundError:
-        raise MediaError(f"{who}: {arg} {path!r} does not exist. Pass the path of an existing file") from None
+        raise MediaError(
+            f"{who}: {arg} {path!r} does not exist. Pass the path of an existing file"
+        ) from None
     except IsADirectoryError:
         raise MediaError(f"{who}: {arg} {path!r} is a directory. Pass the path of a file") from None
     except OSError as exc:
@@ -68,13 +74,17 @@ def extension(name: str | None, known: tuple[str, ...]) -> str | None:
     return None
 
 
-def file_extension(name: str | None, file_type: Any, known: tuple[str, ...], who: str, what: str) -> str:
+def file_extension(
+    name: str | None, file_type: Any, known: tuple[str, ...], who: str, what: str
+) -> str:
     """The format of a media file: from its name, else ``file_type=``; MediaError if neither fits."""
     ext = extension(name, known)
     if ext is None and file_type is not None:
         ext = str(file_type).lower().lstrip(".")
         if ext not in known:
-            raise MediaError(f"{who}: file_type={file_type!r} is not supported; use one of {', '.join(known)}")
+            raise MediaError(
+                f"{who}: file_type={file_type!r} is not supported; use one of {', '.join(known)}"
+            )
     if ext is None:
         raise MediaError(
             f"{who}: {name or 'the file'} is not a supported {what}; pass one ending in "

@@ -48,26 +48,38 @@ class Table(Media):
             dataframe, data = data, None  # Table(data=df) as well as Table(dataframe=df)
         if dataframe is not None:
             if not (hasattr(dataframe, "columns") and hasattr(dataframe, "itertuples")):
-                raise MediaTypeError(f"Table(): dataframe must be a pandas DataFrame, not {type(dataframe).__name__}")
+                raise MediaTypeError(
+                    f"Table(): dataframe must be a pandas DataFrame, not {type(dataframe).__name__}"
+                )
             columns = [str(c) for c in dataframe.columns] if columns is None else columns
             data = [list(row) for row in dataframe.itertuples(index=False, name=None)]
         if data is None:
             data = rows
         if data is not None and type(data).__module__.startswith("numpy"):
             if getattr(data, "ndim", 2) != 2:
-                raise MediaError(f"Table(): a numpy array as data must be 2-D (rows x columns), not shape {data.shape}")
+                raise MediaError(
+                    f"Table(): a numpy array as data must be 2-D (rows x columns), not shape {data.shape}"
+                )
             data = list(data)
         if data is not None and not isinstance(data, (list, tuple)):
             raise MediaTypeError(f"Table(): data must be a list of rows, not {type(data).__name__}")
         if columns is None:
             if data:
                 first = data[0]
-                n = len(first) if isinstance(first, (list, tuple)) or hasattr(first, "__len__") else 1
-                columns = DEFAULT_COLUMNS if n == len(DEFAULT_COLUMNS) else [str(i) for i in range(n)]
+                n = (
+                    len(first)
+                    if isinstance(first, (list, tuple)) or hasattr(first, "__len__")
+                    else 1
+                )
+                columns = (
+                    DEFAULT_COLUMNS if n == len(DEFAULT_COLUMNS) else [str(i) for i in range(n)]
+                )
             else:
                 columns = DEFAULT_COLUMNS
         if not isinstance(columns, (list, tuple)) or not columns:
-            raise MediaTypeError(f"Table(): columns must be a non-empty list of names, not {columns!r}")
+            raise MediaTypeError(
+                f"Table(): columns must be a non-empty list of names, not {columns!r}"
+            )
         self.columns = [str(c) for c in columns]
         if len(set(self.columns)) != len(self.columns):
             raise MediaError(f"Table(): columns has duplicate names: {self.columns!r}")
@@ -91,7 +103,9 @@ class Table(Media):
         if str(name) in self.columns:
             raise MediaError(f"Table.add_column(): a column named {name!r} already exists")
         if len(data) != len(self.data):
-            raise MediaError(f"Table.add_column(): got {len(data)} values for {len(self.data)} rows")
+            raise MediaError(
+                f"Table.add_column(): got {len(data)} values for {len(self.data)} rows"
+            )
         self.columns.append(str(name))
         for row, v in zip(self.data, data, strict=True):
             row.append(v)
@@ -101,7 +115,9 @@ class Table(Media):
         try:
             i = self.columns.index(name)
         except ValueError:
-            raise MediaError(f"Table.get_column(): no column {name!r}; the columns are {self.columns!r}") from None
+            raise MediaError(
+                f"Table.get_column(): no column {name!r}; the columns are {self.columns!r}"
+            ) from None
         return [row[i] for row in self.data]
 
     def get_index(self) -> list[int]:
@@ -121,8 +137,13 @@ class Table(Media):
                 f"a Table with {len(self.data)} rows was logged: localrun stores every row, but W&B shows "
                 f"only the first {WANDB_MAX_ROWS} if you sync it there"
             )
-        rows = [normalize([_cell(v) for v in row], store, f"table row {i}") for i, row in enumerate(self.data)]
-        body = json.dumps({"columns": self.columns, "data": rows}, ensure_ascii=False, separators=(",", ":"))
+        rows = [
+            normalize([_cell(v) for v in row], store, f"table row {i}")
+            for i, row in enumerate(self.data)
+        ]
+        body = json.dumps(
+            {"columns": self.columns, "data": rows}, ensure_ascii=False, separators=(",", ":")
+        )
         ref = store.put(body.encode("utf-8"), "table.json")
         return {"_type": "table-file", **ref, "ncols": len(self.columns), "nrows": len(self.data)}
 

@@ -20,7 +20,12 @@ if TYPE_CHECKING:
 FORMATS = ("gif", "mp4", "webm", "ogg")
 # format -> (ffmpeg codec, pixel format). Ogg carries VP8 here: PyAV's wheels have no Theora.
 # GIF frames get a palette of their own (Pillow's median cut), far truer than ffmpeg's fixed rgb8.
-_CODECS = {"gif": ("gif", "pal8"), "mp4": ("libx264", "yuv420p"), "webm": ("libvpx", "yuv420p"), "ogg": ("libvpx", "yuv420p")}
+_CODECS = {
+    "gif": ("gif", "pal8"),
+    "mp4": ("libx264", "yuv420p"),
+    "webm": ("libvpx", "yuv420p"),
+    "ogg": ("libvpx", "yuv420p"),
+}
 
 
 class Video(Media):
@@ -34,16 +39,26 @@ class Video(Media):
 
     _type = "video-file"
 
-    def __init__(self, data_or_path: Any, caption: str | None = None, fps: int | float = 4, format: str | None = None):
+    def __init__(
+        self,
+        data_or_path: Any,
+        caption: str | None = None,
+        fps: int | float = 4,
+        format: str | None = None,
+    ):
         self._caption = None if caption is None else str(caption)
         if isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not 0 < fps <= 1000:
-            raise MediaError(f"Video(): fps must be a number of frames per second in (0, 1000], not {fps!r}")
+            raise MediaError(
+                f"Video(): fps must be a number of frames per second in (0, 1000], not {fps!r}"
+            )
         self._fps = fps
         fmt = None
         if format is not None:
             fmt = str(format).lower().lstrip(".")
             if fmt not in FORMATS:
-                raise MediaError(f"Video(): format={format!r} is not supported; use one of {', '.join(FORMATS)}")
+                raise MediaError(
+                    f"Video(): format={format!r} is not supported; use one of {', '.join(FORMATS)}"
+                )
         self._width = self._height = self._frames = None
         if is_path(data_or_path) or is_file(data_or_path):
             data, name = read_source(data_or_path, "Video()")
@@ -55,14 +70,22 @@ class Video(Media):
                     "(or format= for an io.BytesIO)"
                 )
             if sniffed is None:
-                raise MediaError(f"Video(): {name or 'the file'} is not a {', '.join(FORMATS)} video (its content is none of them)")
+                raise MediaError(
+                    f"Video(): {name or 'the file'} is not a {', '.join(FORMATS)} video (its content is none of them)"
+                )
             if sniffed != ext:
-                raise MediaError(f"Video(): {name or 'the file'} is named or declared {ext} but holds {sniffed} data")
+                raise MediaError(
+                    f"Video(): {name or 'the file'} is named or declared {ext} but holds {sniffed} data"
+                )
             self._bytes, self._format = data, ext
         else:
             frames = _frames(data_or_path)
             self._format = fmt or "gif"
-            self._frames, self._height, self._width = frames.shape[0], frames.shape[1], frames.shape[2]
+            self._frames, self._height, self._width = (
+                frames.shape[0],
+                frames.shape[1],
+                frames.shape[2],
+            )
             self._array = frames
             self._bytes = None
 
@@ -70,7 +93,11 @@ class Video(Media):
         data = self._bytes
         if data is None:
             data = encode_frames(self._array, self._format, self._fps)
-        value: dict[str, Any] = {"_type": "video-file", **store.put(data, self._format), "format": self._format}
+        value: dict[str, Any] = {
+            "_type": "video-file",
+            **store.put(data, self._format),
+            "format": self._format,
+        }
         if self._width is not None:
             value.update(width=self._width, height=self._height, frames=self._frames, fps=self._fps)
         if self._caption is not None:
@@ -91,7 +118,9 @@ def _frames(data: Any):
         )
     arr = np.asarray(data)
     if arr.dtype.kind not in "biuf":
-        raise MediaTypeError(f"Video(): an array of dtype {arr.dtype} is not video; pass uint8 pixels")
+        raise MediaTypeError(
+            f"Video(): an array of dtype {arr.dtype} is not video; pass uint8 pixels"
+        )
     if arr.ndim == 4:
         arr = arr[None]
     if arr.ndim != 5 or arr.shape[2] not in (1, 3, 4):
@@ -103,7 +132,11 @@ def _frames(data: Any):
     if 0 in (b, t, h, w):
         raise MediaError(f"Video(): an array of shape {arr.shape} has no frames or no pixels")
     if arr.dtype != np.uint8:
-        arr = np.nan_to_num(arr).clip(0, 255).astype(np.uint8) if arr.dtype.kind == "f" else arr.clip(0, 255).astype(np.uint8)
+        arr = (
+            np.nan_to_num(arr).clip(0, 255).astype(np.uint8)
+            if arr.dtype.kind == "f"
+            else arr.clip(0, 255).astype(np.uint8)
+        )
     if c == 1:
         arr = np.repeat(arr, 3, axis=2)
     elif c == 4:
@@ -114,7 +147,11 @@ def _frames(data: Any):
         pad = np.zeros((rows * cols - b, t, 3, h, w), dtype=np.uint8)
         arr = np.concatenate([arr, pad])
     # (rows, cols, t, 3, h, w) -> (t, rows, h, cols, w, 3) -> (t, rows*h, cols*w, 3)
-    grid = arr.reshape(rows, cols, t, 3, h, w).transpose(2, 0, 4, 1, 5, 3).reshape(t, rows * h, cols * w, 3)
+    grid = (
+        arr.reshape(rows, cols, t, 3, h, w)
+        .transpose(2, 0, 4, 1, 5, 3)
+        .reshape(t, rows * h, cols * w, 3)
+    )
     return np.ascontiguousarray(grid)
 
 
@@ -132,7 +169,9 @@ def encode_frames(frames: Any, fmt: str, fps: float) -> bytes:
 
     codec, pix_fmt = _CODECS[fmt]
     t, h, w, _ = frames.shape
-    if pix_fmt == "yuv420p" and (h % 2 or w % 2):  # 4:2:0 needs even sides: pad one black row/column
+    if pix_fmt == "yuv420p" and (
+        h % 2 or w % 2
+    ):  # 4:2:0 needs even sides: pad one black row/column
         frames = np.pad(frames, ((0, 0), (0, h % 2), (0, w % 2), (0, 0)))
         t, h, w, _ = frames.shape
     rate = Fraction(fps).limit_denominator(1000)
@@ -141,7 +180,11 @@ def encode_frames(frames: Any, fmt: str, fps: float) -> bytes:
         stream = container.add_stream(codec, rate=rate)
         stream.width, stream.height, stream.pix_fmt = w, h, pix_fmt
         for frame in frames:
-            vf = _pal8_frame(av, frame) if pix_fmt == "pal8" else av.VideoFrame.from_ndarray(frame, format="rgb24")
+            vf = (
+                _pal8_frame(av, frame)
+                if pix_fmt == "pal8"
+                else av.VideoFrame.from_ndarray(frame, format="rgb24")
+            )
             for packet in stream.encode(vf):
                 container.mux(packet)
         for packet in stream.encode():

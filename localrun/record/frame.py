@@ -72,7 +72,9 @@ def _resync(buf, pos: int, end: int) -> int:
     return -1
 
 
-def scan(buf, start: int = 0, end: int | None = None) -> Iterator[tuple[int, bytes] | Damage | Tail]:
+def scan(
+    buf, start: int = 0, end: int | None = None
+) -> Iterator[tuple[int, bytes] | Damage | Tail]:
     """Yield ``(offset, payload)`` for each valid frame in ``buf[start:end]``, and ``Damage``/``Tail``.
 
     ``buf`` is anything sliceable to bytes (``bytes``, ``mmap``); offsets are positions in it.

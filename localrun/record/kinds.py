@@ -14,7 +14,9 @@ CONFIG = 2  # [2, seq, time, changes: dict]
 SUMMARY = 3  # [3, seq, time, changes: dict, deleted: list[str]]
 METRIC = 4  # [4, seq, time, name: str, spec: dict]            define_metric
 META = 5  # [5, seq, time, changes: dict]                    name, tags, notes... set after init
-SIGNAL = 6  # [6, seq, time, signum: int]                       SIGTERM seen: the job is being preempted
+SIGNAL = (
+    6  # [6, seq, time, signum: int]                       SIGTERM seen: the job is being preempted
+)
 FINISH = 7  # [7, seq, time, exit_code: int, state: str, next_step: int]
 CHART = 8  # [8, seq, time, key: str, spec: dict]              a chart preset logged under key
 

@@ -35,7 +35,9 @@ def _disk_error(path: str, exc: OSError) -> Error:
             f"cannot write to {path}: the disk is full ({os.strerror(exc.errno)}). "
             "Everything logged before this call is safe; free some space and log again",
         )
-    return Error(f"cannot write to {path}: {exc.strerror or exc}. Check that the run directory still exists and is writable")
+    return Error(
+        f"cannot write to {path}: {exc.strerror or exc}. Check that the run directory still exists and is writable"
+    )
 
 
 class SegmentWriter:
@@ -71,7 +73,9 @@ class SegmentWriter:
         # frame() and _write(), inlined: this runs once per log() call.
         data = _header(len(payload), _crc32(payload)) + payload
         try:
-            written = os.write(self._fd, data)  # looked up per call: tests stub os.write for disk-full
+            written = os.write(
+                self._fd, data
+            )  # looked up per call: tests stub os.write for disk-full
         except OSError as exc:
             self._undo_partial()
             raise _disk_error(self.path, exc) from exc
@@ -246,14 +250,22 @@ class SegmentReader:
                                 rec = decode_log(payload)  # a sound log record, checked in C
                             except not_a_log:
                                 pass  # valid msgpack, but not that: decoded again below
-                            except Exception as exc:  # any decoding failure of a checksummed payload
-                                self._report(offset, f"undecodable record ({type(exc).__name__})", length)
+                            except (
+                                Exception
+                            ) as exc:  # any decoding failure of a checksummed payload
+                                self._report(
+                                    offset, f"undecodable record ({type(exc).__name__})", length
+                                )
                                 continue
                         if rec is None:
                             try:
                                 rec = decode(payload)
-                            except Exception as exc:  # any decoding failure of a checksummed payload
-                                self._report(offset, f"undecodable record ({type(exc).__name__})", length)
+                            except (
+                                Exception
+                            ) as exc:  # any decoding failure of a checksummed payload
+                                self._report(
+                                    offset, f"undecodable record ({type(exc).__name__})", length
+                                )
                                 continue
                             if type(rec) is not list or len(rec) < 3 or type(rec[0]) is not int:
                                 self._report(offset, "not a record", length)
@@ -261,7 +273,9 @@ class SegmentReader:
                             kind = rec[0]
                             need = min_length.get(kind)
                             if need is not None and len(rec) < need:
-                                self._report(offset, f"{kinds.NAMES[kind]} record too short", length)
+                                self._report(
+                                    offset, f"{kinds.NAMES[kind]} record too short", length
+                                )
                                 continue
                             if kind == kinds.START and self.header is None and type(rec[3]) is dict:
                                 self.header = rec[3]

@@ -52,7 +52,9 @@ def test_export_csv_has_every_key_as_a_column(runs):
     table = list(csv.DictReader(io.StringIO(result.stdout)))
     assert list(table[0])[:5] == ["_step", "loss", "acc", "extra", "nested"]
     assert [r["_step"] for r in table] == ["0", "1", "10"]
-    assert table[0]["acc"] == "0.1" and table[2]["nested"] == '{"a":[1,2]}' and table[0]["extra"] == ""
+    assert (
+        table[0]["acc"] == "0.1" and table[2]["nested"] == '{"a":[1,2]}' and table[0]["extra"] == ""
+    )
 
 
 def test_export_to_a_file(runs, tmp_path):
@@ -66,7 +68,11 @@ def test_export_of_a_folder_with_several_runs_asks_for_one(runs):
     make_run(runs)
     localrun.init(dir=runs).finish()
     proc = cli("export", runs, check=False)
-    assert proc.returncode == 1 and "export takes one run" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.returncode == 1
+        and "export takes one run" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
 
 
 def test_export_of_a_live_run_gives_a_consistent_prefix(runs):
@@ -87,7 +93,10 @@ def test_export_into_a_closed_pipe_is_quiet(runs):
         run.log({"i": i})
     run.finish()
     proc = subprocess.run(
-        f"{sys.executable} -m localrun.cli export {run.dir} | head -1", shell=True, capture_output=True, text=True
+        f"{sys.executable} -m localrun.cli export {run.dir} | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
     )
     assert json.loads(proc.stdout)["i"] == 0 and "Traceback" not in proc.stderr
     assert os.path.exists(run.dir)
@@ -95,7 +104,21 @@ def test_export_into_a_closed_pipe_is_quiet(runs):
 
 def test_export_csv_mixes_plain_number_rows_and_the_rest_in_order(runs, tmp_path):
     run = localrun.init(dir=runs, id="mix")
-    values = [0.5, 1e-05, 1e22, -0.0, 7, 2**63, float("nan"), math.inf, True, "a,b", None, [1, 2], 5e-324]
+    values = [
+        0.5,
+        1e-05,
+        1e22,
+        -0.0,
+        7,
+        2**63,
+        float("nan"),
+        math.inf,
+        True,
+        "a,b",
+        None,
+        [1, 2],
+        5e-324,
+    ]
     for i in range(1300):  # past one batch of plain rows
         run.log({"x": values[i % len(values)] if i % 3 == 0 else i * 0.25, "y": i})
     run.log({"only_late": 1.0})

@@ -54,7 +54,12 @@ def test_show_json_of_a_folder_is_an_array(two_runs):
 
 def test_show_table_and_detail_render(two_runs):
     table = invoke("show", two_runs)
-    assert table.exit_code == 0 and "aaa" in table.stdout and "bbb" in table.stdout and "failed" in table.stdout
+    assert (
+        table.exit_code == 0
+        and "aaa" in table.stdout
+        and "bbb" in table.stdout
+        and "failed" in table.stdout
+    )
     detail = invoke("show", os.path.join(two_runs, "aaa"))
     assert detail.exit_code == 0
     for text in ("first", "lr", "loss", "dropped", "late"):
@@ -70,7 +75,11 @@ def test_show_defaults_to_dot_runs(two_runs, monkeypatch):
 def test_missing_path_is_one_line_and_nonzero(tmp_path):
     proc = cli("show", str(tmp_path / "nope"), check=False)
     assert proc.returncode == 1
-    assert proc.stderr.count("\n") == 1 and "does not exist" in proc.stderr and "Traceback" not in proc.stderr
+    assert (
+        proc.stderr.count("\n") == 1
+        and "does not exist" in proc.stderr
+        and "Traceback" not in proc.stderr
+    )
 
 
 def test_folder_that_is_not_a_run_suggests_runs(tmp_path):

@@ -54,7 +54,9 @@ def test_changed_and_missing_media_files_are_reported(runs):
     proc = cli("verify", path, "--json", check=False)
     d = json.loads(proc.stdout)
     assert proc.returncode == 1 and not d["ok"]
-    assert d["runs"][0]["damaged"] == [{"kind": "file", "where": ref["path"], "reason": "referenced by a record but missing"}]
+    assert d["runs"][0]["damaged"] == [
+        {"kind": "file", "where": ref["path"], "reason": "referenced by a record but missing"}
+    ]
 
 
 def test_torn_tail_is_not_damage(runs):

@@ -23,12 +23,21 @@ import random
 import threading
 from collections import Counter
 
-KINDS = ("drop_before", "drop_mid_request", "drop_after_answer", "drop_mid_answer", "error_500", "error_500_after")
+KINDS = (
+    "drop_before",
+    "drop_mid_request",
+    "drop_after_answer",
+    "drop_mid_answer",
+    "error_500",
+    "error_500_after",
+)
 _LIMIT = 1 << 20  # longest head line the proxy reads
 
 
 class FaultyProxy:
-    def __init__(self, upstream_port: int, rate: float = 0.3, seed: int = 1, kinds: tuple[str, ...] = KINDS):
+    def __init__(
+        self, upstream_port: int, rate: float = 0.3, seed: int = 1, kinds: tuple[str, ...] = KINDS
+    ):
         self.upstream_port = upstream_port
         self.rate = rate
         self.kinds = kinds
@@ -37,7 +46,9 @@ class FaultyProxy:
         self.requests = 0  # requests read from clients
         self._conns: set[asyncio.Task] = set()
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="faulty-proxy", daemon=True)
+        self.thread = threading.Thread(
+            target=self.loop.run_forever, name="faulty-proxy", daemon=True
+        )
         self.thread.start()
         self.server = asyncio.run_coroutine_threadsafe(self._listen(), self.loop).result(10)
         self.port = self.server.sockets[0].getsockname()[1]
@@ -71,7 +82,12 @@ class FaultyProxy:
         try:
             while await self._one_request(reader, writer):
                 pass
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
+        except (
+            ConnectionError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ValueError,
+        ):
             pass
         except asyncio.CancelledError:
             pass  # the proxy is closing: end quietly (asyncio would log a cancelled handler)
@@ -79,7 +95,9 @@ class FaultyProxy:
             self._conns.discard(asyncio.current_task())
             writer.close()
 
-    async def _one_request(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    async def _one_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         """Proxy one request; False when the client's connection is to be closed."""
         try:
             head = await reader.readuntil(b"\r\n\r\n")
@@ -96,7 +114,9 @@ class FaultyProxy:
         if kind == "error_500":
             await _answer_500(writer)
             return True
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port, limit=_LIMIT)
+        up_reader, up_writer = await asyncio.open_connection(
+            "127.0.0.1", self.upstream_port, limit=_LIMIT
+        )
         try:
             request = head + body
             if kind == "drop_mid_request":
@@ -138,7 +158,9 @@ def _headers(head: bytes) -> dict[bytes, bytes]:
     return out
 
 
-async def _read_body(reader: asyncio.StreamReader, headers: dict[bytes, bytes], until_eof: bool = False) -> bytes:
+async def _read_body(
+    reader: asyncio.StreamReader, headers: dict[bytes, bytes], until_eof: bool = False
+) -> bytes:
     """The message's body as sent (chunked bodies keep their framing)."""
     if headers.get(b"transfer-encoding", b"").lower() == b"chunked":
         parts = []
@@ -162,6 +184,9 @@ async def _answer_500(writer: asyncio.StreamWriter) -> None:
     body = b"<html><body>502-ish trouble upstream (injected by the test proxy)</body></html>"
     writer.write(
         b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: text/html\r\n"
-        + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
     )
     await writer.drain()

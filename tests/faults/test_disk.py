@@ -36,7 +36,11 @@ except localrun.Error as exc:
 
     out = json.loads(run_python(code).stdout)
     assert out["type"] == "DiskFullError" and out["is_oserror"]
-    assert "disk is full" in out["error"] and "000001.lrs" in out["error"] and "free some space" in out["error"]
+    assert (
+        "disk is full" in out["error"]
+        and "000001.lrs" in out["error"]
+        and "free some space" in out["error"]
+    )
     rows, view = history(os.path.join(runs, "full"))
     assert [r["i"] for r in rows] == list(range(out["ok"] + 1))
     assert rows[-1]["pad"] == "after"

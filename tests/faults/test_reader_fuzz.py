@@ -30,13 +30,18 @@ def rows_are_genuine(rows):
 
 mutation = st.one_of(
     st.tuples(st.just("truncate"), st.floats(0, 1)),
-    st.tuples(st.just("flip"), st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)), min_size=1, max_size=8)),
+    st.tuples(
+        st.just("flip"),
+        st.lists(st.tuples(st.floats(0, 1), st.integers(1, 255)), min_size=1, max_size=8),
+    ),
     st.tuples(st.just("junk"), st.binary(max_size=200)),
     st.tuples(st.just("splice"), st.floats(0, 1), st.binary(min_size=1, max_size=64)),
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(mutations=st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_segments_never_crash_and_never_lie(tmp_path_factory, mutations):
     root = str(tmp_path_factory.mktemp("fz"))

@@ -50,14 +50,54 @@ ROUTES = {  # path pattern -> the methods it takes (docs/protocol.md)
 }
 
 BAD_PROJECTS = [
-    "..", ".", ".hidden", "../../etc", "..\\..\\etc", "a/b", "a\\b", "a:b", "a?b", "a#b", "a%b",
-    " lead", "trail ", "a\x00b", "a\nb", "\x7f", "x" * 129, "",
+    "..",
+    ".",
+    ".hidden",
+    "../../etc",
+    "..\\..\\etc",
+    "a/b",
+    "a\\b",
+    "a:b",
+    "a?b",
+    "a#b",
+    "a%b",
+    " lead",
+    "trail ",
+    "a\x00b",
+    "a\nb",
+    "\x7f",
+    "x" * 129,
+    "",
 ]
 BAD_RUN_IDS = [
-    "..", ".", "../r1", "r1/..", "a..b", "-lead", ".lead", "_lead", "a b", "a/b", "a\\b", "a\x00b",
-    "é", "r1;rm", "x" * 129, "",
+    "..",
+    ".",
+    "../r1",
+    "r1/..",
+    "a..b",
+    "-lead",
+    ".lead",
+    "_lead",
+    "a b",
+    "a/b",
+    "a\\b",
+    "a\x00b",
+    "é",
+    "r1;rm",
+    "x" * 129,
+    "",
 ]
-BAD_SHAS = ["A" * 64, "g" * 64, "0" * 63, "0" * 65, "../" + "0" * 61, "..", SHA + "/..", SHA[:-1] + "\x00", ""]
+BAD_SHAS = [
+    "A" * 64,
+    "g" * 64,
+    "0" * 63,
+    "0" * 65,
+    "../" + "0" * 61,
+    "..",
+    SHA + "/..",
+    SHA[:-1] + "\x00",
+    "",
+]
 
 
 def enc(name: str) -> str:
@@ -66,7 +106,11 @@ def enc(name: str) -> str:
 
 
 def fill(pattern: str, project="proj", run_id="r1", sha256=SHA) -> str:
-    return pattern.replace("{project}", project).replace("{run_id}", run_id).replace("{sha256}", sha256)
+    return (
+        pattern.replace("{project}", project)
+        .replace("{run_id}", run_id)
+        .replace("{sha256}", sha256)
+    )
 
 
 def valid_body(method: str, pattern: str) -> tuple[bytes, dict]:
@@ -74,7 +118,9 @@ def valid_body(method: str, pattern: str) -> tuple[bytes, dict]:
     if method == "PUT" and pattern.endswith("{run_id}"):
         return json.dumps({"created_at": 1.5}).encode(), JSON
     if pattern.endswith("/doc"):
-        return json.dumps({"id": "r1", "project": "proj", "state": "finished", "config": {"lr": 0.1}}).encode(), JSON
+        return json.dumps(
+            {"id": "r1", "project": "proj", "state": "finished", "config": {"lr": 0.1}}
+        ).encode(), JSON
     if method == "POST" and pattern.endswith("/rows"):
         return msgpack.packb([{"_step": 10, "loss": 0.5}]), MSGPACK
     if pattern.endswith("/missing"):
@@ -117,7 +163,18 @@ def auth_cases() -> list[Case]:
         for method in sorted(methods):
             body, headers = valid_body(method, route)
             for what, h in wrong.items():
-                cases.append(Case(route, what, method, fill(route, sha256=NEW_SHA if method == "PUT" else SHA), body, {**headers, **h}, (401,), auth=False))
+                cases.append(
+                    Case(
+                        route,
+                        what,
+                        method,
+                        fill(route, sha256=NEW_SHA if method == "PUT" else SHA),
+                        body,
+                        {**headers, **h},
+                        (401,),
+                        auth=False,
+                    )
+                )
     return cases
 
 
@@ -128,13 +185,23 @@ def method_cases() -> list[Case]:
             if method not in methods:
                 body, headers = valid_body("PUT" if "PUT" in methods else "POST", route)
                 # GET/PUT /api/v1/blobs/missing is the route /api/v1/blobs/{sha256}: a bad hash.
-                status = (400,) if route == "/api/v1/blobs/missing" and method in ("GET", "PUT") else (405,)
-                cases.append(Case(route, "method it does not take", method, fill(route), body, headers, status))
+                status = (
+                    (400,)
+                    if route == "/api/v1/blobs/missing" and method in ("GET", "PUT")
+                    else (405,)
+                )
+                cases.append(
+                    Case(
+                        route, "method it does not take", method, fill(route), body, headers, status
+                    )
+                )
     return cases
 
 
 def _name_status(name: str) -> tuple[int, ...]:
-    if not name:  # ".../runs/proj/" or ".../blobs/": the slash-less URL, by redirect (a 307, nothing done)
+    if (
+        not name
+    ):  # ".../runs/proj/" or ".../blobs/": the slash-less URL, by redirect (a 307, nothing done)
         return (307, 404)
     return (404,) if "/" in name else (400,)
 
@@ -147,20 +214,84 @@ def name_cases() -> list[Case]:
             if "{project}" in route:
                 for name in BAD_PROJECTS:
                     status = _name_status(name)
-                    cases.append(Case(route, f"project {name!r}", method, fill(route, project=enc(name)), body, headers, status))
+                    cases.append(
+                        Case(
+                            route,
+                            f"project {name!r}",
+                            method,
+                            fill(route, project=enc(name)),
+                            body,
+                            headers,
+                            status,
+                        )
+                    )
                 for name in BAD_RUN_IDS:
                     status = _name_status(name)
-                    cases.append(Case(route, f"run id {name!r}", method, fill(route, run_id=enc(name)), body, headers, status))
-                for raw in ("..", ".", "%2e%2e", "..%2f..%2fetc", "%2fetc"):  # unencoded dots, as a raw client may send them
-                    cases.append(Case(route, f"raw run id {raw!r}", method, fill(route, run_id=raw), body, headers, (400, 404, 405)))
+                    cases.append(
+                        Case(
+                            route,
+                            f"run id {name!r}",
+                            method,
+                            fill(route, run_id=enc(name)),
+                            body,
+                            headers,
+                            status,
+                        )
+                    )
+                for raw in (
+                    "..",
+                    ".",
+                    "%2e%2e",
+                    "..%2f..%2fetc",
+                    "%2fetc",
+                ):  # unencoded dots, as a raw client may send them
+                    cases.append(
+                        Case(
+                            route,
+                            f"raw run id {raw!r}",
+                            method,
+                            fill(route, run_id=raw),
+                            body,
+                            headers,
+                            (400, 404, 405),
+                        )
+                    )
                 if method != "PUT" or not route.endswith("{run_id}"):  # PUT would create it
-                    cases.append(Case(route, "unknown run", method, fill(route, run_id="nope"), body, headers, (404,)))
+                    cases.append(
+                        Case(
+                            route,
+                            "unknown run",
+                            method,
+                            fill(route, run_id="nope"),
+                            body,
+                            headers,
+                            (404,),
+                        )
+                    )
             if "{sha256}" in route:
                 for name in BAD_SHAS:
                     status = _name_status(name)
-                    cases.append(Case(route, f"sha256 {name!r}", method, fill(route, sha256=enc(name)), body, headers, status))
+                    cases.append(
+                        Case(
+                            route,
+                            f"sha256 {name!r}",
+                            method,
+                            fill(route, sha256=enc(name)),
+                            body,
+                            headers,
+                            status,
+                        )
+                    )
                 if method == "GET":
-                    cases.append(Case(route, "unknown blob", method, fill(route, sha256=NEW_SHA), status=(404,)))
+                    cases.append(
+                        Case(
+                            route,
+                            "unknown blob",
+                            method,
+                            fill(route, sha256=NEW_SHA),
+                            status=(404,),
+                        )
+                    )
     return cases
 
 
@@ -191,22 +322,62 @@ def body_cases() -> list[Case]:
     for method, route, path in structured:
         add(route, method, path, "garbage as JSON", b"{not json", JSON)
         add(route, method, path, "garbage as msgpack", b"\xc1\xc1\xc1", MSGPACK)
-        add(route, method, path, "truncated msgpack", msgpack.packb({"created_at": 1.0, "sha256": [SHA]})[:-3], MSGPACK)
+        add(
+            route,
+            method,
+            path,
+            "truncated msgpack",
+            msgpack.packb({"created_at": 1.0, "sha256": [SHA]})[:-3],
+            MSGPACK,
+        )
         add(route, method, path, "empty body", b"", JSON)
         add(route, method, path, "a JSON array", b"[1, 2]", JSON)
         add(route, method, path, "a JSON string", b'"x"', JSON)
         add(route, method, path, "invalid UTF-8", b'{"a": "\xff\xfe"}', JSON)
         add(route, method, path, "XML", b"<doc/>", {"Content-Type": "text/xml"}, (415,))
-        add(route, method, path, "form data", b"a=1", {"Content-Type": "application/x-www-form-urlencoded"}, (415,))
+        add(
+            route,
+            method,
+            path,
+            "form data",
+            b"a=1",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            (415,),
+        )
         add(route, method, path, "nested 100,000 deep", b"[" * 100_000 + b"]" * 100_000, JSON)
         add(route, method, path, "over the body limit", over_json, JSON, (413,))
-        add(route, method, path, "Content-Length over the limit", b"{}", {**JSON, "Content-Length": str(MAX_BODY + 1)}, (413,))
+        add(
+            route,
+            method,
+            path,
+            "Content-Length over the limit",
+            b"{}",
+            {**JSON, "Content-Length": str(MAX_BODY + 1)},
+            (413,),
+        )
         add(route, method, path, "non-string keys (msgpack)", msgpack.packb({1: 2}), MSGPACK)
 
     # PUT run
     r = "/api/v1/runs/{project}/{run_id}"
-    for created in ("true", "null-ish", "NaN", "Infinity", "-Infinity", "1e400", "1" * 400, "[1]", "{}"):
-        add(r, "PUT", new_run, f"created_at {created[:12]}", f'{{"created_at": {json.dumps(created) if created == "null-ish" else created}}}'.encode(), JSON)
+    for created in (
+        "true",
+        "null-ish",
+        "NaN",
+        "Infinity",
+        "-Infinity",
+        "1e400",
+        "1" * 400,
+        "[1]",
+        "{}",
+    ):
+        add(
+            r,
+            "PUT",
+            new_run,
+            f"created_at {created[:12]}",
+            f'{{"created_at": {json.dumps(created) if created == "null-ish" else created}}}'.encode(),
+            JSON,
+        )
 
     # PUT doc: values outside the format, media it names
     d = r + "/doc"
@@ -216,16 +387,53 @@ def body_cases() -> list[Case]:
         ("timestamp value", msgpack.packb({"config": msgpack.Timestamp(1, 0)})),
         ("binary key", msgpack.packb({b"config": 1}, use_bin_type=True)),
         ("nested 70 deep", msgpack.packb({"config": _deep(70)})),
-        ("media path ../", msgpack.packb({"summary": {"img": {**image, "path": "../../etc/passwd"}}})),
-        ("media path absolute", msgpack.packb({"summary": {"img": {**image, "path": "/etc/passwd"}}})),
-        ("media path backslash", msgpack.packb({"summary": {"img": {**image, "path": "media\\..\\x"}}})),
-        ("media filenames ../", msgpack.packb({"summary": {"v": {"_type": "video-file", "filenames": ["media/../../x"]}}})),
-        ("media filenames not a list", msgpack.packb({"summary": {"v": {"_type": "video-file", "filenames": "media/x"}}})),
-        ("media sha256 not a hash", msgpack.packb({"summary": {"img": {**image, "sha256": "../x"}}})),
+        (
+            "media path ../",
+            msgpack.packb({"summary": {"img": {**image, "path": "../../etc/passwd"}}}),
+        ),
+        (
+            "media path absolute",
+            msgpack.packb({"summary": {"img": {**image, "path": "/etc/passwd"}}}),
+        ),
+        (
+            "media path backslash",
+            msgpack.packb({"summary": {"img": {**image, "path": "media\\..\\x"}}}),
+        ),
+        (
+            "media filenames ../",
+            msgpack.packb(
+                {"summary": {"v": {"_type": "video-file", "filenames": ["media/../../x"]}}}
+            ),
+        ),
+        (
+            "media filenames not a list",
+            msgpack.packb({"summary": {"v": {"_type": "video-file", "filenames": "media/x"}}}),
+        ),
+        (
+            "media sha256 not a hash",
+            msgpack.packb({"summary": {"img": {**image, "sha256": "../x"}}}),
+        ),
     ]:
         add(d, "PUT", run + "/doc", what, doc, MSGPACK)
-    add(d, "PUT", run + "/doc", "a JSON integer beyond 64 bits", b'{"config": {"x": ' + b"9" * 30 + b"}}", JSON)
-    add(d, "PUT", run + "/doc", "media the server lacks", msgpack.packb({"summary": {"img": {**image, "path": f"media/{NEW_SHA}.png", "sha256": NEW_SHA}}}), MSGPACK, (409,))
+    add(
+        d,
+        "PUT",
+        run + "/doc",
+        "a JSON integer beyond 64 bits",
+        b'{"config": {"x": ' + b"9" * 30 + b"}}",
+        JSON,
+    )
+    add(
+        d,
+        "PUT",
+        run + "/doc",
+        "media the server lacks",
+        msgpack.packb(
+            {"summary": {"img": {**image, "path": f"media/{NEW_SHA}.png", "sha256": NEW_SHA}}}
+        ),
+        MSGPACK,
+        (409,),
+    )
 
     # POST rows
     rows = r + "/rows"
@@ -237,9 +445,32 @@ def body_cases() -> list[Case]:
     add(rows, "POST", p, "JSON rows", b'[{"_step": 10}]', JSON, (415,))
     add(rows, "POST", p, "no content type", msgpack.packb([{"_step": 10}]), {}, (415,))
     add(rows, "POST", p, "garbage", b"\xc1 nonsense", MSGPACK)
-    add(rows, "POST", p, "truncated batch", msgpack.packb([{"_step": 10, "a": "x" * 50}])[:-10], MSGPACK)
-    add(rows, "POST", p, "over the body limit", msgpack.packb([{"_step": 10 + i, "pad": "x" * 1000} for i in range(1100)]), MSGPACK, (413,))
-    add(rows, "POST", p, "over 100,000 rows (and the body limit)", msgpack.packb([{"_step": 10 + i} for i in range(100_001)]), MSGPACK, (413,))
+    add(
+        rows,
+        "POST",
+        p,
+        "truncated batch",
+        msgpack.packb([{"_step": 10, "a": "x" * 50}])[:-10],
+        MSGPACK,
+    )
+    add(
+        rows,
+        "POST",
+        p,
+        "over the body limit",
+        msgpack.packb([{"_step": 10 + i, "pad": "x" * 1000} for i in range(1100)]),
+        MSGPACK,
+        (413,),
+    )
+    add(
+        rows,
+        "POST",
+        p,
+        "over 100,000 rows (and the body limit)",
+        msgpack.packb([{"_step": 10 + i} for i in range(100_001)]),
+        MSGPACK,
+        (413,),
+    )
     row_case("a map, not an array", {"_step": 10})
     row_case("a row that is a list", [[10]])
     row_case("no _step", [{"a": 1}])
@@ -273,13 +504,34 @@ def body_cases() -> list[Case]:
         ("nested media with ../", {"_type": "table", "data": [[{**image, "path": "../x"}]]}),
     ]:
         row_case(f"media {what}", [{"_step": 10, "m": value}])
-    row_case("media the server lacks (sha256)", [{"_step": 10, "m": {**image, "path": f"media/{NEW_SHA}.png", "sha256": NEW_SHA}}], (409,))
-    row_case("media the server lacks (path only)", [{"_step": 10, "m": {"_type": "image-file", "path": f"media/{NEW_SHA}.png"}}], (409,))
-    row_case("media the server lacks (filenames)", [{"_step": 10, "m": {"_type": "video-file", "filenames": [f"media/{NEW_SHA}.mp4"]}}], (409,))
+    row_case(
+        "media the server lacks (sha256)",
+        [{"_step": 10, "m": {**image, "path": f"media/{NEW_SHA}.png", "sha256": NEW_SHA}}],
+        (409,),
+    )
+    row_case(
+        "media the server lacks (path only)",
+        [{"_step": 10, "m": {"_type": "image-file", "path": f"media/{NEW_SHA}.png"}}],
+        (409,),
+    )
+    row_case(
+        "media the server lacks (filenames)",
+        [{"_step": 10, "m": {"_type": "video-file", "filenames": [f"media/{NEW_SHA}.mp4"]}}],
+        (409,),
+    )
     row_case("good rows, then one bad", [{"_step": 10, "a": 1}, {"_step": 11, "a": b"x"}])
 
     # GET rows: query parameters
-    for query in ("after=x", "limit=0", "limit=-5", "limit=100001", "limit=1e3", "after=1.5", "limit=" + "9" * 5000, "after=" + "9" * 5000):
+    for query in (
+        "after=x",
+        "limit=0",
+        "limit=-5",
+        "limit=100001",
+        "limit=1e3",
+        "after=1.5",
+        "limit=" + "9" * 5000,
+        "after=" + "9" * 5000,
+    ):
         add(rows, "GET", f"{p}?{query}", f"query {query[:20]}", b"", {})
 
     # POST blobs/missing
@@ -292,7 +544,15 @@ def body_cases() -> list[Case]:
         ("uppercase", {"sha256": [SHA.upper()]}),
     ]:
         add(m, "POST", m, what, json.dumps(q).encode(), JSON)
-    add(m, "POST", m, "10,001 hashes", json.dumps({"sha256": [NEW_SHA] * 10_001}).encode(), JSON, (413,))
+    add(
+        m,
+        "POST",
+        m,
+        "10,001 hashes",
+        json.dumps({"sha256": [NEW_SHA] * 10_001}).encode(),
+        JSON,
+        (413,),
+    )
 
     # POST blobs (bundles)
     b = "/api/v1/blobs"
@@ -308,18 +568,41 @@ def body_cases() -> list[Case]:
         add(b, "POST", b, what, msgpack.packb(bundle), MSGPACK)
     add(b, "POST", b, "garbage", b"\xc1", MSGPACK)
     add(b, "POST", b, "JSON", json.dumps({NEW_SHA: "x"}).encode(), JSON, (415,))
-    add(b, "POST", b, "over the body limit", msgpack.packb({NEW_SHA: b"x" * (MAX_BODY + 10)}), MSGPACK, (413,))
+    add(
+        b,
+        "POST",
+        b,
+        "over the body limit",
+        msgpack.packb({NEW_SHA: b"x" * (MAX_BODY + 10)}),
+        MSGPACK,
+        (413,),
+    )
     small = {hashlib.sha256(str(i).encode()).hexdigest(): str(i).encode() for i in range(10_001)}
     add(b, "POST", b, "10,001 files", msgpack.packb(small), MSGPACK, (413,))
 
     # PUT blobs/{sha256}
     u = "/api/v1/blobs/{sha256}"
-    add(u, "PUT", f"/api/v1/blobs/{NEW_SHA}", "bytes that hash to something else", b"not these bytes", {})
+    add(
+        u,
+        "PUT",
+        f"/api/v1/blobs/{NEW_SHA}",
+        "bytes that hash to something else",
+        b"not these bytes",
+        {},
+    )
     add(u, "PUT", f"/api/v1/blobs/{NEW_SHA}", "empty body", b"", {})
     add(u, "PUT", f"/api/v1/blobs/{NEW_SHA}", "the blob and one byte more", NEW_BLOB + b"!", {})
     add(u, "PUT", f"/api/v1/blobs/{NEW_SHA}", "the blob less one byte", NEW_BLOB[:-1], {})
     big = b"z" * (MAX_BODY + 1)
-    add(u, "PUT", f"/api/v1/blobs/{hashlib.sha256(big).hexdigest()}", "over the blob limit", big, {}, (413,))
+    add(
+        u,
+        "PUT",
+        f"/api/v1/blobs/{hashlib.sha256(big).hexdigest()}",
+        "over the blob limit",
+        big,
+        {},
+        (413,),
+    )
     add(u, "PUT", f"/api/v1/blobs/{SHA}", "wrong bytes for a stored blob", b"evil", {})
     return cases
 
@@ -363,28 +646,50 @@ def snapshot(data_dir: str) -> tuple:
     """Everything the server stores: every row of every table, every file in the blob folder."""
     db = sqlite3.connect(f"file:{os.path.join(data_dir, 'runs.sqlite')}?mode=ro", uri=True)
     try:
-        tables = tuple(tuple(db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall()) for t in ("runs", "chunks", "meta"))
+        tables = tuple(
+            tuple(db.execute(f"SELECT * FROM {t} ORDER BY 1").fetchall())
+            for t in ("runs", "chunks", "meta")
+        )
     finally:
         db.close()
     files = []
     for folder, _, names in os.walk(os.path.join(data_dir, "blobs")):
         for name in names:
             with open(os.path.join(folder, name), "rb") as f:
-                files.append((os.path.relpath(os.path.join(folder, name), data_dir), hashlib.sha256(f.read()).hexdigest()))
+                files.append(
+                    (
+                        os.path.relpath(os.path.join(folder, name), data_dir),
+                        hashlib.sha256(f.read()).hexdigest(),
+                    )
+                )
     return tables, tuple(sorted(files))
 
 
 @pytest.fixture(scope="module")
 def hostile_server(tmp_path_factory):
     """A real server with a token and 1 MiB limits, holding one run (3 rows, a document) and one blob."""
-    server = Server(str(tmp_path_factory.mktemp("hostile") / "data"), TOKEN, "--max-body-mb", "1", "--max-blob-mb", "1")
+    server = Server(
+        str(tmp_path_factory.mktemp("hostile") / "data"),
+        TOKEN,
+        "--max-body-mb",
+        "1",
+        "--max-blob-mb",
+        "1",
+    )
     port = server.port
-    assert send_raw(port, "PUT", "/api/v1/runs/proj/r1", {**AUTH, **JSON}, b'{"created_at": 1.0}')[0] == 201
+    assert (
+        send_raw(port, "PUT", "/api/v1/runs/proj/r1", {**AUTH, **JSON}, b'{"created_at": 1.0}')[0]
+        == 201
+    )
     assert send_raw(port, "PUT", f"/api/v1/blobs/{SHA}", AUTH, BLOB)[0] == 201
     image = {"_type": "image-file", "path": f"media/{SHA}.png", "sha256": SHA}
-    rows = msgpack.packb([{"_step": 0, "a": 1.0}, {"_step": 1, "img": image}, {"_step": 2, "a": 3.0}])
+    rows = msgpack.packb(
+        [{"_step": 0, "a": 1.0}, {"_step": 1, "img": image}, {"_step": 2, "a": 3.0}]
+    )
     assert send_raw(port, "POST", "/api/v1/runs/proj/r1/rows", {**AUTH, **MSGPACK}, rows)[0] == 200
-    doc = msgpack.packb({"id": "r1", "project": "proj", "state": "finished", "summary": {"img": image}})
+    doc = msgpack.packb(
+        {"id": "r1", "project": "proj", "state": "finished", "summary": {"img": image}}
+    )
     assert send_raw(port, "PUT", "/api/v1/runs/proj/r1/doc", {**AUTH, **MSGPACK}, doc)[0] == 200
     yield server
     log = server_log(server)
@@ -408,7 +713,9 @@ def test_every_route_gets_hostile_cases_of_every_kind():
     assert len(CASES) > 500
 
 
-def test_hostile_requests_get_4xx_store_nothing_and_the_server_keeps_serving(hostile_server, figures):
+def test_hostile_requests_get_4xx_store_nothing_and_the_server_keeps_serving(
+    hostile_server, figures
+):
     port = hostile_server.port
     before = snapshot(hostile_server.data_dir)
     statuses: dict[int, int] = {}
@@ -433,7 +740,16 @@ def test_hostile_requests_get_4xx_store_nothing_and_the_server_keeps_serving(hos
     # Still serving: reads see the run as it was, and a valid write goes through.
     status, body = send_raw(port, "GET", "/api/v1/runs/proj/r1/rows", AUTH, b"")
     assert status == 200 and [r["_step"] for r in msgpack.unpackb(body)] == [0, 1, 2]
-    assert send_raw(port, "POST", "/api/v1/runs/proj/r1/rows", {**AUTH, **MSGPACK}, msgpack.packb([{"_step": 3, "a": 4.0}]))[0] == 200
+    assert (
+        send_raw(
+            port,
+            "POST",
+            "/api/v1/runs/proj/r1/rows",
+            {**AUTH, **MSGPACK},
+            msgpack.packb([{"_step": 3, "a": 4.0}]),
+        )[0]
+        == 200
+    )
     assert send_raw(port, "PUT", f"/api/v1/blobs/{NEW_SHA}", AUTH, NEW_BLOB)[0] == 201
     entry = figures.setdefault("hostile_requests", {})
     entry["tried"] = len(CASES)
@@ -480,12 +796,27 @@ def test_traversal_looking_metric_keys_are_data_and_never_paths(tmp_path):
     try:
         port = server.port
         assert send_raw(port, "PUT", "/api/v1/runs/proj/r1", JSON, b"{}")[0] == 201
-        keys = ["../../etc/passwd", "/abs", "..\\..\\x", "media/../../x", "a\x00b", "%2e%2e", "train/loss"]
+        keys = [
+            "../../etc/passwd",
+            "/abs",
+            "..\\..\\x",
+            "media/../../x",
+            "a\x00b",
+            "%2e%2e",
+            "train/loss",
+        ]
         row = {"_step": 0, **{k: 1.0 for k in keys}}
-        assert send_raw(port, "POST", "/api/v1/runs/proj/r1/rows", MSGPACK, msgpack.packb([row]))[0] == 200
+        assert (
+            send_raw(port, "POST", "/api/v1/runs/proj/r1/rows", MSGPACK, msgpack.packb([row]))[0]
+            == 200
+        )
         status, body = send_raw(port, "GET", "/api/v1/runs/proj/r1/rows", {}, b"")
         assert status == 200 and msgpack.unpackb(body) == [row]
-        files = sorted(os.path.relpath(os.path.join(d, f), tmp_path) for d, _, fs in os.walk(tmp_path) for f in fs)
+        files = sorted(
+            os.path.relpath(os.path.join(d, f), tmp_path)
+            for d, _, fs in os.walk(tmp_path)
+            for f in fs
+        )
         assert [f for f in files if not f.startswith(os.path.join("data", "runs.sqlite"))] == []
     finally:
         server.stop()
@@ -494,7 +825,9 @@ def test_traversal_looking_metric_keys_are_data_and_never_paths(tmp_path):
 @pytest.mark.parametrize("after", ["9" * 30, "-" + "9" * 30, str(2**63), str(2**63 - 1)])
 def test_rows_after_any_integer_is_a_page_not_a_server_error(hostile_server, after):
     """SQLite holds 64-bit integers: ?after= beyond them was a 500 (OverflowError), now a plain page."""
-    status, body = send_raw(hostile_server.port, "GET", f"/api/v1/runs/proj/r1/rows?after={after}", AUTH, b"")
+    status, body = send_raw(
+        hostile_server.port, "GET", f"/api/v1/runs/proj/r1/rows?after={after}", AUTH, b""
+    )
     assert status == 200
     steps = [r["_step"] for r in msgpack.unpackb(body)]
     if after.startswith("-"):
@@ -506,11 +839,55 @@ def test_rows_after_any_integer_is_a_page_not_a_server_error(hostile_server, aft
 # --- random requests: seeded, more of them under --slow ---------------------------------------
 
 ATOMS = [
-    None, True, 0, -1, 2**63, 2**64 - 1, 1.5, float("nan"), float("inf"), "", "..", "../../etc/passwd", "/abs", "a\x00b",
-    "media/../x", SHA, NEW_SHA, "A" * 64, b"", b"\x00bytes", msgpack.ExtType(7, b"x"), "_step", "_type", "path", "sha256",
-    "filenames", "image-file", f"media/{NEW_SHA}.png", "x" * 300,
+    None,
+    True,
+    0,
+    -1,
+    2**63,
+    2**64 - 1,
+    1.5,
+    float("nan"),
+    float("inf"),
+    "",
+    "..",
+    "../../etc/passwd",
+    "/abs",
+    "a\x00b",
+    "media/../x",
+    SHA,
+    NEW_SHA,
+    "A" * 64,
+    b"",
+    b"\x00bytes",
+    msgpack.ExtType(7, b"x"),
+    "_step",
+    "_type",
+    "path",
+    "sha256",
+    "filenames",
+    "image-file",
+    f"media/{NEW_SHA}.png",
+    "x" * 300,
 ]
-NAME_ATOMS = ["proj", "r1", "nope", "..", ".", "%2e%2e", "%2F", "%00", "%0a", "a%5Cb", "x" * 200, "A" * 64, SHA, NEW_SHA, "-", "é", ""]
+NAME_ATOMS = [
+    "proj",
+    "r1",
+    "nope",
+    "..",
+    ".",
+    "%2e%2e",
+    "%2F",
+    "%00",
+    "%0a",
+    "a%5Cb",
+    "x" * 200,
+    "A" * 64,
+    SHA,
+    NEW_SHA,
+    "-",
+    "é",
+    "",
+]
 
 
 def random_value(rng, depth=0):
@@ -521,7 +898,10 @@ def random_value(rng, depth=0):
         return [random_value(rng, depth + 1) for _ in range(rng.randint(0, 4))]
     d = {}
     for _ in range(rng.randint(0, 5)):
-        key = rng.choice([k for k in ATOMS if isinstance(k, str | int | bytes) and not isinstance(k, bool)] + ["_step"] * 3)
+        key = rng.choice(
+            [k for k in ATOMS if isinstance(k, str | int | bytes) and not isinstance(k, bool)]
+            + ["_step"] * 3
+        )
         d[key] = random_value(rng, depth + 1)
     if rng.random() < 0.5:
         d["_step"] = rng.choice([10, 11, -1, "10", 2**63, None])
@@ -550,7 +930,9 @@ def random_body(rng) -> tuple[bytes, dict]:
     return body, headers
 
 
-def test_random_requests_never_get_a_5xx_and_refused_ones_store_nothing(hostile_server, slow, figures):
+def test_random_requests_never_get_a_5xx_and_refused_ones_store_nothing(
+    hostile_server, slow, figures
+):
     rng = __import__("random").Random(6)
     port = hostile_server.port
     n = 20_000 if slow else 1500
@@ -563,12 +945,18 @@ def test_random_requests_never_get_a_5xx_and_refused_ones_store_nothing(hostile_
         for param in ("{project}", "{run_id}", "{sha256}"):
             path = path.replace(param, rng.choice(NAME_ATOMS))
         if rng.random() < 0.3:
-            path += "?" + rng.choice(["after=", "limit=", "after=-5&limit=", "x="]) + str(rng.choice(NAME_ATOMS + ["1", "0", "-1"]))
+            path += (
+                "?"
+                + rng.choice(["after=", "limit=", "after=-5&limit=", "x="])
+                + str(rng.choice(NAME_ATOMS + ["1", "0", "-1"]))
+            )
         body, headers = random_body(rng) if method in ("PUT", "POST", "PATCH") else (b"", {})
         before = snapshot(hostile_server.data_dir)
         status, answer = send_raw(port, method, path, {**AUTH, **headers}, body)
         statuses[status] = statuses.get(status, 0) + 1
-        assert status and status < 500, f"#{i} {method} {path} {body[:100]!r}: {status} {answer[:200]!r}"
+        assert status and status < 500, (
+            f"#{i} {method} {path} {body[:100]!r}: {status} {answer[:200]!r}"
+        )
         if 400 <= status < 500 and snapshot(hostile_server.data_dir) != before:
             stored_after_refusal.append(f"{method} {path} {body[:80]!r}")
     assert stored_after_refusal == []

@@ -41,8 +41,6 @@ def server(tmp_path):
     assert "Traceback" not in log, log[-3000:]
 
 
-
-
 def make_runs(root, n_runs: int, rows: int) -> list[str]:
     """Runs with scalars, histograms, a table, images (some shared between rows) and a document."""
     paths = []
@@ -50,14 +48,21 @@ def make_runs(root, n_runs: int, rows: int) -> list[str]:
         run = make_run(root, run_id=f"r{k}", rows=rows, images=min(rows, 3 + 2 * k), finish=False)
         shared = image_value(run, (1, 2, 3))  # the same file in many rows and in every run
         for i in range(rows // 10):
-            run.log({"shared": shared, "big": image_value(run, (k, i % 256, 7)) if i % 5 == 0 else None})
+            run.log(
+                {"shared": shared, "big": image_value(run, (k, i % 256, 7)) if i % 5 == 0 else None}
+            )
         localrun.finish(quiet=True)
         paths.append(run.dir)
     return paths
 
 
 def local_media(paths: list[str]) -> set[str]:
-    return {name.split(".")[0] for p in paths if os.path.isdir(os.path.join(p, "media")) for name in os.listdir(os.path.join(p, "media"))}
+    return {
+        name.split(".")[0]
+        for p in paths
+        if os.path.isdir(os.path.join(p, "media"))
+        for name in os.listdir(os.path.join(p, "media"))
+    }
 
 
 def assert_server_holds_exactly(server: Server, paths: list[str], via_cli: bool = False) -> None:
@@ -90,9 +95,14 @@ def assert_server_holds_exactly(server: Server, paths: list[str], via_cli: bool 
         runs = db.execute("SELECT id, run_id, row_count FROM runs").fetchall()
         assert sorted(r[1] for r in runs) == sorted(os.path.basename(p) for p in paths)
         for key, run_id, row_count in runs:
-            chunks = db.execute("SELECT first_step, last_step, row_count FROM chunks WHERE run = ? ORDER BY first_step", (key,)).fetchall()
+            chunks = db.execute(
+                "SELECT first_step, last_step, row_count FROM chunks WHERE run = ? ORDER BY first_step",
+                (key,),
+            ).fetchall()
             assert sum(c[2] for c in chunks) == row_count == counts[run_id]
-            assert all(a[1] < b[0] for a, b in zip(chunks, chunks[1:], strict=False)), f"{run_id}: overlapping chunks {chunks}"
+            assert all(a[1] < b[0] for a, b in zip(chunks, chunks[1:], strict=False)), (
+                f"{run_id}: overlapping chunks {chunks}"
+            )
     finally:
         db.close()
     # Media: every local file stored once, whole, under its own hash; no leftover temp files.
@@ -111,7 +121,9 @@ def assert_server_holds_exactly(server: Server, paths: list[str], via_cli: bool 
 
 
 def record(figures, key: str, proxy: FaultyProxy, syncs: list[int]) -> None:
-    entry = figures.setdefault(key, {"rounds": 0, "requests": 0, "faults": {}, "syncs_to_converge": []})
+    entry = figures.setdefault(
+        key, {"rounds": 0, "requests": 0, "faults": {}, "syncs_to_converge": []}
+    )
     entry["rounds"] += len(syncs)
     entry["requests"] += proxy.requests
     for kind, n in proxy.faults.items():
@@ -122,7 +134,9 @@ def record(figures, key: str, proxy: FaultyProxy, syncs: list[int]) -> None:
 
 
 def sync_cli(runs, url: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, "sync", str(runs), "--to", url], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run(
+        [*CLI, "sync", str(runs), "--to", url], capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_cli_syncs_through_a_faulty_proxy_converge_to_exact(tmp_path, server, slow, figures):
@@ -136,9 +150,20 @@ def test_cli_syncs_through_a_faulty_proxy_converge_to_exact(tmp_path, server, sl
         for rnd in range(rounds):
             if rnd:  # the runs go on: resume each one and log more, media included
                 for path in paths:
-                    run = localrun.init(project="proj", id=os.path.basename(path), dir=str(runs), resume="allow", settings={"quiet": True})
+                    run = localrun.init(
+                        project="proj",
+                        id=os.path.basename(path),
+                        dir=str(runs),
+                        resume="allow",
+                        settings={"quiet": True},
+                    )
                     for i in range(40):
-                        run.log({"loss": float(i), "img": image_value(run, (rnd, i, 9)) if i % 13 == 0 else None})
+                        run.log(
+                            {
+                                "loss": float(i),
+                                "img": image_value(run, (rnd, i, 9)) if i % 13 == 0 else None,
+                            }
+                        )
                     localrun.finish(quiet=True)
             for attempt in range(1, MAX_SYNCS + 1):  # noqa: B007 (read after the loop)
                 done = sync_cli(runs, proxy.url, env)
@@ -155,7 +180,9 @@ def test_cli_syncs_through_a_faulty_proxy_converge_to_exact(tmp_path, server, sl
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
-def test_in_process_syncs_through_a_faulty_proxy_converge_to_exact(tmp_path, server, slow, figures, seed):
+def test_in_process_syncs_through_a_faulty_proxy_converge_to_exact(
+    tmp_path, server, slow, figures, seed
+):
     """One try per call: every fault fails the sync, and the next one picks up where it stopped."""
     runs = tmp_path / "runs"
     paths = make_runs(runs, n_runs=2, rows=300 if slow else 150)
@@ -165,9 +192,20 @@ def test_in_process_syncs_through_a_faulty_proxy_converge_to_exact(tmp_path, ser
         for rnd in range(rounds):
             if rnd:
                 for path in paths:
-                    run = localrun.init(project="proj", id=os.path.basename(path), dir=str(runs), resume="allow", settings={"quiet": True})
+                    run = localrun.init(
+                        project="proj",
+                        id=os.path.basename(path),
+                        dir=str(runs),
+                        resume="allow",
+                        settings={"quiet": True},
+                    )
                     for i in range(60):
-                        run.log({"acc": i * 0.5, "img": image_value(run, (rnd, i, seed)) if i % 11 == 0 else None})
+                        run.log(
+                            {
+                                "acc": i * 0.5,
+                                "img": image_value(run, (rnd, i, seed)) if i % 11 == 0 else None,
+                            }
+                        )
                     localrun.finish(quiet=True)
             for attempt in range(1, 4 * MAX_SYNCS + 1):  # noqa: B007 (read after the loop)
                 with Remote(proxy.url, retries=1, timeout_s=30) as remote:
@@ -197,7 +235,9 @@ def test_sync_still_converges_when_the_server_is_killed_between_tries(tmp_path, 
                 results = push_runs(paths, remote, batch_rows=15)
             if all(r.error is None and r.synced for r in results):
                 break
-            assert all(r.error is None or isinstance(r.error, TransportError) for r in results), [r.error for r in results]
+            assert all(r.error is None or isinstance(r.error, TransportError) for r in results), [
+                r.error for r in results
+            ]
             if syncs % 2 == 0:
                 server.restart()  # SIGKILL, same data folder and port
         else:
@@ -223,11 +263,16 @@ localrun.finish(quiet=True)
 """
 
 
-def test_syncing_a_run_being_written_through_a_faulty_proxy_ends_exact(tmp_path, server, slow, figures):
+def test_syncing_a_run_being_written_through_a_faulty_proxy_ends_exact(
+    tmp_path, server, slow, figures
+):
     """Live runs take the hardest path (held-back rows, per-batch media checks, 409 then upload)."""
     runs = tmp_path / "runs"
     rows = 8000 if slow else 3000
-    writer = subprocess.Popen([sys.executable, "-c", LIVE_WRITER, str(runs), str(rows)], env={**os.environ, "LOCALRUN_SILENT": "1"})
+    writer = subprocess.Popen(
+        [sys.executable, "-c", LIVE_WRITER, str(runs), str(rows)],
+        env={**os.environ, "LOCALRUN_SILENT": "1"},
+    )
     path = str(runs / "live")
     syncs = 0
     with FaultyProxy(server.port, rate=0.15, seed=21) as proxy:
@@ -246,10 +291,14 @@ def test_syncing_a_run_being_written_through_a_faulty_proxy_ends_exact(tmp_path,
                 (result,) = push_runs([path], remote, batch_rows=100)
             if result.error is None and result.synced:
                 break
-            assert result.error is None or isinstance(result.error, TransportError), repr(result.error)
+            assert result.error is None or isinstance(result.error, TransportError), repr(
+                result.error
+            )
         else:
             pytest.fail(f"no sync succeeded in {4 * MAX_SYNCS} tries after the writer finished")
         assert len(list(RunView(path).rows())) == rows
         assert_server_holds_exactly(server, [path])
         record(figures, "sync_proxy_live_writer", proxy, [attempt])
-        figures["sync_proxy_live_writer"]["syncs_while_writing"] = figures["sync_proxy_live_writer"].get("syncs_while_writing", 0) + syncs - attempt
+        figures["sync_proxy_live_writer"]["syncs_while_writing"] = (
+            figures["sync_proxy_live_writer"].get("syncs_while_writing", 0) + syncs - attempt
+        )

@@ -23,7 +23,11 @@ def test_float_array_is_16_bit_wav_with_rate_and_length(run):
     samples = np.sin(np.linspace(0, 200, 16000)).astype(np.float32)
     localrun.log({"clip": localrun.Audio(samples, sample_rate=16000, caption="Nice")})
     value = last(run, "clip")
-    assert value["_type"] == "audio-file" and value["sample_rate"] == 16000 and value["caption"] == "Nice"
+    assert (
+        value["_type"] == "audio-file"
+        and value["sample_rate"] == 16000
+        and value["caption"] == "Nice"
+    )
     rate, channels, width, n, frames = read_wav(file_of(run, value))
     assert (rate, channels, width, n) == (16000, 1, 2, 16000)
     np.testing.assert_array_equal(np.frombuffer(frames, "<i2"), (samples * 32767).astype(np.int16))

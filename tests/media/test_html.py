@@ -42,7 +42,10 @@ def test_a_string_with_inline_style(run):
 def test_an_open_file_without_injection_is_stored_as_is(run):
     with open(FIXTURES / "sample.html") as f:
         localrun.log({"custom_file": localrun.Html(f, inject=False)})
-    assert file_of(run, last(run, "custom_file")).read_bytes() == (FIXTURES / "sample.html").read_bytes()
+    assert (
+        file_of(run, last(run, "custom_file")).read_bytes()
+        == (FIXTURES / "sample.html").read_bytes()
+    )
 
 
 def test_style_goes_into_an_existing_head(run):

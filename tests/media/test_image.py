@@ -25,7 +25,12 @@ def test_rgb_uint8_array_is_stored_as_png_with_exact_pixels(run):
     localrun.log({"img": localrun.Image(arr, caption="random")})
     value = last(run, "img")
     assert value["_type"] == "image-file"
-    assert (value["format"], value["width"], value["height"], value["caption"]) == ("png", 40, 30, "random")
+    assert (value["format"], value["width"], value["height"], value["caption"]) == (
+        "png",
+        40,
+        30,
+        "random",
+    )
     path = file_of(run, value)
     assert path.suffix == ".png"
     np.testing.assert_array_equal(pixels(path), arr)
@@ -49,13 +54,17 @@ def test_array_shapes_give_the_pil_mode(run, shape, mode):
 def test_floats_in_0_1_are_scaled_by_255(run):
     arr = np.linspace(0, 1, 16 * 16, dtype=np.float32).reshape(16, 16)
     localrun.log({"img": localrun.Image(arr)})
-    np.testing.assert_array_equal(pixels(file_of(run, last(run, "img"))), (arr * 255).astype(np.uint8))
+    np.testing.assert_array_equal(
+        pixels(file_of(run, last(run, "img"))), (arr * 255).astype(np.uint8)
+    )
 
 
 def test_floats_in_minus1_1_are_rescaled(run):
     arr = np.linspace(-1, 1, 64, dtype=np.float64).reshape(8, 8)
     localrun.log({"img": localrun.Image(arr)})
-    np.testing.assert_array_equal(pixels(file_of(run, last(run, "img"))), (255 * 0.5 * (arr + 1)).astype(np.uint8))
+    np.testing.assert_array_equal(
+        pixels(file_of(run, last(run, "img"))), (255 * 0.5 * (arr + 1)).astype(np.uint8)
+    )
 
 
 def test_other_ranges_are_clipped(run):
@@ -116,7 +125,10 @@ def test_masks_store_class_ids_losslessly(run):
             "seg": localrun.Image(
                 image,
                 masks={
-                    "predictions": {"mask_data": pred, "class_labels": {1: "tree", 2: "car", 3: "road"}},
+                    "predictions": {
+                        "mask_data": pred,
+                        "class_labels": {1: "tree", 2: "car", 3: "road"},
+                    },
                     "ground_truth": {"mask_data": truth},
                 },
             )
@@ -127,13 +139,21 @@ def test_masks_store_class_ids_losslessly(run):
     assert masks["predictions"]["_type"] == "mask"
     assert masks["predictions"]["class_labels"] == {"1": "tree", "2": "car", "3": "road"}
     np.testing.assert_array_equal(pixels(file_of(run, masks["predictions"])), pred)
-    np.testing.assert_array_equal(pixels(file_of(run, masks["ground_truth"])).astype(np.int64), truth)
+    np.testing.assert_array_equal(
+        pixels(file_of(run, masks["ground_truth"])).astype(np.int64), truth
+    )
 
 
 def test_mask_from_a_path(run, tmp_path):
     ids = np.arange(12, dtype=np.uint8).reshape(3, 4)
     PILImage.fromarray(ids).save(tmp_path / "mask.png")
-    localrun.log({"seg": localrun.Image(np.zeros((3, 4), np.uint8), masks={"m": {"path": str(tmp_path / "mask.png")}})})
+    localrun.log(
+        {
+            "seg": localrun.Image(
+                np.zeros((3, 4), np.uint8), masks={"m": {"path": str(tmp_path / "mask.png")}}
+            )
+        }
+    )
     np.testing.assert_array_equal(pixels(file_of(run, last(run, "seg")["masks"]["m"])), ids)
 
 
@@ -141,8 +161,17 @@ def test_boxes_in_both_position_forms(run):
     boxes = {
         "predictions": {
             "box_data": [
-                {"position": {"minX": 0.1, "maxX": 0.2, "minY": 0.3, "maxY": 0.4}, "class_id": 2, "scores": {"acc": 0.1}},
-                {"position": {"middle": [150, 20], "width": 68, "height": 112}, "domain": "pixel", "class_id": 3, "box_caption": "b"},
+                {
+                    "position": {"minX": 0.1, "maxX": 0.2, "minY": 0.3, "maxY": 0.4},
+                    "class_id": 2,
+                    "scores": {"acc": 0.1},
+                },
+                {
+                    "position": {"middle": [150, 20], "width": 68, "height": 112},
+                    "domain": "pixel",
+                    "class_id": 3,
+                    "box_caption": "b",
+                },
             ],
             "class_labels": {2: "road"},
         }
@@ -151,7 +180,11 @@ def test_boxes_in_both_position_forms(run):
     got = last(run, "scene")["boxes"]["predictions"]
     assert got["_type"] == "boxes2D"
     assert got["class_labels"] == {"2": "road", "3": "class_3"}
-    assert got["box_data"][0] == {"position": {"minX": 0.1, "maxX": 0.2, "minY": 0.3, "maxY": 0.4}, "class_id": 2, "scores": {"acc": 0.1}}
+    assert got["box_data"][0] == {
+        "position": {"minX": 0.1, "maxX": 0.2, "minY": 0.3, "maxY": 0.4},
+        "class_id": 2,
+        "scores": {"acc": 0.1},
+    }
     assert got["box_data"][1] == {
         "position": {"middle": [150, 20], "width": 68, "height": 112},
         "class_id": 3,
@@ -176,8 +209,12 @@ def test_a_list_of_images_is_images_separated(run):
     assert value["_type"] == "images/separated"
     assert (value["count"], value["width"], value["height"], value["format"]) == (3, 7, 5, "png")
     assert value["captions"] == ["c0", "c1", "c2"]
-    for arr, name, sha, size in zip(arrays, value["filenames"], value["sha256s"], value["sizes"], strict=True):
-        np.testing.assert_array_equal(pixels(file_of(run, {"path": name, "sha256": sha, "size": size})), arr)
+    for arr, name, sha, size in zip(
+        arrays, value["filenames"], value["sha256s"], value["sizes"], strict=True
+    ):
+        np.testing.assert_array_equal(
+            pixels(file_of(run, {"path": name, "sha256": sha, "size": size})), arr
+        )
 
 
 def test_more_than_108_images_keep_the_first_108_and_warn(run, capsys):
@@ -210,7 +247,10 @@ def test_matplotlib_figure_and_pyplot_become_png_images(run):
     localrun.log({"plt": plt})
     rows = export(run)
     fig_value, img_value, plt_value = rows[0]["fig"], rows[0]["via_image"], rows[1]["plt"]
-    assert fig_value["_type"] == "image-file" and (fig_value["width"], fig_value["height"]) == (100, 75)
+    assert fig_value["_type"] == "image-file" and (fig_value["width"], fig_value["height"]) == (
+        100,
+        75,
+    )
     assert fig_value["sha256"] == img_value["sha256"]
     with PILImage.open(file_of(run, plt_value)) as im:
         assert im.format == "PNG" and im.size == (150, 100)
@@ -247,14 +287,60 @@ def test_torch_tensor_chw_is_normalized():
         ({"not": "an image"}, {}, MediaTypeError, "not dict"),
         ("/no/such/file.png", {}, MediaError, "does not exist"),
         (np.zeros((2, 2)), {"file_type": "tiff"}, MediaError, "file_type='tiff'"),
-        (np.zeros((2, 2)), {"masks": {"m": {"mask_data": np.zeros((3, 3))}}}, MediaError, "shape (3, 3)"),
-        (np.zeros((2, 2)), {"masks": {"m": {"mask_data": np.full((2, 2), 0.5)}}}, MediaError, "non-integer"),
-        (np.zeros((2, 2)), {"masks": {"m": {"mask_data": np.full((2, 2), -1)}}}, MediaError, "0..65535"),
+        (
+            np.zeros((2, 2)),
+            {"masks": {"m": {"mask_data": np.zeros((3, 3))}}},
+            MediaError,
+            "shape (3, 3)",
+        ),
+        (
+            np.zeros((2, 2)),
+            {"masks": {"m": {"mask_data": np.full((2, 2), 0.5)}}},
+            MediaError,
+            "non-integer",
+        ),
+        (
+            np.zeros((2, 2)),
+            {"masks": {"m": {"mask_data": np.full((2, 2), -1)}}},
+            MediaError,
+            "0..65535",
+        ),
         (np.zeros((2, 2)), {"masks": {"m": {}}}, MediaError, "'mask_data'"),
         (np.zeros((2, 2)), {"masks": [np.zeros((2, 2))]}, MediaTypeError, "masks must be a dict"),
-        (np.zeros((2, 2)), {"boxes": {"b": {"box_data": [{"position": {"x": 1}, "class_id": 1}]}}}, MediaError, "minX"),
-        (np.zeros((2, 2)), {"boxes": {"b": {"box_data": [{"position": {"minX": 0, "maxX": 1, "minY": 0, "maxY": 1}}]}}}, MediaTypeError, "class_id"),
-        (np.zeros((2, 2)), {"boxes": {"b": {"box_data": [{"position": {"minX": 0, "maxX": 1, "minY": 0, "maxY": 1}, "class_id": 1, "domain": "cm"}]}}}, MediaError, "domain"),
+        (
+            np.zeros((2, 2)),
+            {"boxes": {"b": {"box_data": [{"position": {"x": 1}, "class_id": 1}]}}},
+            MediaError,
+            "minX",
+        ),
+        (
+            np.zeros((2, 2)),
+            {
+                "boxes": {
+                    "b": {"box_data": [{"position": {"minX": 0, "maxX": 1, "minY": 0, "maxY": 1}}]}
+                }
+            },
+            MediaTypeError,
+            "class_id",
+        ),
+        (
+            np.zeros((2, 2)),
+            {
+                "boxes": {
+                    "b": {
+                        "box_data": [
+                            {
+                                "position": {"minX": 0, "maxX": 1, "minY": 0, "maxY": 1},
+                                "class_id": 1,
+                                "domain": "cm",
+                            }
+                        ]
+                    }
+                }
+            },
+            MediaError,
+            "domain",
+        ),
         (np.zeros((2, 2)), {"boxes": {"b": [1]}}, MediaError, "box_data"),
     ],
 )
@@ -323,7 +409,9 @@ class StandInTensor:
 def test_a_chw_tensor_is_transposed_and_normalized(run):
     chw = np.random.default_rng(7).random((3, 5, 6)).astype(np.float32)
     localrun.log({"img": localrun.Image(StandInTensor(chw))})
-    np.testing.assert_array_equal(pixels(file_of(run, last(run, "img"))), (chw.transpose(1, 2, 0) * 255).astype(np.uint8))
+    np.testing.assert_array_equal(
+        pixels(file_of(run, last(run, "img"))), (chw.transpose(1, 2, 0) * 255).astype(np.uint8)
+    )
 
 
 def test_a_tensor_with_normalize_false_is_clipped(run):
@@ -342,5 +430,7 @@ def test_wandb_helper_methods():
     assert localrun.Image.to_uint8(np.array([[0.0, 1.0]])).tolist() == [[0, 255]]
     img = localrun.Image(np.zeros((2, 2), np.uint8))
     assert img.guess_mode(np.zeros((2, 2, 4))) == "RGBA"
-    assert localrun.Image.all_captions([img, localrun.Image(np.zeros((2, 2), np.uint8), caption="c")]) == ["", "c"]
+    assert localrun.Image.all_captions(
+        [img, localrun.Image(np.zeros((2, 2), np.uint8), caption="c")]
+    ) == ["", "c"]
     assert localrun.Image.all_captions([img]) is False

@@ -26,7 +26,9 @@ def test_a_pdb_file_is_stored_as_is_and_parses(run):
     assert float(atoms[1][30:38]) == pytest.approx(0.257)
 
 
-@pytest.mark.parametrize("ext", ["pdb", "pqr", "mmcif", "mcif", "cif", "sdf", "sd", "gro", "mol2", "mmtf"])
+@pytest.mark.parametrize(
+    "ext", ["pdb", "pqr", "mmcif", "mcif", "cif", "sdf", "sd", "gro", "mol2", "mmtf"]
+)
 def test_every_listed_format_is_accepted(run, tmp_path, ext):
     src = tmp_path / f"m.{ext}"
     src.write_bytes((FIXTURES / "sample.pdb").read_bytes())
@@ -70,13 +72,27 @@ def test_from_smiles_stores_a_pdb_rdkit_reads_back(run):
     assert value["path"].endswith(".pdb") and value["caption"] == "acetic acid"
     mol = Chem.MolFromPDBFile(str(file_of(run, value)), removeHs=False)
     assert mol is not None
-    assert sorted(a.GetSymbol() for a in mol.GetAtoms() if a.GetSymbol() != "H") == ["C", "C", "O", "O"]
+    assert sorted(a.GetSymbol() for a in mol.GetAtoms() if a.GetSymbol() != "H") == [
+        "C",
+        "C",
+        "O",
+        "O",
+    ]
 
 
 def test_from_rdkit_without_3d(run):
     Chem = pytest.importorskip("rdkit.Chem")
-    localrun.log({"m": localrun.Molecule.from_rdkit(Chem.MolFromSmiles("CCO"), convert_to_3d_and_optimize=False)})
-    assert "ATOM" in file_of(run, last(run, "m")).read_text() or "HETATM" in file_of(run, last(run, "m")).read_text()
+    localrun.log(
+        {
+            "m": localrun.Molecule.from_rdkit(
+                Chem.MolFromSmiles("CCO"), convert_to_3d_and_optimize=False
+            )
+        }
+    )
+    assert (
+        "ATOM" in file_of(run, last(run, "m")).read_text()
+        or "HETATM" in file_of(run, last(run, "m")).read_text()
+    )
 
 
 def test_from_smiles_rejects_nonsense():

@@ -15,7 +15,9 @@ from localrun.errors import MediaError, MediaTypeError
 from .readback import FIXTURES, export, file_of, last
 
 
-@pytest.mark.parametrize("name", ["sample.obj", "sample.gltf", "sample.glb", "sample.stl", "sample.pts.json"])
+@pytest.mark.parametrize(
+    "name", ["sample.obj", "sample.gltf", "sample.glb", "sample.stl", "sample.pts.json"]
+)
 def test_files_are_stored_byte_for_byte_with_their_extension(run, name):
     localrun.log({"obj": localrun.Object3D(str(FIXTURES / name))})
     value = last(run, "obj")
@@ -37,8 +39,20 @@ def test_the_stored_glb_decodes(run):
 
 def test_text_mode_open_files_as_in_the_seeds(run):
     # The seeds pass open("sample.glb") in text mode: the file is re-read in binary by name.
-    with open(FIXTURES / "sample.obj") as a, open(FIXTURES / "sample.gltf") as b, open(FIXTURES / "sample.glb") as c:
-        localrun.log({"generated_samples": [localrun.Object3D(a), localrun.Object3D(b), localrun.Object3D(c)]})
+    with (
+        open(FIXTURES / "sample.obj") as a,
+        open(FIXTURES / "sample.gltf") as b,
+        open(FIXTURES / "sample.glb") as c,
+    ):
+        localrun.log(
+            {
+                "generated_samples": [
+                    localrun.Object3D(a),
+                    localrun.Object3D(b),
+                    localrun.Object3D(c),
+                ]
+            }
+        )
     values = last(run, "generated_samples")
     assert [v["path"].rsplit(".", 1)[1] for v in values] == ["obj", "gltf", "glb"]
     assert file_of(run, values[2]).read_bytes() == (FIXTURES / "sample.glb").read_bytes()
@@ -90,8 +104,20 @@ def test_bytes_io_needs_file_type(run):
         (np.array([[0, 0, 0, 1, 2, 300]]), MediaError, "0..255"),
         (np.array([[0, 0, np.nan]]), MediaError, "NaN"),
         ({"type": "other"}, MediaError, "lidar/beta"),
-        ({"type": "lidar/beta", "points": np.zeros((1, 3)), "boxes": [{"corners": [[0, 0, 0]] * 7}]}, MediaError, "8 points"),
-        ({"type": "lidar/beta", "points": np.zeros((1, 3)), "vectors": [{"start": [0, 0]}]}, MediaError, "'end'"),
+        (
+            {
+                "type": "lidar/beta",
+                "points": np.zeros((1, 3)),
+                "boxes": [{"corners": [[0, 0, 0]] * 7}],
+            },
+            MediaError,
+            "8 points",
+        ),
+        (
+            {"type": "lidar/beta", "points": np.zeros((1, 3)), "vectors": [{"start": [0, 0]}]},
+            MediaError,
+            "'end'",
+        ),
         (str(FIXTURES / "sample.wav"), MediaError, ".obj"),
         (str(FIXTURES / "nope.obj"), MediaError, "does not exist"),
         (3.5, MediaTypeError, "not float"),

@@ -23,7 +23,9 @@ def logged_chart(run, key):
 
 def test_line(run):
     table = localrun.Table(data=[[x, x * x] for x in range(5)], columns=["x", "y"])
-    localrun.log({"my_custom_plot_id": localrun.plot.line(table, "x", "y", title="Custom Y vs X Line Plot")})
+    localrun.log(
+        {"my_custom_plot_id": localrun.plot.line(table, "x", "y", title="Custom Y vs X Line Plot")}
+    )
     body, spec = logged_chart(run, "my_custom_plot_id")
     assert body["data"] == [[x, x * x] for x in range(5)]
     assert spec == {
@@ -38,7 +40,11 @@ def test_line(run):
     ("make", "preset", "fields"),
     [
         (lambda t: localrun.plot.scatter(t, "a", "b"), "wandb/scatter/v0", {"x": "a", "y": "b"}),
-        (lambda t: localrun.plot.bar(t, "a", "b", title="t"), "wandb/bar/v0", {"label": "a", "value": "b"}),
+        (
+            lambda t: localrun.plot.bar(t, "a", "b", title="t"),
+            "wandb/bar/v0",
+            {"label": "a", "value": "b"},
+        ),
         (lambda t: localrun.plot.histogram(t, "b"), "wandb/histogram/v0", {"value": "b"}),
     ],
 )
@@ -51,11 +57,26 @@ def test_simple_presets(run, make, preset, fields):
 
 
 def test_line_series(run):
-    localrun.log({"ls": localrun.plot.line_series(xs=[0, 1, 2], ys=[[1, 2, 3], [4, 5, 6]], keys=["a", "b"], title="t", xname="step")})
+    localrun.log(
+        {
+            "ls": localrun.plot.line_series(
+                xs=[0, 1, 2], ys=[[1, 2, 3], [4, 5, 6]], keys=["a", "b"], title="t", xname="step"
+            )
+        }
+    )
     body, spec = logged_chart(run, "ls")
     assert body["columns"] == ["step", "lineKey", "lineVal"]
-    assert body["data"] == [[0, "a", 1], [1, "a", 2], [2, "a", 3], [0, "b", 4], [1, "b", 5], [2, "b", 6]]
-    assert spec["vega_spec_name"] == "wandb/lineseries/v0" and spec["string_fields"]["xname"] == "step"
+    assert body["data"] == [
+        [0, "a", 1],
+        [1, "a", 2],
+        [2, "a", 3],
+        [0, "b", 4],
+        [1, "b", 5],
+        [2, "b", 6],
+    ]
+    assert (
+        spec["vega_spec_name"] == "wandb/lineseries/v0" and spec["string_fields"]["xname"] == "step"
+    )
 
 
 def brute_force_curve(is_pos, scores):
@@ -73,19 +94,29 @@ def test_pr_curve_matches_counting(run):
     rng = np.random.default_rng(0)
     y = rng.integers(0, 3, 60)
     probas = rng.random((60, 3)).round(2)  # ties on purpose
-    localrun.log({"pr": localrun.plot.pr_curve(y, probas, labels=["cat", "dog", "bird"], interp_size=1000)})
+    localrun.log(
+        {"pr": localrun.plot.pr_curve(y, probas, labels=["cat", "dog", "bird"], interp_size=1000)}
+    )
     body, spec = logged_chart(run, "pr")
     assert spec["vega_spec_name"] == "wandb/area-under-curve/v0"
     assert spec["fields"] == {"x": "recall", "y": "precision", "class": "class"}
     for c, name in enumerate(["cat", "dog", "bird"]):
         got = [v for cls, r, p in body["data"] if cls == name for v in (r, p)]
-        expected = [0.0, 1.0] + [v for r, p, _, _ in brute_force_curve(y == c, probas[:, c]) for v in (r, p)]
+        expected = [0.0, 1.0] + [
+            v for r, p, _, _ in brute_force_curve(y == c, probas[:, c]) for v in (r, p)
+        ]
         assert got == pytest.approx(expected, abs=1e-6)
 
 
 def test_pr_curve_keeps_at_most_interp_size_points_per_class(run):
     rng = np.random.default_rng(1)
-    localrun.log({"pr": localrun.plot.pr_curve(rng.integers(0, 2, 500), rng.random((500, 2)), classes_to_plot=[1])})
+    localrun.log(
+        {
+            "pr": localrun.plot.pr_curve(
+                rng.integers(0, 2, 500), rng.random((500, 2)), classes_to_plot=[1]
+            )
+        }
+    )
     body, _ = logged_chart(run, "pr")
     assert len(body["data"]) == 21 and {row[0] for row in body["data"]} == {"1"}
     assert body["data"][-1][1] == 1.0  # the curve ends at recall 1
@@ -106,7 +137,9 @@ def test_roc_curve_matches_counting(run):
 def test_confusion_matrix_counts(run):
     y = [0, 1, 2, 2, 1, 0, 2]
     preds = [0, 2, 2, 2, 1, 1, 0]
-    localrun.log({"cm": localrun.plot.confusion_matrix(y_true=y, preds=preds, class_names=["a", "b", "c"])})
+    localrun.log(
+        {"cm": localrun.plot.confusion_matrix(y_true=y, preds=preds, class_names=["a", "b", "c"])}
+    )
     body, spec = logged_chart(run, "cm")
     assert spec["vega_spec_name"] == "wandb/confusion_matrix/v1"
     counts = {(a, p): n for a, p, n in body["data"]}
@@ -121,26 +154,47 @@ def test_confusion_matrix_from_probs(run):
     probs = np.array([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
     localrun.log({"cm": localrun.plot.confusion_matrix(probs=probs, y_true=[0, 1, 1])})
     body, _ = logged_chart(run, "cm")
-    assert body["data"] == [["Class 1", "Class 1", 1], ["Class 1", "Class 2", 0], ["Class 2", "Class 1", 1], ["Class 2", "Class 2", 1]]
+    assert body["data"] == [
+        ["Class 1", "Class 1", 1],
+        ["Class 1", "Class 2", 0],
+        ["Class 2", "Class 1", 1],
+        ["Class 2", "Class 2", 1],
+    ]
 
 
 def test_plot_table_custom_preset(run):
     table = localrun.Table(data=[[1, 2.0]], columns=["step", "height"])
-    chart = localrun.plot_table(vega_spec_name="carey/new_chart", data_table=table, fields={"x": "step", "value": "height"}, string_fields={"title": "h"})
+    chart = localrun.plot_table(
+        vega_spec_name="carey/new_chart",
+        data_table=table,
+        fields={"x": "step", "value": "height"},
+        string_fields={"title": "h"},
+    )
     localrun.log({"custom": chart, "loss": 0.5})
     body, spec = logged_chart(run, "custom")
-    assert spec["vega_spec_name"] == "carey/new_chart" and spec["fields"] == {"x": "step", "value": "height"}
+    assert spec["vega_spec_name"] == "carey/new_chart" and spec["fields"] == {
+        "x": "step",
+        "value": "height",
+    }
     assert export(run)[0]["loss"] == 0.5
 
 
 @pytest.mark.parametrize(
     ("call", "error", "words"),
     [
-        (lambda: localrun.plot.line(localrun.Table(columns=["x"]), "x", "nope"), MediaError, "'nope'"),
+        (
+            lambda: localrun.plot.line(localrun.Table(columns=["x"]), "x", "nope"),
+            MediaError,
+            "'nope'",
+        ),
         (lambda: localrun.plot.line([[1, 2]], "x", "y"), MediaTypeError, "localrun.Table"),
         (lambda: localrun.plot.pr_curve([0, 1], [[0.5, 0.5]]), MediaError, "shape"),
         (lambda: localrun.plot.pr_curve([0, 3], [[0.5, 0.5], [0.5, 0.5]]), MediaError, "class 3"),
-        (lambda: localrun.plot.pr_curve([0, 1], [[0.5, 0.5], [0.5, 0.5]], labels=["a"]), MediaError, "1 labels"),
+        (
+            lambda: localrun.plot.pr_curve([0, 1], [[0.5, 0.5], [0.5, 0.5]], labels=["a"]),
+            MediaError,
+            "1 labels",
+        ),
         (lambda: localrun.plot.confusion_matrix(y_true=[0]), MediaError, "exactly one"),
         (lambda: localrun.plot.line_series([0, 1], [[1]]), MediaError, "2 x values"),
     ],
@@ -165,11 +219,18 @@ def test_class_names_in_y_true(run):
     y = ["dog", "cat", "dog"]
     localrun.log(
         {
-            "cm": localrun.plot.confusion_matrix(y_true=y, preds=["dog", "dog", "cat"], class_names=names),
+            "cm": localrun.plot.confusion_matrix(
+                y_true=y, preds=["dog", "dog", "cat"], class_names=names
+            ),
             "pr": localrun.plot.pr_curve(y, [[0.2, 0.8], [0.9, 0.1], [0.4, 0.6]], labels=names),
         }
     )
     body, _ = logged_chart(run, "cm")
-    assert {(a, p): n for a, p, n in body["data"]} == {("cat", "cat"): 0, ("cat", "dog"): 1, ("dog", "cat"): 1, ("dog", "dog"): 1}
+    assert {(a, p): n for a, p, n in body["data"]} == {
+        ("cat", "cat"): 0,
+        ("cat", "dog"): 1,
+        ("dog", "cat"): 1,
+        ("dog", "dog"): 1,
+    }
     with pytest.raises(MediaError, match="bird"):
         localrun.plot.confusion_matrix(y_true=["bird"], preds=["cat"], class_names=names)

@@ -41,24 +41,35 @@ def snippet(name: str, code: str) -> None:
 
 # --- 000 (ko) and 002 (ja): the media logging guide -------------------------------------------
 
-snippet("000-image-array", """
+snippet(
+    "000-image-array",
+    """
 images = wandb.Image(image_array, caption="Top: Output, Bottom: Input")
 wandb.log({"examples": images})
-""")
+""",
+)
 
-snippet("000-pil-images", """
+snippet(
+    "000-pil-images",
+    """
 images = [PIL.Image.fromarray(image) for image in image_array_batch]  # filled: the batch has its own name here
 wandb.log({"examples": [wandb.Image(image) for image in images]})
-""")
+""",
+)
 
-snippet("000-image-file", """
+snippet(
+    "000-image-file",
+    """
 im = PIL.fromarray(...)
 rgb_im = im.convert("RGB")
 rgb_im.save("myimage.jpg")
 wandb.log({"example": wandb.Image("myimage.jpg")})
-""")
+""",
+)
 
-snippet("000-masks", """
+snippet(
+    "000-masks",
+    """
 mask_data = np.array([[1, 2, 2, 2, 2, 1], [1, 1, 3, 3, 2, 1]])  # filled: the seed elides the rows
 class_labels = {1: "tree", 2: "car", 3: "road"}
 mask_img = wandb.Image(
@@ -72,9 +83,12 @@ masks={
 },
 )
 wandb.log({"mask_img": mask_img})  # filled: the seed stops before logging
-""")
+""",
+)
 
-snippet("000-boxes", """
+snippet(
+    "000-boxes",
+    """
 class_id_to_label = {
 1: "car",
 2: "road",
@@ -113,9 +127,12 @@ boxes={
 },
 )
 wandb.log({"driving_scene": img})
-""")
+""",
+)
 
-snippet("000-table-masks", """
+snippet(
+    "000-table-masks",
+    """
 table = wandb.Table(columns=["ID", "Image"])
 for id, img, label in zip(ids, images, labels):
     mask_img = wandb.Image(
@@ -127,9 +144,12 @@ for id, img, label in zip(ids, images, labels):
     )
     table.add_data(id, img)
 wandb.log({"Table": table})
-""")
+""",
+)
 
-snippet("000-table-boxes", """
+snippet(
+    "000-table-boxes",
+    """
 table = wandb.Table(columns=["ID", "Image"])
 for id, img, boxes in zip(ids, images, boxes_set):
     box_img = wandb.Image(
@@ -154,42 +174,63 @@ for id, img, boxes in zip(ids, images, boxes_set):
             }
         },
     )
-""")
+""",
+)
 
-snippet("000-histogram", """
+snippet(
+    "000-histogram",
+    """
 wandb.log({"gradients": wandb.Histogram(grads)})
-""")
+""",
+)
 
-snippet("000-np-histogram", """
+snippet(
+    "000-np-histogram",
+    """
 np_hist_grads = np.histogram(grads, density=True, range=(0.0, 1.0))
 wandb.log({"gradients": wandb.Histogram(np_hist_grads)})
-""")
+""",
+)
 
-snippet("000-histogram-summary", """
+snippet(
+    "000-histogram-summary",
+    """
 wandb.run.summary.update( # 요약에만 있는 경우, Overview 탭에서만 보임
 {"final_logits": wandb.Histogram(logits)}
 )
-""")
+""",
+)
 
-snippet("000-png", """
+snippet(
+    "000-png",
+    """
 wandb.log({"example": wandb.Image(img)})  # filled: the seed writes wandb.Image(...)
 # 혹은 여러 이미지
 wandb.log({"example": [wandb.Image(img) for img in images]})  # filled: as above
-""")
+""",
+)
 
-snippet("000-video-file", """
+snippet(
+    "000-video-file",
+    """
 wandb.log({"example": wandb.Video("myvideo.mp4")})
-""")
+""",
+)
 
-snippet("000-rdkit", """
+snippet(
+    "000-rdkit",
+    """
 molecule = rdkit.Chem.MolFromSmiles("CC(=O)O")
 rdkit.Chem.AllChem.Compute2DCoords(molecule)
 rdkit.Chem.AllChem.GenerateDepictionMatching2DStructure(molecule, molecule)
 pil_image = rdkit.Chem.Draw.MolToImage(molecule, size=(300, 300))
 wandb.log({"acetic_acid": wandb.Image(pil_image)})
-""")
+""",
+)
 
-snippet("002-object3d-files", """
+snippet(
+    "002-object3d-files",
+    """
 wandb.log(
     {
         "generated_samples": [
@@ -199,16 +240,22 @@ wandb.log(
         ]
     }
 )
-""")
+""",
+)
 
-snippet("002-point-cloud", """
+snippet(
+    "002-point-cloud",
+    """
 point_cloud = np.array([[0, 0, 0, COLOR]])
 wandb.log({"point_cloud": wandb.Object3D(point_cloud)})
-""")
+""",
+)
 
 # --- 001 (ko): the Image reference ----------------------------------------------------------------
 
-snippet("001-torch-0-1", """
+snippet(
+    "001-torch-0-1",
+    """
 import torch
 import wandb
 
@@ -217,9 +264,12 @@ tensor_0_1 = torch.rand(3, 64, 64)  # 0에서 1 사이의 랜덤 값
 
 # 모든 값에 255를 곱함
 image = wandb.Image(tensor_0_1, caption="[0,1] 범위에서 정규화")
-""")
+""",
+)
 
-snippet("001-torch-minus1-1", """
+snippet(
+    "001-torch-minus1-1",
+    """
 import torch
 import wandb
 
@@ -228,9 +278,12 @@ tensor_neg1_1 = torch.rand(3, 64, 64) * 2 - 1  # -1에서 1 사이의 랜덤 값
 
 # 리스케일: -1 → 0, 0 → 127.5, 1 → 255
 image = wandb.Image(tensor_neg1_1, caption="[-1,1] 범위에서 정규화")
-""")
+""",
+)
 
-snippet("001-torch-pil", """
+snippet(
+    "001-torch-pil",
+    """
 import torch
 from PIL import Image as PILImage
 import wandb
@@ -241,9 +294,12 @@ tensor_0_1 = torch.rand(3, 64, 64)
 # PIL 이미지로 변환하여 정규화 회피
 pil_image = PILImage.fromarray((tensor_0_1.permute(1, 2, 0).numpy() * 255).astype('uint8'))
 image = wandb.Image(pil_image, caption="정규화가 적용되지 않음")
-""")
+""",
+)
 
-snippet("001-torch-normalize-false", """
+snippet(
+    "001-torch-normalize-false",
+    """
 import torch
 import wandb
 
@@ -252,9 +308,12 @@ tensor_0_1 = torch.rand(3, 64, 64)
 
 # 정규화 비활성화 - 값은 [0, 255]로 클립됨
 image = wandb.Image(tensor_0_1, normalize=False, caption="정규화 비활성화")
-""")
+""",
+)
 
-snippet("001-numpy", """
+snippet(
+    "001-numpy",
+    """
 import numpy as np
 import wandb
 
@@ -265,9 +324,12 @@ with wandb.init() as run:
         image = wandb.Image(pixels, caption=f"random field {i}")
         examples.append(image)
     run.log({"examples": examples})
-""")
+""",
+)
 
-snippet("001-pil", """
+snippet(
+    "001-pil",
+    """
 import numpy as np
 from PIL import Image as PILImage
 import wandb
@@ -282,9 +344,12 @@ with wandb.init() as run:
         image = wandb.Image(pil_image, caption=f"random field {i}")
         examples.append(image)
     run.log({"examples": examples})
-""")
+""",
+)
 
-snippet("001-jpg", """
+snippet(
+    "001-jpg",
+    """
 import numpy as np
 import wandb
 
@@ -295,11 +360,14 @@ with wandb.init() as run:
         image = wandb.Image(pixels, caption=f"random field {i}", file_type="jpg")
         examples.append(image)
     run.log({"examples": examples})
-""")
+""",
+)
 
 # --- 003 (ko): the log() reference ----------------------------------------------------------------
 
-snippet("003-sections", """
+snippet(
+    "003-sections",
+    """
 run.log(
 {
 "train/accuracy": 0.9,
@@ -310,9 +378,12 @@ run.log(
 )
 run.log({"a/b/c": 1})
 run.log({"epoch": 40, "train-loss": 0.5})
-""")
+""",
+)
 
-snippet("003-steps", """
+snippet(
+    "003-steps",
+    """
 # 일반적인 사용법:
 run.log({"train-loss": 0.5, "accuracy": 0.8})
 run.log({"train-loss": 0.4, "accuracy": 0.9})
@@ -327,25 +398,34 @@ run.log({"accuracy": 0.8}, step=current_step)
 current_step += 1
 run.log({"train-loss": 0.4}, step=current_step)
 run.log({"accuracy": 0.9}, step=current_step)
-""")
+""",
+)
 
-snippet("003-basic", """
+snippet(
+    "003-basic",
+    """
 import wandb
 
 with wandb.init() as run:
     run.log({"accuracy": 0.9, "epoch": 5})
-""")
+""",
+)
 
-snippet("003-incremental", """
+snippet(
+    "003-incremental",
+    """
 import wandb
 
 with wandb.init() as run:
     run.log({"loss": 0.2}, commit=False)
     # 이 단계를 보고할 준비가 되면 다른 곳에서:
     run.log({"accuracy": 0.8})
-""")
+""",
+)
 
-snippet("003-histogram", """
+snippet(
+    "003-histogram",
+    """
 import numpy as np
 import wandb
 
@@ -354,9 +434,12 @@ gradients = np.random.randn(100, 100)
 
 with wandb.init() as run:
     run.log({"gradients": wandb.Histogram(gradients)})
-""")
+""",
+)
 
-snippet("003-numpy-images", """
+snippet(
+    "003-numpy-images",
+    """
 import numpy as np
 import wandb
 
@@ -367,9 +450,12 @@ with wandb.init() as run:
         image = wandb.Image(pixels, caption=f"random field {i}")
         examples.append(image)
     run.log({"examples": examples})
-""")
+""",
+)
 
-snippet("003-pil-images", """
+snippet(
+    "003-pil-images",
+    """
 import numpy as np
 from PIL import Image as PILImage
 import wandb
@@ -387,9 +473,12 @@ with wandb.init() as run:
         image = wandb.Image(pil_image, caption=f"random field {i}")
         examples.append(image)
     run.log({"examples": examples})
-""")
+""",
+)
 
-snippet("003-video", """
+snippet(
+    "003-video",
+    """
 import numpy as np
 import wandb
 
@@ -402,9 +491,12 @@ with wandb.init() as run:
         dtype=np.uint8,
     )
     run.log({"video": wandb.Video(frames, fps=4)})
-""")
+""",
+)
 
-snippet("003-matplotlib", """
+snippet(
+    "003-matplotlib",
+    """
 from matplotlib import pyplot as plt
 import numpy as np
 import wandb
@@ -415,16 +507,22 @@ with wandb.init() as run:
     y = x * x
     ax.plot(x, y) # 플롯 y = x^2
     run.log({"chart": fig})
-""")
+""",
+)
 
-snippet("003-pr-curve", """
+snippet(
+    "003-pr-curve",
+    """
 import wandb
 
 with wandb.init() as run:
     run.log({"pr": wandb.plot.pr_curve(y_test, y_probas, labels)})
-""")
+""",
+)
 
-snippet("003-object3d", """
+snippet(
+    "003-object3d",
+    """
 import wandb
 
 with wandb.init() as run:
@@ -437,24 +535,36 @@ with wandb.init() as run:
             ]
         }
     )
-""")
+""",
+)
 
 # --- 004 (ko): the older wandb.log() guide ---------------------------------------------------------
 
-snippet("004-scalars", """
+snippet(
+    "004-scalars",
+    """
 wandb.log({'accuracy': 0.9, 'epoch': 5})
-""")
+""",
+)
 
-snippet("004-histograms", """
+snippet(
+    "004-histograms",
+    """
 wandb.log({"gradients": wandb.Histogram(numpy_array_or_sequence)})
 wandb.run.summary.update({"gradients": wandb.Histogram(np_histogram=np.histogram(data))})
-""")
+""",
+)
 
-snippet("004-images", """
+snippet(
+    "004-images",
+    """
 wandb.log({"examples": [wandb.Image(numpy_array_or_pil, caption="Label")]})
-""")
+""",
+)
 
-snippet("004-masks", """
+snippet(
+    "004-masks",
+    """
 mask_data = np.array([[1, 2, 2, 2, 2, 1], [1, 1, 3, 3, 2, 1]])  # filled: the seed elides the rows
 
 class_labels = {
@@ -473,9 +583,12 @@ mask_img = wandb.Image(image, masks={
   },
 })
 wandb.log({"mask_img": mask_img})  # filled: the seed stops before logging
-""")
+""",
+)
 
-snippet("004-boxes", """
+snippet(
+    "004-boxes",
+    """
 class_id_to_label = {
     1: "car",
     2: "road",
@@ -509,17 +622,26 @@ img = wandb.Image(image, boxes={
 })
 
 wandb.log({"driving_scene": img})
-""")
+""",
+)
 
-snippet("004-audio", """
+snippet(
+    "004-audio",
+    """
 wandb.log({"examples": [wandb.Audio(numpy_array, caption="Nice", sample_rate=32)]})
-""")
+""",
+)
 
-snippet("004-video", """
+snippet(
+    "004-video",
+    """
 wandb.log({"video": wandb.Video(numpy_array_or_path_to_video, fps=4, format="gif")})
-""")
+""",
+)
 
-snippet("004-table", """
+snippet(
+    "004-table",
+    """
 # Method 1
 data = [["I love my phone", "1", "1"],["My phone sucks", "0", "-1"]]
 wandb.log({"examples": wandb.Table(data=data, columns=["Text", "Predicted Label", "True Label"])})
@@ -529,57 +651,87 @@ table = wandb.Table(columns=["Text", "Predicted Label", "True Label"])
 table.add_data("I love my phone", "1", "1")
 table.add_data("My phone sucks", "0", "-1")
 wandb.log({"examples": table})
-""")
+""",
+)
 
-snippet("004-dataframe", """
+snippet(
+    "004-dataframe",
+    """
 table = wandb.Table(dataframe=my_dataframe)
-""")
+""",
+)
 
-snippet("004-html", """
+snippet(
+    "004-html",
+    """
 wandb.log({"custom_file": wandb.Html(open("some.html"))})
 wandb.log({"custom_string": wandb.Html('<a href="https://mysite">Link</a>')})
 wandb.log({"custom_file": wandb.Html(open("some.html"), inject=False)})
-""")
+""",
+)
 
-snippet("004-molecule", """
+snippet(
+    "004-molecule",
+    """
 wandb.log({"protein": wandb.Molecule(open("6lu7.pdb"))})  # filled: the seed misses the last ")"
-""")
+""",
+)
 
-snippet("004-line", """
+snippet(
+    "004-line",
+    """
 data = [[x, y] for (x, y) in zip(x_values, y_values)]
 table = wandb.Table(data=data, columns = ["x", "y"])
 wandb.log({"my_custom_plot_id" : wandb.plot.line(table, "x", "y", title="Custom Y vs X Line Plot")})
-""")
+""",
+)
 
-snippet("004-scatter", """
+snippet(
+    "004-scatter",
+    """
 data = [[x, y] for (x, y) in zip(class_x_prediction_scores, class_y_prediction_scores)]
 table = wandb.Table(data=data, columns = ["class_x", "class_y"])
 wandb.log({"my_custom_id" : wandb.plot.scatter(table, "class_x", "class_y")})
-""")
+""",
+)
 
-snippet("004-bar", """
+snippet(
+    "004-bar",
+    """
 data = [[label, val] for (label, val) in zip(labels, values)]
 table = wandb.Table(data=data, columns = ["label", "value"])
 wandb.log({"my_bar_chart_id" : wandb.plot.bar(table, "label", "value", title="Custom Bar Chart")})  # filled: the seed misses "})"
-""")
+""",
+)
 
-snippet("004-histogram-chart", """
+snippet(
+    "004-histogram-chart",
+    """
 data = [[s] for s in scores]
 table = wandb.Table(data=data, columns=["scores"])
 wandb.log({'my_histogram': wandb.plot.histogram(table, "scores", title=None)})
-""")
+""",
+)
 
-snippet("004-pr-curve", """
+snippet(
+    "004-pr-curve",
+    """
 wandb.log({"pr" : wandb.plot.pr_curve(ground_truth, predictions,
                      labels=None, classes_to_plot=None)})
-""")
+""",
+)
 
-snippet("004-roc-curve", """
+snippet(
+    "004-roc-curve",
+    """
 wandb.log({"roc" : wandb.plot.roc_curve( ground_truth, predictions, \\
                         labels=None, classes_to_plot=None)})
-""")
+""",
+)
 
-snippet("004-custom-preset", """
+snippet(
+    "004-custom-preset",
+    """
 # Create a table with the columns to plot
 table = wandb.Table(data=data, columns=["step", "height"])
 
@@ -594,29 +746,41 @@ my_custom_chart = wandb.plot_table(vega_spec_name="carey/new_chart",
               fields=fields,
               )
 wandb.log({"custom": my_custom_chart})  # filled: the seed stops before logging
-""")
+""",
+)
 
-snippet("004-matplotlib", """
+snippet(
+    "004-matplotlib",
+    """
 import matplotlib.pyplot as plt
 plt.plot([1, 2, 3, 4])
 plt.ylabel('some interesting numbers')
 wandb.log({"chart": plt})
-""")
+""",
+)
 
-snippet("004-object3d", """
+snippet(
+    "004-object3d",
+    """
 wandb.log({"generated_samples":
            [wandb.Object3D(open("sample.obj")),
             wandb.Object3D(open("sample.gltf")),
             wandb.Object3D(open("sample.glb"))]})
-""")
+""",
+)
 
-snippet("004-point-cloud", """
+snippet(
+    "004-point-cloud",
+    """
 point_cloud = np.array([[0, 0, 0, 255, 0, 0], [1, 1, 1, 0, 255, 0]])  # filled: the seed writes [[0, 0, 0, COLOR...], ...]
 
 wandb.log({"point_cloud": wandb.Object3D(point_cloud)})
-""")
+""",
+)
 
-snippet("004-lidar", """
+snippet(
+    "004-lidar",
+    """
 # Log points and boxes in W&B
 wandb.log(
         {
@@ -669,19 +833,28 @@ wandb.log(
             )
         }
     )
-""")
+""",
+)
 
-snippet("004-step", """
+snippet(
+    "004-step",
+    """
 wandb.log({'loss': 0.2}, step=step)
-""")
+""",
+)
 
-snippet("004-commit-false", """
+snippet(
+    "004-commit-false",
+    """
 wandb.log({'loss': 0.2}, commit=False)
 # Somewhere else when I'm ready to report this step:
 wandb.log({'accuracy': 0.8})
-""")
+""",
+)
 
-snippet("004-summary", """
+snippet(
+    "004-summary",
+    """
 wandb.init(config=args)
 
 best_accuracy = 0
@@ -690,13 +863,19 @@ for epoch in range(1, args.epochs + 1):
   if (test_accuracy > best_accuracy):
     wandb.run.summary["best_accuracy"] = test_accuracy
     best_accuracy = test_accuracy
-""")
+""",
+)
 
-snippet("004-tf-logging-line", """
+snippet(
+    "004-tf-logging-line",
+    """
 wandb.log({'acc': acc, 'loss':loss}) # log accuracy and loss
-""")
+""",
+)
 
-snippet("004-pytorch", """
+snippet(
+    "004-pytorch",
+    """
 # Start pytorch training
 wandb.init(config=args)
 
@@ -707,9 +886,12 @@ for epoch in range(1, args.epochs + 1):
   torch.save(model.state_dict(), 'model')
 
   wandb.log({"loss": train_loss, "val_loss": test_loss})
-""")
+""",
+)
 
-snippet("004-faq", """
+snippet(
+    "004-faq",
+    """
 wandb.log({'epoch': epoch, 'val_acc': 0.94})
 wandb.log({'batch': 1, 'loss': 0.3})
 wandb.log({"example": wandb.Image(img)})  # filled: the seed writes wandb.Image(...)
@@ -726,7 +908,8 @@ wandb.log({
         "Examples": example_images,
         "Test Accuracy": 100. * correct / len(test_loader.dataset),
         "Test Loss": test_loss})
-""")
+""",
+)
 
 
 # --- running them ---------------------------------------------------------------------------------
@@ -784,7 +967,10 @@ def free_names(tmp_path: Path) -> dict:
         "ids": [0, 1],
         "labels": ["a", "b"],
         "class_labels": {0: "background", 1: "thing"},
-        "boxes_set": [[{"minX": 1, "minY": 1, "maxX": 5, "maxY": 5, "class_id": 1, "caption": "thing"}]] * 2,
+        "boxes_set": [
+            [{"minX": 1, "minY": 1, "maxX": 5, "maxY": 5, "class_id": 1, "caption": "thing"}]
+        ]
+        * 2,
         "grads": rng.random(1000),
         "logits": rng.normal(size=100),
         "numpy_array_or_sequence": rng.normal(size=500),
@@ -834,7 +1020,9 @@ def check_references(run_dir: str, value) -> int:
             file_of(run_dir, value)
             n += 1
         for i, name in enumerate(value.get("filenames") or []):
-            file_of(run_dir, {"path": name, "sha256": value["sha256s"][i], "size": value["sizes"][i]})
+            file_of(
+                run_dir, {"path": name, "sha256": value["sha256s"][i], "size": value["sizes"][i]}
+            )
             n += 1
         n += sum(check_references(run_dir, v) for k, v in value.items() if k != "filenames")
     elif isinstance(value, list):
@@ -889,7 +1077,20 @@ def test_seed_example_runs_and_reads_back(name, tmp_path, monkeypatch):
     for run_dir in sorted(p for p in runs.iterdir() if p.is_dir()):
         for row in export(str(run_dir)):
             refs += check_references(str(run_dir), row)
-    uses_files = any(word in SNIPPETS[name] for word in ("Image(", "Video(", "Audio(", "Table(", "Html(", "Object3D(", "Molecule(", "plot", '"chart": '))
+    uses_files = any(
+        word in SNIPPETS[name]
+        for word in (
+            "Image(",
+            "Video(",
+            "Audio(",
+            "Table(",
+            "Html(",
+            "Object3D(",
+            "Molecule(",
+            "plot",
+            '"chart": ',
+        )
+    )
     logs = "log(" in SNIPPETS[name]
     if uses_files and logs:
         assert refs > 0, f"seed example {name} logged no file"

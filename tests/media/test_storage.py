@@ -75,12 +75,25 @@ def test_import_localrun_and_naming_media_types_imports_no_heavy_library():
         print(",".join(heavy))
         """
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == ""
 
 
 def test_every_public_media_name_is_exported():
-    for name in ("Image", "Video", "Audio", "Table", "Html", "Object3D", "Molecule", "Histogram", "plot", "plot_table"):
+    for name in (
+        "Image",
+        "Video",
+        "Audio",
+        "Table",
+        "Html",
+        "Object3D",
+        "Molecule",
+        "Histogram",
+        "plot",
+        "plot_table",
+    ):
         assert name in localrun.__all__
         assert getattr(localrun, name) is not None
     assert callable(localrun.plot.pr_curve)
@@ -93,7 +106,10 @@ def test_verify_finds_every_media_type_sound_and_a_damaged_file(run):
     localrun.log(
         {
             "img": localrun.Image(np.zeros((4, 4, 3), np.uint8)),
-            "imgs": [localrun.Image(np.ones((4, 4), np.uint8)), localrun.Image(np.full((4, 4), 2, np.uint8))],
+            "imgs": [
+                localrun.Image(np.ones((4, 4), np.uint8)),
+                localrun.Image(np.full((4, 4), 2, np.uint8)),
+            ],
             "aud": [localrun.Audio(np.zeros(8), sample_rate=8)],
             "t": localrun.Table(columns=["i"], data=[[1]]),
         }

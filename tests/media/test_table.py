@@ -21,10 +21,15 @@ def table_json(run, value):
 
 def test_data_and_columns(run):
     data = [["I love my phone", "1", "1"], ["My phone sucks", "0", "-1"]]
-    localrun.log({"examples": localrun.Table(data=data, columns=["Text", "Predicted Label", "True Label"])})
+    localrun.log(
+        {"examples": localrun.Table(data=data, columns=["Text", "Predicted Label", "True Label"])}
+    )
     value = last(run, "examples")
     assert (value["ncols"], value["nrows"]) == (3, 2)
-    assert table_json(run, value) == {"columns": ["Text", "Predicted Label", "True Label"], "data": data}
+    assert table_json(run, value) == {
+        "columns": ["Text", "Predicted Label", "True Label"],
+        "data": data,
+    }
 
 
 def test_add_data_and_default_columns(run):
@@ -33,7 +38,10 @@ def test_add_data_and_default_columns(run):
     table.add_data("b", np.int64(2), np.float32(0.5))
     localrun.log({"t": table})
     body = table_json(run, last(run, "t"))
-    assert body == {"columns": ["Input", "Output", "Expected"], "data": [["a", 1, 2.5], ["b", 2, 0.5]]}
+    assert body == {
+        "columns": ["Input", "Output", "Expected"],
+        "data": [["a", 1, 2.5], ["b", 2, 0.5]],
+    }
 
 
 def test_add_data_after_logging_is_seen_by_the_next_log(run):
@@ -98,7 +106,11 @@ def test_get_and_add_column():
 @pytest.mark.parametrize(
     ("call", "error", "words"),
     [
-        (lambda: localrun.Table(columns=["a", "b"]).add_data(1), MediaError, "1 values for 2 columns"),
+        (
+            lambda: localrun.Table(columns=["a", "b"]).add_data(1),
+            MediaError,
+            "1 values for 2 columns",
+        ),
         (lambda: localrun.Table(columns=["a", "a"]), MediaError, "duplicate"),
         (lambda: localrun.Table(columns="abc"), MediaTypeError, "list of names"),
         (lambda: localrun.Table(data=5), MediaTypeError, "list of rows"),

@@ -69,7 +69,9 @@ def test_a_path_is_stored_byte_for_byte(run, name):
 
 def test_a_bytes_io_is_sniffed_or_takes_format(run):
     data = (FIXTURES / "sample.mp4").read_bytes()
-    localrun.log({"a": localrun.Video(io.BytesIO(data)), "b": localrun.Video(io.BytesIO(data), format="mp4")})
+    localrun.log(
+        {"a": localrun.Video(io.BytesIO(data)), "b": localrun.Video(io.BytesIO(data), format="mp4")}
+    )
     assert last(run, "a")["path"].endswith(".mp4")
 
 

@@ -75,10 +75,15 @@ def test_one_flipped_byte_costs_only_that_record_and_is_reported(segment, tmp_pa
         lost_counts[len(lost)] = lost_counts.get(len(lost), 0) + 1
         assert len(lost) <= 1, pos
         assert got == [i for i in full if i not in lost], pos
-        if pos < last_frame:  # damage in the final frame is a torn tail; anywhere else it is reported
+        if (
+            pos < last_frame
+        ):  # damage in the final frame is a torn tail; anywhere else it is reported
             assert len(reader.damage) == 1, pos
             assert reader.damage[0].offset <= pos
-    figures["byte_flips"] = {"flips": flips, "records_lost_per_flip": {str(k): v for k, v in sorted(lost_counts.items())}}
+    figures["byte_flips"] = {
+        "flips": flips,
+        "records_lost_per_flip": {str(k): v for k, v in sorted(lost_counts.items())},
+    }
 
 
 def test_junk_appended_is_a_torn_tail_not_an_error(segment, tmp_path):
@@ -98,7 +103,10 @@ def test_a_sound_frame_that_is_not_a_record_is_reported(tmp_path):
         f.write(MAGIC + frame(b"\xc1") + frame(msgpack.packb("hello")) + frame(good))
     recs, reader = records(p)
     assert recs == [(1, 1, 1.0, {"a": 1}, None, None, 0)]  # a sound log record is a tuple
-    assert [d.reason.split(" (")[0] for d in reader.damage] == ["undecodable record", "not a record"]
+    assert [d.reason.split(" (")[0] for d in reader.damage] == [
+        "undecodable record",
+        "not a record",
+    ]
 
 
 def test_wrong_magic_is_reported_and_frames_still_read(tmp_path):

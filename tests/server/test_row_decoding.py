@@ -80,7 +80,9 @@ BAD_ROWS = {
     "bytes value": [{"_step": 1, "a": 1.0}, {"_step": 2, "x": b"\x00\x01"}],
     "ext value": [{"_step": 1, "x": msgpack.ExtType(1, b"x")}],
     "timestamp value": [{"_step": 1, "x": msgpack.Timestamp(5, 0)}],
-    "timestamp among scalars": [{"_step": 1, "a": 1.0, "t": msgpack.Timestamp(1_700_000_000, 0), "b": 2}],
+    "timestamp among scalars": [
+        {"_step": 1, "a": 1.0, "t": msgpack.Timestamp(1_700_000_000, 0), "b": 2}
+    ],
     "integer key": [{"_step": 1, 7: 1.0}],
     "binary key": [{"_step": 1, b"k": 1.0}],
     "bytes nested in a list": [{"_step": 1, "x": [1.0, b"\x00"]}],
@@ -111,7 +113,14 @@ def test_a_timestamp_is_refused_as_a_value_not_stored_as_a_date(server, api, mix
 
 
 GOOD_ROWS = [
-    {"_step": 1, "f": 0.5, "nan": float("nan"), "inf": float("-inf"), "i": -(2**63), "u": 2**64 - 1},
+    {
+        "_step": 1,
+        "f": 0.5,
+        "nan": float("nan"),
+        "inf": float("-inf"),
+        "i": -(2**63),
+        "u": 2**64 - 1,
+    },
     {"_step": 2, "s": "text", "empty": "", "t": True, "f": False, "none": None, "zero": 0},
     {"_step": 2**63 - 1, "unicode ключ": "значение", "train/loss": 1e-300},
 ]
@@ -123,7 +132,12 @@ def test_good_rows_are_stored_as_sent_and_read_back_the_same(server, api, mixed)
     body = msgpack.packb(rows)
     r = api.post_body(body)
     assert r.status_code == 200, r.text
-    assert r.json() == {"inserted": len(rows), "ignored": 0, "rows": len(rows), "last_step": 2**63 - 1}
+    assert r.json() == {
+        "inserted": len(rows),
+        "ignored": 0,
+        "rows": len(rows),
+        "last_step": 2**63 - 1,
+    }
     assert chunks(server)[-1] == body  # the batch as received
     back = api.read_back()
     assert msgpack.packb(back) == body  # the same values and types (True stays True, not 1)
@@ -132,7 +146,10 @@ def test_good_rows_are_stored_as_sent_and_read_back_the_same(server, api, mixed)
 
 def test_media_the_server_lacks_is_still_found_among_scalar_rows(api):
     missing = "0" * 64
-    rows = [{"_step": 1, "a": 1.0}, {"_step": 2, "img": {**IMAGE, "path": f"media/{missing}.png", "sha256": missing}}]
+    rows = [
+        {"_step": 1, "a": 1.0},
+        {"_step": 2, "img": {**IMAGE, "path": f"media/{missing}.png", "sha256": missing}},
+    ]
     r = api.post(rows)
     assert r.status_code == 409
     assert r.json()["missing"] == [missing]
@@ -142,7 +159,12 @@ def test_media_the_server_lacks_is_still_found_among_scalar_rows(api):
 
 
 def test_only_rows_that_fail_the_scalar_type_are_left_to_check():
-    rows = [{"_step": 0, "a": 1.0}, {"_step": 1, "img": IMAGE}, {"_step": 2, "x": {"y": [1]}}, {"_step": 3}]
+    rows = [
+        {"_step": 0, "a": 1.0},
+        {"_step": 1, "img": IMAGE},
+        {"_step": 2, "x": {"y": [1]}},
+        {"_step": 3},
+    ]
     decoded, unchecked = decode_rows(msgpack.packb(rows), True)
     assert decoded == rows and unchecked == {1, 2}
     assert check_rows(decoded, True, unchecked) == ([0, 1, 2, 3], {SHA})

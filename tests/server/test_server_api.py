@@ -62,10 +62,45 @@ def test_create_append_and_read_back(data):
         ("POST", f"{RUN}/rows", msgpack.packb([{"_step": "0"}]), MSGPACK, 400),
         ("POST", f"{RUN}/rows", msgpack.packb([{"_step": -1}]), MSGPACK, 400),
         ("POST", f"{RUN}/rows", msgpack.packb([{"_step": 2}, {"_step": 1}]), MSGPACK, 400),
-        ("POST", f"{RUN}/rows", msgpack.packb([{"_step": 0, "img": {"_type": "image-file", "path": "../../etc/passwd"}}]), MSGPACK, 400),
-        ("POST", f"{RUN}/rows", msgpack.packb([{"_step": 0, "img": {"_type": "image-file", "path": "/etc/passwd"}}]), MSGPACK, 400),
-        ("POST", f"{RUN}/rows", msgpack.packb([{"_step": 0, "v": {"_type": "video-file", "filenames": ["media/../../x"]}}]), MSGPACK, 400),
-        ("POST", f"{RUN}/rows", msgpack.packb([{"_step": 0, "img": {"_type": "image-file", "path": "media/x.png", "sha256": "a" * 64}}]), MSGPACK, 409),
+        (
+            "POST",
+            f"{RUN}/rows",
+            msgpack.packb(
+                [{"_step": 0, "img": {"_type": "image-file", "path": "../../etc/passwd"}}]
+            ),
+            MSGPACK,
+            400,
+        ),
+        (
+            "POST",
+            f"{RUN}/rows",
+            msgpack.packb([{"_step": 0, "img": {"_type": "image-file", "path": "/etc/passwd"}}]),
+            MSGPACK,
+            400,
+        ),
+        (
+            "POST",
+            f"{RUN}/rows",
+            msgpack.packb(
+                [{"_step": 0, "v": {"_type": "video-file", "filenames": ["media/../../x"]}}]
+            ),
+            MSGPACK,
+            400,
+        ),
+        (
+            "POST",
+            f"{RUN}/rows",
+            msgpack.packb(
+                [
+                    {
+                        "_step": 0,
+                        "img": {"_type": "image-file", "path": "media/x.png", "sha256": "a" * 64},
+                    }
+                ]
+            ),
+            MSGPACK,
+            409,
+        ),
         ("POST", "/api/v1/runs/proj/other/rows", msgpack.packb([{"_step": 0}]), MSGPACK, 404),
         ("PUT", "/api/v1/runs/proj/..", b"{}", {}, 405),  # the client resolves it to /api/v1/runs
         ("PUT", "/api/v1/runs/proj/%2e%2e", b"{}", {}, 400),
@@ -79,9 +114,21 @@ def test_create_append_and_read_back(data):
         ("POST", "/api/v1/blobs/missing", json.dumps({"sha256": ["../x"]}).encode(), {}, 400),
         ("GET", f"{RUN}/rows?after=x", b"", {}, 400),
         ("POST", "/api/v1/blobs", msgpack.packb({"0" * 64: b"not these bytes"}), MSGPACK, 400),
-        ("POST", "/api/v1/blobs", msgpack.packb({hashlib.sha256(b"ok").hexdigest(): b"ok", "0" * 64: b"bad"}), MSGPACK, 400),
+        (
+            "POST",
+            "/api/v1/blobs",
+            msgpack.packb({hashlib.sha256(b"ok").hexdigest(): b"ok", "0" * 64: b"bad"}),
+            MSGPACK,
+            400,
+        ),
         ("POST", "/api/v1/blobs", msgpack.packb({"../x": b"x"}), MSGPACK, 400),
-        ("POST", "/api/v1/blobs", msgpack.packb({hashlib.sha256(b"ok").hexdigest(): "ok"}), MSGPACK, 400),
+        (
+            "POST",
+            "/api/v1/blobs",
+            msgpack.packb({hashlib.sha256(b"ok").hexdigest(): "ok"}),
+            MSGPACK,
+            400,
+        ),
         ("POST", "/api/v1/blobs", msgpack.packb([b"x"]), MSGPACK, 400),
         ("POST", "/api/v1/blobs", b"x", {"Content-Type": "application/octet-stream"}, 415),
     ],
@@ -140,7 +187,10 @@ def test_a_bundle_stores_each_file_once(data):
 
 
 def test_a_bundle_of_many_files_is_stored_whole_by_several_writers(data):
-    files = {hashlib.sha256(b).hexdigest(): b for b in (f"file {i}".encode() * (i + 1) for i in range(50))}
+    files = {
+        hashlib.sha256(b).hexdigest(): b
+        for b in (f"file {i}".encode() * (i + 1) for i in range(50))
+    }
     with client(data) as c:
         answer = c.post("/api/v1/blobs", content=msgpack.packb(files), headers=MSGPACK).json()
         assert sorted(answer["stored"]) == sorted(files) and answer["count"] == 50
@@ -151,7 +201,12 @@ def test_a_bundle_of_many_files_is_stored_whole_by_several_writers(data):
 
 def test_token_is_required_on_every_call(data):
     with client(data, token="t0k") as c:
-        for method, path in [("GET", "/api/v1/runs"), ("PUT", RUN), ("GET", "/"), ("GET", "/runs/proj/r1")]:
+        for method, path in [
+            ("GET", "/api/v1/runs"),
+            ("PUT", RUN),
+            ("GET", "/"),
+            ("GET", "/runs/proj/r1"),
+        ]:
             r = c.request(method, path, content=b"{}")
             assert r.status_code == 401 and r.headers["www-authenticate"].startswith("Bearer")
         assert c.get("/api/v1/runs", headers={"Authorization": "Bearer wrong"}).status_code == 401
@@ -159,6 +214,8 @@ def test_token_is_required_on_every_call(data):
 
 
 def test_serve_refuses_a_public_address_without_a_token(tmp_path):
-    result = CliRunner().invoke(main, ["serve", "--data", str(tmp_path), "--host", "0.0.0.0"], env={"LOCALRUN_TOKEN": ""})
+    result = CliRunner().invoke(
+        main, ["serve", "--data", str(tmp_path), "--host", "0.0.0.0"], env={"LOCALRUN_TOKEN": ""}
+    )
     assert result.exit_code == 2
     assert "refusing to listen on 0.0.0.0 without a token" in result.output

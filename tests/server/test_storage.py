@@ -77,7 +77,11 @@ def test_everything_survives_reopening(open_backend):
     s.close()
     t = open_backend()
     info = t.get_run("p", "r")
-    assert (info.rows, info.last_step, msgpack.unpackb(info.doc)) == (100, 99, {"state": "finished"})
+    assert (info.rows, info.last_step, msgpack.unpackb(info.doc)) == (
+        100,
+        99,
+        {"state": "finished"},
+    )
     assert [i.run_id for i in t.list_runs()] == ["r"]
 
 

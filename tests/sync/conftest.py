@@ -37,7 +37,14 @@ def image_value(run, color=(255, 0, 0)) -> dict:
 
 def make_run(root, run_id="r1", rows=20, images=0, finish=True, **init) -> localrun.Run:
     """A run with scalars, a histogram, images, a table, config, summary and one dropped call."""
-    run = localrun.init(project="proj", id=run_id, dir=str(root), config={"lr": 0.1, "layers": [1, 2]}, settings={"quiet": True}, **init)
+    run = localrun.init(
+        project="proj",
+        id=run_id,
+        dir=str(root),
+        config={"lr": 0.1, "layers": [1, 2]},
+        settings={"quiet": True},
+        **init,
+    )
     for i in range(rows):
         data = {"loss": 1.0 / (i + 1), "acc": i / rows, "nan": float("nan") if i % 7 == 0 else i}
         if i % 5 == 0:
@@ -54,19 +61,29 @@ def make_run(root, run_id="r1", rows=20, images=0, finish=True, **init) -> local
 
 
 def export_rows(path_or_url: str, env=None) -> list[dict]:
-    out = subprocess.run([*CLI, "export", path_or_url], capture_output=True, text=True, env=env, check=True).stdout
+    out = subprocess.run(
+        [*CLI, "export", path_or_url], capture_output=True, text=True, env=env, check=True
+    ).stdout
     return [json.loads(line) for line in out.splitlines()]
 
 
 def show_json(path_or_url: str, env=None) -> dict:
-    out = subprocess.run([*CLI, "show", path_or_url, "--json"], capture_output=True, text=True, env=env, check=True).stdout
+    out = subprocess.run(
+        [*CLI, "show", path_or_url, "--json"], capture_output=True, text=True, env=env, check=True
+    ).stdout
     doc = json.loads(out)
     doc.pop("path")
     return doc
 
 
 def sync(path, url, *args, env=None, check=False) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, "sync", str(path), "--to", url, *args], capture_output=True, text=True, env=env, check=check)
+    return subprocess.run(
+        [*CLI, "sync", str(path), "--to", url, *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=check,
+    )
 
 
 def same(a, b) -> bool:
@@ -90,7 +107,9 @@ class Server:
         if self.token:
             args += ["--token", self.token]
         env = {k: v for k, v in os.environ.items() if k != "LOCALRUN_TOKEN"}
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        self.proc = subprocess.Popen(
+            args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
         line = self.proc.stdout.readline()
         if "listening on" not in line:
             self.proc.kill()

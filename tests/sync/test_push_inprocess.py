@@ -106,7 +106,9 @@ def test_gives_up_after_retries_with_a_transport_error(tmp_path):
 
 
 def test_live_run_holds_back_its_open_row_then_sends_it(tmp_path, app_remote):
-    run = localrun.init(project="proj", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True})
+    run = localrun.init(
+        project="proj", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True}
+    )
     run.log({"a": 1})
     run.log({"a": 2}, commit=False)  # open: the next call may add keys to this row
     first = push_run(run.dir, app_remote)
@@ -133,7 +135,9 @@ def test_wiped_server_at_the_same_url_gets_everything_again(tmp_path):
 
 
 def test_media_with_a_wrong_hash_is_refused(tmp_path, app_remote):
-    run = localrun.init(project="proj", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True})
+    run = localrun.init(
+        project="proj", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True}
+    )
     img = image_value(run)
     run.log({"img": img})
     localrun.finish(quiet=True)
@@ -141,7 +145,9 @@ def test_media_with_a_wrong_hash_is_refused(tmp_path, app_remote):
         f.write(b"tampered")
     result = push_run(run.dir, app_remote)
     assert isinstance(result.error, RemoteRejectedError)
-    assert result.error.status == 400 and "damaged or was changed after it was logged" in str(result.error)
+    assert result.error.status == 400 and "damaged or was changed after it was logged" in str(
+        result.error
+    )
     assert rows_of(app_remote) == []
 
 
@@ -171,11 +177,17 @@ def test_a_second_sync_of_the_same_run_to_the_same_remote_is_refused(tmp_path, a
 
 
 def test_a_project_name_with_spaces_and_unicode_round_trips(tmp_path, app_remote):
-    run = localrun.init(project="моя модель v2", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True})
+    run = localrun.init(
+        project="моя модель v2", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True}
+    )
     run.log({"a": 1})
     localrun.finish(quiet=True)
     result = push_run(run.dir, app_remote)
-    assert result.synced and result.url == "http://inproc/runs/%D0%BC%D0%BE%D1%8F%20%D0%BC%D0%BE%D0%B4%D0%B5%D0%BB%D1%8C%20v2/r1"
+    assert (
+        result.synced
+        and result.url
+        == "http://inproc/runs/%D0%BC%D0%BE%D1%8F%20%D0%BC%D0%BE%D0%B4%D0%B5%D0%BB%D1%8C%20v2/r1"
+    )
     assert app_remote.get_run("моя модель v2", "r1")["rows"] == 1
 
 

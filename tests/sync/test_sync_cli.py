@@ -28,7 +28,16 @@ def test_every_command_has_help_and_is_documented(command):
 
 def test_the_line_per_run_ends_with_the_run_url():
     url = "http://127.0.0.1:8080/runs/p/r1"
-    r = PushResult("runs/r1", "r1", "p", url, state="finished", rows_sent=1234, files_sent=2, file_bytes_sent=45_100)
+    r = PushResult(
+        "runs/r1",
+        "r1",
+        "p",
+        url,
+        state="finished",
+        rows_sent=1234,
+        files_sent=2,
+        file_bytes_sent=45_100,
+    )
     assert describe(r) == f"r1: sent 1,234 rows and 2 media files (45.1 kB) -> {url}"
     r = PushResult("runs/r1", "r1", "p", url, state="running", rows_sent=1, held_back=1, dropped=2)
     assert describe(r) == (
@@ -53,7 +62,9 @@ def test_show_and_export_read_a_server(tmp_path, server):
     assert table.exit_code == 0 and "2 runs" in table.output
     one = runner.invoke(main, ["show", f"{server.url}/runs/proj/b"])
     assert one.exit_code == 0 and "4 rows" in one.output
-    csv = runner.invoke(main, ["export", f"{server.url}/runs/proj/b", "--format", "csv", "--keys", "loss"])
+    csv = runner.invoke(
+        main, ["export", f"{server.url}/runs/proj/b", "--format", "csv", "--keys", "loss"]
+    )
     assert csv.output.splitlines()[0] == "_step,loss" and len(csv.output.splitlines()) == 5
     missing = runner.invoke(main, ["show", f"{server.url}/runs/proj/nope", "--json"])
     assert missing.exit_code == 3 and "no run 'proj'/'nope' on this server" in missing.output

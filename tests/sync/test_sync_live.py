@@ -57,14 +57,23 @@ def test_resync_sends_nothing_and_says_so(tmp_path, server):
     make_run(tmp_path / "runs", rows=10)
     sync(tmp_path / "runs", server.url, check=True)
     again = sync(tmp_path / "runs", server.url, check=True)
-    assert again.stdout == f"r1: up to date, nothing new to send (10 rows on the server) -> {server.url}/runs/proj/r1\n"
+    assert (
+        again.stdout
+        == f"r1: up to date, nothing new to send (10 rows on the server) -> {server.url}/runs/proj/r1\n"
+    )
     assert len(remote_rows(server)) == 10
 
 
 def test_resumed_run_syncs_only_new_rows(tmp_path, server):
     make_run(tmp_path / "runs", rows=10)
     sync(tmp_path / "runs", server.url, check=True)
-    run = localrun.init(project="proj", id="r1", dir=str(tmp_path / "runs"), resume="allow", settings={"quiet": True})
+    run = localrun.init(
+        project="proj",
+        id="r1",
+        dir=str(tmp_path / "runs"),
+        resume="allow",
+        settings={"quiet": True},
+    )
     for i in range(5):
         run.log({"loss": float(i)})
     localrun.finish(quiet=True)
@@ -86,10 +95,19 @@ def test_sigkill_three_times_then_complete_is_exact(tmp_path, server):
     cursor_file = Cursor.file_for(str(runs / "r1"), server.url)
     last = -1
     for _ in range(3):
-        proc = subprocess.Popen([*CLI, "sync", str(runs), "--to", server.url], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [*CLI, "sync", str(runs), "--to", server.url],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            step = Cursor.load(str(runs / "r1"), server.url).last_step if os.path.exists(cursor_file) else None
+            step = (
+                Cursor.load(str(runs / "r1"), server.url).last_step
+                if os.path.exists(cursor_file)
+                else None
+            )
             if step is not None and step > last:
                 break
             time.sleep(0.005)
@@ -108,7 +126,13 @@ def test_server_restart_between_syncs_loses_nothing(tmp_path, server):
     make_run(tmp_path / "runs", rows=15, images=2)
     sync(tmp_path / "runs", server.url, check=True)
     server.restart()  # SIGKILL, then the same data folder and port
-    run = localrun.init(project="proj", id="r1", dir=str(tmp_path / "runs"), resume="allow", settings={"quiet": True})
+    run = localrun.init(
+        project="proj",
+        id="r1",
+        dir=str(tmp_path / "runs"),
+        resume="allow",
+        settings={"quiet": True},
+    )
     run.log({"img": image_value(run, (9, 9, 9))})
     localrun.finish(quiet=True)
     sync(tmp_path / "runs", server.url, check=True)
@@ -149,19 +173,28 @@ def test_token_is_required_and_checked(tmp_path):
 
 
 def test_same_image_sixty_times_is_stored_once(tmp_path, server):
-    run = localrun.init(project="proj", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True})
+    run = localrun.init(
+        project="proj", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True}
+    )
     img = image_value(run)
     for i in range(60):
         run.log({"img": img, "i": i})
     localrun.finish(quiet=True)
     done = sync(tmp_path / "runs", server.url, check=True)
     assert "sent 60 rows and 1 media file " in done.stdout
-    blobs = [f for d, _, fs in os.walk(os.path.join(server.data_dir, "blobs")) if not d.endswith("tmp") for f in fs]
+    blobs = [
+        f
+        for d, _, fs in os.walk(os.path.join(server.data_dir, "blobs"))
+        if not d.endswith("tmp")
+        for f in fs
+    ]
     assert blobs == [img["sha256"]]
 
 
 def test_dropped_steps_stay_dropped(tmp_path, server):
-    run = localrun.init(project="proj", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True})
+    run = localrun.init(
+        project="proj", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True}
+    )
     run.log({"a": 1}, step=5)
     run.log({"a": 2}, step=3)  # backwards: dropped
     run.log({"a": 3}, step=6)
@@ -171,7 +204,9 @@ def test_dropped_steps_stay_dropped(tmp_path, server):
     rows = remote_rows(server)
     assert [r["_step"] for r in rows] == [5, 6]
     assert [r["a"] for r in rows] == [1, 3]
-    assert show_json(f"{server.url}/runs/proj/r1")["dropped"] == [{"step": 3, "current_step": 5, "keys": ["a"]}]
+    assert show_json(f"{server.url}/runs/proj/r1")["dropped"] == [
+        {"step": 3, "current_step": 5, "keys": ["a"]}
+    ]
 
 
 def test_one_failing_run_does_not_stop_the_others(tmp_path, server):
@@ -236,9 +271,17 @@ def test_hostile_requests_over_a_socket_store_nothing(tmp_path):
         with httpx.Client(base_url=server.url) as c:
             assert c.put("/api/v1/runs/proj/r1", json={}).status_code == 201
             big = msgpack.packb([{"_step": i, "pad": "x" * 1000} for i in range(2000)])
-            r = c.post("/api/v1/runs/proj/r1/rows", content=big, headers={"Content-Type": "application/msgpack"})
+            r = c.post(
+                "/api/v1/runs/proj/r1/rows",
+                content=big,
+                headers={"Content-Type": "application/msgpack"},
+            )
             assert r.status_code == 413
-            r = c.post("/api/v1/runs/proj/r1/rows", content=b"\xc1 nonsense", headers={"Content-Type": "application/msgpack"})
+            r = c.post(
+                "/api/v1/runs/proj/r1/rows",
+                content=b"\xc1 nonsense",
+                headers={"Content-Type": "application/msgpack"},
+            )
             assert r.status_code == 400
             blob = b"z" * (2 * 1024 * 1024)
             r = c.put(f"/api/v1/blobs/{hashlib.sha256(blob).hexdigest()}", content=blob)
