@@ -9,7 +9,8 @@ unchanged run can say "up to date" without replaying it.
 
 ``as_project`` and ``as_id`` are the project and run id the run has *on that remote* when they
 are not its own (``localrun sync --project`` / ``--as``): set once, every later sync to that
-remote uses them.
+remote uses them. ``lost`` names the media files the last sync could not send (missing,
+damaged, too large), so the next one tries them again even when no row names them anew.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Cursor:
     segments: dict[str, int] = field(default_factory=dict)
     as_project: str | None = None
     as_id: str | None = None
+    lost: dict[str, str] = field(default_factory=dict)  # {sha256: path} not sent last time
 
     @staticmethod
     def file_for(run_dir: str, url: str) -> str:
@@ -59,6 +61,7 @@ class Cursor:
                 segments={str(k): int(v) for k, v in (data.get("segments") or {}).items()},
                 as_project=_name(data.get("as_project")),
                 as_id=_name(data.get("as_id")),
+                lost={str(k): str(v) for k, v in (data.get("lost") or {}).items()},
             )
         except (OSError, ValueError, TypeError, AttributeError, KeyError):
             return cls(url=url)

@@ -370,7 +370,9 @@ class _Push:
             if not r.dry_run:
                 # First on the sender thread, so before any batch: the media folder, while
                 # this thread starts replaying.
-                preload = sender.submit(self._send_media_folder, self._media_folder())
+                media = self._media_folder()
+                absent = {h: rel for h, rel in cursor.lost.items() if h not in media}
+                preload = sender.submit(self._send_media_folder, media, absent)
                 self.walk_batches = live
             # islice, not a loop appending row by row: this runs a million times for a
             # million-row run, and in C it costs next to nothing.
@@ -401,6 +403,7 @@ class _Push:
         finished = r.state != "running" and not r.held_back
         cursor.rows = r.rows_total
         # A run with lost media files is not done: a later sync sends any that are back.
+        cursor.lost = {sha: rel for sha, (rel, _) in r.lost_media.items()}
         cursor.synced = finished and not r.lost_media
         cursor.segments = sizes if cursor.synced else {}
         cursor.save(self.path)
@@ -644,21 +647,26 @@ class _Push:
             pass
         return found
 
-    def _send_media_folder(self, media: dict[str, tuple[str, int]]) -> None:
+    def _send_media_folder(self, media: dict[str, tuple[str, int]], absent: dict[str, str]) -> None:
         """Upload the run's media files the remote lacks, all at once, before replay starts.
 
         Asking per batch would mean a round trip per batch, each one waiting on replay for the
         interpreter; this way the files go out in parallel from the start. Batches of a live run
-        are still checked, for files that appear meanwhile.
+        are still checked, for files that appear meanwhile. ``absent`` are files the last sync
+        found missing (``{sha256: path}``): still missing unless the remote has them by now.
         """
         try:
-            unknown = [h for h in media if h not in self.known]
+            unknown = [h for h in (*media, *absent) if h not in self.known]
             if unknown:
                 missing = self.remote.missing_blobs(unknown)
+                for sha in missing:
+                    if sha not in media:
+                        self._lose(sha, absent[sha], MISSING)
+                missing = [h for h in missing if h in media]
                 self._upload(
                     missing, {h: media[h][0] for h in missing}, {h: media[h][1] for h in missing}
                 )
-                self.known.update(unknown)
+                self.known.update(h for h in unknown if h not in self.result.lost_media)
             self._declare_lost()
         except BaseException as exc:
             self.failed = True
