@@ -309,7 +309,7 @@ class _Api:
         if incarnation is not None:
             check_incarnation(incarnation)
         replace = body.get("replace", False)
-        if replace not in (True, False):
+        if type(replace) is not bool:
             raise BadInput(f"replace must be true or false, not {str(replace)[:60]}")
         if replace and incarnation is None:
             raise BadInput(
