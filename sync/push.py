@@ -407,7 +407,7 @@ class _Push:
         cursor.synced = finished and not r.lost_media
         cursor.segments = sizes if cursor.synced else {}
         cursor.save(self.path)
-        r.synced = finished
+        r.synced = cursor.synced
 
     def _fit_limits(self) -> None:
         """Size batches and bundles to what the remote says one request may carry."""
