@@ -262,12 +262,17 @@ class _Push:
                 cursor.save(self.path)
         return cursor
 
-    def _conflict(self, detail: str) -> _NeedsAction:
+    def _conflict(self, detail: str, midway: bool = False) -> _NeedsAction:
         r = self.result
         where = f"localrun sync {self.path} --to {self.remote.base_url}"
+        stopped = (
+            f"this run's sync stopped there, after {_plural(r.rows_sent, 'row')}"
+            if midway
+            else "nothing of this run was stored there"
+        )
         return _NeedsAction(
             f"the server holds a different run with project {self.project!r} and id {self.run_id!r} "
-            f"({detail}); nothing of this run was stored there. To keep both, sync this one under "
+            f"({detail}); {stopped}. To keep both, sync this one under "
             f"another id: `{where} --as NEWID` (remembered for later syncs to that server). To "
             f"overwrite the server's copy with this run: `{where} --replace`, which deletes "
             f"the rows the server holds of the other run"
@@ -398,7 +403,9 @@ class _Push:
         try:
             there = self.remote.set_doc(self.project, self.run_id, doc, self.incarnation)
         except RunConflictError:
-            raise self._conflict("another sync put it there while this one ran") from None
+            raise self._conflict(
+                "another sync put it there while this one ran", midway=True
+            ) from None
         r.rows_total = there.get("rows", 0)
         finished = r.state != "running" and not r.held_back
         cursor.rows = r.rows_total
@@ -499,7 +506,9 @@ class _Push:
                 )
                 break
             except RunConflictError:
-                raise self._conflict("another sync put it there while this one ran") from None
+                raise self._conflict(
+                    "another sync put it there while this one ran", midway=True
+                ) from None
             except RemoteRejectedError as exc:
                 if exc.status == 409:
                     # The rows name files the remote lacks (ones that appeared after the media
@@ -575,7 +584,8 @@ class _Push:
             if backwards != ignored:
                 raise self._conflict(
                     f"it already held {ignored} of the rows this sync sent as new, up to step "
-                    f"{last}: rows of another run"
+                    f"{last}: rows of another run",
+                    midway=True,
                 )
             _, problems = scrub_rows(_decode(body), self.remote_last)
             self.result.not_sent.extend(problems)
@@ -812,11 +822,17 @@ class _Push:
         try:
             self.remote.declare_lost(self.project, self.run_id, files, self.incarnation)
         except RunConflictError:
-            raise self._conflict("another sync put it there while this one ran") from None
+            raise self._conflict(
+                "another sync put it there while this one ran", midway=True
+            ) from None
         return True
 
 
 MISSING = "missing from the run directory"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _hash_problem(sha: str, data: bytes) -> str | None:

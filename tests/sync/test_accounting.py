@@ -82,6 +82,23 @@ class SecondWriter(httpx.BaseTransport):
         return self.inner.handle_request(request)
 
 
+class ReplacedMidway(httpx.BaseTransport):
+    """Before the ``n``-th POST of rows, another machine replaces the run with its own."""
+
+    def __init__(self, inner: httpx.BaseTransport, n: int):
+        self.inner = inner
+        self.left = n
+
+    def handle_request(self, request):
+        if request.method == "POST" and request.url.path.endswith("/rows"):
+            self.left -= 1
+            if self.left == 0:
+                body = {"created_at": 1.0, "incarnation": "other", "replace": True}
+                put = httpx.Request("PUT", "http://inproc" + RUN, json=body)
+                assert self.inner.handle_request(put).status_code == 201
+        return self.inner.handle_request(request)
+
+
 class Miscounts(httpx.BaseTransport):
     """A server that is not ours: it answers every batch with counts that do not add up."""
 
@@ -116,8 +133,20 @@ def test_rows_another_writer_put_ahead_of_this_sync_stop_it(tmp_path):
     assert "it already held 10 of the rows this sync sent as new, up to step 39" in str(
         result.error
     )
+    assert "this run's sync stopped there, after 10 rows" in str(result.error)
     assert result.rows_sent == 10  # only what the server said it stored
     assert Cursor.load(run.dir, "http://inproc").last_step == 9
+
+
+def test_a_run_replaced_by_another_machine_midway_stops_this_sync(tmp_path):
+    run = make_run(tmp_path / "runs", rows=30)
+    remote = Remote("http://inproc", transport=ReplacedMidway(app_transport(tmp_path), 3))
+    result = push_run(run.dir, remote, batch_rows=10)
+    assert result.needs_action and "another sync put it there while this one ran" in str(
+        result.error
+    )
+    assert "stopped there, after 20 rows" in str(result.error)
+    assert list(remote.iter_rows("proj", "r1")) == []  # the other machine's, so far empty
 
 
 def test_counts_that_do_not_add_up_stop_the_run(tmp_path):
