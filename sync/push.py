@@ -825,6 +825,16 @@ class _Push:
             raise self._conflict(
                 "another sync put it there while this one ran", midway=True
             ) from None
+        except RemoteRejectedError as exc:
+            if exc.status not in (404, 405):
+                raise
+            first = files[0]
+            raise SyncError(
+                f"{_plural(len(files), 'media file')} of this run cannot be sent ({first['path']}: "
+                f"{first['reason']}), and {self.remote.base_url} would not record them as lost "
+                f"({exc.status}): a server older than this localrun cannot. Upgrade the server, or "
+                "put the files back in the run's media/ folder, then sync again"
+            ) from exc
         return True
 
 

@@ -180,6 +180,30 @@ def test_a_413_for_a_file_is_a_lost_file_when_the_server_does_not_announce_its_l
         assert same(list(remote.iter_rows("proj", "r1")), local_rows(path))
 
 
+class NoLostMedia(httpx.BaseTransport):
+    """A server from before lost media: it has no such route."""
+
+    def __init__(self, inner: httpx.BaseTransport):
+        self.inner = inner
+
+    def handle_request(self, request):
+        if request.url.path.endswith("/lost-media"):
+            return httpx.Response(404, json={"error": "no such route"}, request=request)
+        return self.inner.handle_request(request)
+
+
+def test_a_server_that_cannot_record_lost_files_fails_the_run_with_the_way_on(tmp_path):
+    path, refs = run_with_images(tmp_path / "runs", rows=20, images=2)
+    os.unlink(os.path.join(path, refs[1]["path"]))
+    app = create_app(str(tmp_path / "data"))
+    transport = NoLostMedia(AsyncBridge(httpx.ASGITransport(app)))
+    with Remote("http://inproc", transport=transport) as remote:
+        result = push_run(path, remote)
+    assert "would not record them as lost (404)" in str(result.error)
+    assert "Upgrade the server, or put the files back" in str(result.error)
+    assert not result.synced
+
+
 def test_batches_and_bundles_fit_a_small_body_limit(tmp_path):
     # 10,000-row batches of these rows are 3 MB, and 40 files of 100 kB make 4 MB bundles:
     # a server with --max-body-mb 1 refused both, every time, before it announced its limits.
