@@ -10,6 +10,16 @@ Replay and packing run on this thread while a sender thread talks to the remote,
 runs ahead of the sends (by up to ``IN_FLIGHT`` batches and ``IN_FLIGHT_BYTES``). Rows are sent
 strictly in step order, one batch at a time, which is what lets one number (the cursor's
 ``last_step``) say what the remote has.
+
+Every write names the run's incarnation (docs/protocol.md, "Run identity"): a remote holding
+another run under the same project and id refuses it, and the run fails with the way on
+(``--as``, ``--replace``). Every answer to a batch is checked: rows are never sent at or below
+what the remote holds, so a row it ignores is another run's, and only rows it stored count.
+
+One bad item costs only itself: a media file that is missing, not what its name says or over
+the remote's limit is declared lost (its rows go all the same); a batch the remote refuses
+with 400 is sent again without the values that break ``localrun.contract`` (``values.py``).
+Each is recorded in the result, for the command to list.
 """
 
 from __future__ import annotations
@@ -453,7 +463,7 @@ class _Push:
         self.batches += 1
         if self.batches % COLLECT_EVERY == 0:
             gc.collect(0)  # everything made since the collector was paused is in generation 0
-        for body, rows, last_step in self._bodies(batch):
+        for body, rows in self._bodies(batch):
             files: dict[str, str] = {}
             if self.walk_batches and (
                 b"sha256" in body or b"filenames" in body
@@ -469,21 +479,19 @@ class _Push:
                 or sum(n for _, n in in_flight) + len(body) > IN_FLIGHT_BYTES
             ):
                 in_flight.pop(0)[0].result()  # re-raises the sender's error here
-            in_flight.append(
-                (sender.submit(self._send, body, len(rows), last_step, files), len(body))
-            )
+            in_flight.append((sender.submit(self._send, body, len(rows), files), len(body)))
 
     def _bodies(self, rows: list[dict]):
         """msgpack arrays of ``rows``, halved until each fits in ``batch_bytes``."""
         body = _encode(rows)
         if len(body) <= self.batch_bytes or len(rows) == 1:
-            yield body, rows, rows[-1]["_step"]
+            yield body, rows
             return
         half = len(rows) // 2
         yield from self._bodies(rows[:half])
         yield from self._bodies(rows[half:])
 
-    def _send(self, body: bytes, n_rows: int, last_step, files: dict[str, str]) -> None:
+    def _send(self, body: bytes, n_rows: int, files: dict[str, str]) -> None:
         """On the sender thread: media first, then the rows, then the cursor."""
         if self.failed:
             return
