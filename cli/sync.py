@@ -51,12 +51,12 @@ def describe(r: PushResult) -> str:
                 what += " (its last row is still open)"
         if r.dropped:
             what += f"; {_plural(r.dropped, 'dropped call')} not sent (step went backwards, see localrun show)"
-    if r.replaced:
-        what += "; replaced the server's copy of another run"
-    if r.lost_media:
-        what += f"; {_plural(len(r.lost_media), 'media file')} not sent"
-    if r.not_sent:
-        what += f"; {_plural(len(r.not_sent), 'value')} not sent"
+        if r.replaced:
+            what += "; replaced the server's copy of another run"
+        if r.lost_media:
+            what += f"; {_plural(len(r.lost_media), 'media file')} not sent"
+        if r.not_sent:
+            what += f"; {_plural(len(r.not_sent), 'value')} not sent"
     return f"{r.run_id}: {what} -> {r.url}"
 
 
