@@ -8,7 +8,13 @@ from typing import TYPE_CHECKING
 import click
 from localrun.sync import find_runs
 
+from localrun.contract import project_problem, run_id_problem
+
 from .errors import EXIT_SYNC
+
+#: Lines printed per run for the values and media files a sync could not send; the rest are
+#: counted.
+DETAIL_LINES = 20
 
 if TYPE_CHECKING:
     from localrun.sync.push import PushResult
@@ -45,7 +51,24 @@ def describe(r: PushResult) -> str:
                 what += " (its last row is still open)"
         if r.dropped:
             what += f"; {_plural(r.dropped, 'dropped call')} not sent (step went backwards, see localrun show)"
+        if r.replaced:
+            what += "; replaced the server's copy of another run"
+        if r.lost_media:
+            what += f"; {_plural(len(r.lost_media), 'media file')} not sent"
+        if r.not_sent:
+            what += f"; {_plural(len(r.not_sent), 'value')} not sent"
     return f"{r.run_id}: {what} -> {r.url}"
+
+
+def details(r: PushResult, limit: int = DETAIL_LINES) -> list[str]:
+    """One line per media file and value the run's sync could not send (for stderr), capped."""
+    lines = [
+        f"{r.run_id}: {path} not sent: {reason}" for path, reason in sorted(r.lost_media.values())
+    ]
+    lines += [f"{r.run_id}: {problem}" for problem in r.not_sent]
+    if len(lines) > limit:
+        lines = lines[:limit] + [f"{r.run_id}: ... and {len(lines) - limit:,} more not sent"]
+    return lines
 
 
 @click.command()
@@ -61,33 +84,101 @@ def describe(r: PushResult) -> str:
 @click.option(
     "--dry-run", is_flag=True, help="Say what would be sent, without contacting the server."
 )
-def sync(path: str, url: str, token: str | None, dry_run: bool) -> None:
+@click.option(
+    "--as",
+    "as_id",
+    default=None,
+    metavar="NEWID",
+    help="Sync the run (PATH must be one run) under this run id on that server; remembered for later syncs there.",
+)
+@click.option(
+    "--project",
+    "as_project",
+    default=None,
+    metavar="NEWNAME",
+    help="Sync the run (PATH must be one run) into this project on that server; remembered for later syncs there.",
+)
+@click.option(
+    "--replace",
+    is_flag=True,
+    help="Where the server holds a different run with the same project and id, overwrite its copy "
+    "with this run: the server's rows of the other run are deleted.",
+)
+def sync(
+    path: str,
+    url: str,
+    token: str | None,
+    dry_run: bool,
+    as_id: str | None,
+    as_project: str | None,
+    replace: bool,
+) -> None:
     """Push every run beneath PATH (default ./runs) to the server at URL.
 
     Rows, config, summary, state and media files are sent; each media file once. Interrupted
     syncs resume where they stopped, and re-syncing sends only what is new. Prints one line per
-    run, ending with the run's URL. Exit status 0 only when every run synced.
+    run, ending with the run's URL. Exit status 0 only when every run synced whole.
+
+    A server holding a different run with the same project and id refuses this one; the line
+    says so, and --as (keep both) or --replace (overwrite the server's copy) is the way on.
+    A media file that is missing, damaged or too large for the server, and a value a server
+    cannot store, are left out and listed on stderr: everything else of the run is sent.
     """
     # httpx (a tenth of a second) is imported only by the commands that talk to a server.
     from localrun.sync.push import push_runs
     from localrun.sync.remote import Remote, token_from
 
+    for given, problem, option in (
+        (as_id, run_id_problem, "--as"),
+        (as_project, project_problem, "--project"),
+    ):
+        if given is not None and problem(given) is not None:
+            raise click.BadParameter(problem(given), param_hint=option)
     paths = find_runs(path)
+    if (as_id or as_project) and len(paths) != 1:
+        option = "--as" if as_id else "--project"
+        raise click.UsageError(
+            f"{option} names one run, and {path} holds {len(paths)}: give the run's own folder as PATH"
+        )
     remote = Remote(url, token=token_from(token))
     failed = 0
+    stuck = 0  # failed in a way the same command will not fix
+    incomplete = 0  # synced, but without some media files or values
     with remote, _progress() as progress:
 
         def on_result(r: PushResult) -> None:
-            nonlocal failed
+            nonlocal failed, stuck, incomplete
             failed += r.error is not None
+            stuck += r.needs_action
+            incomplete += r.error is None and not r.complete
             click.echo(describe(r))  # above the progress bar: rich redirects stdout while it shows
+            for line in details(r):
+                click.echo(line, err=True)
 
-        push_runs(paths, remote, dry_run=dry_run, progress=progress.advance, on_result=on_result)
+        push_runs(
+            paths,
+            remote,
+            dry_run=dry_run,
+            progress=progress.advance,
+            on_result=on_result,
+            as_id=as_id,
+            as_project=as_project,
+            replace=replace,
+        )
     if failed:
+        then = (
+            "Run the same command again: it resumes where it stopped"
+            if stuck < failed
+            else "Each line above says what to do"
+        )
+        click.echo(f"localrun: {failed} of {len(paths)} run(s) did not sync. {then}", err=True)
+    if incomplete:
         click.echo(
-            f"localrun: {failed} of {len(paths)} run(s) did not sync. Run the same command again: it resumes where it stopped",
+            f"localrun: {incomplete} run(s) synced without some of their media files or values (listed above). "
+            "A file put back in its run's media/ folder is sent by the next sync",
             err=True,
         )
+    if failed or incomplete:
         sys.exit(EXIT_SYNC)
 
 

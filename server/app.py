@@ -29,15 +29,27 @@ from .blobs import BlobDir
 from .names import (
     MAX_STEP,
     BadInput,
+    check_incarnation,
+    check_media_path,
     check_project,
     check_run_id,
     check_sha256,
 )
-from .storage import RowBatch, RunInfo, Storage, UnknownRunError, open_storage
+from .storage import (
+    IncarnationConflict,
+    LostFile,
+    RowBatch,
+    RunInfo,
+    Storage,
+    UnknownRunError,
+    open_storage,
+    require_incarnation,
+)
 from .values import check_rows, decode_rows, media_refs
 
 MSGPACK = "application/msgpack"
 API = "/api/v1"
+INCARNATION_HEADER = "localrun-incarnation"
 
 
 @dataclass(frozen=True)
@@ -76,6 +88,9 @@ def create_app(
         Route(f"{API}/runs/{{project}}/{{run_id}}/doc", api.put_doc, methods=["PUT"]),
         Route(f"{API}/runs/{{project}}/{{run_id}}/rows", api.post_rows, methods=["POST"]),
         Route(f"{API}/runs/{{project}}/{{run_id}}/rows", api.get_rows, methods=["GET"]),
+        Route(
+            f"{API}/runs/{{project}}/{{run_id}}/lost-media", api.post_lost_media, methods=["POST"]
+        ),
         Route(f"{API}/blobs/missing", api.missing_blobs, methods=["POST"]),
         Route(f"{API}/blobs", api.post_blobs, methods=["POST"]),
         Route(f"{API}/blobs/{{sha256}}", api.put_blob, methods=["PUT"]),
@@ -191,6 +206,46 @@ class _Api:
         p = request.path_params
         return check_project(p["project"]), check_run_id(p["run_id"])
 
+    def _incarnation(self, request: Request) -> str | None:
+        """The ``Localrun-Incarnation`` header, checked; None when absent."""
+        value = request.headers.get(INCARNATION_HEADER)
+        return None if value is None else check_incarnation(value)
+
+    @contextlib.contextmanager
+    def _conflicts(self, project: str, run_id: str, sent: str | None):
+        """Storage's IncarnationConflict as the 409 of docs/protocol.md."""
+        try:
+            yield
+        except IncarnationConflict as exc:
+            held = "no incarnation" if exc.stored is None else f"incarnation {exc.stored!r}"
+            raise BadInput(
+                f"this server holds a different run with project {project!r} and id {run_id!r} ({held}; "
+                f"this request names {sent!r}). Nothing was stored. Send it under another run id, or put "
+                'the run with "replace": true to overwrite the server\'s copy',
+                status=409,
+                conflict="incarnation",
+                incarnation=exc.stored,
+            ) from None
+
+    async def _require_blobs_or_lost(
+        self, project: str, run_id: str, incarnation: str | None, refs: set
+    ) -> None:
+        """409 unless every hash in ``refs`` is stored or declared lost for this run."""
+        if not refs:
+            return
+        missing = self.blobs.missing(sorted(refs))
+        if not missing:
+            return
+        # Rare (a client that has not uploaded yet, or declared files lost): check the run's
+        # incarnation first, so a conflicting client is told so rather than asked for files.
+        info = await run_in_threadpool(self.storage.get_run, project, run_id)
+        if info is None:
+            raise UnknownRunError((project, run_id))
+        with self._conflicts(project, run_id, incarnation):
+            require_incarnation(info.incarnation, incarnation)
+        lost = {f.sha256 for f in await run_in_threadpool(self.storage.lost_media, project, run_id)}
+        self._require_blobs({h for h in missing if h not in lost})
+
     def _require_blobs(self, refs: set) -> None:
         if refs:
             missing = self.blobs.missing(sorted(refs))
@@ -216,7 +271,19 @@ class _Api:
         return doc
 
     async def root(self, request: Request) -> Response:
-        return _json({"localrun": __version__, "api": API})
+        limits = self.limits
+        return _json(
+            {
+                "localrun": __version__,
+                "api": API,
+                "limits": {
+                    "max_body_bytes": limits.max_body_bytes,
+                    "max_blob_bytes": limits.max_blob_bytes,
+                    "max_batch_rows": limits.max_batch_rows,
+                    "max_hashes": limits.max_hashes,
+                },
+            }
+        )
 
     async def list_runs(self, request: Request) -> Response:
         infos = await run_in_threadpool(self.storage.list_runs)
@@ -238,26 +305,55 @@ class _Api:
                     f"created_at must be a finite number of seconds since the epoch, not {str(created_at)[:60]}"
                 )
             created_at = float(created_at)
-        info, created = await run_in_threadpool(
-            self.storage.upsert_run, project, run_id, created_at
-        )
-        return _json(
-            {
-                "project": project,
-                "id": run_id,
-                "rows": info.rows,
-                "last_step": info.last_step,
-                "created": created,
-            },
-            201 if created else 200,
-        )
+        incarnation = body.get("incarnation")
+        if incarnation is not None:
+            check_incarnation(incarnation)
+        replace = body.get("replace", False)
+        if type(replace) is not bool:
+            raise BadInput(f"replace must be true or false, not {str(replace)[:60]}")
+        if replace and incarnation is None:
+            raise BadInput(
+                "replace needs the incarnation of the run that takes the old one's place"
+            )
+        with self._conflicts(project, run_id, incarnation):
+            if replace:
+                info, replaced = await run_in_threadpool(
+                    self.storage.replace_run, project, run_id, created_at, incarnation
+                )
+                created = True
+            else:
+                info, created = await run_in_threadpool(
+                    self.storage.upsert_run, project, run_id, created_at, incarnation
+                )
+        answer = {
+            "project": project,
+            "id": run_id,
+            "rows": info.rows,
+            "last_step": info.last_step,
+            "created": created,
+        }
+        if replace:
+            answer["replaced"] = replaced
+        return _json(answer, 201 if created else 200)
 
     async def get_run(self, request: Request) -> Response:
         project, run_id = self._names(request)
         info = await run_in_threadpool(self.storage.get_run, project, run_id)
         if info is None:
             raise UnknownRunError((project, run_id))
-        return _json(self._doc(request, info))
+        doc = self._doc(request, info)
+        lost = await run_in_threadpool(self.storage.lost_media, project, run_id)
+        if lost:
+            # A file uploaded since it was declared lost (by this run or another) is simply there.
+            gone = set(self.blobs.missing(sorted({f.sha256 for f in lost})))
+            lost = [
+                {"sha256": f.sha256, "path": f.path, "reason": f.reason}
+                for f in lost
+                if f.sha256 in gone
+            ]
+            if lost:
+                doc["lost_media"] = lost
+        return _json(doc)
 
     async def put_doc(self, request: Request) -> Response:
         project, run_id = self._names(request)
@@ -268,10 +364,14 @@ class _Api:
             )
         # "path", "rows" and "last_step" are replaced by the server's own when read back; they
         # are kept in place so the document reads back with its keys in the order sent.
+        incarnation = self._incarnation(request)
         refs: set = set()
         media_refs(doc, refs)
-        self._require_blobs(refs)
-        info = await run_in_threadpool(self.storage.set_doc, project, run_id, msgpack.packb(doc))
+        await self._require_blobs_or_lost(project, run_id, incarnation, refs)
+        with self._conflicts(project, run_id, incarnation):
+            info = await run_in_threadpool(
+                self.storage.set_doc, project, run_id, msgpack.packb(doc), incarnation
+            )
         return _json(
             {"project": project, "id": run_id, "rows": info.rows, "last_step": info.last_step}
         )
@@ -295,10 +395,14 @@ class _Api:
                 f"{len(rows)} rows in one batch is over the server's limit of {self.limits.max_batch_rows}",
                 status=413,
             )
+        incarnation = self._incarnation(request)
         steps, refs = check_rows(rows, may_hold_media, unchecked)
-        self._require_blobs(refs)
+        await self._require_blobs_or_lost(project, run_id, incarnation, refs)
         batch = RowBatch(steps, rows, body)
-        inserted, info = await run_in_threadpool(self.storage.append_rows, project, run_id, batch)
+        with self._conflicts(project, run_id, incarnation):
+            inserted, info = await run_in_threadpool(
+                self.storage.append_rows, project, run_id, batch, incarnation
+            )
         return _json(
             {
                 "inserted": inserted,
@@ -320,6 +424,37 @@ class _Api:
             raise BadInput(f"limit must be between 1 and {self.limits.max_page_rows}")
         rows = await run_in_threadpool(self.storage.read_rows, project, run_id, after, limit)
         return Response(msgpack.packb(rows), media_type=MSGPACK)
+
+    async def post_lost_media(self, request: Request) -> Response:
+        project, run_id = self._names(request)
+        incarnation = self._incarnation(request)
+        body = await _decode(request, self.limits.max_body_bytes)
+        files = body.get("files") if type(body) is dict else None
+        if type(files) is not list:
+            raise BadInput(
+                'the body must be {"files": [{"sha256": <hash>, "path": <media path>, "reason": <text>}, ...]}'
+            )
+        if len(files) > self.limits.max_hashes:
+            raise BadInput(
+                f"declare at most {self.limits.max_hashes} lost files at a time", status=413
+            )
+        lost = []
+        for f in files:
+            if type(f) is not dict:
+                raise BadInput(f"each lost file must be an object, not {str(f)[:60]}")
+            reason = f.get("reason")
+            if type(reason) is not str or not 0 < len(reason) <= 1000:
+                raise BadInput(
+                    f"the reason a file is lost must be text of 1-1000 characters, not {str(reason)[:60]}"
+                )
+            lost.append(
+                LostFile(check_media_path(f.get("path")), check_sha256(f.get("sha256")), reason)
+            )
+        with self._conflicts(project, run_id, incarnation):
+            count = await run_in_threadpool(
+                self.storage.add_lost_media, project, run_id, lost, incarnation
+            )
+        return _json({"project": project, "id": run_id, "lost_media": count})
 
     async def missing_blobs(self, request: Request) -> Response:
         body = await _decode(request, self.limits.max_body_bytes)

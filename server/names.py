@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 
-# Same rule as the recorder's run ids (localrun.rundir), so every local run id is accepted.
-RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
-# Projects are free text in the recorder (and wandb): any printable characters but the few
-# that would be ambiguous in a URL path. They never become file names on the server.
-PROJECT = re.compile(r"^[^/\\#?%:.\s\x00-\x1f\x7f][^/\\#?%:\x00-\x1f\x7f]{0,127}$")
+# The recorder's own rules (localrun.contract), so every run id and project the recorder
+# accepts is accepted here. Projects never become file names on the server.
+from localrun.contract import PROJECT, RUN_ID
+
+#: What tells one run from another with the same project and id (docs/protocol.md).
+INCARNATION = re.compile(r"[A-Za-z0-9_-]{1,100}")
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAX_STEP = 2**63 - 1
 
@@ -27,7 +28,7 @@ class BadInput(ValueError):
 
 
 def check_run_id(run_id: str) -> str:
-    if not RUN_ID.match(run_id) or ".." in run_id:
+    if not RUN_ID.fullmatch(run_id) or ".." in run_id:
         raise BadInput(
             f"run id {run_id!r} is not allowed: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit"
         )
@@ -35,12 +36,22 @@ def check_run_id(run_id: str) -> str:
 
 
 def check_project(project: str) -> str:
-    if not PROJECT.match(project) or ".." in project or project != project.strip():
+    if not PROJECT.fullmatch(project) or ".." in project or project != project.strip():
         raise BadInput(
             f"project {project!r} is not allowed: use 1-128 characters other than / \\ # ? % : and control "
             "characters, not starting with '.' or a space. Rename the project in the run's run.json, or sync it elsewhere"
         )
     return project
+
+
+def check_incarnation(value: object) -> str:
+    """A run's incarnation id, as a client sends it: 1-100 of ``A-Z a-z 0-9 _ -``."""
+    if type(value) is not str or not INCARNATION.fullmatch(value):
+        raise BadInput(
+            f"incarnation {str(value)[:120]!r} is not allowed: use 1-100 letters, digits, '_' or '-' "
+            "(localrun sync sends the run's own, from its run.json)"
+        )
+    return value
 
 
 def check_sha256(sha: str) -> str:

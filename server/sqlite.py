@@ -3,6 +3,11 @@
 ``synchronous=FULL`` makes a commit durable before the server acknowledges it, so what a
 client was told is stored survives a crash or power loss of the server. One connection,
 guarded by a lock, serves every thread: SQLite allows one writer at a time anyway.
+
+Schema versions (``meta.schema_version``): 1 had no incarnations; 2 adds ``runs.incarnation``
+and the ``lost_media`` table. A version-1 database is migrated in place when it is opened
+(its runs keep no incarnation until a client names one); a database of a later version than
+this code knows is refused, so an older server never writes to a newer schema.
 """
 
 from __future__ import annotations
@@ -15,9 +20,16 @@ import msgpack
 
 from localrun.errors import Error
 
-from .storage import RowBatch, RunInfo, Storage, UnknownRunError
+from .storage import (
+    LostFile,
+    RowBatch,
+    RunInfo,
+    Storage,
+    UnknownRunError,
+    require_incarnation,
+)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -29,6 +41,7 @@ CREATE TABLE IF NOT EXISTS runs (
     row_count   INTEGER NOT NULL DEFAULT 0,
     last_step   INTEGER,
     doc         BLOB,
+    incarnation TEXT,
     UNIQUE (project, run_id)
 );
 CREATE TABLE IF NOT EXISTS chunks (
@@ -41,13 +54,17 @@ CREATE TABLE IF NOT EXISTS chunks (
     UNIQUE (run, first_step)
 );
 CREATE INDEX IF NOT EXISTS chunks_by_last_step ON chunks (run, last_step);
-CREATE TABLE IF NOT EXISTS meta (
-    key   TEXT PRIMARY KEY,
-    value TEXT NOT NULL
+CREATE TABLE IF NOT EXISTS lost_media (
+    run         INTEGER NOT NULL REFERENCES runs (id),
+    sha256      TEXT NOT NULL,
+    path        TEXT NOT NULL,
+    reason      TEXT NOT NULL,
+    PRIMARY KEY (run, sha256, path)
 );
 """
+_META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
-_RUN_COLUMNS = "project, run_id, created_at, updated_at, row_count, last_step, doc"
+_RUN_COLUMNS = "project, run_id, created_at, updated_at, row_count, last_step, doc, incarnation"
 
 
 class SQLiteStorage(Storage):
@@ -63,21 +80,35 @@ class SQLiteStorage(Storage):
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("BEGIN IMMEDIATE")
-        for statement in _SCHEMA.strip().split(";"):
-            if statement.strip():
-                self._db.execute(statement)
-        row = self._db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            self._db.execute(
-                "INSERT INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
-            )
-        self._db.execute("COMMIT")
-        if row is not None and int(row[0]) > SCHEMA_VERSION:
+        try:
+            self._migrate(path)
+        except BaseException:
+            self._db.execute("ROLLBACK")
             self._db.close()
+            raise
+        self._db.execute("COMMIT")
+
+    def _migrate(self, path: str) -> None:
+        """Create the schema, or bring an older one up to SCHEMA_VERSION (in a transaction)."""
+        db = self._db
+        db.execute(_META)
+        row = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        version = int(row[0]) if row is not None else None
+        if version is not None and version > SCHEMA_VERSION:
             raise Error(
-                f"{path} was written by a newer localrun server (schema {row[0]}; this one knows {SCHEMA_VERSION}). "
+                f"{path} was written by a newer localrun server (schema {version}; this one knows {SCHEMA_VERSION}). "
                 "Upgrade localrun"
             )
+        for statement in _SCHEMA.strip().split(";"):
+            if statement.strip():
+                db.execute(statement)
+        columns = {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+        if "incarnation" not in columns:  # a version-1 database
+            db.execute("ALTER TABLE runs ADD COLUMN incarnation TEXT")
+        db.execute(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
 
     # --- runs ----------------------------------------------------------------------------------
 
@@ -89,17 +120,53 @@ class SQLiteStorage(Storage):
         return None if row is None else (row[0], RunInfo(*row[1:]))
 
     def upsert_run(
-        self, project: str, run_id: str, created_at: float | None
+        self, project: str, run_id: str, created_at: float | None, incarnation: str | None = None
     ) -> tuple[RunInfo, bool]:
         with self._lock:
             found = self._get(project, run_id)
             if found is not None:
-                return found[1], False
+                key, info = found
+                if incarnation is not None and info.incarnation is None:
+                    # Made by a client that sent none: the first one named is the run's.
+                    self._db.execute(
+                        "UPDATE runs SET incarnation = ? WHERE id = ?", (incarnation, key)
+                    )
+                    return self._get(project, run_id)[1], False
+                require_incarnation(info.incarnation, incarnation)
+                return info, False
             self._db.execute(
-                "INSERT INTO runs (project, run_id, created_at, updated_at) VALUES (?, ?, ?, ?)",
-                (project, run_id, created_at, time.time()),
+                "INSERT INTO runs (project, run_id, created_at, updated_at, incarnation) VALUES (?, ?, ?, ?, ?)",
+                (project, run_id, created_at, time.time(), incarnation),
             )
             return self._get(project, run_id)[1], True
+
+    def replace_run(
+        self, project: str, run_id: str, created_at: float | None, incarnation: str
+    ) -> tuple[RunInfo, bool]:
+        with self._lock:
+            found = self._get(project, run_id)
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                if found is None:
+                    db.execute(
+                        "INSERT INTO runs (project, run_id, created_at, updated_at, incarnation) VALUES (?, ?, ?, ?, ?)",
+                        (project, run_id, created_at, time.time(), incarnation),
+                    )
+                else:
+                    key = found[0]
+                    db.execute("DELETE FROM chunks WHERE run = ?", (key,))
+                    db.execute("DELETE FROM lost_media WHERE run = ?", (key,))
+                    db.execute(
+                        "UPDATE runs SET created_at = ?, updated_at = ?, row_count = 0, last_step = NULL, "
+                        "doc = NULL, incarnation = ? WHERE id = ?",
+                        (created_at, time.time(), incarnation, key),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            return self._get(project, run_id)[1], found is not None
 
     def get_run(self, project: str, run_id: str) -> RunInfo | None:
         with self._lock:
@@ -115,12 +182,15 @@ class SQLiteStorage(Storage):
 
     # --- rows ----------------------------------------------------------------------------------
 
-    def append_rows(self, project: str, run_id: str, batch: RowBatch) -> tuple[int, RunInfo]:
+    def append_rows(
+        self, project: str, run_id: str, batch: RowBatch, incarnation: str | None = None
+    ) -> tuple[int, RunInfo]:
         with self._lock:
             found = self._get(project, run_id)
             if found is None:
                 raise UnknownRunError((project, run_id))
             key, info = found
+            require_incarnation(info.incarnation, incarnation)
             if info.last_step is not None:
                 batch = batch.after(info.last_step)  # what is at or below it is already stored
             if not batch.steps:
@@ -162,15 +232,58 @@ class SQLiteStorage(Storage):
             cur.close()
             return out
 
-    def set_doc(self, project: str, run_id: str, doc: bytes) -> RunInfo:
+    def set_doc(
+        self, project: str, run_id: str, doc: bytes, incarnation: str | None = None
+    ) -> RunInfo:
         with self._lock:
             found = self._get(project, run_id)
             if found is None:
                 raise UnknownRunError((project, run_id))
+            require_incarnation(found[1].incarnation, incarnation)
             self._db.execute(
                 "UPDATE runs SET doc = ?, updated_at = ? WHERE id = ?", (doc, time.time(), found[0])
             )
             return self._get(project, run_id)[1]
+
+    # --- lost media ----------------------------------------------------------------------------
+
+    def add_lost_media(
+        self,
+        project: str,
+        run_id: str,
+        files: list[LostFile],
+        incarnation: str | None = None,
+    ) -> int:
+        with self._lock:
+            found = self._get(project, run_id)
+            if found is None:
+                raise UnknownRunError((project, run_id))
+            require_incarnation(found[1].incarnation, incarnation)
+            key = found[0]
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.executemany(
+                    "INSERT OR REPLACE INTO lost_media (run, sha256, path, reason) VALUES (?, ?, ?, ?)",
+                    [(key, f.sha256, f.path, f.reason) for f in files],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            (count,) = db.execute(
+                "SELECT count(*) FROM lost_media WHERE run = ?", (key,)
+            ).fetchone()
+            return count
+
+    def lost_media(self, project: str, run_id: str) -> list[LostFile]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT l.path, l.sha256, l.reason FROM lost_media l JOIN runs r ON l.run = r.id "
+                "WHERE r.project = ? AND r.run_id = ? ORDER BY l.path, l.sha256",
+                (project, run_id),
+            ).fetchall()
+        return [LostFile(*r) for r in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -8,6 +8,12 @@ Rows arrive in batches, in increasing ``_step`` order, and a run's stored rows a
 prefix of its history: a row whose step is at or below the run's last stored step is already
 there, so storage drops it. That is what makes a replayed batch a no-op. A backend may store
 a batch as it came (the SQLite one keeps each batch's msgpack as one chunk).
+
+A run may hold an *incarnation*: the id that tells it from another run with the same project
+and id (a second machine's, or one deleted and logged again). Every write may name the
+incarnation it belongs to; when the run holds a different one, storage raises
+``IncarnationConflict`` and changes nothing. A run made without one adopts the first one
+named by ``upsert_run``. ``replace_run`` is the one way to put another incarnation in its place.
 """
 
 from __future__ import annotations
@@ -24,6 +30,21 @@ class UnknownRunError(KeyError):
     """Raised by storage for a run it does not hold (the server answers 404)."""
 
 
+class IncarnationConflict(Exception):
+    """The run holds another incarnation than the write named (the server answers 409)."""
+
+    def __init__(self, stored: str | None, sent: str):
+        self.stored = stored
+        self.sent = sent
+        super().__init__(f"the run holds incarnation {stored!r}, not {sent!r}")
+
+
+def require_incarnation(stored: str | None, sent: str | None) -> None:
+    """IncarnationConflict unless ``sent`` is None (not checked) or the ``stored`` one."""
+    if sent is not None and sent != stored:
+        raise IncarnationConflict(stored, sent)
+
+
 @dataclass(frozen=True)
 class RunInfo:
     """What storage knows about one run besides its rows."""
@@ -35,6 +56,16 @@ class RunInfo:
     rows: int
     last_step: int | None
     doc: bytes | None  # msgpack of the run document (config, summary, state...), as last set
+    incarnation: str | None = None  # None for a run made by a client that sent none
+
+
+@dataclass(frozen=True, order=True)
+class LostFile:
+    """A media file the client declared it cannot send (docs/protocol.md, lost-media)."""
+
+    path: str
+    sha256: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -58,9 +89,21 @@ class Storage(abc.ABC):
 
     @abc.abstractmethod
     def upsert_run(
-        self, project: str, run_id: str, created_at: float | None
+        self, project: str, run_id: str, created_at: float | None, incarnation: str | None = None
     ) -> tuple[RunInfo, bool]:
-        """Create the run if it is new; return it and whether it was created."""
+        """Create the run if it is new; return it and whether it was created.
+
+        With ``incarnation``: a new run takes it, an existing run without one adopts it, and an
+        existing run with another one raises IncarnationConflict (nothing changed).
+        """
+
+    @abc.abstractmethod
+    def replace_run(
+        self, project: str, run_id: str, created_at: float | None, incarnation: str
+    ) -> tuple[RunInfo, bool]:
+        """Make the run new again with ``incarnation``, in one transaction: its rows, document
+        and lost media are dropped, ``created_at`` is taken. Returns the run and whether there
+        was one to replace."""
 
     @abc.abstractmethod
     def get_run(self, project: str, run_id: str) -> RunInfo | None:
@@ -71,10 +114,13 @@ class Storage(abc.ABC):
         """Every run, by project then id."""
 
     @abc.abstractmethod
-    def append_rows(self, project: str, run_id: str, batch: RowBatch) -> tuple[int, RunInfo]:
+    def append_rows(
+        self, project: str, run_id: str, batch: RowBatch, incarnation: str | None = None
+    ) -> tuple[int, RunInfo]:
         """Store the rows of ``batch`` above the run's last stored step, in one transaction.
 
-        Returns how many were new, and the run after. UnknownRunError for an unknown run.
+        Returns how many were new, and the run after. UnknownRunError for an unknown run,
+        IncarnationConflict when ``incarnation`` is given and is not the run's.
         """
 
     @abc.abstractmethod
@@ -82,8 +128,29 @@ class Storage(abc.ABC):
         """Up to ``limit`` rows with ``_step > after``, in step order."""
 
     @abc.abstractmethod
-    def set_doc(self, project: str, run_id: str, doc: bytes) -> RunInfo:
-        """Replace the run's document. UnknownRunError for an unknown run."""
+    def set_doc(
+        self, project: str, run_id: str, doc: bytes, incarnation: str | None = None
+    ) -> RunInfo:
+        """Replace the run's document. UnknownRunError for an unknown run, IncarnationConflict
+        when ``incarnation`` is given and is not the run's."""
+
+    @abc.abstractmethod
+    def add_lost_media(
+        self,
+        project: str,
+        run_id: str,
+        files: list[LostFile],
+        incarnation: str | None = None,
+    ) -> int:
+        """Record media files the run's client cannot send; returns how many the run has now.
+
+        The same (sha256, path) again replaces its reason. UnknownRunError, IncarnationConflict
+        as for ``append_rows``.
+        """
+
+    @abc.abstractmethod
+    def lost_media(self, project: str, run_id: str) -> list[LostFile]:
+        """The run's lost media files, sorted by path then hash (none for an unknown run)."""
 
     @abc.abstractmethod
     def close(self) -> None:

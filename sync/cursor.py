@@ -6,6 +6,11 @@ is the highest ``_step`` the remote acknowledged; rows are sent in step order, s
 or below it is on the remote. ``synced`` is set only once everything of a finished run was
 acknowledged, with the segment sizes it was read at (``segments``), so a re-sync of an
 unchanged run can say "up to date" without replaying it.
+
+``as_project`` and ``as_id`` are the project and run id the run has *on that remote* when they
+are not its own (``localrun sync --project`` / ``--as``): set once, every later sync to that
+remote uses them. ``lost`` names the media files the last sync could not send (missing,
+damaged, too large), so the next one tries them again even when no row names them anew.
 """
 
 from __future__ import annotations
@@ -30,6 +35,9 @@ class Cursor:
     rows: int = 0
     synced: bool = False
     segments: dict[str, int] = field(default_factory=dict)
+    as_project: str | None = None
+    as_id: str | None = None
+    lost: dict[str, str] = field(default_factory=dict)  # {sha256: path} not sent last time
 
     @staticmethod
     def file_for(run_dir: str, url: str) -> str:
@@ -51,6 +59,9 @@ class Cursor:
                 rows=int(data.get("rows") or 0),
                 synced=data.get("synced") is True,
                 segments={str(k): int(v) for k, v in (data.get("segments") or {}).items()},
+                as_project=_name(data.get("as_project")),
+                as_id=_name(data.get("as_id")),
+                lost={str(k): str(v) for k, v in (data.get("lost") or {}).items()},
             )
         except (OSError, ValueError, TypeError, AttributeError, KeyError):
             return cls(url=url)
@@ -60,6 +71,10 @@ class Cursor:
         path = self.file_for(run_dir, self.url)
         os.makedirs(os.path.dirname(path), exist_ok=True)
         write_json_atomic(path, asdict(self))
+
+
+def _name(value: object) -> str | None:
+    return value if type(value) is str and value else None
 
 
 class SyncLock:

@@ -52,14 +52,20 @@ def collect(value, found: dict[str, str], depth: int = 0) -> None:
                 collect(v, found, depth + 1)
 
 
-def local_file(run_dir: str, rel: str) -> str:
-    """The file ``rel`` names inside ``run_dir``; SyncError if it is missing or points outside."""
+def path_in_run(run_dir: str, rel: str) -> str:
+    """Where ``rel`` is inside ``run_dir`` (the file may be missing); SyncError if outside."""
     full = os.path.normpath(os.path.join(run_dir, rel))
     root = os.path.normpath(run_dir)
     if os.path.isabs(rel) or not full.startswith(root + os.sep):
         raise SyncError(
             f"{run_dir} names media file {rel!r}, which is outside the run directory; it cannot be synced"
         )
+    return full
+
+
+def local_file(run_dir: str, rel: str) -> str:
+    """The file ``rel`` names inside ``run_dir``; SyncError if it is missing or points outside."""
+    full = path_in_run(run_dir, rel)
     if not os.path.isfile(full):
         raise SyncError(
             f"{run_dir} names media file {rel!r}, which is missing from the run directory. "

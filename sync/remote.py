@@ -23,11 +23,23 @@ from .transports import AsyncBridge
 
 API = "/api/v1"
 MSGPACK = "application/msgpack"
+INCARNATION_HEADER = "Localrun-Incarnation"
 RETRIES = 5
 BACKOFF_S = 0.25  # doubled after each failed try: 0.25, 0.5, 1, 2 (about 4 s in all)
 
 _encode = msgspec.msgpack.Encoder().encode  # the same bytes as msgpack.packb, faster
 _decode = msgspec.msgpack.Decoder().decode
+
+
+class RunConflictError(RemoteRejectedError):
+    """The remote holds a different run under this project and id (409 with ``"conflict"``).
+
+    ``stored`` is the incarnation the remote holds (None for a run made without one).
+    """
+
+    def __init__(self, message: str, url: str = "", body: str = "", stored: str | None = None):
+        super().__init__(message, url=url, status=409, body=body)
+        self.stored = stored
 
 
 def token_from(token: str | None, environ: dict | None = None) -> str | None:
@@ -67,6 +79,7 @@ class Remote:
         self.client = httpx.Client(
             base_url=self.base_url, headers=headers, transport=transport, timeout=timeout_s
         )
+        self._limits: dict[str, int] | None = None
 
     def close(self) -> None:
         self.client.close()
@@ -83,30 +96,88 @@ class Remote:
 
     # --- the protocol --------------------------------------------------------------------------
 
-    def upsert_run(self, project: str, run_id: str, created_at: float | None) -> dict:
-        return _loads(self._call("PUT", _api_run(project, run_id), json={"created_at": created_at}))
+    def limits(self) -> dict[str, int]:
+        """What the server says one request may carry (``GET /``'s ``limits``), or {} when it
+        does not say (an older server). Asked once per Remote."""
+        if self._limits is None:
+            answer = _loads(self._call("GET", "/"))
+            limits = answer.get("limits") if type(answer) is dict else None
+            self._limits = {
+                k: v
+                for k, v in (limits.items() if type(limits) is dict else ())
+                if type(k) is str and type(v) is int and v > 0
+            }
+        return self._limits
 
-    def append_rows(self, project: str, run_id: str, body: bytes) -> dict:
+    def upsert_run(
+        self,
+        project: str,
+        run_id: str,
+        created_at: float | None,
+        incarnation: str | None = None,
+        replace: bool = False,
+    ) -> dict:
+        """Create (or find) the run. RunConflictError when the remote holds another incarnation;
+        ``replace`` drops the remote's copy and puts this one in its place."""
+        body: dict = {"created_at": created_at}
+        if incarnation is not None:
+            body["incarnation"] = incarnation
+            if replace:
+                body["replace"] = True
+        return _loads(self._call("PUT", _api_run(project, run_id), json=body))
+
+    def append_rows(
+        self, project: str, run_id: str, body: bytes, incarnation: str | None = None
+    ) -> dict:
         """Send one batch: ``body`` is a msgpack array of rows."""
-        return _loads(
-            self._call(
-                "POST",
-                _api_run(project, run_id) + "/rows",
-                content=body,
-                headers={"Content-Type": MSGPACK},
-            )
-        )
+        return self.post_rows(project, run_id, body, incarnation)[0]
 
-    def set_doc(self, project: str, run_id: str, doc: dict) -> dict:
+    def post_rows(
+        self, project: str, run_id: str, body: bytes, incarnation: str | None = None
+    ) -> tuple[dict, bool]:
+        """``append_rows``, and whether it took more than one try: then rows the answer calls
+        ignored may be ones the earlier try stored (the answer to it was lost)."""
+        tries: list[int] = []
+        r = self._call(
+            "POST",
+            _api_run(project, run_id) + "/rows",
+            content=body,
+            headers=_headers(incarnation, {"Content-Type": MSGPACK}),
+            tries=tries,
+        )
+        return _loads(r), tries[-1] > 1
+
+    def rows_page(self, project: str, run_id: str, after: int, limit: int) -> list[dict]:
+        """Up to ``limit`` stored rows with ``_step > after``."""
+        r = self._call(
+            "GET", _api_run(project, run_id) + "/rows", params={"after": after, "limit": limit}
+        )
+        return _page(r)
+
+    def set_doc(self, project: str, run_id: str, doc: dict, incarnation: str | None = None) -> dict:
         body = _encode(doc)
         return _loads(
             self._call(
                 "PUT",
                 _api_run(project, run_id) + "/doc",
                 content=body,
-                headers={"Content-Type": MSGPACK},
+                headers=_headers(incarnation, {"Content-Type": MSGPACK}),
             )
         )
+
+    def declare_lost(
+        self, project: str, run_id: str, files: list[dict], incarnation: str | None = None
+    ) -> None:
+        """Tell the remote which media files of the run cannot be sent:
+        ``[{"sha256", "path", "reason"}, ...]``. Rows naming them are then accepted."""
+        step = self.limits().get("max_hashes") or 10_000
+        for i in range(0, len(files), step):
+            self._call(
+                "POST",
+                _api_run(project, run_id) + "/lost-media",
+                json={"files": files[i : i + step]},
+                headers=_headers(incarnation, {}),
+            )
 
     def missing_blobs(self, hashes: list[str]) -> list[str]:
         missing: list[str] = []
@@ -144,6 +215,10 @@ class Remote:
         for sha, path in paths.items():
             with open(path, "rb") as f:
                 bundle[sha] = f.read()
+        return self.put_bundle(bundle)
+
+    def put_bundle(self, bundle: dict[str, bytes]) -> int:
+        """Upload small files in one bundle: ``{sha256: bytes}``; returns how many were new."""
         r = self._call(
             "POST", f"{API}/blobs", content=_encode(bundle), headers={"Content-Type": MSGPACK}
         )
@@ -172,10 +247,14 @@ class Remote:
 
     # --- retries -------------------------------------------------------------------------------
 
-    def _call(self, method: str, path: str, content=None, **kwargs) -> httpx.Response:
+    def _call(
+        self, method: str, path: str, content=None, tries: list | None = None, **kwargs
+    ) -> httpx.Response:
         url = f"{self.base_url}{path}"
         delay = self.backoff_s
         for attempt in range(1, self.retries + 1):
+            if tries is not None:
+                tries.append(attempt)
             body = content() if callable(content) else content
             try:
                 r = self.client.request(method, path, content=body, **kwargs)
@@ -186,6 +265,14 @@ class Remote:
                 if r.status_code < 400:
                     return r
                 if r.status_code < 500:
+                    conflict = _conflict(r)
+                    if conflict is not None:
+                        raise RunConflictError(
+                            f"{method} {url} was refused with 409: {_error_text(r)}",
+                            url=url,
+                            body=r.text[:500],
+                            stored=conflict or None,
+                        )
                     raise RemoteRejectedError(
                         f"{method} {url} was refused with {r.status_code}: {_error_text(r)}",
                         url=url,
@@ -232,6 +319,27 @@ def _page(r: httpx.Response) -> list:
             f"{r.request.url} answered a {type(rows).__name__}, not a page of rows. Is it a localrun server?"
         )
     return rows
+
+
+def _headers(incarnation: str | None, headers: dict) -> dict:
+    if incarnation is not None:
+        headers[INCARNATION_HEADER] = incarnation
+    return headers
+
+
+def _conflict(r: httpx.Response) -> str | None:
+    """For a 409 that says the remote holds another run: the incarnation it holds ("" for
+    none). None for any other answer (a 409 for missing media has no ``"conflict"``)."""
+    if r.status_code != 409:
+        return None
+    try:
+        body = r.json()
+    except Exception:  # not our JSON: not a conflict we know
+        return None
+    if type(body) is not dict or body.get("conflict") != "incarnation":
+        return None
+    held = body.get("incarnation")
+    return held if type(held) is str else ""
 
 
 def _error_text(r: httpx.Response) -> str:

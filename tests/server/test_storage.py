@@ -101,3 +101,139 @@ def test_a_new_sqlite_database_has_64k_pages_and_an_old_one_keeps_its_own(tmp_pa
         db = sqlite3.connect(path)
         assert db.execute("PRAGMA page_size").fetchone()[0] == size
         db.close()
+
+
+def test_incarnations_are_kept_adopted_and_checked(open_backend):
+    from localrun.server.storage import IncarnationConflict
+
+    s = open_backend()
+    info, created = s.upsert_run("p", "r", 1.0, "A")
+    assert created and info.incarnation == "A"
+    assert s.upsert_run("p", "r", 1.0, "A")[1] is False
+    assert s.upsert_run("p", "r", 1.0)[0].incarnation == "A"  # none named: not checked
+    for write in (
+        lambda: s.upsert_run("p", "r", 1.0, "B"),
+        lambda: s.append_rows("p", "r", rows([0]), "B"),
+        lambda: s.set_doc("p", "r", b"\x80", "B"),
+        lambda: s.add_lost_media("p", "r", [], "B"),
+    ):
+        with pytest.raises(IncarnationConflict) as caught:
+            write()
+        assert caught.value.stored == "A"
+    info = s.get_run("p", "r")
+    assert (info.rows, info.doc) == (0, None)
+    s.upsert_run("p", "old", None)
+    assert s.upsert_run("p", "old", None, "C")[0].incarnation == "C"  # adopted
+
+
+def test_replace_run_starts_the_run_afresh_in_place(open_backend):
+    from localrun.server.storage import LostFile
+
+    s = open_backend()
+    s.upsert_run("p", "r", 1.0, "A")
+    s.append_rows("p", "r", rows([0, 1, 2]))
+    s.set_doc("p", "r", msgpack.packb({"state": "finished"}))
+    s.add_lost_media("p", "r", [LostFile("media/x", "a" * 64, "gone")])
+    info, replaced = s.replace_run("p", "r", 2.0, "B")
+    assert replaced
+    assert (info.rows, info.last_step, info.doc, info.created_at, info.incarnation) == (
+        0,
+        None,
+        None,
+        2.0,
+        "B",
+    )
+    assert s.read_rows("p", "r", -1, 10) == [] and s.lost_media("p", "r") == []
+    assert s.append_rows("p", "r", rows([0]), "B")[0] == 1
+    assert s.replace_run("p", "new", None, "C")[1] is False
+
+
+def test_lost_media_is_kept_per_run_sorted_and_once(open_backend):
+    from localrun.server.storage import LostFile
+
+    s = open_backend()
+    s.upsert_run("p", "r", None)
+    s.upsert_run("p", "other", None)
+    b = LostFile("media/b", "b" * 64, "damaged")
+    a = LostFile("media/a", "a" * 64, "missing")
+    assert s.add_lost_media("p", "r", [b, a, b]) == 2
+    assert s.add_lost_media("p", "r", [LostFile("media/a", "a" * 64, "empty")]) == 2
+    assert s.lost_media("p", "r") == [LostFile("media/a", "a" * 64, "empty"), b]
+    assert s.lost_media("p", "other") == [] and s.lost_media("p", "nope") == []
+    with pytest.raises(UnknownRunError):
+        s.add_lost_media("p", "nope", [a])
+
+
+# The schema `localrun serve` wrote before run incarnations (schema 1), verbatim.
+SCHEMA_1 = """
+CREATE TABLE runs (
+    id          INTEGER PRIMARY KEY,
+    project     TEXT NOT NULL,
+    run_id      TEXT NOT NULL,
+    created_at  REAL,
+    updated_at  REAL,
+    row_count   INTEGER NOT NULL DEFAULT 0,
+    last_step   INTEGER,
+    doc         BLOB,
+    UNIQUE (project, run_id)
+);
+CREATE TABLE chunks (
+    id          INTEGER PRIMARY KEY,
+    run         INTEGER NOT NULL REFERENCES runs (id),
+    first_step  INTEGER NOT NULL,
+    last_step   INTEGER NOT NULL,
+    row_count   INTEGER NOT NULL,
+    data        BLOB NOT NULL,
+    UNIQUE (run, first_step)
+);
+CREATE INDEX chunks_by_last_step ON chunks (run, last_step);
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+INSERT INTO meta VALUES ('schema_version', '1');
+INSERT INTO runs VALUES (1, 'p', 'r', 1.0, 2.0, 2, 1, NULL);
+"""
+
+
+def test_a_schema_1_database_is_migrated_in_place(tmp_path):
+    import sqlite3
+
+    from localrun.server.sqlite import SCHEMA_VERSION
+
+    path = tmp_path / "runs.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA_1)
+    db.execute(
+        "INSERT INTO chunks VALUES (1, 1, 0, 1, 2, ?)",
+        (msgpack.packb([{"_step": 0, "v": 0}, {"_step": 1, "v": 1}]),),
+    )
+    db.commit()
+    db.close()
+    s = SQLiteStorage(str(path))
+    info = s.get_run("p", "r")
+    assert (info.rows, info.last_step, info.incarnation) == (2, 1, None)
+    assert s.read_rows("p", "r", -1, 10) == [{"_step": 0, "v": 0}, {"_step": 1, "v": 1}]
+    assert s.upsert_run("p", "r", None, "A")[0].incarnation == "A"
+    assert s.append_rows("p", "r", rows([2]), "A")[0] == 1
+    s.close()
+    db = sqlite3.connect(path)
+    version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0]
+    db.close()
+    assert int(version) == SCHEMA_VERSION == 2
+    again = SQLiteStorage(str(path))  # opening a migrated database changes nothing
+    assert again.get_run("p", "r").incarnation == "A" and again.get_run("p", "r").rows == 3
+    again.close()
+
+
+def test_a_database_of_a_newer_schema_is_refused_untouched(tmp_path):
+    import sqlite3
+
+    from localrun.errors import Error
+
+    path = tmp_path / "runs.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(SCHEMA_1.replace("'schema_version', '1'", "'schema_version', '9'"))
+    db.close()
+    with pytest.raises(Error, match="newer localrun server"):
+        SQLiteStorage(str(path))
+    db = sqlite3.connect(path)
+    assert "incarnation" not in {r[1] for r in db.execute("PRAGMA table_info(runs)")}
+    db.close()

@@ -11,7 +11,7 @@ from localrun.sync.remote import Remote
 from localrun.sync.transports import AsyncBridge
 
 import localrun
-from localrun.errors import RemoteRejectedError, TransportError
+from localrun.errors import TransportError
 
 from .conftest import image_value, make_run, same
 
@@ -134,7 +134,9 @@ def test_wiped_server_at_the_same_url_gets_everything_again(tmp_path):
     assert same(rows_of(other), list(RunView(run.dir).rows()))
 
 
-def test_media_with_a_wrong_hash_is_refused(tmp_path, app_remote):
+def test_media_with_a_wrong_hash_is_not_sent_but_its_rows_are(tmp_path, app_remote):
+    # Before issue 10 the whole run was refused (400 for the bundle); the server still refuses
+    # such a blob (tests/server), and the client no longer sends it.
     run = localrun.init(
         project="proj", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True}
     )
@@ -144,11 +146,13 @@ def test_media_with_a_wrong_hash_is_refused(tmp_path, app_remote):
     with open(tmp_path / "runs" / "r1" / img["path"], "ab") as f:
         f.write(b"tampered")
     result = push_run(run.dir, app_remote)
-    assert isinstance(result.error, RemoteRejectedError)
-    assert result.error.status == 400 and "damaged or was changed after it was logged" in str(
-        result.error
-    )
-    assert rows_of(app_remote) == []
+    assert result.error is None and not result.complete
+    ((path, reason),) = result.lost_media.values()
+    assert path == img["path"] and reason.startswith("damaged (its bytes hash to ")
+    assert same(rows_of(app_remote), list(RunView(run.dir).rows()))
+    assert app_remote.missing_blobs([img["sha256"]]) == [img["sha256"]]
+    lost = app_remote.get_run("proj", "r1")["lost_media"]
+    assert lost == [{"sha256": img["sha256"], "path": img["path"], "reason": reason}]
 
 
 def test_oversized_batches_are_split(tmp_path, app_remote):

@@ -70,3 +70,26 @@ def test_show_and_export_read_a_server(tmp_path, server):
     assert missing.exit_code == 3 and "no run 'proj'/'nope' on this server" in missing.output
     whole = runner.invoke(main, ["export", server.url])
     assert whole.exit_code == 1 and "export takes one run" in whole.output
+
+
+def test_the_line_per_run_says_what_was_not_sent_and_stderr_names_each():
+    from localrun.cli.sync import details
+
+    url = "http://127.0.0.1:8080/runs/p/r1"
+    r = PushResult("runs/r1", "r1", "p", url, state="finished", rows_sent=3000, files_sent=19)
+    r.file_bytes_sent = 1500
+    r.lost_media = {"ab": ("media/ab.png", "damaged (its bytes hash to 9f3c..., not to its name)")}
+    r.not_sent = [f"step {i}: 'blob' not sent: bytes (b'x') cannot be stored" for i in range(25)]
+    assert describe(r) == (
+        "r1: sent 3,000 rows and 19 media files (1.5 kB); 1 media file not sent; "
+        f"25 values not sent -> {url}"
+    )
+    lines = details(r)
+    assert (
+        lines[0]
+        == "r1: media/ab.png not sent: damaged (its bytes hash to 9f3c..., not to its name)"
+    )
+    assert lines[1] == "r1: step 0: 'blob' not sent: bytes (b'x') cannot be stored"
+    assert len(lines) == 21 and lines[-1] == "r1: ... and 6 more not sent"
+    r = PushResult("runs/r1", "r1", "p", url, state="finished", rows_sent=8, replaced=True)
+    assert describe(r) == f"r1: sent 8 rows; replaced the server's copy of another run -> {url}"

@@ -210,14 +210,16 @@ def test_dropped_steps_stay_dropped(tmp_path, server):
 
 
 def test_one_failing_run_does_not_stop_the_others(tmp_path, server):
+    # Issue 10 changed what fails a run: a missing media file no longer does (the rows go, the
+    # file is named). A different run already on the server under the same id still does.
+    make_run(tmp_path / "elsewhere", run_id="bad", rows=2)
+    sync(tmp_path / "elsewhere", server.url, check=True)
     make_run(tmp_path / "runs", run_id="good", rows=3)
-    bad = make_run(tmp_path / "runs", run_id="bad", rows=3, images=1)
-    for name in os.listdir(os.path.join(bad.dir, "media")):
-        os.unlink(os.path.join(bad.dir, "media", name))
+    make_run(tmp_path / "runs", run_id="bad", rows=3)
     done = sync(tmp_path / "runs", server.url)
     assert done.returncode == 3
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("bad: FAILED: ") and "missing from the run directory" in lines[0]
+    assert lines[0].startswith("bad: FAILED: ") and "holds a different run" in lines[0]
     assert lines[1] == f"good: sent 3 rows -> {server.url}/runs/proj/good"
     assert "1 of 2 run(s) did not sync" in done.stderr
 
