@@ -4,6 +4,9 @@ An upload streams into a temporary file in ``blobs/tmp/`` while its sha256 is co
 when the hash matches the name the client gave, and the size is within the limit, is the file
 fsynced and renamed into place. So a blob under its final name is always whole and always what
 its name says, and an interrupted or hostile upload leaves nothing behind.
+
+Folders are 0700 and files 0600 (``disk.py``). A bundle (many small files in one msgpack map)
+is decoded without copying the files out of the body: each entry is a view into it.
 """
 
 from __future__ import annotations
@@ -14,8 +17,10 @@ import os
 import tempfile
 from collections.abc import AsyncIterator
 
+import msgspec
 from starlette.concurrency import run_in_threadpool
 
+from .disk import FOLDER_MODE, private_folder, tighten
 from .names import BadInput, check_sha256
 
 _WRITERS = 4  # worker threads writing one bundle's files
@@ -23,9 +28,11 @@ _WRITERS = 4  # worker threads writing one bundle's files
 
 class BlobDir:
     def __init__(self, root: str):
-        self.root = root
-        self.tmp = os.path.join(root, "tmp")
-        os.makedirs(self.tmp, exist_ok=True)
+        self.root = private_folder(root)
+        self.tmp = private_folder(os.path.join(root, "tmp"))
+        for name in os.listdir(root):  # made by an older server, maybe with the umask's modes
+            if len(name) == 2:
+                tighten(os.path.join(root, name), FOLDER_MODE)
         # Left over by a server killed mid-upload: never named, never acknowledged.
         for name in os.listdir(self.tmp):
             try:
@@ -83,7 +90,7 @@ class BlobDir:
                 _discard(tmp)
 
     async def put_many(self, blobs: object) -> list[str]:
-        """Store a bundle ``{sha256: bytes}``; returns the hashes that were new.
+        """Store a bundle ``{sha256: bytes}`` (or views of bytes); returns the hashes that were new.
 
         Every hash is checked before anything is written, so a bundle with one bad file stores
         nothing. The files are written and fsynced in worker threads, side by side.
@@ -92,7 +99,7 @@ class BlobDir:
             raise BadInput("a bundle must be a map of sha256 to bytes")
         for sha, data in blobs.items():
             check_sha256(sha)
-            if type(data) is not bytes:
+            if type(data) not in (bytes, memoryview):
                 raise BadInput(f"the bundle's entry {sha} must be bytes, not {type(data).__name__}")
             actual = hashlib.sha256(data).hexdigest()
             if actual != sha:
@@ -132,6 +139,57 @@ class BlobDir:
         return folders
 
 
+_decode_entries = msgspec.msgpack.Decoder(dict[str, msgspec.Raw]).decode
+_BIN_HEADER = {0xC4: 2, 0xC5: 3, 0xC6: 5}  # msgpack bin 8/16/32: bytes of header
+_KIND = {0xC0: "null", 0xC2: "bool", 0xC3: "bool", 0xCA: "float", 0xCB: "float", 0xD9: "str"}
+
+
+def bundle_size(head: bytes) -> int | None:
+    """How many files the map header at the start of a bundle declares (None: not a map, or
+    too few bytes to say)."""
+    if not head:
+        return None
+    first = head[0]
+    if 0x80 <= first <= 0x8F:
+        return first & 0x0F
+    size = {0xDE: 3, 0xDF: 5}.get(first)
+    if size is None or len(head) < size:
+        return None
+    return int.from_bytes(head[1:size], "big")
+
+
+def decode_bundle(body) -> dict[str, memoryview]:
+    """A bundle body: ``{sha256: the file's bytes}`` as views into ``body`` (nothing copied)."""
+    try:
+        entries = _decode_entries(body)
+    except msgspec.ValidationError:
+        raise BadInput("a bundle must be a map of sha256 to bytes") from None
+    except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+        raise BadInput(
+            f"the body is not valid msgpack: {type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
+    bundle = {}
+    for sha, raw in entries.items():
+        view = memoryview(raw)
+        header = _BIN_HEADER.get(view[0])
+        if header is None:
+            first = view[0]
+            kind = (
+                "str"
+                if 0xA0 <= first <= 0xBF or first in (0xD9, 0xDA, 0xDB)
+                else "a map"
+                if 0x80 <= first <= 0x8F or first in (0xDE, 0xDF)
+                else "an array"
+                if 0x90 <= first <= 0x9F or first in (0xDC, 0xDD)
+                else _KIND.get(
+                    first, "int" if first <= 0x7F or first >= 0xE0 else "an extension type"
+                )
+            )
+            raise BadInput(f"the bundle's entry {sha} must be bytes, not {kind}")
+        bundle[sha] = view[header:]
+    return bundle
+
+
 def _discard(tmp: str) -> None:
     """Remove a temp file that never became a blob (already gone is fine)."""
     try:
@@ -149,7 +207,8 @@ def _commit(tmp: str, final: str, sync_dir: bool = True) -> str:
     finally:
         os.close(fd)
     folder = os.path.dirname(final)
-    os.makedirs(folder, exist_ok=True)
+    if not os.path.isdir(folder):
+        private_folder(folder)
     os.replace(tmp, final)
     if sync_dir:
         _fsync_dir(folder)
