@@ -14,13 +14,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import AsyncIterator
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
 
-from .disk import FOLDER_MODE, private_folder, tighten
+from .disk import FILE_MODE, FOLDER_MODE, private_folder, tighten
 from .names import BadInput, check_sha256
 
 _WRITERS = 4  # worker threads writing one bundle's files
@@ -30,9 +31,13 @@ class BlobDir:
     def __init__(self, root: str):
         self.root = private_folder(root)
         self.tmp = private_folder(os.path.join(root, "tmp"))
-        for name in os.listdir(root):  # made by an older server, maybe with the umask's modes
-            if len(name) == 2:
-                tighten(os.path.join(root, name), FOLDER_MODE)
+        for name in os.listdir(root):
+            folder = os.path.join(root, name)
+            if len(name) == 2 and stat.S_IMODE(os.stat(folder).st_mode) != FOLDER_MODE:
+                # Made by an older server with the umask's modes: its files are looked at once.
+                os.chmod(folder, FOLDER_MODE)
+                for entry in os.scandir(folder):
+                    tighten(entry.path, FILE_MODE)
         # Left over by a server killed mid-upload: never named, never acknowledged.
         for name in os.listdir(self.tmp):
             try:

@@ -150,7 +150,12 @@ _FULL = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
     b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_BODY), _BODY)
 )
-_FD_RESERVE = 128  # descriptors kept for SQLite, blob files, worker threads and the rest
+# asyncio accepts up to BACKLOG connections at a time before the protocol sees any of them
+# (and closes what it drops only on a later turn of the loop), so the cap is kept that far
+# below the open-files limit, three bursts over, besides what SQLite, blob files and worker
+# threads need.
+_BACKLOG = 64
+_FD_RESERVE = 128 + 3 * _BACKLOG
 
 
 def serve(app, sock: socket.socket, limits: ConnectionLimits | None = None) -> None:
@@ -188,5 +193,6 @@ def serve(app, sock: socket.socket, limits: ConnectionLimits | None = None) -> N
         lifespan="on",
         timeout_graceful_shutdown=5,
         timeout_keep_alive=limits.keep_alive_s,
+        backlog=_BACKLOG,
     )
     uvicorn.Server(config).run(sockets=[sock])

@@ -39,7 +39,9 @@ from .names import MAX_STEP, SHA256, BadInput, check_media_path, check_sha256
 #: Bytes of a body decoded in one step (a piece of rows, or one read of the counting decoder).
 PIECE_BYTES = 256 * 1024
 #: Values one row or one document may decode to (see ``count_values`` for what counts).
-MAX_VALUES = 1_000_000
+MAX_VALUES = 500_000
+#: What an array or map counts for itself: about what it costs next to one item in it.
+CONTAINER_WEIGHT = 8
 
 _PLAIN = frozenset((str, int, float, bool, type(None)))
 _PLAIN_NUMBERS = frozenset((float, bool, type(None)))  # no int: it may be out of range (JSON)
@@ -349,21 +351,22 @@ class _Reader:
 def count_values(max_values: int):
     """The msgpack hooks that count values and stop past ``max_values``.
 
-    Every array or map counts one, and so does each array item, map key and map value, so a
-    value that decodes to N Python objects counts about N.
+    Each array item, map key and map value counts one, and each array or map
+    ``CONTAINER_WEIGHT`` more (an empty map costs a Python process eight times what a float in
+    an array does), so what a count allows decodes to a few tens of MB at most.
     """
     count = 0
 
     def on_list(value):
         nonlocal count
-        count += len(value) + 1
+        count += len(value) + CONTAINER_WEIGHT
         if count > max_values:
             raise _TooMany
         return value
 
     def on_map(value):
         nonlocal count
-        count += 2 * len(value) + 1
+        count += 2 * len(value) + CONTAINER_WEIGHT
         if count > max_values:
             raise _TooMany
         return value
@@ -373,7 +376,9 @@ def count_values(max_values: int):
 
 def _too_many(max_values: int) -> BadInput:
     return BadInput(
-        f"a row or document over {max_values:,} values (array items, map keys and values) is over the server's limit",
+        f"a row or document of over {max_values:,} values is over the server's limit (each array "
+        f"item, map key and map value counts 1, each array or map {CONTAINER_WEIGHT}): log a large "
+        "table or array as a file",
         status=413,
     )
 
@@ -415,15 +420,17 @@ _JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[{,:]')
 
 
 def _json_values(body, max_values: int) -> int:
-    """At least how many values a JSON body holds, counted up to ``max_values + 1``."""
-    rough = sum(body.count(c) for c in (b"[", b"{", b",", b":"))
+    """At least what a JSON body counts as values (as ``count_values``), up to ``max_values + 1``."""
+    weights = ((b"[", CONTAINER_WEIGHT), (b"{", CONTAINER_WEIGHT), (b",", 1), (b":", 1))
+    rough = sum(body.count(c) * w for c, w in weights)
     if rough <= max_values:
         return rough
     # Over, counting brackets and commas inside strings too: count again, strings skipped.
     count = 0
     for match in itertools.islice(_JSON_TOKENS.finditer(body), 2 * max_values + 2):
-        if match.end() - match.start() == 1:
-            count += 1
+        token = match.group()
+        if len(token) == 1:
+            count += 1 if token in b",:" else CONTAINER_WEIGHT
             if count > max_values:
                 break
     return count
