@@ -146,7 +146,23 @@ class BlobDir:
 
 _decode_entries = msgspec.msgpack.Decoder(dict[str, msgspec.Raw]).decode
 _BIN_HEADER = {0xC4: 2, 0xC5: 3, 0xC6: 5}  # msgpack bin 8/16/32: bytes of header
-_KIND = {0xC0: "null", 0xC2: "bool", 0xC3: "bool", 0xCA: "float", 0xCB: "float", 0xD9: "str"}
+
+
+def _kind(first: int) -> str:
+    """What a msgpack value that starts with byte ``first`` is, in words."""
+    if 0xA0 <= first <= 0xBF or first in (0xD9, 0xDA, 0xDB):
+        return "a string"
+    if 0x80 <= first <= 0x8F or first in (0xDE, 0xDF):
+        return "a map"
+    if 0x90 <= first <= 0x9F or first in (0xDC, 0xDD):
+        return "an array"
+    if first in (0xCA, 0xCB):
+        return "a float"
+    if first in (0xC0, 0xC2, 0xC3):
+        return "null or a boolean"
+    if first <= 0x7F or first >= 0xE0 or 0xCC <= first <= 0xD3:
+        return "an integer"
+    return "an extension type"
 
 
 def bundle_size(head: bytes) -> int | None:
@@ -178,19 +194,7 @@ def decode_bundle(body) -> dict[str, memoryview]:
         view = memoryview(raw)
         header = _BIN_HEADER.get(view[0])
         if header is None:
-            first = view[0]
-            kind = (
-                "str"
-                if 0xA0 <= first <= 0xBF or first in (0xD9, 0xDA, 0xDB)
-                else "a map"
-                if 0x80 <= first <= 0x8F or first in (0xDE, 0xDF)
-                else "an array"
-                if 0x90 <= first <= 0x9F or first in (0xDC, 0xDD)
-                else _KIND.get(
-                    first, "int" if first <= 0x7F or first >= 0xE0 else "an extension type"
-                )
-            )
-            raise BadInput(f"the bundle's entry {sha} must be bytes, not {kind}")
+            raise BadInput(f"the bundle's entry {sha} must be bytes, not {_kind(view[0])}")
         bundle[sha] = view[header:]
     return bundle
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import json
 import resource
-import signal
 import socket
 from dataclasses import dataclass
 
@@ -150,20 +149,30 @@ _FULL = (
     b"HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\n"
     b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(_BODY), _BODY)
 )
-# asyncio accepts up to BACKLOG connections at a time before the protocol sees any of them
-# (and closes what it drops only on a later turn of the loop), so the cap is kept that far
-# below the open-files limit, three bursts over, besides what SQLite, blob files and worker
-# threads need.
+# asyncio accepts up to as many connections at a time as the backlog it was given, before the
+# protocol sees any of them (and closes what it drops only on a later turn of the loop), so it
+# is given a small one, and the cap is kept three such bursts below the open-files limit,
+# besides what SQLite, blob files and worker threads need. The kernel's queue of connections
+# not yet accepted (which costs the process no descriptor) is set back to a long one, so a
+# burst of clients is not made to wait for SYN retransmits.
 _BACKLOG = 64
+_LISTEN_QUEUE = 2048
 _FD_RESERVE = 128 + 3 * _BACKLOG
+
+
+class _Server(uvicorn.Server):
+    async def startup(self, sockets=None) -> None:
+        await super().startup(sockets)
+        for sock in sockets or ():
+            sock.listen(_LISTEN_QUEUE)
 
 
 def serve(app, sock: socket.socket, limits: ConnectionLimits | None = None) -> None:
     """Run ``app`` under uvicorn on the listening ``sock`` until SIGINT or SIGTERM.
 
     Takes over the process: raises its open-files limit as far as ``max_connections`` needs
-    (keeping the cap below it if the hard limit is lower), and ignores SIGXFSZ, so a file size
-    limit makes writes fail with EFBIG (answered 507) instead of killing the server.
+    (keeping the cap below it if the hard limit is lower). Python ignores SIGXFSZ, so a file
+    size limit makes writes fail with EFBIG (answered 507) rather than kill the server.
     """
     limits = limits or ConnectionLimits()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -182,8 +191,6 @@ def serve(app, sock: socket.socket, limits: ConnectionLimits | None = None) -> N
             limits.keep_alive_s,
             max(1, soft - _FD_RESERVE),
         )
-    if hasattr(signal, "SIGXFSZ"):
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     protocol = type("GuardedH11", (GuardedH11,), {"limits": limits})
     config = uvicorn.Config(
         app,
@@ -195,4 +202,4 @@ def serve(app, sock: socket.socket, limits: ConnectionLimits | None = None) -> N
         timeout_keep_alive=limits.keep_alive_s,
         backlog=_BACKLOG,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    _Server(config).run(sockets=[sock])

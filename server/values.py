@@ -38,7 +38,7 @@ from .names import MAX_STEP, SHA256, BadInput, check_media_path, check_sha256
 
 #: Bytes of a body decoded in one step (a piece of rows, or one read of the counting decoder).
 PIECE_BYTES = 256 * 1024
-#: Values one row or one document may decode to (see ``count_values`` for what counts).
+#: Values a row or document over PIECE_BYTES may decode to (``count_values`` says what counts).
 MAX_VALUES = 500_000
 #: What an array or map counts for itself: about what it costs next to one item in it.
 CONTAINER_WEIGHT = 8
@@ -439,9 +439,9 @@ def _json_values(body, max_values: int) -> int:
 def decode_document(body, ctype: str, max_values: int = MAX_VALUES) -> object:
     """Decode a structured body: msgpack (``application/msgpack``) or JSON, with bounded memory.
 
-    Small msgpack bodies are decoded in one step (their size bounds what they decode to);
-    larger ones count their values as they go. A JSON body's values are counted before it is
-    decoded. Over ``max_values``: 413. Not decodable: 400. Another type: 415.
+    A body of up to ``PIECE_BYTES`` is decoded in one step (its size bounds what it decodes
+    to); a larger msgpack body counts its values as it is decoded, a larger JSON body before.
+    Over ``max_values``: 413. Not decodable: 400. Another type: 415.
     """
     if ctype == "application/msgpack":
         if len(body) <= PIECE_BYTES:
@@ -451,7 +451,7 @@ def decode_document(body, ctype: str, max_values: int = MAX_VALUES) -> object:
                 raise _undecodable(exc) from None
         return decode_counted(body, max_values)
     if ctype in ("application/json", ""):
-        if _json_values(body, max_values) > max_values:
+        if len(body) > PIECE_BYTES and _json_values(body, max_values) > max_values:
             raise _too_many(max_values)
         try:
             return json.loads(body)

@@ -129,27 +129,40 @@ def test_a_body_that_keeps_coming_slowly_is_not_cut_off(quick):
 
 
 def test_1100_half_open_connections_do_not_exhaust_descriptors(tmp_path, figures):
-    """With 1,024 descriptors, 1,100 slowloris connections used to leave none for a real client."""
-    server = LimitedServer(str(tmp_path / "data"), "--header-timeout", "3", nofile=1024)
+    """With 1,024 descriptors, 1,100 slowloris connections used to leave none for a real client.
+
+    The cap (kept below the open-files limit) is what holds here: the header timeout is long.
+    """
+    server = LimitedServer(str(tmp_path / "data"), "--header-timeout", "60", nofile=1024)
     held = []
     try:
+        t0 = time.perf_counter()
         for _ in range(1100):
             s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
             s.sendall(HEAD)
             held.append(s)
+        connect_s = time.perf_counter() - t0
         time.sleep(0.5)  # let the server accept what the kernel queued
         status, seconds = get_root(server.port, timeout=5)
         fds = open_fds(server.proc.pid)
         entry = figures.setdefault("slowloris", {})
         entry["half_open_connections"] = len(held)
-        entry["server_fds_with_them_open"] = fds
+        entry["seconds_to_open_them"] = round(connect_s, 2)
+        entry["server_fds_with_them_open (limit 1024)"] = fds
         entry["normal_request_meanwhile_s"] = round(seconds, 3)
         assert status == 200 and seconds < 1.0, (status, seconds)
-        assert fds < 1024 - 64, fds
-        time.sleep(3 + 1.5)  # the header timeout closes them all
-        entry["server_fds_after_the_header_timeout"] = open_fds(server.proc.pid)
-        assert open_fds(server.proc.pid) < 64
-        assert get_root(server.port)[0] == 200
+        assert 500 < fds < 1024 - 64, fds
+        closed = 0
+        for s in held:
+            s.settimeout(0.01)
+            try:
+                closed += s.recv(1) == b""
+            except TimeoutError:
+                pass
+            except ConnectionResetError:
+                closed += 1
+        entry["dropped_by_the_cap"] = closed
+        assert closed >= 1100 - fds
     finally:
         for s in held:
             s.close()
@@ -221,3 +234,19 @@ def test_with_the_default_timeouts_a_slow_head_is_closed_after_10s(tmp_path, fig
         assert seconds is not None and 30 - 0.5 < seconds < 30 + 2, seconds
     finally:
         server.stop()
+
+
+def test_the_installed_uvicorn_is_in_the_tested_range_pyproject_pins():
+    """GuardedH11 subclasses uvicorn's h11 protocol: a uvicorn outside the range is untested."""
+    import importlib.metadata
+    import re
+
+    from packaging.requirements import Requirement
+
+    from ..conftest import REPO
+
+    with open(os.path.join(REPO, "pyproject.toml")) as f:
+        pins = {Requirement(r) for r in re.findall(r'"(uvicorn[^"]*)"', f.read())}
+    assert len(pins) == 1, pins
+    (pin,) = pins
+    assert pin.specifier.contains(importlib.metadata.version("uvicorn")), pin
