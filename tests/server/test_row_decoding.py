@@ -213,3 +213,17 @@ def test_the_first_bad_row_is_reported_whichever_path_rows_took():
         for batch in (rows, [media, *rows]):
             with pytest.raises(ValueError, match=first):
                 check_batch(msgpack.packb(batch))
+
+
+def test_a_batch_overlapping_what_is_stored_keeps_its_tail_as_the_bytes_that_came(server, api):
+    """The rows already stored are cut off the body as bytes, never decoded and packed again."""
+    first = [{"_step": i, "v": float(i)} for i in range(5)]
+    assert api.post(first).json()["inserted"] == 5
+    before = chunks(server)
+    again = [{"_step": i, "v": float(i), "s": "é" * i} for i in range(2, 8)]
+    body = msgpack.packb(again)
+    r = api.post_body(body)
+    assert r.json() == {"inserted": 3, "ignored": 3, "rows": 8, "last_step": 7}
+    tail = body[len(msgpack.packb(again[:3])) :]  # rows 5, 6, 7 as sent, after the old header
+    assert chunks(server)[len(before)] == b"\x93" + tail
+    assert api.read_back() == first + again[3:]
