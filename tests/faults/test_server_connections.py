@@ -114,6 +114,15 @@ def test_a_body_that_stops_arriving_is_closed_at_the_idle_timeout(quick, figures
     assert os.listdir(os.path.join(quick.data_dir, "blobs", "tmp")) == []
 
 
+def test_a_kept_alive_connection_idle_between_requests_is_closed_after_5s(quick, figures):
+    with socket.create_connection(("127.0.0.1", quick.port), timeout=5) as s:
+        s.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        seconds = closed_after(s, limit_s=10)
+    figures.setdefault("slowloris", {})["kept_alive_idle_closed_s"] = seconds
+    assert seconds is not None and 5 - 0.5 < seconds < 5 + 1.5, seconds
+
+
 def test_a_body_that_keeps_coming_slowly_is_not_cut_off(quick):
     """Progress resets the idle timer: a slow but steady upload is not a slowloris."""
     blob = b"y" * 40
@@ -228,7 +237,10 @@ def test_with_the_default_timeouts_a_slow_head_is_closed_after_10s(tmp_path, fig
         figures.setdefault("slowloris", {})["slow_head_closed_s (defaults)"] = seconds
         assert seconds is not None and 10 - 0.5 < seconds < 10 + 2, seconds
         with socket.create_connection(("127.0.0.1", server.port)) as s:
-            s.sendall(b"PUT /api/v1/blobs/" + b"0" * 64 + b" HTTP/1.1\r\nContent-Length: 9\r\n\r\n")
+            s.sendall(
+                b"PUT /api/v1/blobs/" + b"0" * 64 + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Length: 9\r\n\r\nabc"
+            )
             seconds = closed_after(s)
         figures["slowloris"]["stalled_body_closed_s (defaults)"] = seconds
         assert seconds is not None and 30 - 0.5 < seconds < 30 + 2, seconds
