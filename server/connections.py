@@ -78,6 +78,22 @@ class GuardedH11(H11Protocol):
         if self._timer is None:
             self._arm(self.limits.header_timeout_s)
 
+    def send_400_response(self, msg: str) -> None:
+        """uvicorn's answer to a request h11 cannot parse, as JSON like every other error."""
+        body = json.dumps({"error": f"{msg} Send a well-formed HTTP/1.1 request."}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
+        for event in (
+            h11.Response(status_code=400, headers=headers, reason=b"Bad Request"),
+            h11.Data(data=body),
+            h11.EndOfMessage(),
+        ):
+            self.transport.write(self.conn.send(event))
+        self.transport.close()
+
     def pause_writing(self) -> None:
         self._stalled_since = self.loop.time()
         super().pause_writing()

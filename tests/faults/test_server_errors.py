@@ -1,4 +1,4 @@
-"""A full disk and unexpected failures on the server (row 15): JSON answers, nothing half stored.
+"""Every error answer is JSON (row 15): a full disk, an unexpected failure, a malformed request.
 
 The disk fills for real: RLIMIT_FSIZE is set on the running `localrun serve` process (as
 tests/faults/test_disk.py does for the recorder), so SQLite's writes and blob writes fail with
@@ -99,5 +99,23 @@ def test_an_unexpected_failure_is_a_json_500_without_a_traceback_in_the_body(tmp
         assert send_raw(server.port, "GET", "/api/v1/runs", {}, b"")[0] == 200
         log = server_log(server)
         assert log.count("Traceback") == 1 and "NotADirectoryError" in log  # logged, once
+    finally:
+        server.stop()
+
+
+def test_a_request_http_cannot_parse_gets_a_json_400(tmp_path):
+    server = Server(str(tmp_path / "data"))
+    try:
+        import socket
+
+        for raw in (b"GARBAGE\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nBad Header Line\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
+                s.sendall(raw)
+                answer = b""
+                while chunk := s.recv(65536):
+                    answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head, answer
+            assert "Invalid HTTP request" in json.loads(body)["error"]
     finally:
         server.stop()
