@@ -1,4 +1,4 @@
-"""What the server accepts as values, and checking bodies with bounded memory and time.
+"""What the server accepts as values, and checking bodies with bounded memory.
 
 The value rules are the recorder's, from ``localrun.contract``: null, booleans, integers from
 -2**63 to 2**64-1, floats, strings, arrays, and maps with string keys, nested at most
@@ -15,10 +15,11 @@ starts (one small ``msgspec.Raw`` per row; the row count was checked against the
 before the body was even read), then pieces of at most ``PIECE_BYTES`` are decoded one after
 another with a typed decoder that checks scalar rows in C, and dropped. A row that is not
 scalars only is decoded alone: up to ``PIECE_BYTES`` with msgspec (a few tens of MB at most,
-whatever those bytes hold), larger with a counting decoder that gives up past ``max_values``
-values. Documents are decoded the same way (``decode_document``). So one request costs its body
-and a bounded few tens of MB, and each decoding step is short: run in a worker thread, it lets
-the event loop answer other requests between steps.
+whatever those bytes hold; arrays and maps up to 8 deep are checked in C too), larger with a
+counting decoder that gives up past ``max_values`` values. Documents are decoded the same way
+(``decode_document``). So one request costs its body and a bounded few tens of MB, and each
+decoding step is short: run in a worker thread, it lets the event loop answer other requests
+between steps. (The skip pass is one C call: about 0.2 s for 64 MiB of one-byte values.)
 """
 
 from __future__ import annotations
