@@ -56,13 +56,43 @@ def _is_loopback(host: str) -> bool:
     type=click.IntRange(1),
     help="Largest media file accepted, in MiB.",
 )
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds a client has to send a request's headers.",
+)
+@click.option(
+    "--idle-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0.1),
+    help="Seconds without progress, mid-body or mid-answer, before a connection is closed.",
+)
+@click.option(
+    "--max-connections",
+    default=1000,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Connections open at once; past it, the slowest incoming request is dropped.",
+)
 def serve(
-    data_dir: str, host: str, port: int, token: str | None, max_body_mb: int, max_blob_mb: int
+    data_dir: str,
+    host: str,
+    port: int,
+    token: str | None,
+    max_body_mb: int,
+    max_blob_mb: int,
+    header_timeout: float,
+    idle_timeout: float,
+    max_connections: int,
 ) -> None:
     """Serve runs over HTTP: `localrun sync` pushes to it, `localrun show URL` reads from it.
 
     Runs, rows and documents go into SQLite in DATA; media files into DATA/blobs, named by
-    their sha256. Listening on anything but a loopback address needs a token.
+    their sha256. Listening on anything but a loopback address needs a token; without one, only
+    requests addressed to a loopback name (127.0.0.1, localhost, [::1]) are answered.
     """
     if not _is_loopback(host) and not token:
         raise click.UsageError(
@@ -70,8 +100,9 @@ def serve(
             "Pass --token (or set $LOCALRUN_TOKEN), or listen on 127.0.0.1"
         )
     try:
-        import uvicorn
         from localrun.server import Limits, create_app
+        from localrun.server.connections import ConnectionLimits
+        from localrun.server.connections import serve as run_server
     except ImportError as exc:
         raise Error(
             f"localrun serve needs the server extra ({exc.name} is missing): pip install 'localrun[server]'"
@@ -79,7 +110,9 @@ def serve(
     limits = Limits(
         max_body_bytes=max_body_mb * 1024 * 1024, max_blob_bytes=max_blob_mb * 1024 * 1024
     )
-    app = create_app(data_dir, token=token, limits=limits)
+    shown = f"[{host}]" if ":" in host else host
+    hosts = {"127.0.0.1", "localhost", "[::1]", shown.lower()}
+    app = create_app(data_dir, token=token, limits=limits, hosts=hosts)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only then, and
     # without it every response waits ~40 ms for a delayed ACK.
@@ -96,12 +129,16 @@ def serve(
     # test) is queued by the kernel until uvicorn accepts, instead of being refused.
     sock.listen(2048)
     bound = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else host
     click.echo(
         f"localrun serve: listening on http://{shown}:{bound} (data in {os.path.abspath(data_dir)}, "
         f"{'token required' if token else 'no token'}). Sync with: localrun sync ./runs --to http://{shown}:{bound}",
     )
-    config = uvicorn.Config(
-        app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5
+    run_server(
+        app,
+        sock,
+        ConnectionLimits(
+            header_timeout_s=header_timeout,
+            idle_timeout_s=idle_timeout,
+            max_connections=max_connections,
+        ),
     )
-    uvicorn.Server(config).run(sockets=[sock])

@@ -4,8 +4,9 @@ Installed as ``localrun.server`` (from the top-level ``server/`` folder). It imp
 ``localrun.sync`` and ``localrun``; neither imports it. Needs the ``server`` extra
 (``pip install 'localrun[server]'``): Starlette and uvicorn.
 
-``create_app(data_dir)`` builds the ASGI app; ``localrun serve`` runs it under uvicorn. The
-wire protocol is docs/protocol.md.
+``create_app(data_dir)`` builds the ASGI app; ``localrun serve`` runs it under uvicorn with
+``connections.serve`` (header and idle timeouts, a connection cap). The wire protocol and its
+limits are docs/protocol.md.
 """
 
 from .app import Limits, create_app

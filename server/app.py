@@ -3,14 +3,24 @@
 Every handler checks what it was sent before anything is stored (``names.py``,
 ``values.py``), so a refused request leaves no trace. Storage calls run in a worker thread, so the server keeps
 reading the next request while SQLite commits the last one.
+
+Bodies are bounded while they are read (``Limits``: a Content-Length over the limit is refused
+before a byte is read, a chunked body at the limit, a rows batch whose array header declares
+too many rows from its first bytes) and decoded in a worker thread, a piece at a time, at most
+two at once (``values.py``), so a hostile body costs its size and a bounded few tens of MB, and
+other requests are answered meanwhile. Every answer that is not a success is JSON
+``{"error": ...}``: an unexpected exception is logged and answered 500, a full disk 507.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import math
 import os
+import threading
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -24,8 +34,9 @@ from starlette.routing import Route
 
 from localrun import __version__
 
-from .auth import BearerAuth
-from .blobs import BlobDir
+from .auth import BearerAuth, LoopbackHosts
+from .blobs import BlobDir, bundle_size, decode_bundle
+from .disk import disk_full
 from .names import (
     MAX_STEP,
     BadInput,
@@ -45,11 +56,19 @@ from .storage import (
     open_storage,
     require_incarnation,
 )
-from .values import check_rows, decode_rows, media_refs
+from .values import (
+    MAX_VALUES,
+    check_batch,
+    check_body,
+    check_document,
+    decode_document,
+    rows_in_header,
+)
 
 MSGPACK = "application/msgpack"
 API = "/api/v1"
 INCARNATION_HEADER = "localrun-incarnation"
+log = logging.getLogger("localrun.server")
 
 
 @dataclass(frozen=True)
@@ -60,7 +79,8 @@ class Limits:
     max_blob_bytes: int = 1024 * 1024 * 1024  # one media file
     max_batch_rows: int = 100_000
     max_page_rows: int = 100_000
-    max_hashes: int = 10_000  # in one "which are missing" question
+    max_hashes: int = 10_000  # in one "which are missing" question, or one bundle
+    max_values: int = MAX_VALUES  # in one row or one run document (values.py says what counts)
 
 
 def create_app(
@@ -68,8 +88,15 @@ def create_app(
     token: str | None = None,
     limits: Limits | None = None,
     storage: Storage | None = None,
+    hosts: Collection[str] | None = None,
 ):
-    """The server as an ASGI app, storing into ``data_dir`` (or ``storage`` and ``data_dir/blobs``)."""
+    """The server as an ASGI app, storing into ``data_dir`` (or ``storage`` and ``data_dir/blobs``).
+
+    ``hosts``: on a server without a token, the only names a request's ``Host`` header may
+    give (any port), e.g. ``("127.0.0.1", "localhost", "[::1]")``; other requests get 421, so a
+    web page cannot reach the server through DNS rebinding. None: any name (with a token, the
+    token protects the server).
+    """
     limits = limits or Limits()
     storage = storage or open_storage(data_dir)
     blobs = BlobDir(os.path.join(data_dir, "blobs"))
@@ -106,10 +133,14 @@ def create_app(
             HTTPException: _http_error,
             UnknownRunError: _unknown_run,
             ClientDisconnect: _client_gone,
+            Exception: _unexpected,
         },
     )
     app.state.storage = storage
-    return BearerAuth(app, token)
+    guarded = BearerAuth(app, token)
+    if not token and hosts is not None:
+        guarded = LoopbackHosts(guarded, hosts)
+    return _Answered(guarded)
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -144,6 +175,61 @@ async def _client_gone(request: Request, exc: ClientDisconnect) -> Response:
     return _error(400, "the client disconnected before sending the whole body")
 
 
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    return _failure(exc, f"{request.method} {request.url.path}")
+
+
+def _failure(exc: BaseException, what: str) -> Response:
+    """The answer to an exception no handler expected: 507 for a full disk, else 500; logged."""
+    if disk_full(exc):
+        log.error("%s: the server's disk is full: %s: %s", what, type(exc).__name__, exc)
+        return _error(
+            507,
+            "the server's disk is full (or over a quota or file size limit): this request was not "
+            "stored. Free space on the server, then run the sync again: it resumes where it stopped",
+        )
+    log.error("%s failed", what, exc_info=exc)
+    return _error(
+        500,
+        f"the server failed on this request ({type(exc).__name__}; logged on the server). "
+        "Every call is safe to retry",
+    )
+
+
+class _Answered:
+    """The outermost layer: every request gets an answer, and every error answer is JSON.
+
+    Starlette answers an exception with ``_unexpected`` and then raises it again, for the
+    server to log: it was logged already, so it ends here. One raised before any answer (in a
+    middleware) gets its JSON answer here.
+    """
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        state = {"started": False, "done": False}
+
+        async def tracked(message):
+            if message["type"] == "http.response.start":
+                state["started"] = True
+            elif message["type"] == "http.response.body" and not message.get("more_body"):
+                state["done"] = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracked)
+        except Exception as exc:
+            if state["done"]:
+                return  # answered (and logged) by _unexpected
+            if state["started"]:
+                raise  # half an answer went out: the server closes the connection
+            response = _failure(exc, f"{scope.get('method')} {scope.get('path')}")
+            await response(scope, receive, send)
+
+
 def _json(obj, status: int = 200) -> Response:
     # Python's json, NaN and infinities included, as `localrun show --json` writes them.
     return Response(
@@ -154,7 +240,15 @@ def _json(obj, status: int = 200) -> Response:
 # --- bodies ------------------------------------------------------------------------------------
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(
+    request: Request, limit: int, head: Callable[[bytes], bool] | None = None
+) -> bytearray:
+    """The body, refused (413) as soon as it is known to be over ``limit`` bytes.
+
+    ``head`` sees the first bytes (at least 9, or the whole body if shorter) before the rest is
+    read, and returns False when it needs more of them; it raises BadInput to refuse the body
+    from its start (a rows batch declaring too many rows).
+    """
     declared = request.headers.get("content-length")
     if declared is not None:
         if not declared.isdigit():
@@ -164,33 +258,33 @@ async def _read_body(request: Request, limit: int) -> bytes:
                 f"request body of {declared} bytes is over the server's limit of {limit} bytes",
                 status=413,
             )
-    chunks = []
-    size = 0
+    body = bytearray()  # grows in place: no list of chunks joined into a second copy
     async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
+        if len(body) + len(chunk) > limit:
             raise BadInput(f"request body is over the server's limit of {limit} bytes", status=413)
-        chunks.append(chunk)
-    return b"".join(chunks)
+        body += chunk
+        if head is not None and len(body) >= 9 and head(bytes(body[:9])):
+            head = None
+    if head is not None:
+        head(bytes(body))
+    return body
 
 
-async def _decode(request: Request, limit: int):
-    """A structured body: msgpack (``application/msgpack``) or JSON."""
-    body = await _read_body(request, limit)
-    ctype = request.headers.get("content-type", "").split(";")[0].strip()
-    try:
-        if ctype == MSGPACK:
-            return msgpack.unpackb(body, raw=False)
-        if ctype in ("application/json", ""):
-            return json.loads(body)
-    except Exception as exc:  # any decoding failure of untrusted bytes is the client's
-        raise BadInput(
-            f"the body is not valid {ctype or 'JSON'}: {type(exc).__name__}: {str(exc)[:200]}"
-        ) from None
-    raise BadInput(
-        f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json",
-        status=415,
-    )
+def _content_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip()
+
+
+_decoding = threading.BoundedSemaphore(2)  # decoding is CPU work: two at once are enough
+
+
+def _decode_off_loop(fn, *args):
+    """Run a decoder in a worker thread, at most two at a time: the event loop stays free."""
+
+    def run():
+        with _decoding:
+            return fn(*args)
+
+    return run_in_threadpool(run)
 
 
 # --- handlers ----------------------------------------------------------------------------------
@@ -246,6 +340,53 @@ class _Api:
         lost = {f.sha256 for f in await run_in_threadpool(self.storage.lost_media, project, run_id)}
         self._require_blobs({h for h in missing if h not in lost})
 
+    async def _decode(self, request: Request):
+        """A structured body: msgpack (``application/msgpack``) or JSON, decoded off the loop."""
+        ctype = _content_type(request)
+        if ctype not in (MSGPACK, "application/json", ""):
+            raise BadInput(
+                f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json",
+                status=415,
+            )
+        body = await _read_body(request, self.limits.max_body_bytes)
+
+        def decode():
+            return check_body(decode_document(body, ctype, self.limits.max_values))
+
+        return await _decode_off_loop(decode)
+
+    async def _read_doc(self, request: Request) -> tuple[dict, set]:
+        """A run document, checked, and the blobs it names."""
+        ctype = _content_type(request)
+        body = await _read_body(request, self.limits.max_body_bytes)
+
+        def decode():
+            doc = decode_document(body, ctype, self.limits.max_values)
+            return doc, check_document(doc)
+
+        return await _decode_off_loop(decode)
+
+    async def _read_rows(self, request: Request) -> tuple[RowBatch, set]:
+        """A rows batch, checked without keeping it decoded, and the blobs it names."""
+        if _content_type(request) != MSGPACK:
+            raise BadInput(
+                f"send rows as {MSGPACK}: an array of rows, each an object with an integer _step",
+                status=415,
+            )
+        most = self.limits.max_batch_rows
+
+        def head(first: bytes) -> bool:
+            n = rows_in_header(first)
+            if n is not None and n > most:
+                raise BadInput(
+                    f"{n} rows in one batch is over the server's limit of {most}", status=413
+                )
+            return n is not None
+
+        body = await _read_body(request, self.limits.max_body_bytes, head)
+        batch = await _decode_off_loop(check_batch, body, self.limits.max_values)
+        return RowBatch(batch.steps, None, body, batch.offsets), batch.refs
+
     def _require_blobs(self, refs: set) -> None:
         if refs:
             missing = self.blobs.missing(sorted(refs))
@@ -291,7 +432,7 @@ class _Api:
 
     async def put_run(self, request: Request) -> Response:
         project, run_id = self._names(request)
-        body = await _decode(request, self.limits.max_body_bytes)
+        body = await self._decode(request)
         if type(body) is not dict:
             raise BadInput('the body must be an object, like {"created_at": 1700000000.0}')
         created_at = body.get("created_at")
@@ -357,16 +498,10 @@ class _Api:
 
     async def put_doc(self, request: Request) -> Response:
         project, run_id = self._names(request)
-        doc = await _decode(request, self.limits.max_body_bytes)
-        if type(doc) is not dict:
-            raise BadInput(
-                "the run document must be an object (what `localrun show RUN --json` prints)"
-            )
+        doc, refs = await self._read_doc(request)
         # "path", "rows" and "last_step" are replaced by the server's own when read back; they
         # are kept in place so the document reads back with its keys in the order sent.
         incarnation = self._incarnation(request)
-        refs: set = set()
-        media_refs(doc, refs)
         await self._require_blobs_or_lost(project, run_id, incarnation, refs)
         with self._conflicts(project, run_id, incarnation):
             info = await run_in_threadpool(
@@ -378,27 +513,9 @@ class _Api:
 
     async def post_rows(self, request: Request) -> Response:
         project, run_id = self._names(request)
-        body = await _read_body(request, self.limits.max_body_bytes)
-        if request.headers.get("content-type", "").split(";")[0].strip() != MSGPACK:
-            raise BadInput(
-                f"send rows as {MSGPACK}: an array of rows, each an object with an integer _step",
-                status=415,
-            )
-        may_hold_media = b"_type" in body or b"filenames" in body
-        rows, unchecked = decode_rows(body, may_hold_media)
-        if type(rows) is not list:
-            raise BadInput(
-                "the body must be an array of rows, each an object with an integer _step"
-            )
-        if len(rows) > self.limits.max_batch_rows:
-            raise BadInput(
-                f"{len(rows)} rows in one batch is over the server's limit of {self.limits.max_batch_rows}",
-                status=413,
-            )
         incarnation = self._incarnation(request)
-        steps, refs = check_rows(rows, may_hold_media, unchecked)
+        batch, refs = await self._read_rows(request)
         await self._require_blobs_or_lost(project, run_id, incarnation, refs)
-        batch = RowBatch(steps, rows, body)
         with self._conflicts(project, run_id, incarnation):
             inserted, info = await run_in_threadpool(
                 self.storage.append_rows, project, run_id, batch, incarnation
@@ -406,7 +523,7 @@ class _Api:
         return _json(
             {
                 "inserted": inserted,
-                "ignored": len(steps) - inserted,
+                "ignored": len(batch.steps) - inserted,
                 "rows": info.rows,
                 "last_step": info.last_step,
             }
@@ -428,7 +545,7 @@ class _Api:
     async def post_lost_media(self, request: Request) -> Response:
         project, run_id = self._names(request)
         incarnation = self._incarnation(request)
-        body = await _decode(request, self.limits.max_body_bytes)
+        body = await self._decode(request)
         files = body.get("files") if type(body) is dict else None
         if type(files) is not list:
             raise BadInput(
@@ -457,7 +574,7 @@ class _Api:
         return _json({"project": project, "id": run_id, "lost_media": count})
 
     async def missing_blobs(self, request: Request) -> Response:
-        body = await _decode(request, self.limits.max_body_bytes)
+        body = await self._decode(request)
         hashes = body.get("sha256") if type(body) is dict else None
         if type(hashes) is not list:
             raise BadInput('the body must be {"sha256": [<hash>, ...]}')
@@ -470,19 +587,20 @@ class _Api:
         return _json({"missing": self.blobs.missing(hashes)})
 
     async def post_blobs(self, request: Request) -> Response:
-        body = await _read_body(request, self.limits.max_body_bytes)
-        if request.headers.get("content-type", "").split(";")[0].strip() != MSGPACK:
+        if _content_type(request) != MSGPACK:
             raise BadInput(
                 f"send a bundle as {MSGPACK}: a map of sha256 to the file's bytes", status=415
             )
-        try:
-            bundle = msgpack.unpackb(body, raw=False)
-        except Exception as exc:  # any decoding failure of untrusted bytes is the client's
-            raise BadInput(
-                f"the body is not valid msgpack: {type(exc).__name__}: {str(exc)[:200]}"
-            ) from None
-        if type(bundle) is dict and len(bundle) > self.limits.max_hashes:
-            raise BadInput(f"send at most {self.limits.max_hashes} files in one bundle", status=413)
+        most = self.limits.max_hashes
+
+        def head(first: bytes) -> bool:
+            n = bundle_size(first)
+            if n is not None and n > most:
+                raise BadInput(f"send at most {most} files in one bundle", status=413)
+            return n is not None
+
+        body = await _read_body(request, self.limits.max_body_bytes, head)
+        bundle = await _decode_off_loop(decode_bundle, body)
         stored = await self.blobs.put_many(bundle)
         return _json({"stored": stored, "count": len(bundle)})
 

@@ -4,6 +4,9 @@ An upload streams into a temporary file in ``blobs/tmp/`` while its sha256 is co
 when the hash matches the name the client gave, and the size is within the limit, is the file
 fsynced and renamed into place. So a blob under its final name is always whole and always what
 its name says, and an interrupted or hostile upload leaves nothing behind.
+
+Folders are 0700 and files 0600 (``disk.py``). A bundle (many small files in one msgpack map)
+is decoded without copying the files out of the body: each entry is a view into it.
 """
 
 from __future__ import annotations
@@ -11,11 +14,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import os
+import stat
 import tempfile
 from collections.abc import AsyncIterator
 
+import msgspec
 from starlette.concurrency import run_in_threadpool
 
+from .disk import FILE_MODE, FOLDER_MODE, private_folder, tighten
 from .names import BadInput, check_sha256
 
 _WRITERS = 4  # worker threads writing one bundle's files
@@ -23,9 +29,15 @@ _WRITERS = 4  # worker threads writing one bundle's files
 
 class BlobDir:
     def __init__(self, root: str):
-        self.root = root
-        self.tmp = os.path.join(root, "tmp")
-        os.makedirs(self.tmp, exist_ok=True)
+        self.root = private_folder(root)
+        self.tmp = private_folder(os.path.join(root, "tmp"))
+        for name in os.listdir(root):
+            folder = os.path.join(root, name)
+            if len(name) == 2 and stat.S_IMODE(os.stat(folder).st_mode) != FOLDER_MODE:
+                # Made by an older server with the umask's modes: its files are looked at once.
+                os.chmod(folder, FOLDER_MODE)
+                for entry in os.scandir(folder):
+                    tighten(entry.path, FILE_MODE)
         # Left over by a server killed mid-upload: never named, never acknowledged.
         for name in os.listdir(self.tmp):
             try:
@@ -83,7 +95,7 @@ class BlobDir:
                 _discard(tmp)
 
     async def put_many(self, blobs: object) -> list[str]:
-        """Store a bundle ``{sha256: bytes}``; returns the hashes that were new.
+        """Store a bundle ``{sha256: bytes}`` (or views of bytes); returns the hashes that were new.
 
         Every hash is checked before anything is written, so a bundle with one bad file stores
         nothing. The files are written and fsynced in worker threads, side by side.
@@ -92,7 +104,7 @@ class BlobDir:
             raise BadInput("a bundle must be a map of sha256 to bytes")
         for sha, data in blobs.items():
             check_sha256(sha)
-            if type(data) is not bytes:
+            if type(data) not in (bytes, memoryview):
                 raise BadInput(f"the bundle's entry {sha} must be bytes, not {type(data).__name__}")
             actual = hashlib.sha256(data).hexdigest()
             if actual != sha:
@@ -132,6 +144,61 @@ class BlobDir:
         return folders
 
 
+_decode_entries = msgspec.msgpack.Decoder(dict[str, msgspec.Raw]).decode
+_BIN_HEADER = {0xC4: 2, 0xC5: 3, 0xC6: 5}  # msgpack bin 8/16/32: bytes of header
+
+
+def _kind(first: int) -> str:
+    """What a msgpack value that starts with byte ``first`` is, in words."""
+    if 0xA0 <= first <= 0xBF or first in (0xD9, 0xDA, 0xDB):
+        return "a string"
+    if 0x80 <= first <= 0x8F or first in (0xDE, 0xDF):
+        return "a map"
+    if 0x90 <= first <= 0x9F or first in (0xDC, 0xDD):
+        return "an array"
+    if first in (0xCA, 0xCB):
+        return "a float"
+    if first in (0xC0, 0xC2, 0xC3):
+        return "null or a boolean"
+    if first <= 0x7F or first >= 0xE0 or 0xCC <= first <= 0xD3:
+        return "an integer"
+    return "an extension type"
+
+
+def bundle_size(head: bytes) -> int | None:
+    """How many files the map header at the start of a bundle declares (None: not a map, or
+    too few bytes to say)."""
+    if not head:
+        return None
+    first = head[0]
+    if 0x80 <= first <= 0x8F:
+        return first & 0x0F
+    size = {0xDE: 3, 0xDF: 5}.get(first)
+    if size is None or len(head) < size:
+        return None
+    return int.from_bytes(head[1:size], "big")
+
+
+def decode_bundle(body) -> dict[str, memoryview]:
+    """A bundle body: ``{sha256: the file's bytes}`` as views into ``body`` (nothing copied)."""
+    try:
+        entries = _decode_entries(body)
+    except msgspec.ValidationError:
+        raise BadInput("a bundle must be a map of sha256 to bytes") from None
+    except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+        raise BadInput(
+            f"the body is not valid msgpack: {type(exc).__name__}: {str(exc)[:200]}"
+        ) from None
+    bundle = {}
+    for sha, raw in entries.items():
+        view = memoryview(raw)
+        header = _BIN_HEADER.get(view[0])
+        if header is None:
+            raise BadInput(f"the bundle's entry {sha} must be bytes, not {_kind(view[0])}")
+        bundle[sha] = view[header:]
+    return bundle
+
+
 def _discard(tmp: str) -> None:
     """Remove a temp file that never became a blob (already gone is fine)."""
     try:
@@ -149,7 +216,8 @@ def _commit(tmp: str, final: str, sync_dir: bool = True) -> str:
     finally:
         os.close(fd)
     folder = os.path.dirname(final)
-    os.makedirs(folder, exist_ok=True)
+    if not os.path.isdir(folder):
+        private_folder(folder)
     os.replace(tmp, final)
     if sync_dir:
         _fsync_dir(folder)

@@ -8,6 +8,10 @@ Schema versions (``meta.schema_version``): 1 had no incarnations; 2 adds ``runs.
 and the ``lost_media`` table. A version-1 database is migrated in place when it is opened
 (its runs keep no incarnation until a client names one); a database of a later version than
 this code knows is refused, so an older server never writes to a newer schema.
+
+The database and its ``-wal`` and ``-shm`` files are 0600 (SQLite gives the journal files the
+database file's mode), and a transaction that fails on a full disk is rolled back whole, so
+the server answers 507 with nothing of the request stored (``disk.py``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import msgpack
 
 from localrun.errors import Error
 
+from .disk import FILE_MODE, private_file, tighten
 from .storage import (
     LostFile,
     RowBatch,
@@ -71,12 +76,15 @@ class SQLiteStorage(Storage):
     def __init__(self, path: str):
         self.path = path
         self._lock = threading.Lock()
+        private_file(path)  # before SQLite makes it with the umask's mode
         self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
         # Chunks are batches of rows as received, a megabyte or two each: in 64 KiB pages
         # instead of 4 KiB, storing one costs half the time. Takes effect when the file is
         # made (before WAL mode); an existing database keeps its page size.
         self._db.execute("PRAGMA page_size=65536")
         self._db.execute("PRAGMA journal_mode=WAL")
+        for journal in (path + "-wal", path + "-shm"):  # left by an older server: tightened
+            tighten(journal, FILE_MODE)
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("BEGIN IMMEDIATE")
@@ -164,7 +172,8 @@ class SQLiteStorage(Storage):
                     )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite has rolled back itself after a failed write
+                    db.execute("ROLLBACK")
                 raise
             return self._get(project, run_id)[1], found is not None
 
@@ -208,7 +217,8 @@ class SQLiteStorage(Storage):
                 )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite has rolled back itself after a failed write
+                    db.execute("ROLLBACK")
                 raise
             return len(batch.steps), self._get(project, run_id)[1]
 
@@ -269,7 +279,8 @@ class SQLiteStorage(Storage):
                 )
                 db.execute("COMMIT")
             except BaseException:
-                db.execute("ROLLBACK")
+                if db.in_transaction:  # SQLite has rolled back itself after a failed write
+                    db.execute("ROLLBACK")
                 raise
             (count,) = db.execute(
                 "SELECT count(*) FROM lost_media WHERE run = ?", (key,)

@@ -70,18 +70,37 @@ class LostFile:
 
 @dataclass(frozen=True)
 class RowBatch:
-    """Checked rows, steps strictly increasing; ``body`` is their msgpack array as received."""
+    """Checked rows, steps strictly increasing; ``body`` is their msgpack array as received.
+
+    The server does not keep rows decoded: it passes ``rows`` None and ``offsets``, where row
+    ``i`` starts in ``body`` (``offsets[i]``; the last entry is where the array ends), so a
+    tail of the batch is a slice of ``body``. Without offsets, ``rows`` (decoded) is repacked.
+    """
 
     steps: list[int]
-    rows: list[dict]
+    rows: list[dict] | None
     body: bytes
+    offsets: list[int] | None = None
 
     def after(self, step: int) -> RowBatch:
         """The rows with ``_step > step``."""
         i = bisect.bisect_right(self.steps, step)
         if i == 0:
             return self
-        return RowBatch(self.steps[i:], self.rows[i:], msgpack.packb(self.rows[i:]))
+        if self.offsets is None:
+            return RowBatch(self.steps[i:], self.rows[i:], msgpack.packb(self.rows[i:]))
+        n = len(self.steps) - i
+        head = _PACKER.pack_array_header(n)
+        start = self.offsets[i]
+        return RowBatch(
+            self.steps[i:],
+            None,
+            head + self.body[start:],
+            [o - start + len(head) for o in self.offsets[i:]],
+        )
+
+
+_PACKER = msgpack.Packer()
 
 
 class Storage(abc.ABC):
@@ -158,8 +177,9 @@ class Storage(abc.ABC):
 
 
 def open_storage(data_dir: str) -> Storage:
-    """The default storage in ``data_dir``: SQLite in ``runs.sqlite``."""
+    """The default storage in ``data_dir`` (made 0700): SQLite in ``runs.sqlite``."""
+    from .disk import private_folder
     from .sqlite import SQLiteStorage
 
-    os.makedirs(data_dir, exist_ok=True)
+    private_folder(data_dir)
     return SQLiteStorage(os.path.join(data_dir, "runs.sqlite"))

@@ -1,56 +1,78 @@
-"""What the server accepts as values, and decoding a batch of rows fast enough for a million.
+"""What the server accepts as values, and checking bodies with bounded memory.
 
-Only the value types of docs/format.md pass: null, booleans, 64-bit integers, floats, strings,
-arrays, and maps with string keys. Anything else (bytes, msgpack extension types such as
-timestamps, integers beyond 64 bits from JSON) would be stored and then break every reader of
-the run, so it is refused, as are media references that try to leave the run.
+The value rules are the recorder's, from ``localrun.contract``: null, booleans, integers from
+-2**63 to 2**64-1, floats, strings, arrays, and maps with string keys, nested at most
+``MAX_DEPTH`` containers under a row's top-level key (or a document section's key). Whatever
+``log()`` returned for is accepted; anything else (bytes, msgpack extension types such as
+timestamps, integers beyond 64 bits from JSON, deeper nesting) would be stored and then break
+every reader of the run, so it is refused with the contract's own words. The server also
+refuses media references that try to leave the run (``names.check_media_path``).
 
-Most rows hold scalars only (a step and a few metrics). ``decode_rows`` decodes those with a
-typed msgspec decoder, which checks every value in C while it decodes (bytes, extension types
-and non-string keys fail it), so ``check_rows`` skips them; a row that fails it (media, nested
-values, or something to refuse) is decoded as it is and checked value by value in Python.
+Bounded work. A rows batch is stored as the msgpack it came in (``RowBatch.body``), so the
+server needs from it only each row's step, that its values are values, and the media files it
+names. ``check_batch`` never holds the batch decoded: a skip pass in C finds where each row
+starts (one small ``msgspec.Raw`` per row; the row count was checked against the array header
+before the body was even read), then pieces of at most ``PIECE_BYTES`` are decoded one after
+another with a typed decoder that checks scalar rows in C, and dropped. A row that is not
+scalars only is decoded alone: up to ``PIECE_BYTES`` with msgspec (a few tens of MB at most,
+whatever those bytes hold; arrays and maps up to 8 deep are checked in C too), larger with a
+counting decoder that gives up past ``max_values`` values. Documents are decoded the same way
+(``decode_document``). So one request costs its body and a bounded few tens of MB, and each
+decoding step is short: run in a worker thread, it lets the event loop answer other requests
+between steps. (The skip pass is one C call: about 0.2 s for 64 MiB of one-byte values.)
 """
 
 from __future__ import annotations
 
+import bisect
+import itertools
+import json
+import re
+from dataclasses import dataclass
+
+import msgpack
 import msgspec
+
+from localrun.contract import MAX_DEPTH, MAX_INT, MIN_INT, value_problem
 
 from .names import MAX_STEP, SHA256, BadInput, check_media_path, check_sha256
 
-_MAX_DEPTH = 64
-
+#: Bytes of a body decoded in one step (a piece of rows, or one read of the counting decoder).
+PIECE_BYTES = 256 * 1024
+#: Values a row or document over PIECE_BYTES may decode to (``count_values`` says what counts).
+MAX_VALUES = 500_000
+#: What an array or map counts for itself: about what it costs next to one item in it.
+CONTAINER_WEIGHT = 8
 
 _PLAIN = frozenset((str, int, float, bool, type(None)))
 _PLAIN_NUMBERS = frozenset((float, bool, type(None)))  # no int: it may be out of range (JSON)
 _INT_FLOAT = frozenset((int, float))
-_MIN_INT, _MAX_INT = -(2**63), 2**64 - 1  # what msgpack (and so the format) can hold
+_CONTAINERS = frozenset((dict, list))
 
 
-def bad_value(value) -> BadInput:
-    return BadInput(
-        f"a value of type {type(value).__name__} ({repr(value)[:60]}) is not allowed: values are null, booleans, "
-        "64-bit integers, floats, strings, arrays and maps with string keys (docs/format.md)"
-    )
+class _Outside(Exception):
+    """A value outside the contract: the caller asks ``value_problem`` for the words."""
 
 
-def media_refs(value, refs: set, depth: int = 0, media: bool = True) -> None:
-    """Check the values inside ``value`` and collect the blob hashes its media references name.
+def media_refs(value, refs: set, depth: int = 1, media: bool = True) -> None:
+    """Check the values inside container ``value`` and collect the blob hashes its media references name.
 
-    Only the value types of docs/format.md pass: anything else (bytes, msgpack extension types,
-    integers beyond 64 bits from JSON) would be stored and then break every reader of the run.
-    ``media`` False skips looking for media references (none can be there).
+    ``depth`` is how many containers deep ``value`` is, itself included: 1 for a row's value.
+    Raises ``_Outside`` for anything outside the contract (the caller words it with
+    ``value_problem``), BadInput for a media path that tries to leave the run. ``media`` False
+    skips looking for media references (none can be there).
     """
-    if depth > _MAX_DEPTH:
-        raise BadInput(f"value nested deeper than {_MAX_DEPTH} levels")
+    if depth > MAX_DEPTH:
+        raise _Outside
     if type(value) is dict:
         for k, v in value.items():
             if type(k) is not str:
-                raise BadInput(f"key {k!r} is not a string")
+                raise _Outside
             t = type(v)
             if t is dict or t is list:
                 media_refs(v, refs, depth + 1, media)
-            elif t not in _PLAIN or (t is int and not _MIN_INT <= v <= _MAX_INT):
-                raise bad_value(v)
+            elif t not in _PLAIN or (t is int and not MIN_INT <= v <= MAX_INT):
+                raise _Outside
         if media and "_type" in value:
             path = value.get("path")
             if path is not None:
@@ -76,108 +98,371 @@ def media_refs(value, refs: set, depth: int = 0, media: bool = True) -> None:
     else:
         types = set(map(type, value))
         if types <= _PLAIN_NUMBERS or (
-            types <= _INT_FLOAT and _MIN_INT <= min(value) and max(value) <= _MAX_INT
+            types <= _INT_FLOAT and MIN_INT <= min(value) and max(value) <= MAX_INT
         ):
             return  # numbers only (a histogram's bins and counts): checked in C
+        if types <= _CONTAINERS and depth < MAX_DEPTH and not any(value):
+            return  # empty arrays and maps only
         for v in value:
             t = type(v)
             if t is dict or t is list:
                 media_refs(v, refs, depth + 1, media)
-            elif t not in _PLAIN or (t is int and not _MIN_INT <= v <= _MAX_INT):
-                raise bad_value(v)
+            elif t not in _PLAIN or (t is int and not MIN_INT <= v <= MAX_INT):
+                raise _Outside
 
 
-def check_rows(
-    rows: list, may_hold_media: bool, unchecked: set[int] | None = None
-) -> tuple[list[int], set]:
-    """The rows' steps and the blobs they name; BadInput on anything off.
+def _refused(what: str, value, where: str, depth: int) -> BadInput:
+    problem = value_problem(value, where, depth) or f"{where}: not a value docs/format.md has"
+    return BadInput(f"{what} is not allowed: {problem}")
 
-    Every value is checked against the types of docs/format.md (bytes and msgpack extension
-    types are refused: stored, they would break every reader of the run). ``may_hold_media`` is
-    False when the body has no ``_type`` (nor ``filenames``) anywhere: then no value can be a
-    media reference, and nested values are only type-checked. With ``unchecked`` (from
-    ``decode_rows``), only the values of the rows at those positions are checked: the others
-    were checked while they were decoded. Either way the first bad row is the one reported.
+
+def check_row(row: object, refs: set, prev: int, media: bool = True, what: str = "a row") -> int:
+    """Check one decoded row, after a row with step ``prev``; returns its step.
+
+    The same order of checks as a whole batch: the row's shape, its step, then its values.
     """
-    steps = []
+    if type(row) is not dict:
+        raise BadInput(f"a row must be an object, not {type(row).__name__}")
+    step = row.get("_step")
+    if type(step) is not int or not 0 <= step <= MAX_STEP:
+        raise BadInput(f"a row's _step must be an integer from 0 to {MAX_STEP}, not {step!r}")
+    if step <= prev:
+        raise BadInput(f"steps must increase within a batch: {step} came after {prev}")
+    for k, v in row.items():
+        t = type(v)
+        if type(k) is not str:
+            raise BadInput(
+                f"{what} is not allowed: the key {k!r} ({type(k).__name__}) is not a string"
+            )
+        if t in _PLAIN:
+            if t is int and not MIN_INT <= v <= MAX_INT:
+                raise _refused(what, v, repr(k), 0)
+        elif t is dict or t is list:
+            try:
+                media_refs(v, refs, 1, media)
+            except _Outside:
+                raise _refused(what, v, repr(k), 0) from None
+        else:
+            raise _refused(what, v, repr(k), 0)
+    return step
+
+
+def check_body(value: object) -> object:
+    """A structured body other than a document or rows: values inside the contract, or 400."""
+    problem = value_problem(value, "the body", -1)
+    if problem is not None:
+        raise BadInput(f"the body is not allowed: {problem}")
+    return value
+
+
+def check_document(doc: object) -> set[str]:
+    """Check a run document; returns the blob hashes it names. BadInput if it is not one.
+
+    Its sections (``config``, ``summary``...) hold values under their keys, so a value there
+    may nest ``MAX_DEPTH`` containers, as in a row.
+    """
+    if type(doc) is not dict:
+        raise BadInput(
+            "the run document must be an object (what `localrun show RUN --json` prints)"
+        )
     refs: set = set()
-    prev = -1
-    known_keys = None  # rows mostly share one key set: check the keys once per set
-    plain = _PLAIN
-    for i, row in enumerate(rows):
-        if type(row) is not dict:
-            raise BadInput(f"a row must be an object, not {type(row).__name__}")
-        step = row.get("_step")
-        if type(step) is not int or not 0 <= step <= MAX_STEP:
-            raise BadInput(f"a row's _step must be an integer from 0 to {MAX_STEP}, not {step!r}")
-        if step <= prev:
-            raise BadInput(f"steps must increase within a batch: {step} came after {prev}")
-        prev = step
-        steps.append(step)
-        if unchecked is not None and i not in unchecked:
-            continue
-        keys = row.keys()
-        if keys != known_keys:
-            for k in keys:
-                if type(k) is not str:
-                    raise BadInput(f"row keys must be strings, not {k!r}")
-            known_keys = keys
-        for v in row.values():
-            t = type(v)
-            if t in plain:
-                continue  # msgpack holds no integer beyond 64 bits
-            if t is dict or t is list:
-                media_refs(v, refs, 1, may_hold_media)
-            else:
-                raise bad_value(v)
-    return steps, refs
+    try:
+        media_refs(doc, refs, -1)
+    except _Outside:
+        raise _refused("the run document", doc, "document", -2) from None
+    return refs
 
 
-# --- decoding ----------------------------------------------------------------------------------
+# --- rows batches ------------------------------------------------------------------------------
 
 _Scalar = int | float | str | bool | None
 _decode_scalar_rows = msgspec.msgpack.Decoder(list[dict[str, _Scalar]]).decode
-_decode_scalar_row = msgspec.msgpack.Decoder(dict[str, _Scalar]).decode
 _decode_items = msgspec.msgpack.Decoder(list[msgspec.Raw]).decode  # each row's bytes, undecoded
 _decode_any = msgspec.msgpack.Decoder().decode
+_ROWS_SHAPE = "the body must be an array of rows, each an object with an integer _step"
 
 
-def _not_msgpack(exc: Exception) -> BadInput:
+@dataclass(frozen=True)
+class Batch:
+    """What ``check_batch`` found: the rows' steps, where each row starts, the blobs named."""
+
+    steps: list[int]
+    offsets: list[int]  # row i is body[offsets[i]:offsets[i + 1]]
+    refs: set[str]
+
+
+def rows_in_header(head: bytes) -> int | None:
+    """How many rows the array header at the start of a rows body declares.
+
+    None when ``head`` is too short to say. BadInput when the body is not a msgpack array.
+    """
+    n, _ = _array_header(head)
+    return n
+
+
+def _array_header(buf) -> tuple[int | None, int]:
+    if not buf:
+        return None, 0
+    first = buf[0]
+    if 0x90 <= first <= 0x9F:
+        return first & 0x0F, 1
+    if first in (0xDC, 0xDD):
+        size = 3 if first == 0xDC else 5
+        if len(buf) < size:
+            return None, size
+        return int.from_bytes(buf[1:size], "big"), size
+    raise BadInput(_ROWS_SHAPE)
+
+
+_array_head = msgpack.Packer().pack_array_header
+
+
+def _undecodable(exc: BaseException) -> BadInput:
+    if isinstance(exc, (RecursionError, msgpack.StackError)):
+        return BadInput(
+            f"a value is nested deeper than {MAX_DEPTH} containers: flatten it, or log it as a string"
+        )
     return BadInput(f"the body is not valid msgpack: {type(exc).__name__}: {str(exc)[:200]}")
 
 
-def decode_rows(body: bytes, may_hold_media: bool) -> tuple[object, set[int] | None]:
-    """Decode the body of a rows batch: ``(rows, unchecked)`` for ``check_rows``.
+def check_batch(body, max_values: int = MAX_VALUES) -> Batch:
+    """Check a rows body (a msgpack array of rows) without keeping it decoded.
 
-    ``unchecked`` holds the positions of the rows whose values are still to be checked: the
-    others were decoded with the scalar-only type, so their keys are strings and their values
-    scalars. None when the body is not an array: then nothing was checked. BadInput when the
-    body is not msgpack.
+    Every row must be a map with string keys, an integer ``_step`` from 0 to 2**63-1, steps
+    increasing, values inside the contract and media paths inside the run; the first bad row is
+    the one reported (BadInput). A row over ``PIECE_BYTES`` holding more than ``max_values``
+    values gets 413. The row count is the caller's to check, from the header, before reading.
     """
-    if not may_hold_media:  # with media in the batch, the first image would fail this anyway
-        try:
-            return _decode_scalar_rows(body), set()
-        except msgspec.ValidationError:
-            pass  # not rows of scalars only, or not rows at all: row by row, below
-        except Exception as exc:  # any decoding failure of untrusted bytes is the client's
-            raise _not_msgpack(exc) from None
+    n, at = _array_header(body)
+    if n is None:
+        raise BadInput("the body is not valid msgpack: it ends inside the array header")
     try:
         items = _decode_items(body)
-    except msgspec.ValidationError:  # not an array: decoded as is, check_rows says what is wrong
-        items = None
-    except Exception as exc:
-        raise _not_msgpack(exc) from None
+    except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+        raise _undecodable(exc) from None
+    offsets = list(itertools.accumulate(map(len, items), initial=at))
+    del items
+    steps: list[int] = []
+    refs: set = set()
+    prev = -1
+    i = 0
+    with memoryview(body) as view:
+        while i < n:
+            # Rows i..j-1 are at most PIECE_BYTES together: one step of the typed decoder.
+            j = max(i + 1, bisect.bisect_right(offsets, offsets[i] + PIECE_BYTES, i + 1, n + 1) - 1)
+            if offsets[j] - offsets[i] > PIECE_BYTES:
+                good = 0  # one row over PIECE_BYTES by itself
+            else:
+                piece = _array_head(j - i) + view[offsets[i] : offsets[j]]
+                try:
+                    rows = _decode_scalar_rows(piece)
+                    good = j - i
+                except msgspec.ValidationError as exc:
+                    # The rows before the one it stopped at are scalars only: their steps are
+                    # all that is still needed from them.
+                    good = _failed_at(exc)
+                    rows = _decode_steps(_array_head(good) + view[offsets[i] : offsets[i + good]])
+                del piece
+                for row in rows:
+                    step = row.get("_step") if type(row) is dict else row.step
+                    if type(step) is not int or not prev < step <= MAX_STEP:
+                        check_row({"_step": step}, refs, prev)  # says what is wrong with it
+                    steps.append(step)
+                    prev = step
+                del rows
+            if i + good < j:
+                # Row k is not scalars only, or is over PIECE_BYTES: checked by itself.
+                k = i + good
+                prev = _check_one(body, view, offsets[k], offsets[k + 1], k, prev, refs, max_values)
+                steps.append(prev)
+                j = k + 1
+            i = j
+    return Batch(steps, offsets, refs)
+
+
+def _check_one(body, view, start, end, k, prev, refs, max_values) -> int:
+    """Check the row at ``body[start:end]`` (position ``k``) after step ``prev``; its step."""
+    media = body.find(b"_type", start, end) >= 0 or body.find(b"filenames", start, end) >= 0
+    raw = view[start:end]
+    what = f"the row at position {k} of the batch"
+    if len(raw) > PIECE_BYTES:
+        return check_row(decode_counted(raw, max_values), refs, prev, media, what)
     try:
-        if items is None:
-            return _decode_any(body), None
-        rows = []
-        unchecked = set()
-        for i, item in enumerate(items):
+        row = _decode_nested_row(raw)
+    except msgspec.ValidationError:  # something to refuse, or nested deeper: checked in Python
+        try:
+            row = _decode_any(raw)
+        except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+            raise _undecodable(exc) from None
+        return check_row(row, refs, prev, media, what)
+    if media:  # values checked in C; the media references are still to find and check
+        return check_row(row, refs, prev, media, what)
+    step = row.get("_step")
+    if type(step) is not int or not prev < step <= MAX_STEP:
+        check_row({"_step": step}, refs, prev)  # says what is wrong with it
+    return step
+
+
+def _nested(levels: int):
+    value = _Scalar
+    for _ in range(levels):
+        value = _Scalar | list[value] | dict[str, value]
+    return value
+
+
+# Rows with arrays and maps up to 8 deep (nearly all), checked in C as they are decoded.
+_decode_nested_row = msgspec.msgpack.Decoder(dict[str, _nested(8)]).decode
+
+
+class _StepOnly(msgspec.Struct):
+    step: _Scalar = msgspec.field(default=None, name="_step")
+
+
+_decode_steps = msgspec.msgpack.Decoder(list[_StepOnly]).decode
+_AT_ROW = re.compile(r"`\$\[(\d+)\]")
+
+
+def _failed_at(exc: msgspec.ValidationError) -> int:
+    """Which row of a piece the typed decoder stopped at (0 when its message does not say)."""
+    match = _AT_ROW.search(str(exc))
+    return int(match.group(1)) if match else 0
+
+
+# --- documents and other structured bodies --------------------------------------------------
+
+
+class _TooMany(Exception):
+    pass
+
+
+class _Reader:
+    """A file over a buffer, read a piece at a time: the counting decoder's C loop comes back
+    to Python for each piece, so other threads (the event loop) get their turn."""
+
+    def __init__(self, buf):
+        self.view = memoryview(buf)
+        self.at = 0
+
+    def read(self, n: int) -> bytes:
+        chunk = bytes(self.view[self.at : self.at + n])
+        self.at += len(chunk)
+        return chunk
+
+
+def count_values(max_values: int):
+    """The msgpack hooks that count values and stop past ``max_values``.
+
+    Each array item, map key and map value counts one, and each array or map
+    ``CONTAINER_WEIGHT`` more (an empty map costs a Python process eight times what a float in
+    an array does), so what a count allows decodes to a few tens of MB at most.
+    """
+    count = 0
+
+    def on_list(value):
+        nonlocal count
+        count += len(value) + CONTAINER_WEIGHT
+        if count > max_values:
+            raise _TooMany
+        return value
+
+    def on_map(value):
+        nonlocal count
+        count += 2 * len(value) + CONTAINER_WEIGHT
+        if count > max_values:
+            raise _TooMany
+        return value
+
+    return on_list, on_map
+
+
+def _too_many(max_values: int) -> BadInput:
+    return BadInput(
+        f"a row or document of over {max_values:,} values is over the server's limit (each array "
+        f"item, map key and map value counts 1, each array or map {CONTAINER_WEIGHT}): log a large "
+        "table or array as a file",
+        status=413,
+    )
+
+
+def decode_counted(buf, max_values: int = MAX_VALUES) -> object:
+    """Decode msgpack ``buf``, giving up (413) past ``max_values`` values, a piece at a time."""
+    on_list, on_map = count_values(max_values)
+    size = max(len(buf), 1)
+    unpacker = msgpack.Unpacker(
+        _Reader(buf),
+        read_size=min(PIECE_BYTES, size),
+        max_buffer_size=size,
+        raw=False,
+        strict_map_key=False,
+        list_hook=on_list,
+        object_hook=on_map,
+        max_array_len=max_values,
+        max_map_len=max_values // 2,
+    )
+    try:
+        value = unpacker.unpack()
+    except _TooMany:
+        raise _too_many(max_values) from None
+    except ValueError as exc:
+        if "exceeds max_" in str(exc):  # a header declaring too many items, refused before
+            raise _too_many(max_values) from None
+        raise _undecodable(exc) from None
+    except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+        raise _undecodable(exc) from None
+    if unpacker.tell() != len(buf):
+        raise BadInput(
+            f"the body is not valid msgpack: {len(buf) - unpacker.tell()} bytes after its end"
+        )
+    return value
+
+
+# JSON: what can start or separate a value, outside strings, is what can make a value.
+_JSON_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[{,:]')
+
+
+def _json_values(body, max_values: int) -> int:
+    """At least what a JSON body counts as values (as ``count_values``), up to ``max_values + 1``."""
+    weights = ((b"[", CONTAINER_WEIGHT), (b"{", CONTAINER_WEIGHT), (b",", 1), (b":", 1))
+    rough = sum(body.count(c) * w for c, w in weights)
+    if rough <= max_values:
+        return rough
+    # Over, counting brackets and commas inside strings too: count again, strings skipped.
+    count = 0
+    for match in itertools.islice(_JSON_TOKENS.finditer(body), 2 * max_values + 2):
+        token = match.group()
+        if len(token) == 1:
+            count += 1 if token in b",:" else CONTAINER_WEIGHT
+            if count > max_values:
+                break
+    return count
+
+
+def decode_document(body, ctype: str, max_values: int = MAX_VALUES) -> object:
+    """Decode a structured body: msgpack (``application/msgpack``) or JSON, with bounded memory.
+
+    A body of up to ``PIECE_BYTES`` is decoded in one step (its size bounds what it decodes
+    to); a larger msgpack body counts its values as it is decoded, a larger JSON body before.
+    Over ``max_values``: 413. Not decodable: 400. Another type: 415.
+    """
+    if ctype == "application/msgpack":
+        if len(body) <= PIECE_BYTES:
             try:
-                rows.append(_decode_scalar_row(item))
-            except msgspec.ValidationError:
-                rows.append(_decode_any(item))
-                unchecked.add(i)
-    except Exception as exc:
-        raise _not_msgpack(exc) from None
-    return rows, unchecked
+                return _decode_any(body)
+            except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+                raise _undecodable(exc) from None
+        return decode_counted(body, max_values)
+    if ctype in ("application/json", ""):
+        if len(body) > PIECE_BYTES and _json_values(body, max_values) > max_values:
+            raise _too_many(max_values)
+        try:
+            return json.loads(body)
+        except RecursionError:
+            raise _undecodable(RecursionError()) from None
+        except Exception as exc:  # any decoding failure of untrusted bytes is the client's
+            raise BadInput(
+                f"the body is not valid JSON: {type(exc).__name__}: {str(exc)[:200]}"
+            ) from None
+    raise BadInput(
+        f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json",
+        status=415,
+    )

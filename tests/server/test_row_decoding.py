@@ -1,21 +1,20 @@
-"""Rows batches are decoded with a typed fast path (scalar rows checked in C) and a general one.
+"""Rows batches are checked with a typed fast path (scalar rows checked in C) and a general one.
 
 Whichever path a row takes, a real server refuses the same values and stores the same rows:
 bytes, extension types (timestamps included), non-string keys, bad steps. Each case is sent
 twice: in a batch of scalar rows only (the whole batch goes through the typed decoder) and in
-a batch that also holds a media row (decoded row by row).
+a batch that also holds a media row (that row, and the rows after it, decoded row by row).
 """
 
 from __future__ import annotations
 
-import datetime
 import hashlib
 import sqlite3
 
 import httpx
 import msgpack
 import pytest
-from localrun.server.values import check_rows, decode_rows
+from localrun.server.values import PIECE_BYTES, check_batch
 
 from tests.sync.conftest import Server
 
@@ -155,44 +154,76 @@ def test_media_the_server_lacks_is_still_found_among_scalar_rows(api):
     assert r.json()["missing"] == [missing]
 
 
-# --- decode_rows and check_rows together -----------------------------------------------------
+# --- check_batch: pieces, offsets, the first bad row ------------------------------------------
 
 
-def test_only_rows_that_fail_the_scalar_type_are_left_to_check():
+def test_a_batch_gives_each_rows_step_and_where_it_starts_in_the_body():
     rows = [
         {"_step": 0, "a": 1.0},
         {"_step": 1, "img": IMAGE},
         {"_step": 2, "x": {"y": [1]}},
         {"_step": 3},
     ]
-    decoded, unchecked = decode_rows(msgpack.packb(rows), True)
-    assert decoded == rows and unchecked == {1, 2}
-    assert check_rows(decoded, True, unchecked) == ([0, 1, 2, 3], {SHA})
-    decoded, unchecked = decode_rows(msgpack.packb([{"_step": 0, "a": 1.0}]), False)
-    assert unchecked == set()
+    body = msgpack.packb(rows)
+    batch = check_batch(body)
+    assert batch.steps == [0, 1, 2, 3] and batch.refs == {SHA}
+    assert [
+        msgpack.unpackb(body[a:b]) for a, b in zip(batch.offsets, batch.offsets[1:], strict=False)
+    ] == rows
+    assert batch.offsets[-1] == len(body)
 
 
-def test_a_timestamp_decodes_to_a_date_and_is_refused():
-    body = msgpack.packb([{"_step": 0, "t": msgpack.Timestamp(5, 0)}])
-    rows, unchecked = decode_rows(body, False)
-    assert type(rows[0]["t"]) is datetime.datetime and unchecked == {0}
-    with pytest.raises(ValueError, match="a value of type datetime"):
-        check_rows(rows, False, unchecked)
+def test_rows_are_checked_in_pieces_and_every_piece_counts():
+    """Many pieces, rows over a piece by themselves, and media rows anywhere among them."""
+    rows = [{"_step": i, "s": "x" * 300} for i in range(3000)]
+    rows[5]["img"] = IMAGE
+    rows[1500]["big"] = "y" * (PIECE_BYTES + 10)
+    rows[2999]["nested"] = {"a": [1, {"b": None}]}
+    batch = check_batch(msgpack.packb(rows))
+    assert batch.steps == list(range(3000)) and batch.refs == {SHA}
+    bad = [dict(r) for r in rows]
+    bad[2500]["x"] = b"\x00"
+    with pytest.raises(ValueError, match="position 2500.*bytes"):
+        check_batch(msgpack.packb(bad, use_bin_type=True))
+    bad = [dict(r) for r in rows]
+    bad[2100]["_step"] = 7
+    with pytest.raises(ValueError, match="7 came after 2099"):
+        check_batch(msgpack.packb(bad))
+
+
+def test_a_timestamp_is_refused_on_either_path():
+    for rows in (
+        [{"_step": 0, "t": msgpack.Timestamp(5, 0)}],
+        [{"_step": 0, "img": IMAGE}, {"_step": 1, "t": msgpack.Timestamp(5, 0)}],
+    ):
+        with pytest.raises(ValueError, match="is not allowed.*datetime"):
+            check_batch(msgpack.packb(rows))
 
 
 def test_the_first_bad_row_is_reported_whichever_path_rows_took():
-    """A full check names the first bad row; skipping checked rows must not change which."""
+    """Each bad batch names its first bad row, alone or after a media row (row by row then)."""
+    media = {"_step": 0, "img": IMAGE}
     batches = [
-        [{"_step": 0, "x": b"\x00"}, {"_step": 0, "a": 1.0}],  # bytes first, then a repeated step
-        [{"_step": 0, "a": 1.0}, {"_step": 0, "x": b"\x00"}],  # the repeated step comes first
-        [{"_step": 0, "img": {**IMAGE, "path": "../x"}}, {"_step": "1"}],
+        ([{"_step": 1, "x": b"\x00"}, {"_step": 1, "a": 1.0}], "position .*bytes"),
+        ([{"_step": 1, "a": 1.0}, {"_step": 1, "x": b"\x00"}], "1 came after 1"),
+        ([{"_step": 1, "img": {**IMAGE, "path": "../x"}}, {"_step": "2"}], "media path"),
+        ([{"_step": 1, "a": 1.0}, {"_step": "2"}, {"_step": 3, "x": b"\x00"}], "not '2'"),
     ]
-    for rows in batches:
-        body = msgpack.packb(rows)
-        media = b"_type" in body
-        decoded, unchecked = decode_rows(body, media)
-        with pytest.raises(ValueError) as fast:
-            check_rows(decoded, media, unchecked)
-        with pytest.raises(ValueError) as full:
-            check_rows(msgpack.unpackb(body), True)
-        assert str(fast.value) == str(full.value)
+    for rows, first in batches:
+        for batch in (rows, [media, *rows]):
+            with pytest.raises(ValueError, match=first):
+                check_batch(msgpack.packb(batch))
+
+
+def test_a_batch_overlapping_what_is_stored_keeps_its_tail_as_the_bytes_that_came(server, api):
+    """The rows already stored are cut off the body as bytes, never decoded and packed again."""
+    first = [{"_step": i, "v": float(i)} for i in range(5)]
+    assert api.post(first).json()["inserted"] == 5
+    before = chunks(server)
+    again = [{"_step": i, "v": float(i), "s": "é" * i} for i in range(2, 8)]
+    body = msgpack.packb(again)
+    r = api.post_body(body)
+    assert r.json() == {"inserted": 3, "ignored": 3, "rows": 8, "last_step": 7}
+    tail = body[len(msgpack.packb(again[:3])) :]  # rows 5, 6, 7 as sent, after the old header
+    assert chunks(server)[len(before)] == b"\x93" + tail
+    assert api.read_back() == first + again[3:]
