@@ -15,12 +15,14 @@ XSS = "<img src=x onerror=window.__xss=1>"
 XSS_SCRIPT = "<script>window.__xss=2</script>"
 
 
-def scalar_run(root: str, run_id: str = "scalars", rows: int = 300, **config) -> str:
+def scalar_run(
+    root: str, run_id: str = "scalars", rows: int = 300, project: str = "demo", **config
+) -> str:
     """Numbers in sections (train/, val/), NaN and infinities, a define_metric step metric,
     a dropped call (a step that went backwards), config and summary."""
     run = localrun.init(
         dir=root,
-        project="demo",
+        project=project,
         id=run_id,
         name=f"{run_id}-name",
         config={"lr": 0.01, "optimizer": {"name": "adam", "beta": 0.9}, "layers": 4, **config},
@@ -139,6 +141,7 @@ if __name__ == "__main__":
     os.environ.setdefault("LOCALRUN_SILENT", "1")
     scalar_run(out)
     scalar_run(out, "scalars2", rows=250, lr=0.02)
+    scalar_run(out, "long", rows=5000, project="other")
     media_run(out)
     xss_run(out)
     print(out)
