@@ -129,12 +129,13 @@ class LocalSource(TableSource):
     def _fresh(self, r: _Run, want_table: bool) -> None:
         """Read the run again if it changed since it was read (at most every ``refresh_s``)."""
         with r.lock:
-            have = r.doc is not None and (not want_table or r.table is not None)
-            if have and time.monotonic() - r.read_at < self.refresh_s:
-                return
-            sig = signature(r.path)
-            if have and sig == r.sig and (not want_table or sig == r.table_sig):
-                r.read_at = time.monotonic()
+            now = time.monotonic()
+            if r.doc is not None and now - r.read_at < self.refresh_s:
+                sig = r.sig  # looked at a moment ago: take that
+            else:
+                sig = signature(r.path)
+                r.read_at = now
+            if r.doc is not None and sig == r.sig and (not want_table or sig == r.table_sig):
                 return
             view = RunView(r.path)
             if want_table:

@@ -208,6 +208,13 @@ def test_a_running_run_is_read_again_as_it_grows(writer):
     after = source.series(ref, ["live/x"])["live/x"]
     assert after.count == before.count + 1 and after.y[-1] == 1020.0
     assert source.keys(ref)["keys"]["live/new"]["count"] == 1
+    # As a page asks: the document first (which reads the run again), then its series.
+    paced = LocalSource([writer.root])
+    paced.series(ref, ["live/x"])
+    writer.log_once()
+    time.sleep(paced.refresh_s + 0.1)
+    assert paced.run(ref)["rows"] == after.count + 1
+    assert paced.series(ref, ["live/x"])["live/x"].count == after.count + 1
     writer.stop()
     deadline = time.monotonic() + 10
     while source.run(ref)["state"] == "running" and time.monotonic() < deadline:

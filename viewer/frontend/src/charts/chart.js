@@ -78,7 +78,6 @@ export class Chart {
     this.smoothing = smoothing;
     this.log = log;
     this.onZoom = onZoom;
-    this.quiet = 0; // > 0 while we change scales ourselves (not a user zoom)
     this.built = buildData(runs, series, { smoothing, log });
     this.plot = this.make();
     this.resize = new ResizeObserver(() => {
@@ -120,7 +119,9 @@ export class Chart {
         { size: 64, values: (u, splits) => splits.map((v) => (v == null ? "" : fmtNumber(v))) },
       ],
       cursor: {
-        drag: { x: true, y: false, setScale: true },
+        // A drag selects; the setSelect hook turns the selection into a zoom. (Not uPlot's own
+        // setScale on drag: a setScale hook cannot tell a user's zoom from uPlot's own fitting.)
+        drag: { x: true, y: false, setScale: false },
         bind: {
           dblclick: () => () => {
             chart.onZoom(null, null);
@@ -130,19 +131,19 @@ export class Chart {
       },
       hooks: {
         draw: [(u) => chart.drawMarks(u)],
-        setScale: [
-          (u, key) => {
-            if (key === "x" && chart.quiet === 0) chart.onZoom(u.scales.x.min, u.scales.x.max);
+        setSelect: [
+          (u) => {
+            if (u.select.width < 2) return;
+            const min = u.posToVal(u.select.left, "x");
+            const max = u.posToVal(u.select.left + u.select.width, "x");
+            u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+            u.setScale("x", { min, max }); // at once, with what is loaded; then at full resolution
+            chart.onZoom(min, max);
           },
         ],
       },
     };
-    this.quiet++;
-    try {
-      return new uPlot(opts, this.built.data, this.el);
-    } finally {
-      this.quiet--;
-    }
+    return new uPlot(opts, this.built.data, this.el);
   }
 
   drawMarks(u) {
@@ -187,16 +188,11 @@ export class Chart {
   /** New data; with `range` ({min, max}) the x window stays there (a zoomed chart). */
   update(series, range = null) {
     this.built = buildData(this.runs, series, { smoothing: this.smoothing, log: this.log });
-    this.quiet++;
-    try {
-      if (range) {
-        this.plot.setData(this.built.data, false);
-        this.plot.setScale("x", range); // re-fits y to what is in the window
-      } else {
-        this.plot.setData(this.built.data, true);
-      }
-    } finally {
-      this.quiet--;
+    if (range) {
+      this.plot.setData(this.built.data, false);
+      this.plot.setScale("x", range); // re-fits y to what is in the window
+    } else {
+      this.plot.setData(this.built.data, true);
     }
   }
 

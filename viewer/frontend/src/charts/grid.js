@@ -164,6 +164,9 @@ export class ChartGrid {
     const total = e.series.reduce((n, s) => n + s.count, 0);
     const shown = e.series.reduce((n, s) => n + s.x.length, 0);
     e.head.lastChild.textContent = shown < total ? `${shown.toLocaleString()} of ${total.toLocaleString()} points` : "";
+    // What is drawn, for a reader of the page (and its tests): points shown, and in the range.
+    e.el.setAttribute("data-points", String(shown));
+    e.el.setAttribute("data-count", String(total));
     if (e.chart) {
       e.chart.update(e.series, e.zoom);
       return;

@@ -77,6 +77,7 @@ export function create(el, ctx) {
                     onclick: () => {
                       state.desc = state.sort === i ? !state.desc : false;
                       state.sort = i;
+                      state.page = 0;
                       draw(table);
                     },
                   },
