@@ -45,7 +45,7 @@ def ui(paths: tuple[str, ...], host: str, port: int, token: str | None) -> None:
     from localrun.viewer.local import LocalSource
 
     source = LocalSource(list(paths) or ["runs"])
-    runs = len(source.list_runs())
+    runs = len(source.discover())  # found, not read yet: each run is read when first shown
     for d in source.duplicates:
         click.echo(
             f"localrun ui: not shown, another run has the same project and id: {d}", err=True
