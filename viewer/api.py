@@ -64,7 +64,9 @@ def run_ref(request: Request) -> RunRef:
     return RunRef(project, run_id)
 
 
-def _int(request: Request, name: str, default: int | None, lo: int, hi: int) -> int | None:
+def _int(
+    request: Request, name: str, default: int | None, lo: int | None, hi: int | None
+) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
@@ -72,7 +74,7 @@ def _int(request: Request, name: str, default: int | None, lo: int, hi: int) -> 
         value = int(raw)
     except ValueError:
         raise ReadError(f"{name} must be an integer, not {raw!r}") from None
-    if not lo <= value <= hi:
+    if (lo is not None and value < lo) or (hi is not None and value > hi):
         raise ReadError(f"{name} must be between {lo} and {hi}, not {value}")
     return value
 
@@ -127,7 +129,7 @@ class ReadApi:
     async def get_rows(self, request: Request) -> Response:
         ref = run_ref(request)
         # As the server: any integer `after` is fine; below -1 reads from the start.
-        after = _int(request, "after", -1, -(2**200), 2**200)
+        after = _int(request, "after", -1, None, None)
         limit = _int(request, "limit", 10_000, 1, MAX_PAGE_ROWS)
         rows = await run_in_threadpool(self.source.rows, ref, max(after, -1), limit)
         return Response(msgpack.packb(rows), media_type=MSGPACK)

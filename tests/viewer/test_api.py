@@ -275,3 +275,19 @@ def test_the_viewer_imports_neither_the_server_nor_the_cli():
     code = "import sys, localrun.viewer.app; print(sorted(m for m in sys.modules if m.startswith(('localrun.server', 'localrun.cli'))))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_the_built_front_end_is_complete_and_lists_its_licences():
+    import re
+
+    from localrun.viewer.app import STATIC
+
+    for page in ("index.html", "login.html"):
+        with open(os.path.join(STATIC, page), encoding="utf-8") as f:
+            html = f.read()
+        assets = re.findall(r'(?:src|href)="/assets/([^"]+)"', html)
+        assert assets and all(os.path.isfile(os.path.join(STATIC, "assets", a)) for a in assets)
+        assert "<script>" not in html and " style=" not in html and "http" not in html
+    with open(os.path.join(STATIC, "LICENSES.txt"), encoding="utf-8") as f:
+        licences = f.read()
+    assert "uplot 1.6.32 (MIT)" in licences and "Leon Sorokin" in licences

@@ -58,7 +58,7 @@ class Page:
     def __init__(self, context, base: str):
         self.base = base.rstrip("/")
         self.page = context.new_page()
-        self.page.set_default_timeout(10_000)
+        self.page.set_default_timeout(20_000)
         self.problems: list[str] = []
         self.page.on(
             "dialog", lambda d: (self.problems.append(f"dialog: {d.message}"), d.dismiss())
