@@ -137,6 +137,9 @@ class LocalSource(TableSource):
                 r.read_at = now
             if r.doc is not None and sig == r.sig and (not want_table or sig == r.table_sig):
                 return
+            # A run whose charts are open (it has a table) is read whole: one replay then gives
+            # the document and the table, where the page's next question would replay it again.
+            want_table = want_table or r.table is not None
             view = RunView(r.path)
             if want_table:
                 builder = TableBuilder()
@@ -146,8 +149,6 @@ class LocalSource(TableSource):
                 r.table_sig = sig
             else:
                 r.doc = view.scan().to_json()
-                if sig != r.table_sig:
-                    r.table = None
             r.sig = sig
             r.read_at = time.monotonic()
 

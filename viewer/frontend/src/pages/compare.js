@@ -21,8 +21,8 @@ export async function render(root, { query }) {
     root.append(h("h1", null, "Compare"), h("p", null, "No runs chosen: tick runs on the ", link("/", "runs page"), " and press Compare."));
     return null;
   }
+  const keyLists = await Promise.all(refs.map((r) => getKeys(r.project, r.id))); // keys first: see run.js
   const docs = await Promise.all(refs.map((r) => getRun(r.project, r.id)));
-  const keyLists = await Promise.all(refs.map((r) => getKeys(r.project, r.id)));
   document.title = `compare ${docs.length} runs · localrun`;
   const runs = refs.map((r, i) => ({
     ...r,

@@ -20,7 +20,10 @@ import { MediaPanel } from "../media/panel.js";
 const LIVE_MS = 1000;
 
 export async function render(root, { project, id }) {
-  const [doc, keys] = await Promise.all([getRun(project, id), getKeys(project, id)]);
+  // Keys first: reading them reads the whole run, which gives its document too (a local
+  // source reads a run once for both, where asking for the document first reads it twice).
+  const keys = await getKeys(project, id);
+  const doc = await getRun(project, id);
   document.title = `${doc.name ?? id} · localrun`;
 
   const header = h("div", { class: "run-head" });
