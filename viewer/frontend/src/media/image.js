@@ -1,34 +1,18 @@
 // Image values: one image (image-file), a list of them (images/separated: a grid), or a list of
-// image-file values (images of mixed formats). Captions below each image, as text.
+// image-file values (images of mixed formats). Captions below each image, as text; masks and
+// boxes drawn over them, with the controls of overlay.js above the images.
 import { h } from "../dom.js";
-
-function images(value) {
-  if (Array.isArray(value)) return value.map((v) => ({ path: v.path, caption: v.caption }));
-  if (value._type === "images/separated") {
-    const captions = value.captions || [];
-    return (value.filenames || []).map((path, i) => ({ path, caption: captions[i] }));
-  }
-  return [{ path: value.path, caption: value.caption }];
-}
+import { imageList, Overlays } from "./overlay.js";
 
 export function create(el, ctx) {
+  const overlays = new Overlays(ctx);
   return {
     show(items, index) {
-      const list = images(items[index].value);
-      el.replaceChildren(
-        h(
-          "div",
-          { class: list.length > 1 ? "image-grid" : "image-one" },
-          list.map(({ path, caption }) =>
-            h(
-              "figure",
-              null,
-              h("img", { src: ctx.file(path), alt: caption ? String(caption) : ctx.key, loading: "lazy" }),
-              caption != null && caption !== "" ? h("figcaption", null, String(caption)) : null,
-            ),
-          ),
-        ),
-      );
+      const list = imageList(items[index].value);
+      overlays.reset();
+      const grid = h("div", { class: list.length > 1 ? "image-grid" : "image-one" }, list.map((img) => overlays.figure(img)));
+      overlays.drawControls();
+      el.replaceChildren(overlays.controls, grid);
     },
   };
 }

@@ -1,14 +1,16 @@
 // One media key of a run: its values fetched when the panel scrolls into view, a step slider,
-// and the renderer for its `_type` (index.js).
+// and the renderer for its `_type` (index.js). A chart's panel (type "chart") is named for the
+// chart's key and reads the values of its table's key (`spec.table_key`).
 import { fileUrl, getMedia } from "../api.js";
 import { h } from "../dom.js";
 import { rendererFor } from "./index.js";
 
 export class MediaPanel {
-  constructor(run, key, type) {
+  constructor(run, key, type, spec = null) {
     this.run = run;
     this.key = key;
     this.type = type;
+    this.source = spec && spec.table_key ? spec.table_key : key;
     this.items = null;
     this.index = -1;
     this.body = h("div", { class: "media-body" });
@@ -29,7 +31,7 @@ export class MediaPanel {
       this.stepper,
       this.body,
     );
-    const ctx = { ...run, key, type, file: (path) => fileUrl(run.project, run.id, path) };
+    const ctx = { ...run, key, type, spec, file: (path) => fileUrl(run.project, run.id, path) };
     this.renderer = rendererFor(type).create(this.body, ctx);
     this.observer = new IntersectionObserver((entries) => {
       if (entries.some((e) => e.isIntersecting)) {
@@ -45,7 +47,7 @@ export class MediaPanel {
     this.loaded = true;
     let media;
     try {
-      media = await getMedia(this.run.project, this.run.id, this.key);
+      media = await getMedia(this.run.project, this.run.id, this.source);
     } catch (err) {
       this.body.replaceChildren(h("p", { class: "error" }, String(err.message || err)));
       return;

@@ -118,11 +118,19 @@ export async function render(root, { project, id }) {
     );
   }
 
-  function drawKeys(k) {
+  function drawKeys(k, d) {
     const numeric = Object.keys(k.keys).filter((key) => k.keys[key].type === "number");
     grid.setKeys(numeric);
     if (!numeric.length && !chartsRoot.firstChild) chartsRoot.append(h("p", { class: "muted" }, "No numeric keys logged yet."));
     const media = Object.keys(k.keys).filter((key) => !["number", "other"].includes(k.keys[key].type));
+    // A chart (plot.* preset, plot_table) is a panel of its own, beside its table's panel.
+    const charts = d.charts && typeof d.charts === "object" ? d.charts : {};
+    const typeOf = (key) => (Object.hasOwn(charts, key) && !k.keys[key] ? "chart" : k.keys[key].type);
+    for (const key of Object.keys(charts)) {
+      const spec = charts[key];
+      if (!k.keys[key] && spec && typeof spec.table_key === "string" && k.keys[spec.table_key]) media.push(key);
+    }
+    media.sort();
     for (const [section, list] of groupBySection(media.filter((key) => !panels.has(key)))) {
       let box = mediaRoot.querySelector(`:scope > details[data-section="${CSS.escape(section)}"] > .media-grid`);
       if (!box) {
@@ -130,7 +138,8 @@ export async function render(root, { project, id }) {
         mediaRoot.append(h("details", { class: "section", open: true, "data-section": section }, h("summary", null, section === "" ? "Media" : `${section} (media)`), box));
       }
       for (const key of list) {
-        const panel = new MediaPanel({ project, id }, key, k.keys[key].type);
+        const type = typeOf(key);
+        const panel = new MediaPanel({ project, id }, key, type, type === "chart" ? charts[key] : null);
         box.append(panel.el);
         panels.set(key, panel);
       }
@@ -140,7 +149,7 @@ export async function render(root, { project, id }) {
   drawHead(doc);
   drawOverview(doc);
   drawControls(keys);
-  drawKeys(keys);
+  drawKeys(keys, doc);
 
   // Live: while the run is being written, look for news every second.
   let last = `${doc.rows}:${doc.last_step}:${doc.updated_at}:${doc.state}`;
@@ -158,7 +167,7 @@ export async function render(root, { project, id }) {
         drawHead(d);
         drawOverview(d);
         drawControls(k);
-        drawKeys(k);
+        drawKeys(k, d);
         grid.refresh();
         for (const p of panels.values()) p.refresh();
       }
