@@ -283,10 +283,47 @@ def xss_run(root: str, run_id: str = "xss") -> str:
     table = localrun.Table(columns=[XSS, "b"], data=[[XSS, XSS_SCRIPT]])
     for i in range(5):
         run.log({XSS: float(i), f"train/{XSS}": i * 2.0})
+    mask = np.zeros((12, 16), dtype=np.uint8)
+    mask[2:6, 2:6] = 1
+    marked = localrun.Image(
+        _png(),
+        caption=XSS,
+        masks={XSS: {"mask_data": mask, "class_labels": {1: XSS}}},
+        boxes={
+            XSS_SCRIPT: {
+                "box_data": [
+                    {
+                        "position": {"minX": 0.1, "maxX": 0.5, "minY": 0.1, "maxY": 0.5},
+                        "class_id": 1,
+                        "scores": {XSS: 0.5},
+                        "box_caption": XSS_SCRIPT,
+                    },
+                    {
+                        "position": {"minX": 0.5, "maxX": 0.9, "minY": 0.5, "maxY": 0.9},
+                        "class_id": 2,
+                    },
+                ],
+                "class_labels": {1: XSS},
+            }
+        },
+    )
+    cells = localrun.Table(columns=["image", XSS], data=[[marked, XSS]])
+    scene = {
+        "type": "lidar/beta",
+        "points": [[0, 0, 0], [1, 1, 1]],
+        "boxes": [
+            {"corners": [[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], "label": XSS}
+        ],
+    }
+    bars = localrun.Table(columns=[XSS, "n"], data=[[XSS, 1], [XSS_SCRIPT, 2]])
     run.log(
         {
             "img": localrun.Image(_png(), caption=XSS),
+            "marked": marked,
             "tbl": table,
+            "cells": cells,
+            "scene": localrun.Object3D(scene, caption=XSS),
+            "bars": localrun.plot.bar(bars, XSS, "n", title=XSS),
             "str": XSS,
         }
     )

@@ -13,7 +13,7 @@ import time
 import pytest
 
 from .conftest import Ui
-from .runs import XSS
+from .runs import XSS, XSS_SCRIPT
 
 CHROMIUM = os.environ.get("LOCALRUN_CHROMIUM", "/usr/bin/chromium")
 ARGS = [
@@ -331,12 +331,44 @@ def test_xss_payloads_in_a_run_stay_text(page):
         assert pg.evaluate("document.querySelectorAll('script').length") == 1  # the viewer's own
         assert XSS in pg.locator("body").inner_text()
     pg = page.goto("/runs/demo/xss")
-    pg.mouse.wheel(0, 5000)
+    pg.locator(".media-panel[data-key='tbl']").scroll_into_view_if_needed()
     pg.locator(".media-panel[data-key='tbl'] tbody td").first.wait_for()
     assert pg.locator(".media-panel[data-key='tbl'] tbody td").first.inner_text() == XSS
     assert pg.locator(".media-panel[data-key='img'] figcaption").inner_text() == XSS
     assert pg.locator(f'.chart[data-key="{XSS}"] .chart-title').inner_text() == XSS
+    # Phase 2: mask and box class labels, set and score names, box captions, table media cells,
+    # 3-D box labels and captions, chart labels and titles (drawn on a canvas).
+    marked = pg.locator(".media-panel[data-key='marked']")
+    marked.scroll_into_view_if_needed()
+    marked.locator(".box-label").first.wait_for()
+    assert marked.locator(".box-label").all_inner_texts() == [
+        f"{XSS_SCRIPT} ({XSS} 0.5)",
+        "class_2",
+    ]
+    controls = marked.locator(".overlay-controls").inner_text()
+    assert f"mask: {XSS}" in controls and f"boxes: {XSS_SCRIPT}" in controls
+    assert controls.count(XSS) >= 4  # set, its class, the box class, the score slider
+    marked.locator("canvas.mask-layer[data-ready]").wait_for()
+    cells = pg.locator(".media-panel[data-key='cells']")
+    cells.scroll_into_view_if_needed()
+    cells.locator("td.media-cell figcaption").wait_for()
+    assert cells.locator("td.media-cell figcaption").inner_text() == XSS
+    assert cells.locator("tbody td").nth(1).inner_text() == XSS
+    scene = pg.locator(".media-panel[data-key='scene']")
+    scene.scroll_into_view_if_needed()
+    scene.locator(".three-legend li").wait_for()
+    assert scene.locator(".three-legend li").inner_text() == XSS
+    assert XSS in scene.locator(".three-info").inner_text()
+    bars = pg.locator(".media-panel[data-key='bars']")
+    bars.scroll_into_view_if_needed()
+    bars.locator(".vega-stage canvas").wait_for()
     assert pg.evaluate("window.__xss") is None
+    assert (
+        pg.evaluate(
+            "document.querySelectorAll('img[src=\"x\"], img[onerror], script:not([src])').length"
+        )
+        == 0
+    )
 
 
 def test_a_running_runs_page_updates_within_two_seconds_of_a_log(browser, writer, figures):
