@@ -321,3 +321,25 @@ def test_the_run_page_loads_no_3d_or_chart_code_until_a_value_needs_it(browser, 
         assert not any("vega-chart" in u or "3Dmol" in u for u in scripts)
     finally:
         page.close()
+
+
+def test_past_eight_3d_views_the_least_recent_is_kept_as_a_picture_until_clicked(media_page):
+    pg = media_page.page
+    keys = ["cloud/xyz", "cloud/category", "cloud/rgb", "cloud/scene"]
+    keys += ["model/glb", "model/gltf", "model/obj", "model/stl"]
+    for key in keys:
+        panel(pg, key).locator("canvas.three[data-drawn], img.three-parked").first.wait_for()
+    assert pg.locator("canvas.three").count() == 8 and pg.locator("img.three-parked").count() == 0
+    cells = panel(pg, "cells")
+    cells.locator("button.open-3d:has-text('view 3-D')").first.click()
+    cells.locator(".cell-viewer canvas.three[data-drawn]").wait_for()
+    assert pg.locator("canvas.three").count() == 8  # a ninth view: the least recent is parked
+    parked = pg.locator("img.three-parked")
+    assert parked.count() == 1
+    key = parked.evaluate("img => img.closest('.media-panel').dataset.key")
+    assert count(shot(parked), differs_from(BACKGROUND_3D)) > 300  # its last picture
+    parked.click()
+    panel(pg, key).locator("canvas.three[data-drawn]").wait_for()
+    assert pg.locator("canvas.three").count() == 8 and pg.locator("img.three-parked").count() == 1
+    assert count(shot(panel(pg, key).locator("canvas.three")), differs_from(BACKGROUND_3D)) > 300
+    cells.locator(".cell-viewer button:has-text('close')").click()

@@ -59,8 +59,9 @@ export function create(el, ctx) {
     show(items, index) {
       const value = items[index].value;
       const values = (Array.isArray(value) ? value : [value]).filter((v) => v && typeof v.path === "string");
-      if (!values.length || value === last) return;
-      last = value;
+      const paths = values.map((v) => v.path).join("\n");
+      if (!values.length || paths === last) return; // the same files: a live refresh changes nothing
+      last = paths;
       draw(values[0]);
     },
     destroy() {

@@ -152,27 +152,39 @@ function objModel(text) {
   return group;
 }
 
+// A browser gives a page a few WebGL contexts (Chromium: 16) and drops the oldest past that. So
+// at most MAX_LIVE views hold one: when another is made, the view shown longest ago is parked
+// (its last picture kept as an image, its context released) until it is clicked.
+const MAX_LIVE = 8;
+const live = []; // views holding a WebGL context, least recently used first
+
+function touch(view) {
+  const i = live.indexOf(view);
+  if (i >= 0) live.splice(i, 1);
+  live.push(view);
+  while (live.length > MAX_LIVE) live.shift().park();
+}
+
 /** A view in `el`; show(kind, buffer) draws a value's file in it. */
 export function createView(el) {
-  const renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
-  renderer.setPixelRatio(window.devicePixelRatio || 1);
-  renderer.setClearColor(BACKGROUND);
-  const canvas = renderer.domElement;
-  canvas.classList.add("three");
-  el.append(canvas);
   const scene = new THREE.Scene();
   scene.add(new THREE.HemisphereLight(0xffffff, 0x667788, 2.2));
   const sun = new THREE.DirectionalLight(0xffffff, 1.5);
   scene.add(sun);
   const camera = new THREE.PerspectiveCamera(50, 1, 0.01, 1000);
-  const controls = new OrbitControls(camera, canvas);
+  let renderer = null;
+  let controls = null;
+  const target = new THREE.Vector3(); // what the camera turns about, kept while parked
+  let parked = null; // the <img> standing in for a parked view
   let content = null;
+  let drawn = "";
   const render = () => {
+    if (!renderer) return;
     sun.position.copy(camera.position);
     renderer.render(scene, camera);
   };
-  controls.addEventListener("change", render);
   const resize = () => {
+    if (!renderer) return;
     const w = el.clientWidth || 400;
     renderer.setSize(w, HEIGHT);
     camera.aspect = w / HEIGHT;
@@ -182,8 +194,61 @@ export function createView(el) {
   const observer = new ResizeObserver(resize);
   observer.observe(el);
 
+  // Orbit controls turn about camera.up as it is when they are made: made again when it changes.
+  function bindControls() {
+    if (controls) {
+      target.copy(controls.target);
+      controls.dispose();
+    }
+    controls = new OrbitControls(camera, renderer.domElement);
+    controls.target.copy(target);
+    controls.update();
+    controls.addEventListener("change", render);
+  }
+
+  const view = {
+    /** Give the view a WebGL context (again): a canvas with orbit controls. */
+    wake() {
+      if (!renderer) {
+        renderer = new THREE.WebGLRenderer({ antialias: true, preserveDrawingBuffer: true });
+        renderer.setPixelRatio(window.devicePixelRatio || 1);
+        renderer.setClearColor(BACKGROUND);
+        const canvas = renderer.domElement;
+        canvas.classList.add("three");
+        if (drawn) canvas.dataset.drawn = drawn;
+        bindControls();
+        if (parked) parked.replaceWith(canvas);
+        else el.append(canvas);
+        parked = null;
+        resize();
+      }
+      touch(view);
+    },
+    /** Keep the picture, release the context. */
+    park() {
+      if (!renderer) return;
+      parked = document.createElement("img");
+      parked.className = "three-parked";
+      parked.src = renderer.domElement.toDataURL();
+      parked.alt = "3-D view (click to turn it again)";
+      parked.title = "click to turn it again";
+      parked.addEventListener("click", () => view.wake(), { once: true });
+      renderer.domElement.replaceWith(parked);
+      target.copy(controls.target);
+      controls.dispose();
+      controls = null;
+      renderer.dispose();
+      renderer.forceContextLoss();
+      renderer = null;
+    },
+  };
+
   function frame(object, zUp) {
-    camera.up.set(0, zUp ? 0 : 1, zUp ? 1 : 0);
+    const up = new THREE.Vector3(0, zUp ? 0 : 1, zUp ? 1 : 0);
+    if (!up.equals(camera.up)) {
+      camera.up.copy(up);
+      bindControls();
+    }
     const box = new THREE.Box3().setFromObject(object);
     const sphere = box.isEmpty() ? new THREE.Sphere(new THREE.Vector3(), 1) : box.getBoundingSphere(new THREE.Sphere());
     const r = sphere.radius || 1;
@@ -207,8 +272,7 @@ export function createView(el) {
     });
   }
 
-  return {
-    canvas,
+  return Object.assign(view, {
     /** kind: "pts.json", "glb", "gltf", "obj", "stl"; buffer: the file's bytes. Returns what was drawn. */
     async show(kind, buffer) {
       let object;
@@ -243,18 +307,20 @@ export function createView(el) {
       }
       content = object;
       scene.add(object);
+      view.wake();
       frame(object, zUp);
       resize();
-      canvas.dataset.drawn = kind;
+      drawn = kind;
+      renderer.domElement.dataset.drawn = kind;
       return { summary: summary || `${kind} model`, legend };
     },
     destroy() {
       observer.disconnect();
-      controls.dispose();
+      view.park();
+      const i = live.indexOf(view);
+      if (i >= 0) live.splice(i, 1);
       if (content) dispose(content);
-      renderer.dispose();
-      renderer.forceContextLoss();
-      canvas.remove();
+      if (parked) parked.remove();
     },
-  };
+  });
 }
