@@ -240,7 +240,7 @@ def media2_run(root: str, run_id: str = "media2") -> str:
     vals = localrun.Table(columns=["v"], data=[[float(v)] for v in rng.normal(0, 1, 200)])
     y_true = np.array([0, 1, 2, 1, 0, 2, 1, 1, 0, 2] * 5)
     probas = rng.dirichlet([1, 1, 1], len(y_true))
-    probas[np.arange(len(y_true)), y_true] += 1.0
+    probas[np.arange(len(y_true)), y_true] += 0.3
     probas /= probas.sum(axis=1, keepdims=True)
     labels = ["cat", "dog", "bird"]
     run.log(

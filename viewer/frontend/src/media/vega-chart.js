@@ -69,7 +69,7 @@ const PRESETS = {
     layer: [
       {
         mark: { type: "rect", tooltip: true },
-        encoding: { color: q("nPredictions", "count", { scale: { scheme: "blues" } }) },
+        encoding: { color: q("nPredictions", "count", { scale: { scheme: "blues", zero: true } }) },
       },
       {
         mark: { type: "text" },
