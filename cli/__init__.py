@@ -16,6 +16,7 @@ from .export import export
 from .serve import serve
 from .show import show
 from .sync import sync
+from .ui import ui
 from .verify import verify
 
 
@@ -33,5 +34,6 @@ main.add_command(export)
 main.add_command(verify)
 main.add_command(sync)
 main.add_command(serve)
+main.add_command(ui)
 
 __all__ = ["main"]

@@ -13,4 +13,10 @@ if .venv/bin/python -m pip install -q --dry-run --no-index --no-deps torch==2.13
 else
     echo "scripts/test.sh: no local torch 2.13.0 wheel; tests/test_watch.py will skip" >&2
 fi
+# The viewer's browser tests (tests/viewer) drive Debian's Chromium by its path: Playwright
+# cannot download a browser of its own here. They skip, saying so, where it cannot be installed.
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) >/dev/null 2>&1 ||
+        echo "scripts/test.sh: could not install chromium; the viewer's browser tests will skip" >&2
+fi
 .venv/bin/python -m pytest "$@"

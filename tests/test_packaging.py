@@ -34,6 +34,7 @@ def test_pyproject_maps_the_folders():
     mapping = conf["tool"]["setuptools"]["package-dir"]
     assert mapping["localrun.sync"] == "sync" and mapping["localrun.cli"] == "cli"
     assert mapping["localrun.server"] == "server"
+    assert mapping["localrun.viewer"] == "viewer"
     assert conf["project"]["scripts"]["localrun"] == "localrun.cli:main"
 
 

@@ -1,0 +1,200 @@
+"""``LocalSource``: run directories as a viewer ``Source``, read while they are written.
+
+The PATHs are what ``localrun show`` takes (``localrun.sync.find_runs``): a run directory, or
+a folder of them; each is listed again whenever the runs are listed, so new runs appear.
+Runs are keyed by ``(project, run id)`` from ``run.json``, as ``localrun sync`` keys them on
+a server; when two folders hold the same key, the first found is shown and the others are
+reported in ``duplicates``.
+
+Each run is read (replayed, docs/format.md) when it is first asked for and kept in memory: its
+document, and, once a chart or media panel asks, its ``RunTable``. Before every answer the
+run's *signature* is taken again (its segment files' sizes and whether a writer holds its
+lock: a few ``stat`` calls); when it has changed, the run is read again. So a finished run
+costs one read, and a running run's pages see each ``log()`` within ``REFRESH_S`` plus one
+read. (Phase 2 keeps a per-run index beside the segments instead of reading them whole.)
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterator
+
+from localrun.sync import RunView, find_runs
+
+from localrun import rundir
+from localrun.errors import RunDirError
+
+from .files import resolve_media
+from .source import NotFoundError, RunRef, TableSource, newest_first
+from .table import RunTable, TableBuilder, step_metric_names
+
+REFRESH_S = 0.5  # a run that keeps changing is read again at most this often
+KEEP_TABLES = 8  # RunTables kept in memory (the runs looked at last)
+
+
+def run_ref(path: str) -> RunRef:
+    """``(project, run id)`` as ``localrun sync`` keys the run on a server (sync/push.py)."""
+    info = rundir.read_run_json(path)
+    run_id = str(info.get("id") or os.path.basename(os.path.normpath(path)))
+    return RunRef(str(info.get("project") or "uncategorized"), run_id)
+
+
+def signature(path: str) -> tuple:
+    """What changes when a run is written to: its segments' sizes, and whether it is live."""
+    sizes = []
+    for seg in rundir.segment_paths(path):
+        try:
+            sizes.append((seg, os.stat(seg).st_size))
+        except OSError:
+            sizes.append((seg, -1))
+    return (tuple(sizes), rundir.is_locked(path))
+
+
+class _Run:
+    """One run directory and what has been read of it."""
+
+    def __init__(self, path: str):
+        self.path = path
+        self.lock = threading.Lock()
+        self.sig: tuple | None = None
+        self.read_at = 0.0
+        self.doc: dict | None = None
+        self.table: RunTable | None = None
+        self.table_sig: tuple | None = None
+
+
+class LocalSource(TableSource):
+    """Runs in local run directories (``paths``: as ``localrun show`` takes PATH)."""
+
+    def __init__(self, paths: list[str], refresh_s: float = REFRESH_S):
+        self.paths = [os.fspath(p) for p in paths]
+        self.refresh_s = refresh_s
+        self.duplicates: list[str] = []
+        self._lock = threading.Lock()
+        self._refs: dict[str, RunRef] = {}  # run dir -> key (run.json never changes)
+        self._runs: dict[RunRef, _Run] = {}
+        self._tables: OrderedDict[RunRef, None] = OrderedDict()
+        self.discover()
+
+    # --- finding runs --------------------------------------------------------------------------
+
+    def discover(self) -> list[RunRef]:
+        """List the PATHs again; returns the keys of the runs found, in PATH order."""
+        found: dict[RunRef, str] = {}
+        duplicates = []
+        for path in self.paths:
+            try:
+                dirs = find_runs(path)
+            except RunDirError:
+                if os.path.isdir(path):  # a folder with no runs yet: they may come
+                    continue
+                raise
+            for d in dirs:
+                ref = self._refs.get(d)
+                if ref is None:
+                    try:
+                        ref = self._refs[d] = run_ref(d)
+                    except RunDirError:
+                        continue  # unreadable run.json: `localrun show` reports it
+                if ref in found:
+                    duplicates.append(f"{d} (also {ref} at {found[ref]})")
+                else:
+                    found[ref] = d
+        with self._lock:
+            for ref, d in found.items():
+                r = self._runs.get(ref)
+                if r is None or r.path != d:
+                    self._runs[ref] = _Run(d)
+            for ref in [r for r in self._runs if r not in found]:
+                del self._runs[ref]
+            self.duplicates = duplicates
+        return list(found)
+
+    def _run(self, ref: RunRef) -> _Run:
+        r = self._runs.get(ref)
+        if r is None:
+            self.discover()
+            r = self._runs.get(ref)
+            if r is None:
+                raise NotFoundError(
+                    f"no run {ref.project!r}/{ref.run_id!r} under {', '.join(self.paths)}"
+                )
+        return r
+
+    # --- reading -------------------------------------------------------------------------------
+
+    def _fresh(self, r: _Run, want_table: bool) -> None:
+        """Read the run again if it changed since it was read (at most every ``refresh_s``)."""
+        with r.lock:
+            now = time.monotonic()
+            if r.doc is not None and now - r.read_at < self.refresh_s:
+                sig = r.sig  # looked at a moment ago: take that
+            else:
+                sig = signature(r.path)
+                r.read_at = now
+            if r.doc is not None and sig == r.sig and (not want_table or sig == r.table_sig):
+                return
+            # A run whose charts are open (it has a table) is read whole: one replay then gives
+            # the document and the table, where the page's next question would replay it again.
+            want_table = want_table or r.table is not None
+            view = RunView(r.path)
+            if want_table:
+                builder = TableBuilder()
+                builder.add(view.rows())
+                r.doc = view.to_json()
+                r.table = builder.build(step_metric_names(r.doc.get("metrics")))
+                r.table_sig = sig
+            else:
+                r.doc = view.scan().to_json()
+            r.sig = sig
+            r.read_at = time.monotonic()
+
+    def list_runs(self) -> list[dict]:
+        docs = []
+        for ref in self.discover():
+            r = self._runs.get(ref)
+            if r is None:
+                continue
+            try:
+                self._fresh(r, want_table=False)
+            except RunDirError:
+                continue  # a run folder removed or broken since it was listed
+            docs.append(r.doc)
+        return newest_first(docs)
+
+    def run(self, ref: RunRef) -> dict:
+        r = self._run(ref)
+        self._fresh(r, want_table=False)
+        return r.doc
+
+    def table(self, ref: RunRef) -> RunTable:
+        r = self._run(ref)
+        self._fresh(r, want_table=True)
+        table = r.table
+        with self._lock:
+            self._tables[ref] = None
+            self._tables.move_to_end(ref)
+            while len(self._tables) > KEEP_TABLES:
+                old, _ = self._tables.popitem(last=False)
+                gone = self._runs.get(old)
+                if gone is not None:
+                    gone.table = None
+                    gone.table_sig = None
+        return table
+
+    def rows(self, ref: RunRef, after: int = -1, limit: int = 10_000) -> list[dict]:
+        r = self._run(ref)
+        out = []
+        rows: Iterator[dict] = RunView(r.path).rows()
+        for row in rows:
+            if row["_step"] > after:
+                out.append(row)
+                if len(out) >= limit:
+                    break
+        return out
+
+    def open_file(self, ref: RunRef, path: str) -> str:
+        return resolve_media(self._run(ref).path, path)
