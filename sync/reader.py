@@ -160,6 +160,35 @@ def find_runs(path: str) -> list[str]:
     return runs
 
 
+#: A run's document (``RunView.to_json()``) before anything is known: its keys, in order, with
+#: the value each holds then. A server lists a run whose document has not arrived yet with
+#: only a few of them (``RemoteRunView`` fills in the rest from here).
+EMPTY_DOC: dict[str, Any] = {
+    "id": None,
+    "project": None,
+    "name": None,
+    "state": None,
+    "path": None,
+    "config": {},
+    "summary": {},
+    "rows": 0,
+    "last_step": None,
+    "dropped": [],
+    "tags": [],
+    "group": None,
+    "job_type": None,
+    "notes": None,
+    "created_at": None,
+    "updated_at": None,
+    "runtime": None,
+    "exit_code": None,
+    "segments": 0,
+    "metrics": {},
+    "charts": {},
+    "damaged": [],
+}
+
+
 def run_id(path: str, info: dict) -> str:
     """A run's id: run.json's, or (when that is missing or not a string) its folder's name."""
     rid = info.get("id")
