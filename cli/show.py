@@ -223,18 +223,13 @@ def _show_one(
             "tags: " + ", ".join(_text(t if type(t) is str else fmt_text(t)) for t in tags)
         )
     shown_any = False
-    for title, items in (
-        ("config", _dict(d.get("config")).items()),
-        ("summary", ((k, v) for k, v in _dict(d.get("summary")).items() if not _hidden(k))),
-    ):
-        if wanted is not None:
-            items = ((k, v) for k, v in items if wanted(k))
-        items = list(items)
+    for title, section in (("config", d.get("config")), ("summary", d.get("summary"))):
+        items, more = _first_items(_dict(section), title == "summary", wanted)
         if items:
             shown_any = True
             console.print(_kv_table(title, items[:SECTION_KEYS]))
-            if len(items) > SECTION_KEYS:
-                _more(console, len(items) - SECTION_KEYS, f"{title} keys", items[SECTION_KEYS][0])
+            if more:
+                _more(console, more, f"{title} keys", items[SECTION_KEYS][0])
     series = [(k, s) for k, s in sections.series.items() if s is not _HIDDEN and s is not _SKIPPED]
     if series:
         shown_any = True
@@ -251,8 +246,9 @@ def _show_one(
                 str(s.count),
             )
         console.print(table)
-        if sections.hidden_series:
-            _more(console, sections.hidden_series, "metrics", sections.first_hidden_series)
+        hidden, first = sections.hidden_series()
+        if hidden:
+            _more(console, hidden, "metrics", first)
     media = [(k, c) for k, c in sections.media.items() if c is not _HIDDEN and c is not _SKIPPED]
     if media:
         shown_any = True
@@ -296,6 +292,37 @@ def escape(text: str) -> str:
     return escape(text)
 
 
+def _first_items(
+    section: dict, hide: bool, wanted: Callable[[Any], bool] | None
+) -> tuple[list, int]:
+    """The first ``SECTION_KEYS + 1`` items of a section that show shows (not those
+    ``_hidden()``, when ``hide``; only those ``wanted``), and how many past the first
+    ``SECTION_KEYS`` there are. Stops early where it can: a section may hold a million keys."""
+    items = []
+    rest = 0
+    if wanted is None and not hide:
+        items = list(itertools.islice(section.items(), SECTION_KEYS + 1))
+        return items, max(0, len(section) - SECTION_KEYS)
+    it = iter(section.items())
+    for k, v in it:
+        if (hide and _hidden(k)) or (wanted is not None and not wanted(k)):
+            continue
+        items.append((k, v))
+        if len(items) > SECTION_KEYS:
+            break
+    else:
+        return items, 0
+    if wanted is None:  # count the keys left that are not hidden, in C where it can be
+        keys = [k for k, _ in it]
+        try:
+            rest = len(keys) - list(map(str.startswith, keys, itertools.repeat("_"))).count(True)
+        except TypeError:  # a key that is not a string
+            rest = sum(1 for k in keys if not _hidden(k))
+    else:
+        rest = sum(1 for k, _ in it if not (hide and _hidden(k)) and wanted(k))
+    return items, 1 + rest
+
+
 def _hidden(key: Any) -> bool:
     """Keys show leaves out of the summary: ``_step``, ``_runtime``, ``_timestamp`` and the
     like."""
@@ -311,11 +338,9 @@ def _more(console, n: int, what: str, first: Any) -> None:
     name = fmt_key(first)
     example = name.split("/", 1)[0] + "/*" if "/" in name else name
     console.print(
-        escape(
-            f"... and {n:,} more {what}: pick them with --keys (e.g. --keys '{example}'), "
-            "or see every key with --json"
-        ),
+        escape(f"... and {n:,} more {what}: see them with --keys '{example}', or --json"),
         style="dim",
+        soft_wrap=True,
     )
 
 
@@ -396,22 +421,26 @@ class _Sections:
         self.wanted = wanted
         self.series: dict[Any, _Series | _NoSeries] = {}
         self.media: dict[Any, Counter | _NoSeries] = {}
-        self.shown_series = self.hidden_series = 0
+        self.shown_series = 0
         self.shown_media = self.hidden_media = 0
-        self.first_hidden_series: Any = None
         self.first_hidden_media: Any = None
 
     def new_series(self, key: Any) -> _Series | _NoSeries:
         """The series for a key's first number (kept in ``series`` by the caller)."""
-        if _hidden(key) or (self.wanted is not None and not self.wanted(key)):
+        if (type(key) is str and key.startswith("_")) or (
+            self.wanted is not None and not self.wanted(key)
+        ):
             return _SKIPPED
         if self.shown_series < SECTION_KEYS:
             self.shown_series += 1
             return _Series()
-        if not self.hidden_series:
-            self.first_hidden_series = key
-        self.hidden_series += 1
         return _HIDDEN
+
+    def hidden_series(self) -> tuple[int, Any]:
+        """How many metrics have no series drawn, and the first of them."""
+        values = list(self.series.values())
+        n = values.count(_HIDDEN)
+        return n, (list(self.series)[values.index(_HIDDEN)] if n else None)
 
     def count_media(self, key: Any, kind: Any, n: int) -> None:
         counts = self.media.get(key)
@@ -471,10 +500,28 @@ def _take_columns(chunk: list[dict], sections: _Sections) -> bool:
     # Every row as long as the first and holding each of its keys: the same keys (in whatever
     # order, which does not matter: the new series are made in the first row's order, as
     # take_row makes them, and each series gets its values in row order either way).
-    try:
-        columns = [list(map(itemgetter(k), chunk)) for k in keys]
-    except KeyError:
-        return False
+    series = sections.series
+    if n > SECTION_KEYS and all(map(keys.__eq__, map(tuple, chunk))):
+        # Wide rows with the same keys in the same order, as most runs log them.
+        if set(map(type, itertools.chain.from_iterable(map(dict.values, chunk)))) <= _NUMBERS:
+            # Numbers only: every column makes a series, but only the series drawn need
+            # their column (a run may have a million keys, and show draws 50).
+            new = sections.new_series
+            for k in keys:
+                s = series.get(k)
+                if s is None:
+                    s = series[k] = new(k)
+                if s is not _HIDDEN and s is not _SKIPPED:
+                    s.extend(list(map(itemgetter(k), chunk)))
+            return True
+        # A transpose, in C, that reads each row once, in order (wide rows are too big for
+        # the caches).
+        columns = list(zip(*map(dict.values, chunk), strict=True))
+    else:
+        try:
+            columns = [list(map(itemgetter(k), chunk)) for k in keys]
+        except KeyError:
+            return False
     plan = []
     for k, column in zip(keys, columns, strict=True):
         types = (
@@ -486,7 +533,6 @@ def _take_columns(chunk: list[dict], sections: _Sections) -> bool:
             plan.append((k, column))
         elif not types <= _IGNORED:
             return False
-    series = sections.series
     for k, column in plan:
         s = series.get(k)
         if s is None:
