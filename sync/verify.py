@@ -140,7 +140,12 @@ def verify_run(path: str) -> Report:
     for ref, sha in sorted(referenced.items()):
         if ref not in present:
             report.problems.append(Problem("file", ref, "referenced by a record but missing"))
-        elif sha is not None and present[ref] is not None and present[ref] != sha:
+        elif (
+            sha is not None
+            and present[ref] is not None
+            and present[ref] != sha
+            and present[ref] != _EMPTY  # already reported as empty
+        ):
             report.problems.append(
                 Problem(
                     "file",

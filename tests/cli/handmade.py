@@ -15,9 +15,13 @@ from localrun.record.segment import SegmentWriter
 T0 = 1_700_000_000.0
 
 
-def log(data, seq=1, step=None, commit=None, writer_step=0, t=None):
-    """A ``log()`` record: ``[1, seq, time, data, step, commit, writer_step]``."""
-    return (kinds.LOG, seq, T0 + seq if t is None else t, data, step, commit, writer_step)
+_AT_SEQ = object()
+
+
+def log(data, seq=1, step=None, commit=None, writer_step=0, t=_AT_SEQ):
+    """A ``log()`` record: ``[1, seq, time, data, step, commit, writer_step]``; its time is
+    ``T0 + seq`` unless ``t`` says otherwise."""
+    return (kinds.LOG, seq, T0 + seq if t is _AT_SEQ else t, data, step, commit, writer_step)
 
 
 def write_run(path, records, run_json=None, finish=True, header=None) -> str:

@@ -16,8 +16,14 @@ import json
 import math
 import os
 import struct
+import traceback
 
 import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from localrun.cli import main
+from localrun.cli.jsontext import allow_deep_values
 
 from ..conftest import cli
 from .handmade import T0, log, write_run
@@ -47,6 +53,7 @@ def read_all(path):
     for args in READERS:
         proc = cli(*args, path, check=False)
         assert "Traceback" not in proc.stderr, (args, proc.stderr[-2000:])
+        assert "bug in localrun" not in proc.stderr, (args, proc.stderr[-2000:])
         assert proc.returncode in (0, 1), (args, proc.returncode, proc.stderr[-2000:])
         if args[0] != "verify":
             assert proc.returncode == 0, (args, proc.stderr[-2000:])
@@ -57,7 +64,7 @@ def read_all(path):
 
 
 def exported(procs):
-    return [json.loads(line) for line in procs["export"].stdout.splitlines()]
+    return [json.loads(line) for line in procs["export"].stdout.split("\n")[:-1]]
 
 
 def data_of(row):
@@ -131,6 +138,8 @@ def _utc(value):
         return value[:-1] + "+00:00"
     if isinstance(value, dict):
         return {k: _utc(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_utc(v) for v in value]
     return value
 
 
@@ -285,3 +294,136 @@ def test_verify_still_calls_a_plain_run_sound(tmp_path):
     )
     proc = cli("verify", path)
     assert proc.stdout == "" and "sound" in proc.stderr
+
+
+# --- any record at all (hypothesis) ------------------------------------------------------------
+
+UTC = datetime.timezone.utc
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**64 - 1),
+    st.sampled_from([-(2**63), 2**63 - 1, 2**64 - 1, 0]),
+    st.floats(),
+    st.text(max_size=20),
+    st.binary(max_size=20),
+    st.datetimes(timezones=st.just(UTC)),
+)
+hashables = st.recursive(
+    st.one_of(st.text(max_size=10), st.integers(-10, 10), st.booleans(), st.none()),
+    lambda inner: st.tuples(inner, inner),
+    max_leaves=4,
+)
+keys = st.one_of(
+    st.text(max_size=10),
+    st.sampled_from(["_step", "_runtime", "_timestamp", "[red]", "_x", "a/b"]),
+    hashables,
+    st.binary(max_size=5),
+    st.floats(allow_nan=False),
+)
+values = st.recursive(
+    scalars,
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
+    max_leaves=12,
+)
+deep_values = st.builds(nested, st.sampled_from([1, 64, 65, 300]), values)
+odd_values = st.one_of(values, values, values, deep_values)
+data = st.dictionaries(st.one_of(st.text(max_size=8), st.text(max_size=8), keys), odd_values)
+times = st.one_of(st.floats(T0, T0 + 1000), st.sampled_from([math.nan, math.inf, "then", None, 5]))
+records = st.one_of(
+    st.tuples(st.just("log"), data, times),
+    st.tuples(st.just("log"), data, times),
+    st.tuples(st.just("log"), odd_values, times),
+    st.tuples(st.sampled_from([2, 3, 5]), odd_values, odd_values),
+    st.tuples(st.sampled_from([4, 8]), keys, odd_values),
+    st.tuples(st.sampled_from([0, 6, 7, 99]), odd_values, odd_values),
+)
+
+
+def expected_json(value):
+    """What export writes for a value, by the rules in docs/cli.md (an independent spelling)."""
+    if isinstance(value, dict):
+        return {expected_key(k): expected_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [expected_json(v) for v in value]
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, datetime.datetime):
+        return value.isoformat()
+    return value
+
+
+def expected_key(k):
+    if isinstance(k, str):
+        return k
+    if isinstance(k, bytes):
+        return base64.b64encode(k).decode()
+    return json.dumps(expected_json(k), separators=(",", ":"), ensure_ascii=False)
+
+
+# The commands let Python recurse deeper (for values nested a thousand deep); raise the limit
+# before hypothesis notes it, so that it does not see the commands change it mid-test.
+allow_deep_values()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(recs=st.lists(records, min_size=1, max_size=6))
+def test_any_records_are_read_and_nothing_is_invented(tmp_path_factory, recs):
+    path = str(tmp_path_factory.mktemp("hyp") / "run")
+    written, logged = [], []
+    for seq, rec in enumerate(recs, 1):
+        if rec[0] == "log":
+            _, payload, t = rec
+            written.append(log(payload, seq=seq, t=t))
+            if type(payload) is dict and type(t) in (int, float):
+                logged.append(payload)
+        else:
+            written.append((rec[0], seq, T0 + seq, rec[1], rec[2]))
+    write_run(path, written)
+    runner = CliRunner()
+    out = {}
+    for args in READERS:
+        result = runner.invoke(main, [*args, path])
+        assert result.exception is None or isinstance(result.exception, SystemExit), (
+            args,
+            "".join(traceback.format_exception(result.exception)),
+        )
+        assert result.exit_code in (0, 1), (args, result.output)
+        assert "bug in localrun" not in result.output, (args, result.output)
+        if args[0] != "verify":
+            assert result.exit_code == 0, (args, result.output)
+        out[" ".join(args)] = result
+    json.loads(out["show --json"].stdout)
+    json.loads(out["verify --json"].stdout)
+    # (Lines end in "\n" only: a string may hold U+2028, which str.splitlines() splits at.)
+    rows = [json.loads(line) for line in out["export"].stdout.split("\n")[:-1]]
+    # A row per log() record with a map and a time, in order, holding exactly its data (but
+    # for _step, _runtime and _timestamp, which replay sets too).
+    assert len(rows) == len(logged), (rows, logged)
+    for row, data in zip(rows, logged, strict=True):
+        want, row = canon(expected_json(data)), canon(row)
+        assert set(row) - set(want) <= REPLAYS
+        for k, v in want.items():
+            if k not in REPLAYS:
+                assert json.dumps(row[k]) == json.dumps(v), (k, row[k], v)
+
+
+REPLAYS = {"_step", "_runtime", "_timestamp"}
+
+
+def canon(value):
+    """A value as read back from JSON, with what may be spelled two ways spelled one way."""
+    if isinstance(value, dict):
+        return {number_key(k): canon(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [canon(v) for v in value]
+    return _utc(value)
+
+
+def number_key(k):
+    """A key that is a float's text, as a float: the json module writes 1e16 as "1e+16" and
+    the infinity as "Infinity", msgspec as "1e16" and "inf"."""
+    try:
+        return float(k)
+    except ValueError:
+        return k
