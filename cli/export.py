@@ -62,7 +62,11 @@ def export(run: str, fmt: str, keys: str | None, output: str | None, token: str 
     reads them). Damaged records are skipped and reported on stderr. RUN may also be a run's
     URL on a server, as `localrun sync` printed it.
     """
-    jsontext.allow_deep_values()
+    with jsontext.deep_values():
+        _export(run, fmt, keys, output, token)
+
+
+def _export(run: str, fmt: str, keys: str | None, output: str | None, token: str | None) -> None:
     if is_url(run):
         from localrun.sync.remote import token_from
 

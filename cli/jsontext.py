@@ -17,8 +17,11 @@ word for. The rules, the same for ``show``, ``show --json`` and ``export``:
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import math
+import sys
+from collections.abc import Iterator
 from json.encoder import encode_basestring
 from typing import Any
 
@@ -30,12 +33,19 @@ RECURSION_LIMIT = 5000
 _COMPACT = (",", ":")
 
 
-def allow_deep_values() -> None:
-    """Let the decoders and the json module follow values nested up to ``RECURSION_LIMIT``."""
-    import sys
-
-    if sys.getrecursionlimit() < RECURSION_LIMIT:
-        sys.setrecursionlimit(RECURSION_LIMIT)
+@contextlib.contextmanager
+def deep_values() -> Iterator[None]:
+    """Within it, the decoders and the json module follow values nested up to
+    ``RECURSION_LIMIT`` (Python's limit is raised, and put back after)."""
+    before = sys.getrecursionlimit()
+    if before >= RECURSION_LIMIT:
+        yield
+        return
+    sys.setrecursionlimit(RECURSION_LIMIT)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(before)
 
 
 def dumps(obj: Any, indent: int | None = None, separators: tuple[str, str] | None = None) -> str:

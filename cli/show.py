@@ -17,7 +17,7 @@ from localrun.sync.remote_view import is_url, remote_views
 
 from . import jsontext
 from .errors import report_damage
-from .jsontext import allow_deep_values
+from .jsontext import deep_values
 from .render import Series, fmt_duration, fmt_key, fmt_text, fmt_time, fmt_value
 
 STATE_STYLE = {
@@ -58,7 +58,11 @@ def show(path: str, as_json: bool, keys: str | None, token: str | None) -> None:
     PATH may also be a server URL: a run's URL as `localrun sync` printed it, or the server's.
     A run with many keys shows the first 50 of each section; --keys picks others.
     """
-    allow_deep_values()
+    with deep_values():
+        _show(path, as_json, keys, token)
+
+
+def _show(path: str, as_json: bool, keys: str | None, token: str | None) -> None:
     wanted = key_filter(keys)
     if is_url(path):
         from localrun.sync.remote import token_from

@@ -23,10 +23,18 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from localrun.cli import main
-from localrun.cli.jsontext import allow_deep_values
+from localrun.cli.jsontext import deep_values
 
 from ..conftest import cli
 from .handmade import T0, log, write_run
+
+
+@pytest.fixture(autouse=True)
+def _deep():
+    """The test too reads (and compares) values nested a thousand deep."""
+    with deep_values():
+        yield
+
 
 READERS = (
     ("show",),
@@ -326,8 +334,8 @@ values = st.recursive(
     lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(keys, inner, max_size=4)),
     max_leaves=12,
 )
-deep_values = st.builds(nested, st.sampled_from([1, 64, 65, 300]), values)
-odd_values = st.one_of(values, values, values, deep_values)
+nested_values = st.builds(nested, st.sampled_from([1, 64, 65, 300]), values)
+odd_values = st.one_of(values, values, values, nested_values)
 data = st.dictionaries(st.one_of(st.text(max_size=8), st.text(max_size=8), keys), odd_values)
 times = st.one_of(st.floats(T0, T0 + 1000), st.sampled_from([math.nan, math.inf, "then", None, 5]))
 records = st.one_of(
@@ -359,11 +367,6 @@ def expected_key(k):
     if isinstance(k, bytes):
         return base64.b64encode(k).decode()
     return json.dumps(expected_json(k), separators=(",", ":"), ensure_ascii=False)
-
-
-# The commands let Python recurse deeper (for values nested a thousand deep); raise the limit
-# before hypothesis notes it, so that it does not see the commands change it mid-test.
-allow_deep_values()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
