@@ -85,3 +85,45 @@ def test_a_synced_run_reads_the_same_from_the_server(server, tmp_path):
     assert json.dumps(remote) == json.dumps(local)
     shown = run_cli("show", url)
     assert shown.returncode == 0 and "finished" in shown.stdout and "image-file" in shown.stdout
+
+
+ODD_DOC = {
+    "state": 5,
+    "name": {"x": [1]},
+    "summary": [1, 2],
+    "config": "x",
+    "tags": "abc",
+    "dropped": [1, {"step": "x", "keys": [1, None]}, {"keys": "k"}],
+    "damaged": {"a": 1},
+    "runtime": "long",
+    "updated_at": "yesterday",
+    "segments": None,
+    "metrics": [],
+    "charts": "none",
+}
+
+
+def test_an_odd_document_on_the_server_is_shown(server, tmp_path):
+    # What a client that is not localrun could have stored: any JSON object as a document.
+    url = half_synced(server, run_id="odd")
+    with httpx.Client(base_url=server.url) as client:
+        r = client.put("/api/v1/runs/p/odd/doc", json=ODD_DOC)
+        assert r.status_code == 200, r.text
+        r = client.put(
+            "/api/v1/runs/p/odd2/doc",
+            json={**ODD_DOC, "state": None, "summary": {"[red]": "[/]", "n": [1.5]}},
+        )
+    for args in (
+        ("show", server.url),
+        ("show", server.url, "--json"),
+        ("show", url),
+        ("show", url, "--json"),
+        ("show", url, "--keys", "l*"),
+        ("export", url),
+        ("export", url, "--format", "csv"),
+    ):
+        proc = run_cli(*args)
+        assert proc.returncode == 0, (args, proc.stderr)
+        assert "bug in localrun" not in proc.stderr, (args, proc.stderr)
+    doc = json.loads(run_cli("show", url, "--json").stdout)
+    assert doc["state"] == 5 and doc["summary"] == [1, 2] and doc["rows"] == 3
