@@ -201,7 +201,7 @@ def _show_one(
     # over as the logged dicts, without building a million rows.
     rows = view.logged() if isinstance(view, RunView) else view.rows()
     for chunk in _chunks(rows):
-        if len(chunk) < _MIN_COLUMN_ROWS or not _take_columns(chunk, sections):
+        if len(chunk) < _MIN_COLUMN_ROWS or not _take_columns(chunk, sections.series, sections):
             take = sections.take_row
             for row in chunk:
                 take(row)
@@ -465,18 +465,38 @@ class _Sections:
         counts[kind] += n
 
     def take_row(self, row: dict) -> None:
-        series = self.series
-        for k, v in row.items():
-            t = type(v)
-            if t is float or t is int:
-                s = series.get(k)
-                if s is None:
-                    s = series[k] = self.new_series(k)
-                s.add(v)
-            elif t is dict and "_type" in v:
-                self.count_media(k, v["_type"], 1)
-            elif t is list and v and type(v[0]) is dict and "_type" in v[0]:
-                self.count_media(k, v[0]["_type"], len(v))
+        _take_row(row, self.series, self.media, self)
+
+
+def _take_row(row: dict, series: dict, media: dict, sections: _Sections | None = None) -> None:
+    """Add a row's numbers to their series and count its media values.
+
+    With ``sections``, it says which keys get a series and counts the media; without, every
+    key but ``_step`` and the like gets one, and ``media`` is a ``defaultdict(Counter)``.
+    """
+    for k, v in row.items():
+        t = type(v)
+        if t is float or t is int:
+            s = series.get(k)
+            if s is None:
+                if sections is not None:
+                    s = series[k] = sections.new_series(k)
+                elif type(k) is str and k.startswith("_"):
+                    continue
+                else:
+                    s = series[k] = _Series()
+            s.add(v)
+        elif t is dict and "_type" in v:
+            _count_media(media, sections, k, v["_type"], 1)
+        elif t is list and v and type(v[0]) is dict and "_type" in v[0]:
+            _count_media(media, sections, k, v[0]["_type"], len(v))
+
+
+def _count_media(media: dict, sections: _Sections | None, key: Any, kind: Any, n: int) -> None:
+    if sections is not None:
+        sections.count_media(key, kind, n)
+    else:
+        media[key][kind if type(kind) is str else fmt_text(kind, 40)] += n
 
 
 def _chunks(rows: Iterator[dict]) -> Iterator[list[dict]]:
@@ -490,8 +510,8 @@ def _chunks(rows: Iterator[dict]) -> Iterator[list[dict]]:
         yield chunk
 
 
-def _take_columns(chunk: list[dict], sections: _Sections) -> bool:
-    """``take_row()`` for every row of ``chunk``, column by column; False if it cannot be.
+def _take_columns(chunk: list[dict], series: dict, sections: _Sections | None = None) -> bool:
+    """``_take_row()`` for every row of ``chunk``, column by column; False if it cannot be.
 
     That is when every row has the same keys and each column holds only numbers, or only
     values that are neither numbers nor media: then taking columns in key order makes the
@@ -504,17 +524,19 @@ def _take_columns(chunk: list[dict], sections: _Sections) -> bool:
     # Every row as long as the first and holding each of its keys: the same keys (in whatever
     # order, which does not matter: the new series are made in the first row's order, as
     # take_row makes them, and each series gets its values in row order either way).
-    series = sections.series
+    new = sections.new_series if sections is not None else _new_series
     if n > SECTION_KEYS and all(map(keys.__eq__, map(tuple, chunk))):
         # Wide rows with the same keys in the same order, as most runs log them.
         if set(map(type, itertools.chain.from_iterable(map(dict.values, chunk)))) <= _NUMBERS:
             # Numbers only: every column makes a series, but only the series drawn need
             # their column (a run may have a million keys, and show draws 50).
-            new = sections.new_series
             for k in keys:
                 s = series.get(k)
                 if s is None:
-                    s = series[k] = new(k)
+                    s = new(k)
+                    if s is _SKIPPED and sections is None:
+                        continue
+                    series[k] = s
                 if s is not _HIDDEN and s is not _SKIPPED:
                     s.extend(list(map(itemgetter(k), chunk)))
             return True
@@ -540,9 +562,18 @@ def _take_columns(chunk: list[dict], sections: _Sections) -> bool:
     for k, column in plan:
         s = series.get(k)
         if s is None:
-            s = series[k] = sections.new_series(k)
+            s = new(k)
+            if s is _SKIPPED and sections is None:
+                continue  # _step and the like are not kept without sections
+            series[k] = s
         s.extend(column)
     return True
+
+
+def _new_series(key: Any) -> _Series | _NoSeries:
+    """A series for every key but ``_step`` and the like (``_take_columns()`` without
+    sections)."""
+    return _SKIPPED if type(key) is str and key.startswith("_") else _Series()
 
 
 def _kv_table(title: str, items: list[tuple[Any, Any]]):

@@ -111,3 +111,37 @@ def test_fifty_keys_show_whole_with_no_more_line(runs):
     run.finish()
     out = cli("show", run.dir).stdout
     assert "k49" in out and "more" not in out
+
+
+def test_wide_columns_make_the_series_rows_make():
+    # The column path for wide chunks (numbers only, in one key order) against row by row.
+    import importlib
+
+    show = importlib.import_module("localrun.cli.show")
+    wide = [{"_x": 1.0, **{f"k{i}": float(i * r) for i in range(80)}} for r in range(20)]
+    chunks = [
+        wide,
+        [{**row, "k3": 1} for row in wide],  # an int among floats
+        [{**row, "k5": "s"} for row in wide],  # a string column: the general path
+        [dict(reversed(row.items())) for row in wide],  # another key order
+        [{**row, "img": {"_type": "image-file"}} for row in wide],  # media: row by row
+    ]
+    for wanted in (None, show.key_filter("k1*,_x")):
+        for chunk in chunks:
+            rows, cols = show._Sections(wanted), show._Sections(wanted)
+            for row in chunk:
+                rows.take_row(row)
+            if not show._take_columns(chunk, cols.series, cols):
+                for row in chunk:
+                    cols.take_row(row)
+
+            def state(sections):
+                return [
+                    (k, s.count, s.last, s.min, s.max, s.stride, s._skip, s.points)
+                    if isinstance(s, show._Series)
+                    else (k, s is show._HIDDEN)
+                    for k, s in sections.series.items()
+                ]
+
+            assert state(cols) == state(rows)
+            assert cols.hidden_series() == rows.hidden_series()
