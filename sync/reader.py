@@ -100,6 +100,14 @@ def _short(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Whether two decodings of a record are the same record (NaN and all)."""
+    try:
+        return a == b or repr(a) == repr(b)
+    except RecursionError:
+        return False
+
+
 def _offset(d: CorruptRecordError) -> int:
     return d.offset
 
@@ -113,7 +121,7 @@ def _locate(segment: str, failed: list[tuple[Any, str]]) -> list[CorruptRecordEr
         reader = SegmentReader(segment)
         for offset, rec in reader:
             for i, (want, reason) in enumerate(todo):
-                if rec[:2] == want[:2] and (rec == want or repr(rec) == repr(want)):
+                if rec[:2] == want[:2] and _same(rec, want):
                     out.append(CorruptRecordError(segment, offset, reason))
                     del todo[i]
                     break

@@ -11,6 +11,7 @@ not yet, because a sync is under way or stopped half-way, reads as a run in stat
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -88,7 +89,7 @@ def complete(doc: dict, path: str, run_id: str, project: str) -> dict[str, Any]:
     doc["path"] = path
     if doc.get("state") is not None and EMPTY_DOC.keys() <= doc.keys():
         return doc
-    out = {k: doc.get(k, v) for k, v in EMPTY_DOC.items()}
+    out = {k: doc[k] if k in doc else copy.copy(v) for k, v in EMPTY_DOC.items()}
     out.update(doc)  # keys this reader does not know stay too
     if out["id"] is None:
         out["id"] = run_id

@@ -29,7 +29,7 @@ from localrun.record import kinds
 from localrun.record.frame import HEADER, HEADER_SIZE, MAX_PAYLOAD_BYTES
 from localrun.record.segment import SegmentReader
 
-from .reader import run_id
+from .reader import _short, run_id
 
 _BLOB = re.compile(r"^([0-9a-f]{64})\.[a-z0-9.]+$")
 _CHUNK_BYTES = 1 << 20
@@ -210,14 +210,6 @@ _WHAT = {
     kinds.CHART: "chart",
 }
 _SCALARS = frozenset((str, float, int, bool, type(None)))
-
-
-def _short(value: Any) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # too deep for repr
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _text(key: Any) -> str:
