@@ -2,10 +2,14 @@
 
 Exit codes: 0 success; 1 a run or path problem (missing, not a run, unreadable, damaged
 beyond reading); 2 bad usage (click's own); 3 a sync that did not complete.
+
+An exception nobody expected (a bug) is one line too, exit 1, saying it is a bug; with
+``LOCALRUN_DEBUG=1`` in the environment it is raised, traceback and all.
 """
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
@@ -23,6 +27,8 @@ class Group(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors (exit 2), --help, Ctrl-C
         except SyncError as exc:
             fail(str(exc), EXIT_SYNC)
         except Error as exc:
@@ -34,6 +40,14 @@ class Group(click.Group):
         except OSError as exc:
             where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
             fail(f"{exc.strerror or exc}{where}", EXIT_ERROR)
+        except Exception as exc:
+            if os.environ.get("LOCALRUN_DEBUG"):
+                raise
+            fail(
+                f"{type(exc).__name__}: {str(exc)[:300]} (unexpected: this is a bug in localrun; "
+                "run it again with LOCALRUN_DEBUG=1 to see where, and please report it)",
+                EXIT_ERROR,
+            )
 
 
 def fail(message: str, code: int = EXIT_ERROR) -> None:

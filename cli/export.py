@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import datetime
 import json
 import sys
 
@@ -13,7 +14,9 @@ from localrun.sync.remote_view import is_url, remote_views
 
 from localrun.errors import RunDirError
 
+from . import jsontext
 from .errors import report_damage
+from .render import fmt_key
 
 _BATCH_ROWS = 512
 
@@ -59,6 +62,11 @@ def export(run: str, fmt: str, keys: str | None, output: str | None, token: str 
     reads them). Damaged records are skipped and reported on stderr. RUN may also be a run's
     URL on a server, as `localrun sync` printed it.
     """
+    with jsontext.deep_values():
+        _export(run, fmt, keys, output, token)
+
+
+def _export(run: str, fmt: str, keys: str | None, output: str | None, token: str | None) -> None:
     if is_url(run):
         from localrun.sync.remote import token_from
 
@@ -91,7 +99,7 @@ def export(run: str, fmt: str, keys: str | None, output: str | None, token: str 
 def _select(row: dict, wanted: list[str] | None) -> dict:
     if wanted is None:
         return row
-    picked = {"_step": row["_step"]}
+    picked = {"_step": row.get("_step")}
     for k in wanted:
         if k in row:
             picked[k] = row[k]
@@ -104,9 +112,10 @@ class _RowEncoder:
     msgspec writes NaN and the infinities as ``null``; export writes them as ``NaN``,
     ``Infinity`` and ``-Infinity``, as Python's json module does and reads back. So a line with
     ``null`` anywhere in its text (rare: a None, a NaN, or the word in a key or string) is
-    encoded again by the json module, which also takes whatever msgspec refuses. Numbers are
-    written in their shortest form that reads back to the same value (``1e-05`` may come out
-    as ``0.00001``).
+    encoded again by the json module, which also takes whatever msgspec refuses; what the
+    json module refuses too (a key that is not a string, say, or a value nested too deep for
+    it) is written by ``jsontext.text()``. Numbers are written in their shortest form that
+    reads back to the same value (``1e-05`` may come out as ``0.00001``).
     """
 
     def __init__(self) -> None:
@@ -136,7 +145,11 @@ class _RowEncoder:
         except Exception:
             out = None
         if out is None or b"null" in out:
-            return (self._json(row) + "\n").encode("utf-8", "surrogatepass")
+            try:
+                text = self._json(row)
+            except (TypeError, ValueError, RecursionError):
+                text = jsontext.text(row, separators=(",", ":"))
+            return (text + "\n").encode("utf-8", "surrogatepass")
         return out + b"\n"
 
 
@@ -200,15 +213,15 @@ def _write_csv(path, out, wanted: list[str] | None) -> RunView:
             update(row)
         columns = (
             ["_step"]
-            + [k for k in seen if not k.startswith("_")]
-            + [k for k in seen if k.startswith("_") and k != "_step"]
+            + [k for k in seen if not _underscored(k)]
+            + [k for k in seen if _underscored(k) and k != "_step"]
         )
     else:
         columns = ["_step"] + [k for k in wanted if k != "_step"]
     import msgspec
 
     writer = csv.writer(out)
-    writer.writerow(columns)
+    writer.writerow([fmt_key(k) for k in columns])
     view = _view(path)
     writerow = writer.writerow
     # A row of finite numbers only (most rows of most runs) is written without the csv
@@ -244,13 +257,21 @@ def _write_csv(path, out, wanted: list[str] | None) -> RunView:
     return view
 
 
-_NESTED = frozenset((dict, list))
+def _underscored(key) -> bool:
+    return type(key) is str and key.startswith("_")
+
+
+# Cells the csv module cannot write as they are: objects and lists as JSON text, bytes as
+# base64, a timestamp in ISO 8601 (as in JSON Lines).
+_NESTED = frozenset((dict, list, tuple, bytes, bytearray, memoryview, datetime.datetime))
 _NUMBERS = frozenset((int, float))
 
 
 def _cell(v):
     if v is None:
         return ""
-    if isinstance(v, (dict, list)):
-        return json.dumps(v, ensure_ascii=False, separators=(",", ":"))
+    if isinstance(v, (dict, list, tuple)):
+        return jsontext.dumps(v, separators=(",", ":"))
+    if isinstance(v, (bytes, bytearray, memoryview, datetime.datetime)):
+        return jsontext.plain_text(v)
     return v

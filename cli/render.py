@@ -6,6 +6,8 @@ import datetime
 import math
 from typing import Any
 
+from . import jsontext
+
 BARS = "▁▂▃▄▅▆▇█"
 
 
@@ -64,26 +66,47 @@ class Series:
 
 
 def fmt_value(v: Any, width: int = 60) -> str:
+    """A value in at most ``width`` characters (a longer one is cut, ending in "…")."""
     if isinstance(v, float):
         if math.isnan(v) or math.isinf(v):
             return str(v)
         return f"{v:.6g}"
     if isinstance(v, dict) and "_type" in v:
-        return f"<{v['_type']}>"
-    text = str(v)
+        return f"<{fmt_text(v['_type'], width - 2)}>"
+    return fmt_text(v, width)
+
+
+def fmt_text(v: Any, width: int = 60) -> str:
+    """``str(v)``, cut to ``width`` characters; a value too deep or too odd for ``str()`` is
+    shown as the start of its JSON text instead."""
+    try:
+        text = str(v)
+    except Exception:  # RecursionError on a value nested deeper than repr follows
+        text = jsontext.text(v, limit=width + 1)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def fmt_key(k: Any) -> str:
+    """A map key as text: a string as it is, any other key as its JSON text."""
+    return k if type(k) is str else jsontext.key(k)
 
 
 def fmt_time(t: float | None) -> str:
     if t is None:
         return "-"
-    return datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+    try:
+        return datetime.datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+    except (TypeError, ValueError, OverflowError, OSError):  # not a time a clock can show
+        return fmt_text(t, 30)
 
 
 def fmt_duration(seconds: float | None) -> str:
     if seconds is None:
         return "-"
-    seconds = int(seconds)
+    try:
+        seconds = int(seconds)
+    except (TypeError, ValueError, OverflowError):  # NaN, an infinity, not a number
+        return fmt_text(seconds, 30)
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")

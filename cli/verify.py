@@ -9,6 +9,8 @@ import click
 from localrun.sync import find_runs
 from localrun.sync.verify import verify_run
 
+from .jsontext import deep_values
+
 
 @click.command()
 @click.argument("path", default="runs", metavar="[PATH]")
@@ -19,7 +21,8 @@ def verify(path: str, as_json: bool) -> None:
     A torn tail (the writer was killed mid-record) is the normal end of a crashed run and is not
     damage; it is mentioned, not counted.
     """
-    reports = [verify_run(p) for p in find_runs(path)]
+    with deep_values():
+        reports = [verify_run(p) for p in find_runs(path)]
     ok = all(r.ok for r in reports)
     if as_json:
         click.echo(json.dumps({"ok": ok, "runs": [r.to_json() for r in reports]}, indent=1))

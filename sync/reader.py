@@ -23,6 +23,117 @@ from .replay import Replay
 STATES = ("running", "finished", "failed", "preempted", "crashed")
 
 
+class _GuardedReplay(Replay):
+    """Replay that costs a record it cannot apply only that record.
+
+    The recorder writes only records replay can apply, but a run written by an older version,
+    or by hand, may hold one that is not: a ``log()`` whose time is not a number, a
+    define_metric spec whose summary is not a list of aggregates, a summary deleting a key
+    that is a list. Such a record is skipped and kept in ``failed`` with the reason, and the
+    reader reports it with the damaged ones. Sound log records (tuples, their types checked
+    by the reader) take replay's inline path and never come through here.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.failed: list[tuple[Any, str]] = []  # (record, reason); record None: no record
+
+    def feed(self, rec: list) -> list[dict]:
+        kind = rec[0]
+        if kind == kinds.LOG:
+            t = rec[2]
+            if type(t) is not float and type(t) is not int:
+                self.failed.append((rec, f"its time is {_short(t)}, not a number"))
+                return []
+        elif kind == kinds.METRIC:
+            problem = _metric_problem(rec)
+            if problem is not None:
+                self.failed.append((rec, problem))
+                return []
+        try:
+            return super().feed(rec)
+        except Exception as exc:  # whatever else a hand-written record holds: it alone is lost
+            self.failed.append((rec, f"replay cannot apply it ({type(exc).__name__}: {exc})"))
+            return []
+
+    def end_segment(self) -> list[dict]:
+        try:
+            return super().end_segment()
+        except Exception as exc:
+            self.failed.append((None, f"the segment's last row cannot be made ({exc})"))
+            self.pending = None
+            return []
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        try:
+            return super().summary
+        except Exception:  # a metric spec replay cannot aggregate: last values, as without one
+            metrics, self.metrics = self.metrics, {}
+            try:
+                return super().summary
+            finally:
+                self.metrics = metrics
+
+
+def _metric_problem(rec: list) -> str | None:
+    """Why a define_metric record cannot be applied, or None."""
+    from localrun.run import _SUMMARY_AGGREGATES
+
+    spec = rec[4]
+    if type(rec[3]) is not str or type(spec) is not dict:
+        return None  # replay ignores it
+    parts = spec.get("summary")
+    if parts is not None and (
+        type(parts) is not list
+        or not all(type(p) is str and p in _SUMMARY_AGGREGATES for p in parts)
+    ):
+        return f"define_metric({rec[3]!r}) has summary {_short(parts)}, not a list of {', '.join(sorted(_SUMMARY_AGGREGATES))}"
+    return None
+
+
+def _short(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # too deep for repr
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Whether two decodings of a record are the same record (NaN and all)."""
+    try:
+        return a == b or repr(a) == repr(b)
+    except RecursionError:
+        return False
+
+
+def _offset(d: CorruptRecordError) -> int:
+    return d.offset
+
+
+def _locate(segment: str, failed: list[tuple[Any, str]]) -> list[CorruptRecordError]:
+    """The failed records of ``segment`` as damage, each at its byte offset (read again to
+    find it: this happens only for records replay could not apply)."""
+    out = []
+    todo = [(rec, reason) for rec, reason in failed if rec is not None]
+    if todo:
+        reader = SegmentReader(segment)
+        for offset, rec in reader:
+            for i, (want, reason) in enumerate(todo):
+                if rec[:2] == want[:2] and _same(rec, want):
+                    out.append(CorruptRecordError(segment, offset, reason))
+                    del todo[i]
+                    break
+            if not todo:
+                break
+    size = os.path.getsize(segment) if os.path.exists(segment) else 0
+    for rec, reason in failed:
+        if rec is None or any(rec is w for w, _ in todo):
+            out.append(CorruptRecordError(segment, size, reason))
+    return out
+
+
 def find_runs(path: str) -> list[str]:
     """The run directories at ``path``: itself if it is one, else those directly beneath it.
 
@@ -57,14 +168,49 @@ def find_runs(path: str) -> list[str]:
     return runs
 
 
+#: A run's document (``RunView.to_json()``) before anything is known: its keys, in order, with
+#: the value each holds then. A server lists a run whose document has not arrived yet with
+#: only a few of them (``RemoteRunView`` fills in the rest from here).
+EMPTY_DOC: dict[str, Any] = {
+    "id": None,
+    "project": None,
+    "name": None,
+    "state": None,
+    "path": None,
+    "config": {},
+    "summary": {},
+    "rows": 0,
+    "last_step": None,
+    "dropped": [],
+    "tags": [],
+    "group": None,
+    "job_type": None,
+    "notes": None,
+    "created_at": None,
+    "updated_at": None,
+    "runtime": None,
+    "exit_code": None,
+    "segments": 0,
+    "metrics": {},
+    "charts": {},
+    "damaged": [],
+}
+
+
+def run_id(path: str, info: dict) -> str:
+    """A run's id: run.json's, or (when that is missing or not a string) its folder's name."""
+    rid = info.get("id")
+    return rid if type(rid) is str and rid else os.path.basename(os.path.normpath(path))
+
+
 class RunView:
     """One run directory, read back."""
 
     def __init__(self, path: str):
         self.path = os.fspath(path)
         self.info = rundir.read_run_json(self.path)
-        self.id: str = str(self.info.get("id") or os.path.basename(os.path.normpath(self.path)))
-        self.replay = Replay()
+        self.id: str = run_id(self.path, self.info)
+        self.replay = _GuardedReplay()
         self.damage: list[CorruptRecordError] = []
         self.torn_tails = 0
         self.size_bytes = 0
@@ -117,7 +263,7 @@ class RunView:
                 header = rec[3] if rec[0] == kinds.START and type(rec[3]) is dict else None
                 replay.start_segment(header, rec[2] if type(rec[2]) in (int, float) else 0.0)
                 yield from replay.feed_all(itertools.chain((first,), records), keep_rows, data_only)
-            self.damage.extend(reader.damage)
+            damage = reader.damage
             self.size_bytes += reader.size_bytes
             if reader.tail is not None:
                 self.torn_tails += 1
@@ -128,6 +274,10 @@ class RunView:
                     self.held_back = tail
                 else:
                     yield from tail
+            if replay.failed:  # records replay could not apply: damage too, in file order
+                damage = sorted(damage + _locate(seg, replay.failed), key=_offset)
+                replay.failed.clear()
+            self.damage.extend(damage)
         self._live = live
 
     # --- what replay learned -------------------------------------------------------------------

@@ -3,15 +3,25 @@
 A run's URL is what ``localrun sync`` printed: the server's URL followed by the run's path,
 ``/runs/<project>/<run id>``. ``RemoteRunView`` reads it with the same surface as ``RunView``
 (``rows()``, ``scan()``, ``to_json()``), so the commands print the same for both.
+
+A run whose rows have reached the server but whose document (config, summary, state...) has
+not yet, because a sync is under way or stopped half-way, reads as a run in state
+``syncing`` with the document's other keys empty.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from localrun.errors import SyncError
+
+from .reader import EMPTY_DOC
+
+#: The state of a run whose document has not reached the server yet.
+SYNCING = "syncing"
 
 if TYPE_CHECKING:
     from .remote import Remote
@@ -46,7 +56,16 @@ class RemoteRunView:
         self._doc = doc
 
     def rows(self) -> Iterator[dict]:
-        return self.remote.iter_rows(self.project_key, self.id)
+        try:
+            for row in self.remote.iter_rows(self.project_key, self.id):
+                if type(row) is not dict:
+                    raise TypeError(type(row).__name__)
+                yield row
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise SyncError(
+                f"{self.path} answered a page of rows that are not rows ({type(exc).__name__}: "
+                f"{exc}). Is it a localrun server?"
+            ) from None
 
     def scan(self) -> RemoteRunView:
         return self
@@ -54,9 +73,31 @@ class RemoteRunView:
     def to_json(self) -> dict[str, Any]:
         if self._doc is None:
             self._doc = self.remote.get_run(self.project_key, self.id)
-        doc = dict(self._doc)
-        doc["path"] = self.path
+            if type(self._doc) is not dict:
+                raise SyncError(
+                    f"{self.path} answered a {type(self._doc).__name__}, not a run. "
+                    "Is it a localrun server?"
+                )
+        return complete(self._doc, self.path, self.id, self.project_key)
+
+
+def complete(doc: dict, path: str, run_id: str, project: str) -> dict[str, Any]:
+    """A run's document as the server holds it, with ``path`` set, and, when it has not
+    arrived yet (the server lists the run with no state), every other key of a document
+    filled in as for a run that holds nothing yet, in state ``syncing``."""
+    doc = dict(doc)
+    doc["path"] = path
+    if doc.get("state") is not None and EMPTY_DOC.keys() <= doc.keys():
         return doc
+    out = {k: doc[k] if k in doc else copy.copy(v) for k, v in EMPTY_DOC.items()}
+    out.update(doc)  # keys this reader does not know stay too
+    if out["id"] is None:
+        out["id"] = run_id
+    if out["project"] is None:
+        out["project"] = project
+    if out["state"] is None:
+        out["state"] = SYNCING
+    return out
 
 
 def remote_views(
@@ -73,6 +114,10 @@ def remote_views(
             view.to_json()  # fail here, with the server's message, if there is no such run
             return remote, [view], True
         docs = remote.list_runs()
+        if type(docs) is not list or not all(type(d) is dict for d in docs):
+            raise SyncError(
+                f"{base} answered something that is not a list of runs. Is it a localrun server?"
+            )
         if not docs:
             raise SyncError(
                 f"{base} holds no runs yet. Push some with: localrun sync ./runs --to {base}"
@@ -83,5 +128,12 @@ def remote_views(
     views = []
     for d in docs:
         _, project, run_id = split_run_url(str(d.get("path", "")))
-        views.append(RemoteRunView(remote, project or d["project"], run_id or d["id"], d))
+        project = project or d.get("project")
+        run_id = run_id or d.get("id")
+        if type(project) is not str or type(run_id) is not str:
+            remote.close()
+            raise SyncError(
+                f"{base} listed a run with no project or id ({str(d)[:120]}). Is it a localrun server?"
+            )
+        views.append(RemoteRunView(remote, project, run_id, d))
     return remote, views, False

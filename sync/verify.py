@@ -1,9 +1,15 @@
 """Verify: check every record's checksum and every media file's hash, in one run or many.
 
 What counts as damage: a record that fails its checksum or does not decode, a media file whose
-content does not hash to its name, and a file that a record refers to but that is missing.
-A torn tail (the writer died mid-record) is the expected end after a crash, not damage; it is
-listed separately.
+content does not hash to its name (an empty one, as a power loss can leave, included), and a
+file that a record refers to but that is missing. A torn tail (the writer died mid-record) is
+the expected end after a crash, not damage; it is listed separately, unless it is in fact a
+whole record, too big for a reader to read.
+
+Verify also reports each record holding a value outside the value contract
+(``localrun.contract``: a key that is not a string, bytes, nesting deeper than
+``MAX_DEPTH``, a logged ``_step``...): a run written before the recorder refused such
+values at the call, or by hand. Such a record reads back, but a server refuses it.
 """
 
 from __future__ import annotations
@@ -12,26 +18,33 @@ import hashlib
 import json
 import os
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from localrun import rundir
 from localrun.blobs import MEDIA_DIR
+from localrun.contract import RESERVED_KEYS, value_problem
 from localrun.record import kinds
+from localrun.record.frame import HEADER, HEADER_SIZE, MAX_PAYLOAD_BYTES
 from localrun.record.segment import SegmentReader
+
+from .reader import _short, run_id
 
 _BLOB = re.compile(r"^([0-9a-f]{64})\.[a-z0-9.]+$")
 _CHUNK_BYTES = 1 << 20
+_EMPTY = hashlib.sha256(b"").hexdigest()
 
 
 @dataclass
 class Problem:
     """One damaged record or file."""
 
-    kind: str  # "record" or "file"
+    kind: str  # "record", "file", or "value" (a record holding a value a server refuses)
     where: str  # segment or file path, relative to the run directory
     reason: str
     offset: int | None = None
+    key: str | None = None  # for "value": the top-level key that holds it
 
     def line(self, run_path: str) -> str:
         at = f" at byte {self.offset}" if self.offset is not None else ""
@@ -41,6 +54,8 @@ class Problem:
         d: dict[str, Any] = {"kind": self.kind, "where": self.where, "reason": self.reason}
         if self.offset is not None:
             d["offset"] = self.offset
+        if self.key is not None:
+            d["key"] = self.key
         return d
 
 
@@ -76,28 +91,61 @@ class Report:
 def verify_run(path: str) -> Report:
     """Check one run directory; never raises on damage, only reports it."""
     info = rundir.read_run_json(path)
-    report = Report(path=path, id=str(info.get("id") or os.path.basename(os.path.normpath(path))))
+    report = Report(path=path, id=run_id(path, info))
     referenced: dict[str, str | None] = {}
     for seg in rundir.segment_paths(path):
         report.segments += 1
         reader = SegmentReader(seg)
         rel = os.path.relpath(seg, path)
-        for _, rec in reader:
+        problems = []
+        for offset, rec in reader:
             report.records += 1
-            if rec[0] in (kinds.LOG, kinds.SUMMARY, kinds.CONFIG):
+            kind = rec[0]
+            if type(rec) is tuple:  # a sound log record: str keys, no bytes or None on top
+                data = rec[3]
+                if _CONTAINERS.isdisjoint(map(type, data.values())) and RESERVED_KEYS.isdisjoint(
+                    data
+                ):
+                    continue  # scalars only: nothing to check, no media to refer to
+                _collect_refs(data, referenced)
+            elif kind in (kinds.LOG, kinds.SUMMARY, kinds.CONFIG):
                 _collect_refs(rec[3], referenced)
+            found = _value_problem(rec)
+            if found is not None:
+                key, reason = found
+                problems.append(Problem("value", rel, reason, offset, key))
         for d in reader.damage:
-            report.problems.append(Problem("record", rel, d.reason, d.offset))
-        if reader.tail is not None:
-            report.torn_tails.append(
-                {"segment": rel, "offset": reader.tail.offset, "size_bytes": reader.tail.size_bytes}
-            )
+            problems.append(Problem("record", rel, d.reason, d.offset))
+        tail = reader.tail
+        if tail is not None:
+            whole = _whole_frame(seg, tail.offset, tail.size_bytes)
+            if whole is not None:
+                problems.append(
+                    Problem(
+                        "record",
+                        rel,
+                        f"a whole record of {whole:,} bytes, over the {MAX_PAYLOAD_BYTES:,} a "
+                        "reader reads: it is not a torn tail, but it cannot be read or synced",
+                        tail.offset,
+                    )
+                )
+            else:
+                report.torn_tails.append(
+                    {"segment": rel, "offset": tail.offset, "size_bytes": tail.size_bytes}
+                )
+        problems.sort(key=_offset)
+        report.problems.extend(problems)
     present = _check_media(path, report)
     _collect_refs_in_files(path, referenced, present)
     for ref, sha in sorted(referenced.items()):
         if ref not in present:
             report.problems.append(Problem("file", ref, "referenced by a record but missing"))
-        elif sha is not None and present[ref] is not None and present[ref] != sha:
+        elif (
+            sha is not None
+            and present[ref] is not None
+            and present[ref] != sha
+            and present[ref] != _EMPTY  # already reported as empty
+        ):
             report.problems.append(
                 Problem(
                     "file",
@@ -106,6 +154,93 @@ def verify_run(path: str) -> Report:
                 )
             )
     return report
+
+
+_CONTAINERS = frozenset((dict, list))
+
+
+def _offset(p: Problem) -> int:
+    return p.offset or 0
+
+
+def _value_problem(rec: Any) -> tuple[str | None, str] | None:
+    """``(key, reason)`` when a record holds what the value contract does not allow, or None.
+
+    ``key`` is the top-level key (as text) that holds it, None when the record as a whole is
+    the problem (its data is not a map).
+    """
+    kind = rec[0]
+    what = _WHAT.get(kind)
+    if what is None:
+        return None
+    payload = rec[3]
+    if kind in (kinds.METRIC, kinds.CHART):
+        if type(rec[3]) is not str:
+            return None, f"{what}'s name {_short(rec[3])} is not a string; a server refuses it"
+        name, payload = rec[3], rec[4]
+        if type(payload) is not dict:
+            return name, f"{what} {name!r} is a {type(payload).__name__}, not a map"
+        problem = value_problem(payload, repr(name), 0)
+        return None if problem is None else (name, f"{what} value {problem}")
+    if type(payload) is not dict:
+        return None, f"{what} holds a {type(payload).__name__}, not a map: {_short(payload)}"
+    for k, v in payload.items():
+        if type(k) is not str:
+            return _text(k), f"{what} key {_short(k)} ({type(k).__name__}) is not a string"
+        if kind == kinds.LOG and k in RESERVED_KEYS:
+            return k, f"{what} key {k!r} is one replay sets itself; a server refuses it"
+        if type(v) in _SCALARS:
+            continue
+        problem = value_problem(v, repr(k), 0)
+        if problem is not None:
+            return k, f"{what} value {problem}"
+    if kind == kinds.SUMMARY and rec[4] is not None:
+        deleted = rec[4]
+        if type(deleted) is not list or not all(type(k) is str for k in deleted):
+            return None, f"{what} deletes {_short(deleted)}, not a list of string keys"
+    return None
+
+
+_WHAT = {
+    kinds.LOG: "log()",
+    kinds.CONFIG: "config",
+    kinds.SUMMARY: "summary",
+    kinds.META: "run metadata",
+    kinds.METRIC: "define_metric",
+    kinds.CHART: "chart",
+}
+_SCALARS = frozenset((str, float, int, bool, type(None)))
+
+
+def _text(key: Any) -> str:
+    try:
+        return json.dumps(key, ensure_ascii=False, default=str)
+    except (TypeError, ValueError, RecursionError):
+        return _short(key)
+
+
+def _whole_frame(seg: str, offset: int, size: int) -> int | None:
+    """The payload length when a "torn tail" is in fact one whole frame, checksum and all,
+    that is only too big for the reader (a record over its frame limit); else None."""
+    if size < HEADER_SIZE:
+        return None
+    try:
+        with open(seg, "rb") as f:
+            f.seek(offset)
+            length, crc = HEADER.unpack(f.read(HEADER_SIZE))
+            if length <= MAX_PAYLOAD_BYTES or HEADER_SIZE + length > size:
+                return None
+            check = 0
+            left = length
+            while left:
+                chunk = f.read(min(left, _CHUNK_BYTES))
+                if not chunk:
+                    return None
+                check = zlib.crc32(chunk, check)
+                left -= len(chunk)
+    except OSError:
+        return None
+    return length if check == crc else None
 
 
 def _check_media(path: str, report: Report) -> dict[str, str | None]:
@@ -129,7 +264,16 @@ def _check_media(path: str, report: Report) -> dict[str, str | None]:
             continue
         present[rel] = digest
         m = _BLOB.match(name)
-        if m and m.group(1) != digest:
+        if digest == _EMPTY and not (m and m.group(1) == _EMPTY):
+            report.problems.append(
+                Problem(
+                    "file",
+                    rel,
+                    "empty (0 bytes): its content never reached the disk (a power loss?). "
+                    "Log it again if you still have it",
+                )
+            )
+        elif m and m.group(1) != digest:
             report.problems.append(
                 Problem(
                     "file", rel, f"content hash is {digest}, not the {m.group(1)} its name says"
@@ -166,23 +310,31 @@ def _sha256_file(p: str) -> str:
 
 
 def _collect_refs(value: Any, out: dict[str, str | None]) -> None:
-    """Every media file a value names: ``path`` (with its ``sha256``) and ``filenames``."""
-    if type(value) is dict:
-        p = value.get("path")
-        if type(p) is str and p.startswith(MEDIA_DIR + "/"):
-            sha = value.get("sha256")
-            out[p] = sha if type(sha) is str else None
-        names = value.get("filenames")
-        if type(names) is list:
-            shas = value.get("sha256s")
-            shas = shas if type(shas) is list and len(shas) == len(names) else [None] * len(names)
-            for n, sha in zip(names, shas, strict=True):
-                if type(n) is str and n.startswith(MEDIA_DIR + "/"):
-                    out[n] = sha if type(sha) is str else out.get(n)
-        for v in value.values():
-            if type(v) in (dict, list):
-                _collect_refs(v, out)
-    elif type(value) is list:
-        for v in value:
-            if type(v) in (dict, list):
-                _collect_refs(v, out)
+    """Every media file a value names: ``path`` (with its ``sha256``) and ``filenames``.
+
+    Walks without recursion: a value may be nested deeper than Python recurses.
+    """
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        value = pop()
+        if type(value) is dict:
+            p = value.get("path")
+            if type(p) is str and p.startswith(MEDIA_DIR + "/"):
+                sha = value.get("sha256")
+                out[p] = sha if type(sha) is str else None
+            names = value.get("filenames")
+            if type(names) is list:
+                shas = value.get("sha256s")
+                if type(shas) is not list or len(shas) != len(names):
+                    shas = [None] * len(names)
+                for n, sha in zip(names, shas, strict=True):
+                    if type(n) is str and n.startswith(MEDIA_DIR + "/"):
+                        out[n] = sha if type(sha) is str else out.get(n)
+            for v in reversed(value.values()):
+                if type(v) is dict or type(v) is list:
+                    push(v)
+        elif type(value) is list:
+            for v in reversed(value):
+                if type(v) is dict or type(v) is list:
+                    push(v)

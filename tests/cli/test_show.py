@@ -127,3 +127,13 @@ def test_damaged_record_is_skipped_and_reported_on_stderr(runs):
     d = json.loads(proc.stdout)
     assert d["rows"] == 9 and len(d["damaged"]) == 1
     assert "damaged record" in proc.stderr and "000001.lrs" in proc.stderr
+
+
+def test_reading_commands_leave_the_recursion_limit_as_it_was(two_runs):
+    # They raise it to read deeply nested values, and put it back (hypothesis, for one, minds).
+    import sys
+
+    before = sys.getrecursionlimit()
+    for args in (("show",), ("show", "--json"), ("export",), ("verify",)):
+        invoke(*args, os.path.join(two_runs, "aaa"))
+        assert sys.getrecursionlimit() == before, args

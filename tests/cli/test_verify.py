@@ -95,3 +95,36 @@ def test_images_inside_a_table_are_checked_too(runs):
     os.unlink(os.path.join(run.dir, "media", pngs[0]))
     proc = cli("verify", run.dir, check=False)
     assert proc.returncode == 1 and pngs[0] in proc.stdout and "missing" in proc.stdout
+
+
+def test_an_empty_media_file_is_named_with_its_reason(runs):
+    # The zero-length file a power loss can leave behind a media write.
+    path, ref = run_with_media(runs)
+    open(os.path.join(path, ref["path"]), "wb").close()
+    proc = cli("verify", path, check=False)
+    assert proc.returncode == 1
+    (line,) = proc.stdout.splitlines()
+    assert line.startswith(os.path.join(path, ref["path"]) + ": empty (0 bytes)"), line
+    d = json.loads(cli("verify", path, "--json", check=False).stdout)
+    (problem,) = d["runs"][0]["damaged"]
+    assert problem["kind"] == "file" and problem["where"] == ref["path"]
+    assert problem["reason"].startswith("empty (0 bytes)")
+
+
+def test_a_whole_record_over_the_frame_limit_is_damage_not_a_torn_tail(runs):
+    # A record no reader reads (an older recorder wrote one, log({"s": "x" * 70_000_000})):
+    # not the end of a crash, and the run cannot sync it.
+    import msgpack
+
+    from localrun.record.frame import MAX_PAYLOAD_BYTES, frame
+
+    path, _ = run_with_media(runs)
+    (seg,) = rundir.segment_paths(path)
+    size = os.path.getsize(seg)
+    record = msgpack.packb([1, 99, 1.0, {"s": "x" * (MAX_PAYLOAD_BYTES + 10)}, None, None, 99])
+    with open(seg, "ab") as f:
+        f.write(frame(record))
+    proc = cli("verify", path, check=False)
+    assert proc.returncode == 1 and "torn tail" not in proc.stderr
+    (line,) = proc.stdout.splitlines()
+    assert f"000001.lrs at byte {size}: a whole record of {len(record):,} bytes" in line
