@@ -126,13 +126,32 @@ async def _read_body(receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-class Guard:
-    """ASGI middleware in front of the whole viewer: the Host check, then the token."""
+NEEDS_TOKEN = (
+    "this viewer needs its token: log in at /login, or send 'Authorization: Bearer <token>'"
+)
 
-    def __init__(self, app, token: str | None, login_page: bytes, check_host: bool = True):
+
+class Guard:
+    """ASGI middleware in front of the whole viewer: the Host check, then the token.
+
+    ``localrun ui`` and ``localrun serve`` both use it (one token check, one login page, one
+    cookie). ``needs_token`` is the 401 message for a request that brings neither the token nor
+    the cookie; one whose ``Authorization`` header is wrong is told "wrong token". A caller
+    that checks the Host itself passes ``check_host=False`` (the server answers 421, not 403).
+    """
+
+    def __init__(
+        self,
+        app,
+        token: str | None,
+        login_page: bytes,
+        check_host: bool = True,
+        needs_token: str = NEEDS_TOKEN,
+    ):
         self.app = app
         self.login = Login(token) if token else None
         self.check_host = check_host and not token
+        self.needs_token = needs_token
         self.login_page = login_page
         self.failed_page = login_page.replace(b"data-login-error hidden", b"data-login-error", 1)
 
@@ -178,10 +197,11 @@ class Guard:
             location = f"{LOGIN_PATH}?next={quote(target, safe='')}"
             await _send(send, 303, b"", [(b"location", location.encode())])
             return
+        wrong = any(k == b"authorization" for k, _ in headers)
         await _json_error(
             send,
             401,
-            "this viewer needs its token: log in at /login, or send 'Authorization: Bearer <token>'",
+            "wrong token" if wrong else self.needs_token,
             [(b"www-authenticate", b'Bearer realm="localrun"')],
         )
 
