@@ -8,7 +8,9 @@ and answers only requests whose ``Host`` is a loopback name or address (``localh
 With a token, every request needs it, except the login page itself: either
 ``Authorization: Bearer <token>`` (scripts, ``localrun show URL``), or the session cookie the
 login page sets (HttpOnly, SameSite=Strict: other sites' pages cannot send it, scripts cannot
-read it). The token is never put in a URL. A page request without it is sent to
+read it). The cookie opens reads (GET, HEAD) only: anything else needs the Bearer token, so a
+forged request carrying a browser's cookie cannot write to ``localrun serve``'s sync API. The
+token is never put in a URL. A page request without it is sent to
 ``/login?next=<path>``; an API request gets 401. Tokens and cookies are compared in constant
 time. The cookie's value is an HMAC of the token, so it stays valid across restarts with the
 same token and is useless once the token changes.
@@ -72,11 +74,12 @@ class Login:
     def token_ok(self, given: str) -> bool:
         return hmac.compare_digest(given.encode(), self._token)
 
-    def authorized(self, headers: list[tuple[bytes, bytes]]) -> bool:
+    def authorized(self, headers: list[tuple[bytes, bytes]], cookie_ok: bool = True) -> bool:
+        """The Bearer token, or (when ``cookie_ok``) the session cookie."""
         for name, value in headers:
             if name == b"authorization" and hmac.compare_digest(value, self.bearer):
                 return True
-            if name == b"cookie":
+            if name == b"cookie" and cookie_ok:
                 for part in value.decode("latin-1").split(";"):
                     k, _, v = part.strip().partition("=")
                     if k == self.cookie_name and hmac.compare_digest(
@@ -186,7 +189,10 @@ class Guard:
                 [(b"location", b"/login"), (b"set-cookie", login.clear_cookie().encode())],
             )
             return
-        if path.startswith("/assets/login") or login.authorized(headers):
+        # The cookie opens reads only: the pages never write, and a write (to `localrun serve`'s
+        # sync API) made with a browser's cookie could only be a forged one.
+        reading = scope["method"] in ("GET", "HEAD")
+        if path.startswith("/assets/login") or login.authorized(headers, cookie_ok=reading):
             await self.app(scope, receive, send)
             return
         accept = next((v for k, v in headers if k == b"accept"), b"")
@@ -198,10 +204,15 @@ class Guard:
             await _send(send, 303, b"", [(b"location", location.encode())])
             return
         wrong = any(k == b"authorization" for k, _ in headers)
+        message = "wrong token" if wrong else self.needs_token
+        if not wrong and not reading and login.authorized(headers):
+            message = (
+                "the login cookie opens reads only: send 'Authorization: Bearer <token>' to write"
+            )
         await _json_error(
             send,
             401,
-            "wrong token" if wrong else self.needs_token,
+            message,
             [(b"www-authenticate", b'Bearer realm="localrun"')],
         )
 

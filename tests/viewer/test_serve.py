@@ -259,6 +259,17 @@ def test_with_a_token_pages_ask_to_log_in_and_the_api_wants_the_token_or_the_coo
         s = browser.get(api + "/series", params={"keys": "train/loss"}).json()
         assert s["series"]["train/loss"]["count"] == 300
         assert msgpack.unpackb(browser.get(api + "/rows", params={"limit": 3}).content)
+        # The cookie opens reads only: a write carrying it (a forged one) is refused.
+        row = msgpack.packb([{"_step": 300, "loss": 0.0}])
+        forged = browser.post(
+            api + "/rows", content=row, headers={"content-type": "application/msgpack"}
+        )
+        assert forged.status_code == 401 and "reads only" in forged.json()["error"]
+        assert browser.put(api + "/doc", json={"state": "crashed"}).status_code == 401
+        assert browser.put("/api/v1/runs/demo/new", json={"created_at": 1.0}).status_code == 401
+        assert browser.get(api).json()["rows"] == 300
+        assert browser.get(api).json()["state"] == "finished"
+        assert browser.get("/api/v1/runs/demo/new").status_code == 404
         assert browser.post("/logout").status_code == 303
         assert browser.get(api).status_code == 401
     # The Bearer token keeps working for scripts: show and export a run URL.
