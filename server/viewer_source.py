@@ -216,15 +216,14 @@ class ServerSource(TableSource):
 
     def open_file(self, ref: RunRef, path: str) -> str:
         media_relpath(path)  # media/<name>, one level: NotFoundError for anything else
+        self._info(ref)  # an unknown run has no files
         name = path.split("/", 1)[1]
         stem = name.split(".", 1)[0]
         sha = stem if SHA256.match(stem) else self._hash_named(ref, path)
         if sha is None:
-            self._info(ref)  # an unknown run is said so
             raise NotFoundError(f"no media file {path!r} in run {ref}")
         full = self.blobs.path(sha)
         if not os.path.isfile(full):
-            self._info(ref)
             raise NotFoundError(
                 f"this server does not have media file {path!r} of run {ref}: it was not synced "
                 "(see the run's lost_media), or the sync has not sent it yet"

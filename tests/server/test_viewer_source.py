@@ -140,5 +140,5 @@ def test_files_are_the_blobs_values_name_and_nothing_else(parts, tmp_path):
     ):
         with pytest.raises(NotFoundError):
             source.open_file(ref, path)
-    with pytest.raises(NotFoundError, match="no run"):
-        source.open_file(RunRef("proj", "nope"), f"media/{'0' * 64}.png")
+    with pytest.raises(NotFoundError, match="no run"):  # not even a blob the server has
+        source.open_file(RunRef("proj", "nope"), f"media/{SHA}.png")

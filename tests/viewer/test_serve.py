@@ -197,6 +197,10 @@ def test_viewer_endpoints_refuse_what_they_should(served):
     r = get(served.url, f"{base}/file/media/{'0' * 64}.png")
     assert r.status_code == 404 and "does not have" in r.json()["error"]
     assert get(served.url, f"{base}/file/media/nothing.png").status_code == 404
+    image = get(served.url, base + "/media", params={"key": "samples/one"}).json()["items"][0]
+    path = image["value"]["path"]
+    assert get(served.url, f"{base}/file/{path}").status_code == 200
+    assert get(served.url, f"/api/v1/runs/demo/nope/file/{path}").status_code == 404
     r = get(served.url, "/api/v1/runs/demo/nope/keys")
     assert r.status_code == 404 and "no run" in r.json()["error"]
     assert get(served.url, "/api/v1/runs/demo/a..b/keys").status_code == 400
