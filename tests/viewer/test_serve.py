@@ -86,8 +86,12 @@ def media_paths(value) -> list[str]:
 
 
 @pytest.mark.parametrize("project,run_id", RUNS)
-def test_serve_answers_the_read_api_as_ui_does_for_the_same_run(served, local, project, run_id):
+def test_serve_answers_the_read_api_as_ui_does_for_the_same_run(
+    served, local, project, run_id, figures
+):
     base = f"/api/v1/runs/{project}/{run_id}"
+    tally = figures.setdefault("serve_equals_ui", {"runs": 0, "answers": 0, "files": 0})
+    tally["runs"] += 1
     keys = get(served.url, base + "/keys")
     assert keys.status_code == 200, keys.text
     assert keys.json() == get(local.url, base + "/keys").json()
@@ -99,6 +103,7 @@ def test_serve_answers_the_read_api_as_ui_does_for_the_same_run(served, local, p
             s = get(served.url, base + "/series", params=q)
             assert s.status_code == 200, s.text
             assert s.text == get(local.url, base + "/series", params=q).text, (x, points)
+            tally["answers"] += 1
     q = {"keys": ",".join(numeric), "min": 3, "max": 40}
     if numeric:
         zoomed = get(served.url, base + "/series", params=q).text
@@ -112,6 +117,7 @@ def test_serve_answers_the_read_api_as_ui_does_for_the_same_run(served, local, p
             m = get(served.url, base + "/media", params=q)
             assert m.status_code == 200, m.text
             assert m.text == get(local.url, base + "/media", params=q).text, key
+            tally["answers"] += 1
         for item in m.json()["items"]:
             files.update(media_paths(item["value"]))
     for path in sorted(files):
@@ -122,11 +128,13 @@ def test_serve_answers_the_read_api_as_ui_does_for_the_same_run(served, local, p
         assert mine.headers["content-type"] == theirs.headers["content-type"]
         assert mine.headers["content-security-policy"] == FILE_CSP
         assert mine.headers["x-content-type-options"] == "nosniff"
+        tally["files"] += 1
     # The documents: what `localrun show --json` prints of the local run, but for `path`.
     doc = get(served.url, base).json()
     mine, theirs = dict(doc), get(local.url, base).json()
     mine.pop("path"), theirs.pop("path")
     assert json.dumps(mine, sort_keys=True) == json.dumps(theirs, sort_keys=True)
+    tally["answers"] += 2  # keys and the document
     if run_id in ("media", "media2", "xss"):
         assert files  # the runs with media had their files compared
 
