@@ -1,4 +1,4 @@
-"""``localrun serve --data DIR``: the server runs are synced to (Starlette under uvicorn)."""
+"""``localrun serve --data DIR``: the server runs are synced to, and the web viewer over them."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def _is_loopback(host: str) -> bool:
     "--token",
     envvar="LOCALRUN_TOKEN",
     default=None,
-    help="Require 'Authorization: Bearer TOKEN' on every call [env: LOCALRUN_TOKEN].",
+    help="Require 'Authorization: Bearer TOKEN' on every call; a browser logs in once "
+    "[env: LOCALRUN_TOKEN].",
 )
 @click.option(
     "--max-body-mb",
@@ -90,8 +91,9 @@ def serve(
 ) -> None:
     """Serve runs over HTTP: `localrun sync` pushes to it, `localrun show URL` reads from it.
 
-    Runs, rows and documents go into SQLite in DATA; media files into DATA/blobs, named by
-    their sha256. Listening on anything but a loopback address needs a token; without one, only
+    A browser opening its URL (or a run URL sync printed) gets the web viewer, as `localrun ui`
+    shows local runs. Runs, rows and documents go into SQLite in DATA; media files into
+    DATA/blobs, named by their sha256. Listening on anything but a loopback address needs a token; without one, only
     requests addressed to a loopback name (127.0.0.1, localhost, [::1]) are answered.
     """
     if not _is_loopback(host) and not token:

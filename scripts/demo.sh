@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up a virtual environment (once), log a demo run, show it, sync it to a local server and show it from there.
+# Set up a virtual environment (once), log a demo run, show it, sync it to a local server and show it
+# from there; print its URL in the web viewer.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -23,3 +24,12 @@ RUN_URL=$(grep "^$(cat "$LOCALRUN_DIR/.last-demo-run"): " demo-sync.log | awk '{
 kill "$SERVER_PID"
 wait "$SERVER_PID" 2>/dev/null || true
 rm -f demo-sync.log
+
+# The demo run in the web viewer: the run URL sync printed opens its page in a browser while the
+# server runs (the demo has stopped it: start it again on the same port), and `localrun ui`
+# shows the same run from its folder.
+PORT=${URL##*:}
+echo
+echo "The demo run in the web viewer: $RUN_URL"
+echo "  open it after starting the demo server again: .venv/bin/localrun serve --data demo-server --port $PORT"
+echo "  or from the run's folder: .venv/bin/localrun ui $LOCALRUN_DIR, then http://127.0.0.1:8090${RUN_URL#"$URL"}"

@@ -22,9 +22,12 @@ import os
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import msgpack
+from localrun.viewer.api import ReadApi, read_error
+from localrun.viewer.app import Pages, SecurityHeaders, browser_routes, login_page, wants_html
+from localrun.viewer.auth import Guard
+from localrun.viewer.source import ReadError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -34,7 +37,7 @@ from starlette.routing import Route
 
 from localrun import __version__
 
-from .auth import BearerAuth, LoopbackHosts
+from .auth import NEEDS_TOKEN, LoopbackHosts
 from .blobs import BlobDir, bundle_size, decode_bundle
 from .disk import disk_full
 from .names import (
@@ -64,6 +67,7 @@ from .values import (
     decode_document,
     rows_in_header,
 )
+from .viewer_source import ServerSource, lost_media, run_document, run_url_path
 
 MSGPACK = "application/msgpack"
 API = "/api/v1"
@@ -100,7 +104,9 @@ def create_app(
     limits = limits or Limits()
     storage = storage or open_storage(data_dir)
     blobs = BlobDir(os.path.join(data_dir, "blobs"))
-    api = _Api(storage, blobs, limits)
+    source = ServerSource(storage, blobs)
+    pages = Pages(source)
+    api = _Api(storage, blobs, limits, pages)
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -122,8 +128,12 @@ def create_app(
         Route(f"{API}/blobs", api.post_blobs, methods=["POST"]),
         Route(f"{API}/blobs/{{sha256}}", api.put_blob, methods=["PUT"]),
         Route(f"{API}/blobs/{{sha256}}", api.get_blob, methods=["GET"]),
-        # The run's URL as `localrun sync` prints it: the run document, as JSON.
-        Route("/runs/{project}/{run_id}", api.get_run, methods=["GET"]),
+        # The viewer's own read endpoints (keys, series, media, file) over this storage.
+        *ReadApi(source).viewer_routes(),
+        # The run's URL as `localrun sync` prints it: its page to a browser, else the run
+        # document as JSON.
+        Route("/runs/{project}/{run_id}", api.run_page, methods=["GET"]),
+        *browser_routes(pages),
     ]
     app = Starlette(
         routes=routes,
@@ -132,15 +142,19 @@ def create_app(
             BadInput: _bad_input,
             HTTPException: _http_error,
             UnknownRunError: _unknown_run,
+            ReadError: read_error,
             ClientDisconnect: _client_gone,
             Exception: _unexpected,
         },
     )
     app.state.storage = storage
-    guarded = BearerAuth(app, token)
+    app.state.source = source
+    # One guard for the API and the pages (localrun.viewer.auth): the Bearer token, or the
+    # session cookie its login page sets; without a token, the Host check (421).
+    guarded = Guard(app, token, login_page(), check_host=False, needs_token=NEEDS_TOKEN)
     if not token and hosts is not None:
         guarded = LoopbackHosts(guarded, hosts)
-    return _Answered(guarded)
+    return SecurityHeaders(_Answered(guarded))
 
 
 # --- errors ------------------------------------------------------------------------------------
@@ -291,10 +305,11 @@ def _decode_off_loop(fn, *args):
 
 
 class _Api:
-    def __init__(self, storage: Storage, blobs: BlobDir, limits: Limits):
+    def __init__(self, storage: Storage, blobs: BlobDir, limits: Limits, pages: Pages):
         self.storage = storage
         self.blobs = blobs
         self.limits = limits
+        self.pages = pages
 
     def _names(self, request: Request) -> tuple[str, str]:
         p = request.path_params
@@ -398,20 +413,12 @@ class _Api:
                 )
 
     def _doc(self, request: Request, info: RunInfo) -> dict:
-        doc = (
-            msgpack.unpackb(info.doc, raw=False)
-            if info.doc
-            else {"id": info.run_id, "project": info.project, "state": None}
-        )
-        doc["path"] = (
-            f"{str(request.base_url).rstrip('/')}/runs/{quote(info.project, safe='')}/{quote(info.run_id, safe='')}"
-        )
-        doc["rows"] = info.rows
-        doc["last_step"] = info.last_step
-        doc.setdefault("created_at", info.created_at)
-        return doc
+        url = str(request.base_url).rstrip("/") + run_url_path(info.project, info.run_id)
+        return run_document(info, url)
 
     async def root(self, request: Request) -> Response:
+        if wants_html(request):  # a browser: the viewer's runs page
+            return self.pages.page()
         limits = self.limits
         return _json(
             {
@@ -483,18 +490,16 @@ class _Api:
         if info is None:
             raise UnknownRunError((project, run_id))
         doc = self._doc(request, info)
-        lost = await run_in_threadpool(self.storage.lost_media, project, run_id)
+        lost = await run_in_threadpool(lost_media, self.storage, self.blobs, project, run_id)
         if lost:
-            # A file uploaded since it was declared lost (by this run or another) is simply there.
-            gone = set(self.blobs.missing(sorted({f.sha256 for f in lost})))
-            lost = [
-                {"sha256": f.sha256, "path": f.path, "reason": f.reason}
-                for f in lost
-                if f.sha256 in gone
-            ]
-            if lost:
-                doc["lost_media"] = lost
+            doc["lost_media"] = lost
         return _json(doc)
+
+    async def run_page(self, request: Request) -> Response:
+        """The run's URL: its page to a browser, the run document to anything else."""
+        if wants_html(request):
+            return self.pages.page()
+        return await self.get_run(request)
 
     async def put_doc(self, request: Request) -> Response:
         project, run_id = self._names(request)

@@ -1,40 +1,23 @@
-"""Who may call the server: a bearer token, or, without one, loopback names only.
+"""Who may call the server: a token, or, without one, loopback names only.
 
-Two small ASGI middlewares in front of every route. ``BearerAuth`` compares the token with
-``hmac.compare_digest`` (constant time), so the time a wrong token takes to refuse says nothing
-about how close it was. ``LoopbackHosts`` guards a server without a token (which `localrun
-serve` only allows on a loopback address) from web pages that reach it by DNS rebinding.
+With a token, the viewer's ``Guard`` (``localrun.viewer.auth``, the same one ``localrun ui``
+uses) stands in front of every route: ``Authorization: Bearer <token>`` (sync, show, export,
+scripts) or the session cookie its login page sets (a browser), compared in constant time with
+``hmac.compare_digest``, so the time a wrong token takes to refuse says nothing about how close
+it was. ``LoopbackHosts`` guards a server without a token (which `localrun serve` only allows
+on a loopback address) from web pages that reach it by DNS rebinding.
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 
-
-class BearerAuth:
-    def __init__(self, app, token: str | None):
-        self.app = app
-        self.expected = f"Bearer {token}".encode() if token else None
-
-    async def __call__(self, scope, receive, send):
-        if self.expected is not None and scope["type"] == "http":
-            got = b""
-            for name, value in scope["headers"]:
-                if name == b"authorization":
-                    got = value
-                    break
-            if not hmac.compare_digest(got, self.expected):
-                await _refuse(
-                    send,
-                    401,
-                    "this server needs a token: send 'Authorization: Bearer <token>' (localrun sync --token, or $LOCALRUN_TOKEN)"
-                    if not got
-                    else "wrong token",
-                    ((b"www-authenticate", b'Bearer realm="localrun"'),),
-                )
-                return
-        await self.app(scope, receive, send)
+#: The 401 answer to a request without the token (or the session cookie); a wrong one is
+#: told "wrong token". The check itself is the viewer's ``Guard`` (``localrun.viewer.auth``).
+NEEDS_TOKEN = (
+    "this server needs a token: send 'Authorization: Bearer <token>' (localrun sync --token, "
+    "or $LOCALRUN_TOKEN), or log in at /login in a browser"
+)
 
 
 class LoopbackHosts:

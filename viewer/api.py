@@ -113,6 +113,14 @@ class ReadApi:
             Route(f"{API}/runs", self.list_runs, methods=["GET"]),
             Route(run, self.get_run, methods=["GET"]),
             Route(f"{run}/rows", self.get_rows, methods=["GET"]),
+            *self.viewer_routes(),
+        ]
+
+    def viewer_routes(self) -> list[Route]:
+        """The viewer's own endpoints (keys, series, media, file): what ``localrun serve``
+        mounts beside its own runs, run and rows routes, which answer the same."""
+        run = f"{API}/runs/{{project}}/{{run_id}}"
+        return [
             Route(f"{run}/keys", self.get_keys, methods=["GET"]),
             Route(f"{run}/series", self.get_series, methods=["GET"]),
             Route(f"{run}/media", self.get_media, methods=["GET"]),

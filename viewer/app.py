@@ -13,8 +13,8 @@
 Every response carries ``X-Content-Type-Options: nosniff`` and a Content-Security-Policy:
 pages may run only the viewer's own scripts and styles (none inline), load media from the
 viewer itself, and frame only the viewer's own (sandboxed) media files; media files get the
-sandboxing policy of ``files.py``. ``phase 2``: ``localrun serve`` mounts this same app over
-its storage.
+sandboxing policy of ``files.py``. ``localrun serve`` serves the same pages, assets, read
+endpoints, Guard and headers over its storage (``localrun.server.app``), beside its own API.
 """
 
 from __future__ import annotations
@@ -84,7 +84,13 @@ def _read_static(name: str) -> bytes:
         )
 
 
+def login_page() -> bytes:
+    """The login page (``static/login.html``), for ``Guard``."""
+    return _read_static("login.html")
+
+
 def wants_html(request: Request) -> bool:
+    """A browser's request: its ``Accept`` names text/html (httpx, curl and scripts do not)."""
     return "text/html" in request.headers.get("accept", "")
 
 
@@ -120,6 +126,16 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return error_response(exc.status_code, str(exc.detail))
 
 
+def browser_routes(pages: Pages) -> list:
+    """The pages only a browser asks for, and the built front end: ``localrun ui`` and
+    ``localrun serve`` both serve these (``/`` and a run's URL each answer JSON too)."""
+    return [
+        Route("/runs", pages.other, methods=["GET"]),
+        Route("/compare", pages.other, methods=["GET"]),
+        Mount("/assets", StaticFiles(directory=os.path.join(STATIC, "assets"), check_dir=False)),
+    ]
+
+
 def create_app(source: Source, token: str | None = None, check_host: bool = True):
     """The viewer over ``source``. Without ``token``, only loopback Host names are answered
     (unless ``check_host`` is False: a caller that checks them itself)."""
@@ -129,14 +145,12 @@ def create_app(source: Source, token: str | None = None, check_host: bool = True
         Route("/", pages.root, methods=["GET"]),
         Route("/runs/{project}/{run_id}", pages.run, methods=["GET"]),
         Route("/runs/{project}/{run_id}/{rest:path}", pages.other, methods=["GET"]),
-        Route("/runs", pages.other, methods=["GET"]),
-        Route("/compare", pages.other, methods=["GET"]),
-        Mount("/assets", StaticFiles(directory=os.path.join(STATIC, "assets"), check_dir=False)),
+        *browser_routes(pages),
     ]
     app = Starlette(
         routes=routes,
         exception_handlers={ReadError: read_error, HTTPException: _http_error},
     )
     app.state.source = source
-    guarded = Guard(app, token, _read_static("login.html"), check_host=check_host)
+    guarded = Guard(app, token, login_page(), check_host=check_host)
     return SecurityHeaders(guarded)

@@ -8,7 +8,9 @@ and answers only requests whose ``Host`` is a loopback name or address (``localh
 With a token, every request needs it, except the login page itself: either
 ``Authorization: Bearer <token>`` (scripts, ``localrun show URL``), or the session cookie the
 login page sets (HttpOnly, SameSite=Strict: other sites' pages cannot send it, scripts cannot
-read it). The token is never put in a URL. A page request without it is sent to
+read it). The cookie opens reads (GET, HEAD) only: anything else needs the Bearer token, so a
+forged request carrying a browser's cookie cannot write to ``localrun serve``'s sync API. The
+token is never put in a URL. A page request without it is sent to
 ``/login?next=<path>``; an API request gets 401. Tokens and cookies are compared in constant
 time. The cookie's value is an HMAC of the token, so it stays valid across restarts with the
 same token and is useless once the token changes.
@@ -72,11 +74,12 @@ class Login:
     def token_ok(self, given: str) -> bool:
         return hmac.compare_digest(given.encode(), self._token)
 
-    def authorized(self, headers: list[tuple[bytes, bytes]]) -> bool:
+    def authorized(self, headers: list[tuple[bytes, bytes]], cookie_ok: bool = True) -> bool:
+        """The Bearer token, or (when ``cookie_ok``) the session cookie."""
         for name, value in headers:
             if name == b"authorization" and hmac.compare_digest(value, self.bearer):
                 return True
-            if name == b"cookie":
+            if name == b"cookie" and cookie_ok:
                 for part in value.decode("latin-1").split(";"):
                     k, _, v = part.strip().partition("=")
                     if k == self.cookie_name and hmac.compare_digest(
@@ -126,13 +129,32 @@ async def _read_body(receive, limit: int) -> bytes | None:
             return b"".join(chunks)
 
 
-class Guard:
-    """ASGI middleware in front of the whole viewer: the Host check, then the token."""
+NEEDS_TOKEN = (
+    "this viewer needs its token: log in at /login, or send 'Authorization: Bearer <token>'"
+)
 
-    def __init__(self, app, token: str | None, login_page: bytes, check_host: bool = True):
+
+class Guard:
+    """ASGI middleware in front of the whole viewer: the Host check, then the token.
+
+    ``localrun ui`` and ``localrun serve`` both use it (one token check, one login page, one
+    cookie). ``needs_token`` is the 401 message for a request that brings neither the token nor
+    the cookie; one whose ``Authorization`` header is wrong is told "wrong token". A caller
+    that checks the Host itself passes ``check_host=False`` (the server answers 421, not 403).
+    """
+
+    def __init__(
+        self,
+        app,
+        token: str | None,
+        login_page: bytes,
+        check_host: bool = True,
+        needs_token: str = NEEDS_TOKEN,
+    ):
         self.app = app
         self.login = Login(token) if token else None
         self.check_host = check_host and not token
+        self.needs_token = needs_token
         self.login_page = login_page
         self.failed_page = login_page.replace(b"data-login-error hidden", b"data-login-error", 1)
 
@@ -167,7 +189,10 @@ class Guard:
                 [(b"location", b"/login"), (b"set-cookie", login.clear_cookie().encode())],
             )
             return
-        if path.startswith("/assets/login") or login.authorized(headers):
+        # The cookie opens reads only: the pages never write, and a write (to `localrun serve`'s
+        # sync API) made with a browser's cookie could only be a forged one.
+        reading = scope["method"] in ("GET", "HEAD")
+        if path.startswith("/assets/login") or login.authorized(headers, cookie_ok=reading):
             await self.app(scope, receive, send)
             return
         accept = next((v for k, v in headers if k == b"accept"), b"")
@@ -178,10 +203,16 @@ class Guard:
             location = f"{LOGIN_PATH}?next={quote(target, safe='')}"
             await _send(send, 303, b"", [(b"location", location.encode())])
             return
+        wrong = any(k == b"authorization" for k, _ in headers)
+        message = "wrong token" if wrong else self.needs_token
+        if not wrong and not reading and login.authorized(headers):
+            message = (
+                "the login cookie opens reads only: send 'Authorization: Bearer <token>' to write"
+            )
         await _json_error(
             send,
             401,
-            "this viewer needs its token: log in at /login, or send 'Authorization: Bearer <token>'",
+            message,
             [(b"www-authenticate", b'Bearer realm="localrun"')],
         )
 

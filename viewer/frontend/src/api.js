@@ -54,8 +54,12 @@ export function fileUrl(project, id, path) {
   return `${runBase(project, id)}/file/${String(path).split("/").map(enc).join("/")}`;
 }
 
-export const listRuns = () => getJSON("/api/v1/runs");
-export const getRun = (p, id) => getJSON(runBase(p, id));
+// A run on a server whose document has not arrived yet (`localrun sync` sends it last) has
+// state null there (docs/protocol.md): the viewer shows it as "syncing".
+const withState = (doc) => (doc && doc.state == null ? { ...doc, state: "syncing" } : doc);
+
+export const listRuns = async () => (await getJSON("/api/v1/runs")).map(withState);
+export const getRun = async (p, id) => withState(await getJSON(runBase(p, id)));
 export const getKeys = (p, id) => getJSON(`${runBase(p, id)}/keys`);
 
 export function getMedia(p, id, key, points) {

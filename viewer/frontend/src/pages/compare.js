@@ -5,6 +5,7 @@ import { ChartGrid, chartControls, loadOptions, PALETTE, saveOptions } from "../
 import { clear, flatten, fmtValue, h, link, runPath, stateBadge } from "../dom.js";
 
 const LIVE_MS = 2000;
+const LIVE = new Set(["running", "syncing"]); // runs still written, or still synced to a server
 
 function parseRefs(query) {
   const refs = [];
@@ -73,7 +74,7 @@ export async function render(root, { query }) {
 
   // Running runs: refresh the charts every couple of seconds while any is still written.
   let timer = null;
-  if (docs.some((d) => d.state === "running")) {
+  if (docs.some((d) => LIVE.has(d.state))) {
     timer = setInterval(async () => {
       if (document.hidden) return;
       try {
@@ -82,7 +83,7 @@ export async function render(root, { query }) {
         grid.setKeys(numericKeys());
         grid.refresh();
         const states = await Promise.all(refs.map((r) => getRun(r.project, r.id)));
-        if (!states.some((d) => d.state === "running")) clearInterval(timer);
+        if (!states.some((d) => LIVE.has(d.state))) clearInterval(timer);
       } catch {
         /* try again next time */
       }

@@ -18,6 +18,8 @@ import {
 import { MediaPanel } from "../media/panel.js";
 
 const LIVE_MS = 1000;
+// Pages of runs still being written (or, on a server, still being synced) look for news.
+const LIVE_STATES = new Set(["running", "syncing"]);
 
 export async function render(root, { project, id }) {
   // Keys first: reading them reads the whole run, which gives its document too (a local
@@ -171,14 +173,14 @@ export async function render(root, { project, id }) {
         grid.refresh();
         for (const p of panels.values()) p.refresh();
       }
-      if (d.state !== "running") clearInterval(timer);
+      if (!LIVE_STATES.has(d.state)) clearInterval(timer);
     } catch {
       /* the next tick tries again */
     } finally {
       busy = false;
     }
   };
-  if (doc.state === "running") timer = setInterval(poll, LIVE_MS);
+  if (LIVE_STATES.has(doc.state)) timer = setInterval(poll, LIVE_MS);
 
   return () => {
     clearInterval(timer);

@@ -3,7 +3,7 @@ import { listRuns } from "../api.js";
 import { navigate } from "../router.js";
 import { clear, flatten, fmtDuration, fmtTime, fmtValue, h, link, runPath, stateBadge } from "../dom.js";
 
-const STATES = ["running", "finished", "failed", "preempted", "crashed"];
+const STATES = ["running", "finished", "failed", "preempted", "crashed", "syncing"];
 const COLUMNS_KEY = "localrun.runs.columns";
 const REFRESH_MS = 3000;
 
