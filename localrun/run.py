@@ -39,8 +39,8 @@ _MAX_STEP_WARNINGS = 20
 _LOG = kinds.LOG
 #: The exact types (no subclasses) that msgspec and msgpack pack alike, to the same bytes. msgspec
 #: packs more types than msgpack does (datetime, Enum, dataclasses, sets, ...), and differently
-#: from what Encoder.default makes of them, so only a log() call whose values are all of these
-#: types takes msgspec; every other call packs through msgpack and Encoder.default, as before.
+#: from what values.normalize makes of them, so only a log() call whose values are all of these
+#: types takes msgspec; every other call is made plain by normalize and packed by msgpack.
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 _MAX_RECORD_BYTES = contract.MAX_RECORD_BYTES
 _SUMMARY_AGGREGATES = {"min", "max", "mean", "first", "last", "best", "none", "copy"}
@@ -117,8 +117,9 @@ class Run:
 
     @name.setter
     def name(self, value: str) -> None:
-        self._name = str(value)
-        self._append_meta({"name": self._name})
+        name = str(value)
+        self._append_meta({"name": name})
+        self._name = name
 
     @property
     def project(self) -> str:
@@ -139,8 +140,9 @@ class Run:
 
     @tags.setter
     def tags(self, value) -> None:
-        self._meta["tags"] = [str(t) for t in value]
-        self._append_meta({"tags": self._meta["tags"]})
+        tags = [str(t) for t in value]
+        self._append_meta({"tags": tags})
+        self._meta["tags"] = tags
 
     @property
     def notes(self) -> str | None:

@@ -4,6 +4,8 @@ Hooks installed while a run is live:
 
 - SIGTERM (what schedulers send on preemption): a ``signal`` record is written and fsynced,
   then the signal takes its normal course (the previous handler runs, or the process dies).
+  Installed when localrun is imported on the main thread (so a run whose first ``init()`` is
+  on another thread is covered), and again at each ``init()`` on the main thread.
 - ``atexit``: a run the script never finished is finished, as failed if an exception ended it.
 - ``os.register_at_fork``: a forked child never writes to its parent's segment.
 """
@@ -109,8 +111,14 @@ def init(
 
     Runs go into ``dir``, else ``$LOCALRUN_DIR``, else ``./runs``; each in a folder named by its
     id. ``resume="allow"`` continues run ``id`` if it exists; ``resume="must"`` requires it to.
-    Reusing an existing ``id`` without ``resume`` is refused. A run already current in this
-    process is finished first, as wandb does.
+    Reusing an existing ``id`` without ``resume`` is refused, and so is a run another live
+    process is writing (RunLockedError). A run already current in this process is finished
+    first, as wandb does.
+
+    Every argument is checked before anything is written: a project a server could not hold
+    raises InvalidNameError, a config nested deeper than 64 or ``notes`` that are not a str
+    ValueTypeError (see docs/format.md, "Values"). A new run is made whole, then renamed into
+    place (docs/format.md, "Creating a run").
     """
     unknown = set(kwargs) - _WANDB_ONLY_ARGS
     if unknown:

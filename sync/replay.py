@@ -102,7 +102,11 @@ class Replay:
         # Whether the inline path may apply: only feed() changes that (and the segment's start
         # and runtime base), so it is worked out again after each feed() only.
         fast = (
-            self.pending is None and not counter.pending and not self._explicit and not self.metrics
+            self.pending is None
+            and not counter.pending
+            and not self._explicit
+            and not self.metrics
+            and self._segment_start is not None
         )
         start = self._segment_start
         base = self._runtime_base
@@ -126,7 +130,7 @@ class Replay:
                         cur = writer_step
                     counter.step = cur + 1
                     latest.update(data)
-                    runtime = t - start if start is not None else 0.0
+                    runtime = t - start
                     if runtime < 0.0:
                         runtime = 0.0  # a record from before its segment began (a clock set back)
                     runtime += base
@@ -147,6 +151,7 @@ class Replay:
                 and not counter.pending
                 and not self._explicit
                 and not self.metrics
+                and self._segment_start is not None
             )
             start = self._segment_start
             base = self._runtime_base

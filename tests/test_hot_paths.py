@@ -471,7 +471,7 @@ class Shape(msgspec.Struct):
     sides: int = 3
 
 
-# Values msgspec packs natively but msgpack does not: they reach Encoder.default as before.
+# Values msgspec packs natively but msgpack does not: values.normalize refuses them, as before.
 REFUSED = [
     datetime.datetime(2024, 1, 2, 3, 4, 5),
     datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc),
@@ -535,7 +535,7 @@ def test_subclasses_enums_and_sets_are_logged_as_before(run):
 
 def test_a_log_made_while_another_is_packing_is_written_whole(run):
     # What a signal handler does when it logs while log() is converting a value: the nested
-    # call (plain values, so msgspec) and the outer one (through Encoder.default) both land.
+    # call (plain values, so msgspec) and the outer one (through values.normalize) both land.
     class Tensor:
         shape = (3,)
 
