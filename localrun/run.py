@@ -33,7 +33,7 @@ from .record.frame import HEADER_SIZE, MAGIC, scan
 from .record.segment import SegmentWriter
 from .rundir import Lock
 from .steps import BACKWARDS_WARNING, StepCounter
-from .values import check_keys, config_value, expand_log_data, normalize, short
+from .values import check_keys, config_value, is_plain, normalize, plain_log_data, short
 
 _MAX_STEP_WARNINGS = 20
 _LOG = kinds.LOG
@@ -215,9 +215,10 @@ class Run:
                     v.__class__ is not float and v.__class__ not in plain_types
                 ):  # most metrics are floats
                     plain = False
-            # Keys replay stamps on every row: a call that has one takes the long way, which
-            # refuses _step and _runtime and checks _timestamp (contract.RESERVED_KEYS).
+            # Keys replay stamps on every row (contract.RESERVED_KEYS): _step and _runtime are
+            # refused; a call with _timestamp takes the long way, which checks it.
             if "_step" in data or "_runtime" in data or "_timestamp" in data:
+                _refuse_reserved(data)
                 plain = False
             charts = None
             if not plain:
@@ -264,10 +265,11 @@ class Run:
 
     def _plain_log_data(self, data: dict) -> tuple[dict, list[tuple[str, dict]]]:
         """The plain form of a ``log()`` call's data, and its chart records; refuses what the
-        value contract does not allow, reserved keys included."""
-        if "_step" in data or "_runtime" in data:
-            _refuse_reserved(data)
-        plain, charts = expand_log_data(data, self._store, {})
+        value contract does not allow (a ``_timestamp`` that is not a time included)."""
+        if is_plain(data):
+            plain, charts = data, None  # packed as it is (the usual nested dict or list)
+        else:
+            plain, charts = plain_log_data(data, self._store, {})
         if "_timestamp" in plain:
             _check_timestamp(plain["_timestamp"])
         return plain, charts
@@ -277,11 +279,17 @@ class Run:
             return self._packer.pack(record)
         except UnicodeEncodeError:
             raise  # a lone surrogate in a str: refused as msgpack refuses it
+        except OverflowError:
+            pass  # an int beyond 64 bits, which is_plain() lets through: made a float below
+        except (TypeError, ValueError) as exc:
+            raise _bad_commit(record[5], exc) from None
+        plain = plain_log_data(record[3], self._store, {})[0]
+        try:
+            return self._packer.pack((*record[:3], plain, *record[4:]))
+        except UnicodeEncodeError:
+            raise
         except (TypeError, ValueError, OverflowError) as exc:
-            # The data is plain (normalize); what is left is what was passed as commit.
-            raise ValueTypeError(
-                f"log(commit={record[5]!r}) cannot be recorded ({exc}): pass commit=True, False or None"
-            ) from None
+            raise _bad_commit(record[5], exc) from None
 
     def _summary_view(self) -> dict[str, Any]:
         """The summary as this process wrote it: records since the last read, folded in.
@@ -543,6 +551,13 @@ def _check_step(step: Any) -> int:
     raise StepError(f"step must be a non-negative int, not {step!r} ({type(step).__name__})")
 
 
+def _bad_commit(commit: Any, exc: Exception) -> ValueTypeError:
+    # What is packed is plain but for what was passed as commit.
+    return ValueTypeError(
+        f"log(commit={short(commit)}) cannot be recorded ({exc}): pass commit=True, False or None"
+    )
+
+
 def _too_big(what: str, size_bytes: int) -> ValueTypeError:
     limit = _MAX_RECORD_BYTES
     return ValueTypeError(
@@ -570,7 +585,7 @@ def _refuse_reserved(data: dict) -> None:
 
 def _check_timestamp(value: Any) -> None:
     """A logged ``_timestamp`` becomes the row's time, as in wandb: it must be a time."""
-    if (type(value) is not float and type(value) is not int) or not math.isfinite(value):
+    if not isinstance(value, (float, int)) or isinstance(value, bool) or not math.isfinite(value):
         raise ValueTypeError(
             f"log() was given '_timestamp': {short(value)}; '_timestamp' sets the row's time and must "
             "be a finite number of seconds since the epoch. Log your value under another key"

@@ -28,7 +28,7 @@ import math
 import reprlib
 import sys
 import types
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import contract
@@ -59,25 +59,102 @@ def as_media(obj: Any, made: dict[int, Media] | None = None) -> Media | None:
     return media
 
 
-def expand_log_data(
+#: How is_plain() takes a value of each type: 0 as it is (a plain scalar, or a subclass msgpack
+#: packs to the bytes of the plain value: np.float64, an IntEnum, a str Enum), 1 a container to
+#: look into, 2 not plain (normalize() must make it so). Learnt for each new type on first sight.
+_PLAIN_KIND: dict[type, int] = {
+    str: 0,
+    int: 0,  # beyond 64 bits, msgpack refuses it: Run._pack_log() then normalizes
+    float: 0,
+    bool: 0,
+    type(None): 0,
+    dict: 1,
+    list: 1,
+    tuple: 1,
+}
+
+
+def _learn_kind(t: type) -> int:
+    if issubclass(t, (str, int, float)) and not issubclass(t, bool):
+        kind = 0
+    elif issubclass(t, (dict, list, tuple)):
+        kind = 1
+    else:
+        kind = 2
+    _PLAIN_KIND[t] = kind
+    return kind
+
+
+def is_plain(value: dict | list | tuple, depth: int = -1) -> bool:
+    """True if msgpack packs ``value`` (a dict, list or tuple ``depth`` containers deep), as it
+    is, to a value within the contract: dicts with str keys, lists, tuples, str, int, float,
+    bool and None (or subclasses msgpack packs alike), nested at most ``contract.MAX_DEPTH``
+    deep; but for an int beyond 64 bits, which msgpack refuses. The usual value is such, and
+    is then packed as it is, without the copy ``normalize()`` makes."""
+    if depth >= _MAX_DEPTH:
+        return False
+    inner = depth + 1
+    kinds = _PLAIN_KIND
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if type(k) is not str and not isinstance(k, str):
+                return False
+            kind = kinds.get(type(v))
+            if kind == 0:
+                continue
+            if kind is None:
+                kind = _learn_kind(type(v))
+            if kind == 2 or (kind == 1 and not is_plain(v, inner)):
+                return False
+        return True
+    for v in value:
+        kind = kinds.get(type(v))
+        if kind == 0:
+            continue
+        if kind is None:
+            kind = _learn_kind(type(v))
+        if kind == 2 or (kind == 1 and not is_plain(v, inner)):
+            return False
+    return True
+
+
+def plain_log_data(
     data: dict, store: BlobStore, made: dict[int, Media] | None = None
 ) -> tuple[dict, list[tuple[str, dict]]]:
-    """``normalize(data)`` for a log record, with chart presets at the top level expanded.
+    """The plain form of a ``log()`` call's data (its keys are str already), with chart presets
+    at its top level expanded. Returns the data and the ``(key, spec)`` of each chart record.
 
-    Returns the plain data and the ``(key, spec)`` of each chart record to write.
+    Walks without building key paths; only a refused value is walked again, with them, for its
+    error message (media objects cache their encoding, so nothing is encoded twice).
     """
     charts: list[tuple[str, dict]] = []
-    if any(isinstance(v, KeyedMedia) for v in data.values()):
-        out: dict = {}
-        for k, v in data.items():
-            if isinstance(v, KeyedMedia) and isinstance(k, str):
-                values, spec = v.expand(k, store)
-                out.update(values)
-                charts.append((k, spec))
-            else:
-                out[k] = v
-        data = out
-    return normalize(data, store, made=made, depth=-1), charts
+    try:
+        return _top(data, store, made, charts, None), charts
+    except (KeyTypeError, ValueTypeError):
+        _top(data, store, made, [], "")  # raises again, naming the key path
+        raise
+
+
+def _top(data: dict, store: BlobStore, made: Any, charts: list, where: str | None) -> dict:
+    out = {}
+    scalars, scalar_of = _SCALARS, _SCALAR_OF
+    for k, v in data.items():
+        if type(k) is not str:
+            k = str.__str__(k)  # a str subclass (check_keys refused every other type)
+        tv = type(v)
+        if tv in scalars or (tv is int and _MIN_INT <= v <= _MAX_INT):
+            out[k] = v
+            continue
+        conv = scalar_of.get(tv)
+        if conv is not None:
+            out[k] = conv(v)
+        elif isinstance(v, KeyedMedia):
+            values, spec = v.expand(k, store)
+            out.update(_dict(values, store, made, -1, where))
+            charts.append((k, spec))
+        else:
+            out[k] = _normalize(v, store, made, 0, None if where is None else repr(k))
+    return out
 
 
 def convert(obj: Any) -> Any:
@@ -154,68 +231,150 @@ def normalize(
     ``localrun.Error`` whose message names the key path (``where``) and shows the value. A
     top-level dict of a record is walked at depth -1, so its values are at depth 0.
     """
+    try:
+        return _normalize(value, store, made, depth, None)
+    except (KeyTypeError, ValueTypeError):
+        _normalize(value, store, made, depth, where)  # raises again, naming the key path
+        raise
+
+
+# The walk. ``where`` is the key path of ``value`` for error messages, or None while walking
+# without building paths (the first walk: see normalize()). A plain scalar in a dict or list
+# is taken inline, without a call; so is a scalar with one plain form (np.float64, an IntEnum,
+# a str subclass), through the function _SCALAR_OF learns for its type.
+
+_SCALARS = frozenset((str, float, bool, type(None)))
+_SCALAR_OF: dict[type, Callable[[Any], Any] | None] = {}
+
+
+def _normalize(value: Any, store: BlobStore, made: Any, depth: int, where: str | None) -> Any:
     t = type(value)
-    if t is str or t is float or t is bool or value is None:
+    if t in _SCALARS:
         return value
     if t is int:
-        if not _MIN_INT <= value <= _MAX_INT:
-            return float(value)  # beyond 64 bits: msgpack has no exact form
-        return value
-    if t is dict or t is list or t is tuple:
-        pass
-    elif isinstance(value, Media):
-        return normalize(value.to_json(store), store, where, made, depth)
-    elif isinstance(value, str):
-        return str.__str__(value)  # a str subclass (np.str_, a str Enum): its text
-    elif isinstance(value, _BYTES):
-        raise ValueTypeError(
-            f"{where or 'value'}: {type(value).__name__} ({_short(value)}) cannot be logged. "
-            "Decode it to a str, or save it as a file and log the file (e.g. as media)"
-        )
-    elif isinstance(value, float):
-        return float(value)  # np.float64 and other float subclasses
-    elif isinstance(value, int):
-        return normalize(int(value), store, where, made, depth)  # an IntEnum: its number
-    elif isinstance(value, dict):
-        value = dict(value)  # OrderedDict, defaultdict...
-    elif isinstance(value, (list, tuple)):
-        value = list(value)  # a namedtuple...
-    else:
-        try:
-            plain = convert(value)
-        except ValueTypeError as exc:
-            media = as_media(value, made)
-            if media is not None:
-                return normalize(media.to_json(store), store, where, made, depth)
-            raise ValueTypeError(f"{where or 'value'}: {exc}") from None
-        if type(plain) is type(value):  # no plainer form: do not walk it again
-            raise ValueTypeError(f"{where or 'value'}: {_unstorable(value)}")
-        return normalize(plain, store, where, made, depth)
+        return value if _MIN_INT <= value <= _MAX_INT else float(value)
+    if t is dict:
+        return _dict(value, store, made, depth, where)
+    if t is list or t is tuple:
+        return _list(value, store, made, depth, where)
+    try:
+        conv = _SCALAR_OF[t]
+    except KeyError:
+        conv = _SCALAR_OF[t] = _scalar_function(t)
+    if conv is not None:
+        return conv(value)
+    return _other(value, store, made, depth, where)
+
+
+def _scalar_function(t: type) -> Callable[[Any], Any] | None:
+    """The function giving the plain scalar of every value of type ``t``, if there is one."""
+    if issubclass(t, str):
+        return str.__str__  # np.str_, a str Enum: its text
+    if issubclass(t, float):
+        return float  # np.float64
+    if issubclass(t, int) and not issubclass(t, bool):
+        return _int  # an IntEnum
+    if t.__module__ == "numpy":
+        np = sys.modules["numpy"]
+        if issubclass(t, np.floating):
+            return float  # np.longdouble's item() is itself: the nearest float
+        if issubclass(t, np.bool_):
+            return bool
+        if issubclass(t, np.integer) and not issubclass(t, np.timedelta64):
+            return _int
+    return None
+
+
+def _int(value: Any) -> int | float:
+    i = int(value)
+    return i if _MIN_INT <= i <= _MAX_INT else float(i)  # beyond 64 bits: no exact form
+
+
+def _dict(value: dict, store: BlobStore, made: Any, depth: int, where: str | None) -> dict:
     if depth >= _MAX_DEPTH:
-        at = where if len(where) <= 80 else where[:40] + "..." + where[-37:]
-        raise ValueTypeError(
-            f"{at or 'value'}: nested deeper than {_MAX_DEPTH} containers ({_short(value)}). "
-            "Flatten it (e.g. 'a/b/c' keys), or log it as a string or a file"
-        )
+        raise _too_deep(value, where)
     inner = depth + 1
-    if type(value) is dict:
-        out = {}
-        renamed = False
-        for k, v in value.items():
-            if type(k) is not str:
-                k = _key_text(k, where)
-                renamed = True
-            out[k] = normalize(v, store, f"{where}/{k}" if where else repr(k), made, inner)
-        if renamed and len(out) != len(value):
-            raise _same_text(value, where)
-        return out
-    if value and all(isinstance(v, Media) for v in value):
+    scalars, scalar_of = _SCALARS, _SCALAR_OF
+    out = {}
+    renamed = False
+    for k, v in value.items():
+        if type(k) is not str:
+            k = _key_text(k, where)
+            renamed = True
+        tv = type(v)
+        if tv in scalars or (tv is int and _MIN_INT <= v <= _MAX_INT):
+            out[k] = v
+            continue
+        conv = scalar_of.get(tv)
+        if conv is not None:
+            out[k] = conv(v)
+        elif where is None:
+            out[k] = _normalize(v, store, made, inner, None)
+        else:
+            out[k] = _normalize(v, store, made, inner, f"{where}/{k}" if where else repr(k))
+    if renamed and len(out) != len(value):
+        raise _same_text(value, where)
+    return out
+
+
+def _list(value: list | tuple, store: BlobStore, made: Any, depth: int, where: str | None) -> Any:
+    if depth >= _MAX_DEPTH:
+        raise _too_deep(value, where)
+    if value and isinstance(value[0], Media):
         kind = type(value[0])
         if all(type(v) is kind for v in value):
             combined = kind.combine(list(value), store)
             if combined is not None:
-                return normalize(combined, store, where, made, depth)
-    return [normalize(v, store, f"{where}[{i}]", made, inner) for i, v in enumerate(value)]
+                return _normalize(combined, store, made, depth, where)
+    inner = depth + 1
+    scalars, scalar_of = _SCALARS, _SCALAR_OF
+    out = []
+    append = out.append
+    for i, v in enumerate(value):
+        tv = type(v)
+        if tv in scalars or (tv is int and _MIN_INT <= v <= _MAX_INT):
+            append(v)
+            continue
+        conv = scalar_of.get(tv)
+        if conv is not None:
+            append(conv(v))
+        else:
+            append(_normalize(v, store, made, inner, None if where is None else f"{where}[{i}]"))
+    return out
+
+
+def _other(value: Any, store: BlobStore, made: Any, depth: int, where: str | None) -> Any:
+    """``_normalize`` for every type that is not a plain one nor a scalar with a plain form."""
+    if isinstance(value, Media):
+        return _normalize(value.to_json(store), store, made, depth, where)
+    if isinstance(value, _BYTES):
+        raise ValueTypeError(
+            f"{where or 'value'}: {type(value).__name__} ({_short(value)}) cannot be logged. "
+            "Decode it to a str, or save it as a file and log the file (e.g. as media)"
+        )
+    if isinstance(value, dict):
+        return _dict(dict(value), store, made, depth, where)  # OrderedDict, defaultdict...
+    if isinstance(value, (list, tuple)):
+        return _list(list(value), store, made, depth, where)  # a namedtuple...
+    try:
+        plain = convert(value)
+    except ValueTypeError as exc:
+        media = as_media(value, made)
+        if media is not None:
+            return _normalize(media.to_json(store), store, made, depth, where)
+        raise ValueTypeError(f"{where or 'value'}: {exc}") from None
+    if type(plain) is type(value):  # no plainer form: do not walk it again
+        raise ValueTypeError(f"{where or 'value'}: {_unstorable(value)}")
+    return _normalize(plain, store, made, depth, where)
+
+
+def _too_deep(value: Any, where: str | None) -> ValueTypeError:
+    at = where or "value"
+    at = at if len(at) <= 80 else at[:40] + "..." + at[-37:]
+    return ValueTypeError(
+        f"{at}: nested deeper than {_MAX_DEPTH} containers ({_short(value)}). "
+        "Flatten it (e.g. 'a/b/c' keys), or log it as a string or a file"
+    )
 
 
 def key_text(key: Any) -> str | None:
