@@ -1,10 +1,12 @@
 """Turning what users log into what a record holds, within the value contract (contract.py).
 
 The fast path is not here: ``Run.log`` packs a dict whose values are all exact str, int,
-float, bool or None with msgspec, directly. Every other call comes here first: ``normalize``
-walks the value and returns its plain form, which satisfies ``contract.value_problem``, or
-raises a ``localrun.Error`` naming the key path and showing the value. It is then packed with
-no hook at all, so nothing is written that the contract (and so a server) would refuse.
+float, bool or None with msgspec, directly. Every other call comes here first. ``is_plain``
+checks, by a table of types, whether msgpack would pack the value as it is to a value within
+the contract (the usual nested dict or list is); if not, ``normalize`` walks the value and
+returns its plain form, which satisfies ``contract.value_problem``, or raises a
+``localrun.Error`` naming the key path and showing the value. Either is then packed with no
+hook at all, so nothing is written that the contract (and so a server) would refuse.
 
 - numpy scalars become Python numbers (``np.longdouble`` and every numpy float a float); numpy
   arrays a list (32 elements or fewer) or a histogram (more), as wandb does; torch tensors
