@@ -264,3 +264,23 @@ def test_what_log_accepts_the_contract_accepts(tmp_path_factory, value):
     d = view.to_json()
     assert contract.value_problem(d["summary"], "summary", -1) is None
     assert contract.value_problem(d["config"], "config", -1) is None
+
+
+@settings(max_examples=500, deadline=None)
+@given(value=_values)
+def test_a_value_packed_as_it_is_gives_the_bytes_normalize_gives(value):
+    # log() packs a value is_plain() accepts without normalize()'s copy: the record must be
+    # the same either way.
+    import msgpack
+
+    from localrun.values import is_plain, normalize
+
+    data = {"v": value}
+    if not is_plain(data):
+        return
+    try:
+        as_is = msgpack.packb(data)
+    except OverflowError:
+        return  # an int beyond 64 bits: log() then normalizes (and stores a float)
+    assert as_is == msgpack.packb(normalize(data, store=None, depth=-1))
+    assert contract.value_problem(msgpack.unpackb(as_is), "data", -1) is None
