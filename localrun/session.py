@@ -128,8 +128,6 @@ def init(
             f"resume={resume!r} is not understood: use 'allow', 'must', 'never' or None"
         )
     with _state_lock:
-        for previous in list(_active):
-            previous.finish()
         root = rundir.runs_root(dir)
         run_id = rundir.check_run_id(id) if id is not None else rundir.new_run_id()
         path = os.path.join(root, run_id)
@@ -139,7 +137,7 @@ def init(
             or _env_flag("LOCALRUN_SILENT")
         )
         strict = bool(_setting(settings, "strict_steps") or _env_flag("LOCALRUN_STRICT_STEPS"))
-        # Everything the caller passed is checked before anything is written.
+        # Everything the caller passed is checked before anything is written (or finished).
         given_project = project
         project = _check_project(project)
         meta = {
@@ -155,6 +153,9 @@ def init(
         name = str(name) if name else None
         _check_size("init(config=...)", changes)
         _check_size("init()'s arguments (name, tags, notes...)", [name, meta, wandb_args, argv])
+        # A run current in this process is finished only now, so a refused init() leaves it be.
+        for previous in list(_active):
+            previous.finish()
         new_name = name or rundir.friendly_name(root)
         clock = Clock()
         lock, resumed = _open_run(

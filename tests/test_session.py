@@ -321,3 +321,22 @@ def test_records_carry_the_start_time_plus_monotonic_elapsed_time(runs):
     assert 0.04 <= rows[1]["_runtime"] - rows[0]["_runtime"] < 5
     with open(os.path.join(run.dir, "run.json")) as f:
         assert abs(json.load(f)["created_at"] - before) < 5
+
+
+def test_a_refused_init_leaves_the_current_run_logging(runs):
+    from localrun.errors import InvalidNameError
+
+    run = localrun.init(dir=runs, id="current")
+    run.log({"a": 1})
+    with pytest.raises(InvalidNameError):
+        localrun.init(dir=runs, project="a/b")
+    with pytest.raises(localrun.errors.ValueTypeError):
+        localrun.init(dir=runs, notes=b"x")
+    with pytest.raises(localrun.errors.RunDirError):
+        localrun.init(dir=runs, id="../up")
+    assert localrun.run is run
+    run.log({"a": 2})
+    run.finish()
+    rows, _ = history(run.dir)
+    assert rows == [{"_step": 0, "a": 1}, {"_step": 1, "a": 2}]
+    assert sorted(os.listdir(runs)) == ["current"]
