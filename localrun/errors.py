@@ -4,10 +4,16 @@
 
     localrun.Error                      root: catch this to catch everything of ours
     ├─ UsageError                       an API called out of order (log() before init(), after finish())
-    ├─ KeyTypeError (TypeError, ValueError)     a logged key that is not a str
-    ├─ ValueTypeError (TypeError, ValueError)   a logged value localrun cannot store
+    ├─ KeyTypeError (TypeError, ValueError)     a logged key localrun cannot store (not a str, nor
+    │                                   an int, float, bool or None inside a value), or two keys
+    │                                   of one dict stored as the same text
+    ├─ ValueTypeError (TypeError, ValueError)   a logged value localrun cannot store: bytes, a type
+    │                                   with no plain form, nesting deeper than 64, a record over
+    │                                   16 MiB, a reserved key (_step, _runtime); or a bad argument
+    ├─ InvalidNameError (ValueError)    a project name a server could not hold (init(project=...))
     ├─ StepError (ValueError)           a step that goes backwards, with strict_steps on
-    ├─ RunDirError                      a path that is not a run directory, or a run that cannot be opened
+    ├─ RunDirError                      a path that is not a run directory, a run that cannot be
+    │  │                                opened, or a run id that cannot name one
     │  ├─ RunExistsError                init(id=X) for an existing run without resume="allow"
     │  ├─ RunNotFoundError              init(id=X, resume="must") for a run that does not exist
     │  ├─ RunLockedError                a run that another live process is still writing
@@ -22,7 +28,9 @@
 
 Where wandb users would catch a builtin (``TypeError`` for a bad key, ``ValueError`` for bad
 data), our class subclasses both, so ``except ValueError`` keeps working after the import switch.
-Every message says what happened, shows the bad value, and says what to do next.
+Every message says what happened, shows the bad value, and says what to do next. What a
+record may hold (and so what KeyTypeError and ValueTypeError refuse) is defined once, in
+``localrun/contract.py``; such a refusal happens at the call, before anything is written.
 """
 
 from __future__ import annotations
@@ -37,12 +45,22 @@ class UsageError(Error):
 
 
 class KeyTypeError(Error, TypeError, ValueError):
-    """A key passed to ``log()`` (or config/summary) is not a string."""
+    """A key passed to ``log()`` (or the summary) cannot be stored: a top-level key that is not
+    a string, a key inside a value of another type than str, int, float, bool or None, or two
+    keys of one dict that would be stored as the same text (``{1: .., "1": ..}``)."""
 
 
 class ValueTypeError(Error, TypeError, ValueError):
-    """A value passed to ``log()`` has a type localrun cannot store, or an argument of an API
-    call is of the wrong type or out of range (``watch(model, log=..., log_freq=...)``)."""
+    """A value passed to ``log()`` (config, summary, notes...) cannot be stored: a type with no
+    plain form (bytes, ``np.void``...), nesting deeper than ``contract.MAX_DEPTH``, a record
+    over ``contract.MAX_RECORD_BYTES``, a reserved key (``_step``, ``_runtime``, a
+    ``_timestamp`` that is not a time); or an argument of an API call is of the wrong type or
+    out of range (``watch(model, log=..., log_freq=...)``)."""
+
+
+class InvalidNameError(Error, ValueError):
+    """A name a server could not hold: ``init(project=...)`` with ``/ \\ # ? % :``, a control
+    character, a leading dot or space, or over 128 characters (``contract.PROJECT_RULE``)."""
 
 
 class StepError(Error, ValueError):

@@ -2,40 +2,47 @@
 
 ``Run.log`` is the hot path. It reaches the file in three steps: check the keys, pack one
 msgpack record, ``os.write`` it (``SegmentWriter.append``). A record whose values are all plain
-(str, int, float, bool, None: exact types) is packed by msgspec, to the bytes msgpack packs;
-any other goes through msgpack and ``values.Encoder``. Everything else a run knows (rows,
-summary, state) is derived from the records by replay, so ``log()`` keeps no history in memory.
+(str, int, float, bool, None: exact types) and whose keys are none of the reserved ones
+(``contract.RESERVED_KEYS``) is packed by msgspec, to the bytes msgpack packs; any other is first
+made plain by ``values.normalize``, which refuses what the value contract (contract.py) does
+not allow, then packed by msgpack with no hook. Either way a record over
+``contract.MAX_RECORD_BYTES`` is refused before anything is written. Everything else a run
+knows (rows, summary, state) is derived from the records by replay, so ``log()`` keeps no
+history in memory.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import os
 import sys
 import threading
-import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 import msgpack
 
-from . import terminal
+from . import contract, terminal
 from .blobs import BlobStore
+from .clock import ELAPSED_CLOCK, Clock
+from .clock import read as _read_clock
 from .errors import StepError, UsageError, ValueTypeError
 from .record import kinds
 from .record.frame import HEADER_SIZE, MAGIC, scan
 from .record.segment import SegmentWriter
 from .rundir import Lock
 from .steps import BACKWARDS_WARNING, StepCounter
-from .values import Encoder, check_keys, expand_log_data, normalize
+from .values import check_keys, config_value, is_plain, normalize, plain_log_data, short
 
 _MAX_STEP_WARNINGS = 20
 _LOG = kinds.LOG
 #: The exact types (no subclasses) that msgspec and msgpack pack alike, to the same bytes. msgspec
 #: packs more types than msgpack does (datetime, Enum, dataclasses, sets, ...), and differently
-#: from what Encoder.default makes of them, so only a log() call whose values are all of these
-#: types takes msgspec; every other call packs through msgpack and Encoder.default, as before.
+#: from what values.normalize makes of them, so only a log() call whose values are all of these
+#: types takes msgspec; every other call is made plain by normalize and packed by msgpack.
 _PLAIN = frozenset({str, int, float, bool, type(None)})
+_MAX_RECORD_BYTES = contract.MAX_RECORD_BYTES
 _SUMMARY_AGGREGATES = {"min", "max", "mean", "first", "last", "best", "none", "copy"}
 
 
@@ -57,6 +64,7 @@ class Run:
         strict_steps: bool,
         quiet: bool,
         resumed: bool,
+        clock: Clock | None = None,
     ):
         self._path = path
         self._root = root
@@ -77,8 +85,11 @@ class Run:
         writer.before_sync = (
             self._store.sync
         )  # media files reach the disk before the records naming them
-        self._encoder = Encoder(self._store)
-        self._packer = msgpack.Packer(default=self._encoder.default)
+        # No ``default`` hook: what it packs is plain already (values.normalize), so packing
+        # runs no Python code, and a signal handler cannot log in the middle of a record.
+        self._packer = msgpack.Packer()
+        self._clock = clock = clock or Clock()
+        self._clock_offset = clock.offset_s
         # msgspec packs a record of _PLAIN values 2-3x faster than msgpack, to the same bytes;
         # imported here, not at module level, to keep ``import localrun`` cheap.
         import msgspec.msgpack
@@ -90,7 +101,7 @@ class Run:
         self._step_warnings = 0
         self._signalled = False
         self._closed_reason = "finished"
-        self._start_time = time.time()
+        self._start_time = clock.start_s
         self.config = Config(self)
         self.summary = Summary(self)
 
@@ -106,8 +117,9 @@ class Run:
 
     @name.setter
     def name(self, value: str) -> None:
-        self._name = str(value)
-        self._append_meta({"name": self._name})
+        name = str(value)
+        self._append_meta({"name": name})
+        self._name = name
 
     @property
     def project(self) -> str:
@@ -128,17 +140,19 @@ class Run:
 
     @tags.setter
     def tags(self, value) -> None:
-        self._meta["tags"] = [str(t) for t in value]
-        self._append_meta({"tags": self._meta["tags"]})
+        tags = [str(t) for t in value]
+        self._append_meta({"tags": tags})
+        self._meta["tags"] = tags
 
     @property
     def notes(self) -> str | None:
         return self._meta.get("notes")
 
     @notes.setter
-    def notes(self, value: str) -> None:
-        self._meta["notes"] = value
+    def notes(self, value: str | None) -> None:
+        value = check_notes(value)
         self._append_meta({"notes": value})
+        self._meta["notes"] = value
 
     @property
     def group(self) -> str | None:
@@ -180,6 +194,8 @@ class Run:
         """Record ``data`` for a step; see docs/format.md for the step and commit rules.
 
         The record is in the OS when this returns: it survives ``kill -9`` of the process.
+        A call the value contract refuses (docs/format.md, "Values") raises a
+        ``localrun.Error`` naming the key, writes nothing and leaves the step where it was.
         """
         lock = self._lock
         lock.acquire()  # not ``with``: acquire and release in try/finally cost less, alike otherwise
@@ -199,6 +215,16 @@ class Run:
                     v.__class__ is not float and v.__class__ not in plain_types
                 ):  # most metrics are floats
                     plain = False
+            # Keys replay stamps on every row (contract.RESERVED_KEYS): _step and _runtime are
+            # refused; a call with _timestamp takes the long way, which checks it.
+            if "_step" in data or "_runtime" in data or "_timestamp" in data:
+                _refuse_reserved(data)
+                plain = False
+            charts = None
+            if not plain:
+                # Before the step is read: converting runs Python code (media, __array__), where
+                # a signal handler may log.
+                data, charts = self._plain_log_data(data)
             counter = self._steps
             cur = counter.step
             pending = counter.pending
@@ -206,15 +232,22 @@ class Run:
                 step = _check_step(step)
                 if step < cur:
                     self._step_backwards(step, cur, data)
-            record = (_LOG, next(self._seqs), time.time(), data, step, commit, cur)
+            # The record's time: see clock.py (Clock.now(), inlined).
+            t = self._clock_offset + _read_clock(ELAPSED_CLOCK)
+            record = (_LOG, next(self._seqs), t, data, step, commit, cur)
             payload = None
             if plain:
                 try:
                     payload = self._encode_plain(record)
                 except Exception:
-                    pass  # an int past 64 bits, a lone surrogate: _pack() decides, as before
+                    # An int past 64 bits, a lone surrogate: normalize() decides, as for any
+                    # value that is not plain.
+                    data, charts = self._plain_log_data(data)
+                    record = (_LOG, record[1], t, data, step, commit, cur)
             if payload is None:
-                payload = self._pack(record)
+                payload = self._pack_log(record)
+            if len(payload) > _MAX_RECORD_BYTES:
+                raise _too_big("this log() call", len(payload))
             if step is None and commit is not False:
                 counter.step = cur + 1  # the common case, inline: write the row, next step
                 counter.pending = False
@@ -224,12 +257,39 @@ class Run:
                 writer.append(payload)
             except BaseException:
                 counter.step, counter.pending = cur, pending
-                self._encoder.charts = []
                 raise
-            if self._encoder.charts:
-                self._write_charts(writer)
+            if charts:
+                self._write_charts(writer, charts)
         finally:
             lock.release()
+
+    def _plain_log_data(self, data: dict) -> tuple[dict, list[tuple[str, dict]]]:
+        """The plain form of a ``log()`` call's data, and its chart records; refuses what the
+        value contract does not allow (a ``_timestamp`` that is not a time included)."""
+        if is_plain(data):
+            plain, charts = data, None  # packed as it is (the usual nested dict or list)
+        else:
+            plain, charts = plain_log_data(data, self._store, {})
+        if "_timestamp" in plain:
+            _check_timestamp(plain["_timestamp"])
+        return plain, charts
+
+    def _pack_log(self, record: tuple) -> bytes:
+        try:
+            return self._packer.pack(record)
+        except UnicodeEncodeError:
+            raise  # a lone surrogate in a str: refused as msgpack refuses it
+        except OverflowError:
+            pass  # an int beyond 64 bits, which is_plain() lets through: made a float below
+        except (TypeError, ValueError) as exc:
+            raise _bad_commit(record[5], exc) from None
+        plain = plain_log_data(record[3], self._store, {})[0]
+        try:
+            return self._packer.pack((*record[:3], plain, *record[4:]))
+        except UnicodeEncodeError:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise _bad_commit(record[5], exc) from None
 
     def _summary_view(self) -> dict[str, Any]:
         """The summary as this process wrote it: records since the last read, folded in.
@@ -269,61 +329,16 @@ class Run:
             return latest
 
     def _pack(self, record: tuple) -> bytes:
-        encoder = self._encoder
-        if encoder.busy:
-            return self._pack_nested(record)
-        try:
-            payload = self._packer.pack(record)
-            if not encoder.saw_media:
-                return payload
-        except BaseException:
-            # Walk the value with key paths, for an error that names the key, or to recover
-            # from what msgpack alone cannot pack (integers past 64 bits).
-            self._packer.reset()
-        return self._repack(record, encoder, self._packer)
+        """Pack a record of plain fields; refuses one over the size limit."""
+        payload = self._packer.pack(record)
+        if len(payload) > _MAX_RECORD_BYTES:
+            raise _too_big(f"this {kinds.NAMES[record[0]]} change", len(payload))
+        return payload
 
-    def _repack(self, record: tuple, encoder: Encoder, packer: msgpack.Packer) -> bytes:
-        # A list of media is one value in wandb's format (images/separated), and a chart
-        # preset becomes a table plus a chart record: re-pack the data through normalize(),
-        # which sees lists and keys. Media objects cache their encoding, so nothing is
-        # encoded twice.
-        encoder.busy = True
-        try:
-            if record[0] == kinds.LOG:
-                data, encoder.charts = expand_log_data(record[3], self._store, encoder.made)
-            else:
-                data = normalize(record[3], self._store, made=encoder.made)
-            return packer.pack((*record[:3], data, *record[4:]))
-        finally:
-            encoder.made.clear()
-            encoder.busy = False
-            encoder.saw_media = False
-
-    def _pack_nested(self, record: tuple) -> bytes:
-        """Pack for a log() made while another call of this thread is encoding media.
-
-        A signal handler can run in the middle of encoding an image (Python code called from
-        inside msgpack), and may itself log: the shared packer is then half way through a
-        record, so the nested call packs with a packer and encoder of its own. (A chart preset
-        logged from there is stored as its table only.)
-        """
-        encoder = Encoder(self._store)
-        packer = msgpack.Packer(default=encoder.default)
-        try:
-            payload = packer.pack(record)
-            if not encoder.saw_media:
-                return payload
-        except BaseException:
-            packer.reset()
-        return self._repack(record, encoder, packer)
-
-    def _write_charts(self, writer: SegmentWriter) -> None:
+    def _write_charts(self, writer: SegmentWriter, charts: list[tuple[str, dict]]) -> None:
         """Append the chart records of the log() call just written (lock held)."""
-        charts, self._encoder.charts = self._encoder.charts, []
         for key, spec in charts:
-            writer.append(
-                self._packer.pack((kinds.CHART, next(self._seqs), time.time(), key, spec))
-            )
+            writer.append(self._pack((kinds.CHART, next(self._seqs), self._clock.now(), key, spec)))
 
     def _step_backwards(self, step: int, cur: int, data: dict) -> None:
         message = BACKWARDS_WARNING.format(step=step, current=cur)
@@ -346,7 +361,7 @@ class Run:
             writer = self._writer
             if writer is None:
                 raise self._closed_error("change")
-            writer.append(self._pack((kind, next(self._seqs), time.time(), *fields)))
+            writer.append(self._pack((kind, next(self._seqs), self._clock.now(), *fields)))
 
     def _append_meta(self, changes: dict) -> None:
         self._append(kinds.META, changes)
@@ -462,7 +477,14 @@ class Run:
             try:
                 writer.append(
                     self._packer.pack(
-                        (kinds.FINISH, next(self._seqs), time.time(), code, state, counter.step)
+                        (
+                            kinds.FINISH,
+                            next(self._seqs),
+                            self._clock.now(),
+                            code,
+                            state,
+                            counter.step,
+                        )
                     )
                 )
             finally:
@@ -478,7 +500,7 @@ class Run:
         writer = self._writer
         if writer is None:
             return
-        payload = msgpack.packb((kinds.SIGNAL, next(self._seqs), time.time(), int(signum)))
+        payload = msgpack.packb((kinds.SIGNAL, next(self._seqs), self._clock.now(), int(signum)))
         # The signal may interrupt log() in this very thread while it holds the lock, so write
         # without it: one os.write per record keeps records whole, and seq ids stay unique.
         try:
@@ -529,6 +551,59 @@ def _check_step(step: Any) -> int:
     raise StepError(f"step must be a non-negative int, not {step!r} ({type(step).__name__})")
 
 
+def _bad_commit(commit: Any, exc: Exception) -> ValueTypeError:
+    # What is packed is plain but for what was passed as commit.
+    return ValueTypeError(
+        f"log(commit={short(commit)}) cannot be recorded ({exc}): pass commit=True, False or None"
+    )
+
+
+def _too_big(what: str, size_bytes: int) -> ValueTypeError:
+    limit = _MAX_RECORD_BYTES
+    return ValueTypeError(
+        f"{what} would write a record of {size_bytes / 2**20:.1f} MiB ({size_bytes} bytes), over "
+        f"the limit of {limit / 2**20:.0f} MiB ({limit} bytes) per record; nothing was recorded. "
+        "Save a large value to a file and log it as media (Table, Html, Image...), or split it "
+        "over several keys or calls"
+    )
+
+
+_RESERVED_WHY = {
+    "_step": "the row's step, which localrun sets itself: pass log(data, step=...) instead",
+    "_runtime": "the seconds since the run started, which localrun sets itself: log your "
+    "value under another key",
+}
+
+
+def _refuse_reserved(data: dict) -> None:
+    for key, why in _RESERVED_WHY.items():
+        if key in data:
+            raise ValueTypeError(
+                f"log() was given {key!r}: {short(data[key])}, but {key!r} is {why}. Nothing was recorded"
+            )
+
+
+def _check_timestamp(value: Any) -> None:
+    """A logged ``_timestamp`` becomes the row's time, as in wandb: it must be a time."""
+    if not isinstance(value, (float, int)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueTypeError(
+            f"log() was given '_timestamp': {short(value)}; '_timestamp' sets the row's time and must "
+            "be a finite number of seconds since the epoch. Log your value under another key"
+        )
+
+
+def check_notes(value: Any) -> str | None:
+    """``notes`` as a run keeps them: a str or None; anything else is refused."""
+    if value is None or type(value) is str:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)
+    raise ValueTypeError(
+        f"notes must be a str or None, not {type(value).__name__}: {value!r:.80}. Pass the text"
+        + (", decoded (e.g. notes.decode())" if isinstance(value, (bytes, bytearray)) else "")
+    )
+
+
 def _as_dict(data: Any) -> dict:
     if isinstance(data, Mapping):
         return dict(data)
@@ -548,9 +623,12 @@ class Config:
         object.__setattr__(self, "_items", {})
 
     def _set(self, changes: Mapping[str, Any]) -> None:
-        changes = _config_value(dict(changes), "config")
-        if not changes:
-            return
+        changes = config_value(dict(changes))
+        if changes:
+            self._write(changes)
+
+    def _write(self, changes: dict[str, Any]) -> None:
+        """Record ``changes``, already plain (``values.config_value``)."""
         self._run._append(kinds.CONFIG, changes)
         self._items.update(changes)
 
@@ -626,30 +704,6 @@ def _mapping_of(d: Any) -> dict[str, Any]:
     )
 
 
-def _config_value(value: Any, where: str) -> Any:
-    """Config accepts anything: what is not plain data is stored as its str()."""
-    if value is None or isinstance(value, (str, bool, int, float)):
-        return value
-    if isinstance(value, Mapping):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                check_keys({k: v})
-            out[k] = _config_value(v, f"{where}.{k}")
-        return out
-    if isinstance(value, (list, tuple)):
-        return [_config_value(v, where) for v in value]
-    module = type(value).__module__
-    if module == "numpy" or module.startswith("torch"):
-        try:
-            return _config_value(
-                value.tolist() if hasattr(value, "tolist") else value.item(), where
-            )
-        except Exception:
-            pass
-    return str(value)
-
-
 class Summary:
     """The run's summary: the last logged value of each key, unless set here.
 
@@ -665,7 +719,7 @@ class Summary:
     def _set(self, changes: dict[str, Any], deleted: list[str] = ()) -> None:
         check_keys(changes)
         run = self._run
-        plain = normalize(changes, run._store)
+        plain = normalize(changes, run._store, depth=-1)
         run._append(kinds.SUMMARY, plain, list(deleted))
 
     def update(self, d: Mapping[str, Any] | None = None, **kwargs: Any) -> None:

@@ -9,6 +9,8 @@
         lock                  held (flock) by the one live writer; readers test it for "running"
         segments/000001.lrs   one per writer process, in order; see record/segment.py
         media/<sha256>.<ext>  content-addressed media files; see blobs.py
+      .init-<run id>.<random>/   a run being created: made whole, with its lock held, then
+                                 renamed to <run id> (readers skip it; see create())
 
 docs/format.md is the full specification.
 """
@@ -28,16 +30,22 @@ import tempfile
 import time
 import uuid
 
+from . import contract
 from .errors import FormatVersionError, RunDirError, RunLockedError
 from .record.kinds import FORMAT_VERSION
+from .record.segment import fsync_path
 
 RUN_JSON = "run.json"
 LOCK = "lock"
 SEGMENTS = "segments"
 SEGMENT_SUFFIX = ".lrs"
 DEFAULT_ROOT = "runs"
+#: Names of runs being created, in the folder of runs (a run id never starts with a dot).
+TEMP_PREFIX = ".init-"
+#: A temporary folder with no lock file yet is left alone this long (its creator may be
+#: between making it and locking it); one whose lock is free is removed at once.
+STALE_UNLOCKED_S = 3600.0
 
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
 _SEGMENT = re.compile(r"^(\d{6,})\.lrs$")
 
 
@@ -55,15 +63,17 @@ def new_run_id() -> str:
 
 
 def check_run_id(run_id: str) -> str:
-    if not isinstance(run_id, str) or not _ID.match(run_id) or ".." in run_id:
+    if contract.run_id_problem(run_id) is not None:
         raise RunDirError(
-            f"run id {run_id!r} is not usable as a folder name: use 1-128 letters, digits, '_', '-' "
-            "or '.', starting with a letter or digit"
+            f"run id {run_id!r:.80} is not usable as a folder name: use {contract.RUN_ID_RULE}"
         )
     return run_id
 
 
 def is_run_dir(path: str) -> bool:
+    """True for a run directory: a folder with a run.json that is not a run being created."""
+    if os.path.basename(os.path.normpath(path)).startswith(TEMP_PREFIX):
+        return False
     return os.path.isfile(os.path.join(path, RUN_JSON))
 
 
@@ -110,17 +120,150 @@ def write_json_atomic(path: str, obj: dict) -> None:
         raise
 
 
-def create(path: str, meta: dict) -> None:
-    """Make a new run directory at ``path``; FileExistsError if it is already there."""
+def create(path: str, meta: dict) -> Lock:
+    """Make a new run directory at ``path`` and return its lock, held by this process.
+
+    The run is made whole in a temporary folder beside it (``.init-<id>.<random>``: segments/,
+    run.json with a new incarnation, and the lock, already flock()ed), then renamed into
+    place. So ``path`` is either absent or a complete run whose lock is held from its first
+    instant: a kill at any moment leaves at most a temporary folder, removed by a later
+    create() once its lock is free, and of two processes creating the same run, one renames
+    first and the other finds a live run. FileExistsError if something is at ``path``.
+    """
     parent = os.path.dirname(path) or "."
     try:
         os.makedirs(parent, exist_ok=True)
     except FileExistsError:  # the parent exists, as something other than a folder
         raise NotADirectoryError(errno.ENOTDIR, "it exists and is not a folder", parent) from None
-    os.mkdir(path)
-    os.mkdir(os.path.join(path, SEGMENTS))
-    meta = {"incarnation": new_incarnation(), **meta}
-    write_json_atomic(os.path.join(path, RUN_JSON), {"format": FORMAT_VERSION, **meta})
+    remove_stale_temps(parent)
+    while True:
+        tmp = os.path.join(parent, f"{TEMP_PREFIX}{os.path.basename(path)}.{os.urandom(4).hex()}")
+        try:
+            os.mkdir(tmp)
+            break
+        except FileExistsError:
+            continue
+    lock = None
+    try:
+        lock = Lock.new(tmp)
+        os.mkdir(os.path.join(tmp, SEGMENTS))
+        meta = {"incarnation": new_incarnation(), **meta}
+        write_json_atomic(os.path.join(tmp, RUN_JSON), {"format": FORMAT_VERSION, **meta})
+        fsync_path(tmp)
+        try:
+            os.rename(tmp, path)  # replaces an empty folder; fails on anything else
+        except OSError as exc:
+            if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOTDIR, errno.EISDIR):
+                raise FileExistsError(exc.errno, "it already exists", path) from None
+            raise
+        lock.path = os.path.join(path, LOCK)
+        fsync_path(parent)
+        return lock
+    except BaseException:
+        if lock is not None:
+            lock.release()
+        import shutil
+
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def is_leftover(path: str) -> bool:
+    """True if ``path`` is what a localrun killed inside ``init()`` left, before it made
+    folders whole first (create()): a folder with no run.json and no record, holding at most an
+    empty segments/, a lock file and a partly written run.json (``.tmp-*``)."""
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return False
+    for name in names:
+        if name == SEGMENTS:
+            try:
+                if os.listdir(os.path.join(path, SEGMENTS)):
+                    return False
+            except OSError:
+                return False
+        elif name != LOCK and not name.startswith(".tmp-"):
+            return False
+    return True
+
+
+def adopt(path: str, meta: dict) -> Lock | None:
+    """Make the leftover at ``path`` (see is_leftover()) a new run; returns its lock, held.
+
+    RunLockedError if another process holds the folder's lock (it is adopting it too). None if
+    the folder turned out to be a run by the time the lock was taken (another process made it
+    one and ended): the caller opens it as a run.
+    """
+    lock = Lock(path)
+    try:
+        if is_run_dir(path):
+            lock.release()
+            return None
+        if not is_leftover(path):
+            raise RunDirError(
+                f"{path} exists but is not a localrun run directory. Choose another id or dir"
+            )
+        for name in os.listdir(path):
+            if name.startswith(".tmp-"):
+                try:
+                    os.unlink(os.path.join(path, name))
+                except OSError:
+                    pass
+        os.makedirs(os.path.join(path, SEGMENTS), exist_ok=True)
+        meta = {"incarnation": new_incarnation(), **meta}
+        write_json_atomic(os.path.join(path, RUN_JSON), {"format": FORMAT_VERSION, **meta})
+        fsync_path(path)
+        return lock
+    except BaseException:
+        lock.release()
+        raise
+
+
+def remove_stale_temps(root: str) -> None:
+    """Remove the temporary folders of runs whose creation was cut short (see create()).
+
+    Only provably dead ones: whose lock file is there and free (its creator has died), or
+    that have had no lock file for ``STALE_UNLOCKED_S``.
+    """
+    try:
+        entries = [e for e in os.scandir(root) if e.name.startswith(TEMP_PREFIX)]
+    except OSError:
+        return
+    for entry in entries:
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            state = _lock_state(os.path.join(entry.path, LOCK))
+            if state == "held":
+                continue
+            if state == "absent" and time.time() - entry.stat().st_mtime < STALE_UNLOCKED_S:
+                continue
+            if state in ("free", "absent"):
+                import shutil
+
+                shutil.rmtree(entry.path, ignore_errors=True)
+        except OSError:
+            continue
+
+
+def _lock_state(path: str) -> str:
+    """``held``, ``free``, ``absent`` or ``unknown`` (cannot tell: leave it be)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        return "absent"
+    except OSError:
+        return "unknown"
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return "held"
+    except OSError:
+        return "unknown"
+    finally:
+        os.close(fd)
+    return "free"
 
 
 def new_incarnation() -> str:
@@ -184,6 +327,31 @@ class Lock:
                 f"run {path} is being written by another live process{holder}. "
                 "Wait for it to finish, or start a new run with a different id"
             ) from None
+        self._write_holder()
+
+    @classmethod
+    def new(cls, folder: str) -> Lock:
+        """The lock of a folder being made: created under a temporary name, locked, then
+        renamed to ``lock``, so a ``lock`` file that is there and free means its holder died."""
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".lock-")
+        try:
+            os.fchmod(fd, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            self = cls.__new__(cls)
+            self._fd = fd
+            self.path = os.path.join(folder, LOCK)
+            self._write_holder()
+            os.rename(tmp, self.path)
+        except BaseException:
+            os.close(fd)
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+            raise
+        return self
+
+    def _write_holder(self) -> None:
         os.ftruncate(self._fd, 0)
         os.pwrite(
             self._fd,
@@ -237,7 +405,7 @@ _NOUNS = (
 def friendly_name(root: str) -> str:
     """A wandb-style name like ``brisk-river-7``: two words and the run's number in the folder."""
     try:
-        count = sum(1 for e in os.scandir(root) if e.is_dir())
+        count = sum(1 for e in os.scandir(root) if e.is_dir() and not e.name.startswith("."))
     except OSError:
         count = 0
     rnd = random.Random()

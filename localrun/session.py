@@ -4,6 +4,8 @@ Hooks installed while a run is live:
 
 - SIGTERM (what schedulers send on preemption): a ``signal`` record is written and fsynced,
   then the signal takes its normal course (the previous handler runs, or the process dies).
+  Installed when localrun is imported on the main thread (so a run whose first ``init()`` is
+  on another thread is covered), and again at each ``init()`` on the main thread.
 - ``atexit``: a run the script never finished is finished, as failed if an exception ended it.
 - ``os.register_at_fork``: a forked child never writes to its parent's segment.
 """
@@ -16,20 +18,23 @@ import signal
 import socket
 import sys
 import threading
-import time
 from typing import Any
 
-from . import rundir, terminal
+from . import contract, rundir, terminal
+from .clock import Clock
 from .errors import (
+    InvalidNameError,
     RunDirError,
     RunExistsError,
     RunNotFoundError,
     UsageError,
+    ValueTypeError,
 )
 from .record import kinds
 from .record.segment import SegmentReader, SegmentWriter
-from .run import Run
+from .run import Run, _mapping_of, check_notes
 from .steps import DROPPED, StepCounter
+from .values import config_value
 
 __version__ = "0.1.0"
 
@@ -56,7 +61,9 @@ _WANDB_ONLY_ARGS = {
 _active: list[Run] = []
 _state_lock = threading.RLock()
 _hooks_installed = False
-_previous_sigterm: Any = None
+#: The SIGTERM handlers _on_sigterm was put in front of, oldest first (see _install_sigterm).
+_previous_sigterm: list[Any] = []
+_sigterm_depth = 0
 _uncaught: list[BaseException] = []
 
 
@@ -104,8 +111,14 @@ def init(
 
     Runs go into ``dir``, else ``$LOCALRUN_DIR``, else ``./runs``; each in a folder named by its
     id. ``resume="allow"`` continues run ``id`` if it exists; ``resume="must"`` requires it to.
-    Reusing an existing ``id`` without ``resume`` is refused. A run already current in this
-    process is finished first, as wandb does.
+    Reusing an existing ``id`` without ``resume`` is refused, and so is a run another live
+    process is writing (RunLockedError). A run already current in this process is finished
+    first, as wandb does.
+
+    Every argument is checked before anything is written: a project a server could not hold
+    raises InvalidNameError, a config nested deeper than 64 or ``notes`` that are not a str
+    ValueTypeError (see docs/format.md, "Values"). A new run is made whole, then renamed into
+    place (docs/format.md, "Creating a run").
     """
     unknown = set(kwargs) - _WANDB_ONLY_ARGS
     if unknown:
@@ -115,71 +128,52 @@ def init(
             f"resume={resume!r} is not understood: use 'allow', 'must', 'never' or None"
         )
     with _state_lock:
-        for previous in list(_active):
-            previous.finish()
         root = rundir.runs_root(dir)
         run_id = rundir.check_run_id(id) if id is not None else rundir.new_run_id()
         path = os.path.join(root, run_id)
-        exists = rundir.is_run_dir(path)
         quiet = bool(
             _setting(settings, "quiet")
             or _setting(settings, "silent")
             or _env_flag("LOCALRUN_SILENT")
         )
         strict = bool(_setting(settings, "strict_steps") or _env_flag("LOCALRUN_STRICT_STEPS"))
-        if exists and resume in (None, False, "never"):
-            raise RunExistsError(
-                f"a run with id {run_id!r} already exists in {root}. "
-                f"Pass resume='allow' to continue it, or choose another id"
-            )
-        if not exists and resume == "must":
-            raise RunNotFoundError(
-                f"resume='must' but there is no run {run_id!r} in {root}. "
-                f"Check the id and dir (runs are in {os.path.abspath(root)})"
-            )
-        if not exists and os.path.exists(path):
-            raise RunDirError(
-                f"{path} exists but is not a localrun run directory. Choose another id or dir"
-            )
-        resumed = exists
-        if resumed:
-            stored = rundir.read_run_json(path)
-            project = project or stored.get("project")
-            name = name or stored.get("name")
-        project = (
-            project
-            or os.environ.get("LOCALRUN_PROJECT")
-            or os.environ.get("WANDB_PROJECT")
-            or "uncategorized"
+        # Everything the caller passed is checked before anything is written (or finished).
+        given_project = project
+        project = _check_project(project)
+        meta = {
+            "tags": [str(t) for t in tags] if tags else [],
+            "group": _plain(group),
+            "job_type": _plain(job_type),
+            "notes": check_notes(notes),
+            **{k: _plain(v) for k, v in kwargs.items() if k == "entity"},
+        }
+        wandb_args = {k: _plain(v) for k, v in kwargs.items()}
+        argv = [_text(a) for a in sys.argv]
+        changes = config_value(_mapping_of(config)) if config is not None else {}
+        name = str(name) if name else None
+        _check_size("init(config=...)", changes)
+        _check_size("init()'s arguments (name, tags, notes...)", [name, meta, wandb_args, argv])
+        # A run current in this process is finished only now, so a refused init() leaves it be.
+        for previous in list(_active):
+            previous.finish()
+        new_name = name or rundir.friendly_name(root)
+        clock = Clock()
+        lock, resumed = _open_run(
+            path,
+            root,
+            run_id,
+            resume,
+            {"id": run_id, "project": project, "name": new_name, "created_at": clock.start_s},
         )
-        name = str(name) if name else rundir.friendly_name(root)
-        if not resumed:
-            try:
-                rundir.create(
-                    path,
-                    {"id": run_id, "project": project, "name": name, "created_at": time.time()},
-                )
-            except FileExistsError:
-                raise RunExistsError(
-                    f"a run with id {run_id!r} was just created in {root} by another process"
-                ) from None
-            except OSError as exc:
-                raise RunDirError(
-                    f"cannot create the run directory {path}: {exc.strerror or exc}"
-                    f"{f' ({exc.filename})' if exc.filename and exc.filename != path else ''}. "
-                    "Pass dir= (or set LOCALRUN_DIR) to a writable folder"
-                ) from exc
-        lock = rundir.Lock(path)
         try:
-            steps, old_config, latest = _resume_state(path) if resumed else (StepCounter(), {}, {})
-            meta = {
-                "tags": [str(t) for t in tags] if tags else [],
-                "group": group,
-                "job_type": job_type,
-                "notes": notes,
-                **{k: v for k, v in kwargs.items() if k == "entity"},
-            }
-            now = time.time()
+            if resumed:
+                stored = rundir.read_run_json(path)
+                project = given_project or stored.get("project") or project
+                name = name or (str(stored["name"]) if stored.get("name") else new_name)
+                steps, old_config, latest = _resume_state(path)
+            else:
+                name = new_name
+                steps, old_config, latest = StepCounter(), {}, {}
             header = {
                 "format": kinds.FORMAT_VERSION,
                 "run_id": run_id,
@@ -188,14 +182,14 @@ def init(
                 **meta,
                 "resumed": resumed,
                 "start_step": steps.step,
-                "time": now,
+                "time": clock.start_s,
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
                 "python": sys.version.split()[0],
                 "localrun": __version__,
-                "argv": list(sys.argv),
+                "argv": argv,
                 "strict_steps": strict,
-                "wandb_args": {k: _plain(v) for k, v in kwargs.items()},
+                "wandb_args": wandb_args,
             }
             writer = SegmentWriter(rundir.next_segment_path(path), header)
         except BaseException:
@@ -214,13 +208,14 @@ def init(
             strict_steps=strict,
             quiet=quiet,
             resumed=resumed,
+            clock=clock,
         )
         run.config._load(old_config)
         run._latest.update(latest)
         _activate(run)
-        if config is not None:
+        if changes:
             try:
-                run.config.update(config)
+                run.config._write(changes)
             except BaseException:
                 run.finish(exit_code=1, quiet=True)
                 raise
@@ -230,6 +225,102 @@ def init(
             f"run {run_id} ({name}) {how}, stored in {path}. Sync it later with: localrun sync {root}"
         )
     return run
+
+
+def _open_run(
+    path: str, root: str, run_id: str, resume: Any, new_meta: dict
+) -> tuple[rundir.Lock, bool]:
+    """Open run ``path`` (held by this process from here on): ``(lock, resumed)``.
+
+    A new run is made whole beside its place and renamed into it (rundir.create), so another
+    process sees no run or a whole run whose lock is held. Losing that race, or a run that
+    appears meanwhile, goes the resume path: RunExistsError without resume, RunLockedError
+    while its creator lives. A folder an older localrun left half made (rundir.is_leftover) is
+    made into the new run.
+    """
+    for _ in range(10):  # each round is a change made by another process meanwhile
+        if rundir.is_run_dir(path):
+            if resume in (None, False, "never"):
+                raise RunExistsError(
+                    f"a run with id {run_id!r} already exists in {root}. "
+                    f"Pass resume='allow' to continue it, or choose another id"
+                )
+            return rundir.Lock(path), True
+        if resume == "must":
+            raise RunNotFoundError(
+                f"resume='must' but there is no run {run_id!r} in {root}. "
+                f"Check the id and dir (runs are in {os.path.abspath(root)})"
+            )
+        try:
+            if os.path.lexists(path):
+                if not rundir.is_leftover(path):
+                    raise RunDirError(
+                        f"{path} exists but is not a localrun run directory. Choose another id or dir"
+                    )
+                lock = rundir.adopt(path, new_meta)
+                if lock is None:
+                    continue
+                return lock, False
+            return rundir.create(path, new_meta), False
+        except FileExistsError:
+            continue  # created by another process just now: look again
+        except OSError as exc:
+            raise RunDirError(
+                f"cannot create the run directory {path}: {exc.strerror or exc}"
+                f"{f' ({exc.filename})' if exc.filename and exc.filename != path else ''}. "
+                "Pass dir= (or set LOCALRUN_DIR) to a writable folder"
+            ) from exc
+    raise RunDirError(
+        f"{path} kept changing while this process tried to open it (other processes are "
+        "creating and removing it). Try again, or choose another id"
+    )
+
+
+def _check_project(project: Any) -> str:
+    """The project a new run gets: ``project``, else $LOCALRUN_PROJECT or $WANDB_PROJECT, else
+    ``uncategorized``; InvalidNameError for a name a server could not hold."""
+    source = "project"
+    if not project:
+        for var in ("LOCALRUN_PROJECT", "WANDB_PROJECT"):
+            if os.environ.get(var):
+                project, source = os.environ[var], f"${var}"
+                break
+        else:
+            return "uncategorized"
+    problem = contract.project_problem(project)
+    if problem is not None:
+        raise InvalidNameError(
+            f"init(): {problem}"
+            + (f" (it comes from {source})" if source != "project" else "")
+            + ". Name the project e.g. 'exp-lr-0.1'; put settings in config"
+        )
+    return project
+
+
+def _text(value: str) -> str:
+    """``value`` with any byte the OS gave undecoded (a lone surrogate) replaced: packable."""
+    try:
+        value.encode("utf-8")
+        return value
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
+def _check_size(what: str, value: Any) -> None:
+    """Refuse ``value`` if it cannot be a record: too big, or not packable."""
+    import msgpack
+
+    try:
+        size = len(msgpack.packb(value))
+    except UnicodeEncodeError:
+        raise
+    except (TypeError, ValueError, OverflowError) as exc:
+        raise ValueTypeError(f"{what} cannot be recorded: {exc}") from None
+    if size > contract.MAX_RECORD_BYTES - 64 * 1024:  # room for the rest of the record
+        raise ValueTypeError(
+            f"{what} would take {size / 2**20:.1f} MiB in a record, over the limit of "
+            f"{contract.MAX_RECORD_BYTES / 2**20:.0f} MiB per record. Keep large values in files"
+        )
 
 
 def _plain(v: Any) -> Any:
@@ -339,7 +430,8 @@ def login(
 
 
 def _install_hooks() -> None:
-    global _hooks_installed, _previous_sigterm
+    global _hooks_installed
+    _install_sigterm(at_init=True)  # again at each init: a handler set since is chained to
     if _hooks_installed:
         return
     _hooks_installed = True
@@ -352,23 +444,51 @@ def _install_hooks() -> None:
 
     sys.excepthook = excepthook
     os.register_at_fork(after_in_child=_after_fork_in_child)
-    if threading.current_thread() is threading.main_thread():
-        try:
-            previous = signal.getsignal(signal.SIGTERM)
-        except (ValueError, OSError):
-            return
-        if previous == signal.SIG_IGN:
-            return  # the process ignores SIGTERM: it will not be preempted by it
-        _previous_sigterm = previous
+
+
+def _install_sigterm(at_init: bool) -> None:
+    """Put ``_on_sigterm`` in front of SIGTERM's current handler (on the main thread only:
+    Python installs signal handlers from there alone).
+
+    Called when localrun is imported, so a run whose first init() is on another thread is
+    covered too; there it takes the place of the default action or of a Python handler only
+    (one installed by C code is left alone), and with no active run it acts exactly as what it
+    replaced. Called again at each init() on the main thread, as before: a handler installed
+    since is then chained to.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    try:
+        current = signal.getsignal(signal.SIGTERM)
+    except (ValueError, OSError):
+        return
+    if current is _on_sigterm or current == signal.SIG_IGN:
+        return  # ignored: the process will not be preempted by it
+    if current is None and not at_init:
+        return  # installed by C code: not ours to wrap before a run asks for it
+    try:
         signal.signal(signal.SIGTERM, _on_sigterm)
+    except (ValueError, OSError):
+        return
+    _previous_sigterm.append(current)
 
 
 def _on_sigterm(signum, frame) -> None:
-    for run in list(_active):
-        run._on_signal(signum)
-    previous = _previous_sigterm
+    global _sigterm_depth
+    depth = _sigterm_depth
+    if depth == 0:
+        for run in list(_active):
+            run._on_signal(signum)
+    # The handler this one replaced; a handler that saved this one as its own previous and
+    # calls it (a chain) gets, one level down, the one before it, and so on.
+    chain = _previous_sigterm
+    previous = chain[-1 - depth] if depth < len(chain) else signal.SIG_DFL
     if callable(previous):
-        previous(signum, frame)
+        _sigterm_depth = depth + 1
+        try:
+            previous(signum, frame)
+        finally:
+            _sigterm_depth = depth
         return
     # Default action: die of SIGTERM, as the scheduler expects.
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
@@ -388,3 +508,6 @@ def _after_fork_in_child() -> None:
     for run in list(_active):
         run._after_fork_in_child()
     _active.clear()
+
+
+_install_sigterm(at_init=False)

@@ -1,63 +1,48 @@
-"""Turning what users log into what a record holds.
+"""Turning what users log into what a record holds, within the value contract (contract.py).
 
-The fast path is msgpack itself: str, int, float, bool, None, lists, tuples and dicts pack
-natively (numpy.float64 is a float). (``Run.log`` packs a dict of only exact str, int, float,
-bool and None values with msgspec instead, to the same bytes; msgspec never sees another type,
-since it packs datetime, Enum, dataclasses and others natively, which this module refuses.) Anything else reaches ``Encoder.default``: numpy scalars
-become Python numbers, numpy arrays a list (32 elements or fewer) or a histogram (more), as
-wandb does, torch tensors likewise, and media objects write their files and become their JSON
-value. A list of media is one value in wandb's format (``images/separated``), which msgpack's
-hook cannot see, so a call that contained media is packed a second time through ``normalize``.
-That second pass also expands chart presets (``log({"pr": plot.pr_curve(...)})`` stores the
-table under ``"pr_table"`` and a chart record for ``"pr"``) and turns a matplotlib figure, or the
-``pyplot`` module, into an Image.
+The fast path is not here: ``Run.log`` packs a dict whose values are all exact str, int,
+float, bool or None with msgspec, directly. Every other call comes here first. ``is_plain``
+checks, by a table of types, whether msgpack would pack the value as it is to a value within
+the contract (the usual nested dict or list is); if not, ``normalize`` walks the value and
+returns its plain form, which satisfies ``contract.value_problem``, or raises a
+``localrun.Error`` naming the key path and showing the value. Either is then packed with no
+hook at all, so nothing is written that the contract (and so a server) would refuse.
+
+- numpy scalars become Python numbers (``np.longdouble`` and every numpy float a float); numpy
+  arrays a list (32 elements or fewer) or a histogram (more), as wandb does; torch tensors
+  likewise; sets a list; int and float subclasses (``IntEnum``, ``np.float64``) plain numbers;
+  integers beyond 64 bits floats.
+- media objects write their files and become their JSON value. A list of media is one value
+  in wandb's format (``images/separated``); chart presets at the top level of a ``log()``
+  (``log({"pr": plot.pr_curve(...)})``) store the table under ``"pr_table"`` and a chart record
+  for ``"pr"``; a matplotlib figure, or the ``pyplot`` module, becomes an Image.
+- a key that is not a str, inside a value: an int, float, bool or None key becomes the text
+  ``json.dumps`` makes of it (``1`` -> ``"1"``, ``True`` -> ``"true"``), as wandb stores it;
+  any other key type is refused (KeyTypeError), and so are two keys of one dict that become
+  the same text.
+- refused (ValueTypeError): bytes, bytearray, memoryview, ``np.bytes_``, ``np.void`` and
+  anything else with no plain form; containers nested deeper than ``contract.MAX_DEPTH``.
 """
 
 from __future__ import annotations
 
 import math
+import reprlib
 import sys
 import types
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from . import contract
 from .blobs import BlobStore
 from .errors import KeyTypeError, ValueTypeError
 from .media.base import KeyedMedia, Media
 from .media.histogram import histogram_value
 
 MAX_LIST_ELEMENTS = 32
-
-
-class Encoder:
-    """msgpack ``default`` hook for one run; remembers whether it met a media object."""
-
-    def __init__(self, store: BlobStore):
-        self.store = store
-        self.saw_media = False
-        #: True while this encoder runs Python code in the middle of packing a record, where a
-        #: signal handler may run and log (Run._pack then uses a packer of its own).
-        self.busy = False
-        #: Media made from other objects (a matplotlib figure) during one call, by id().
-        self.made: dict[int, Media] = {}
-        #: Chart records to write after the current log record: (key, spec) pairs.
-        self.charts: list[tuple[str, dict]] = []
-
-    def default(self, obj: Any) -> Any:
-        self.busy = True
-        try:
-            if isinstance(obj, Media):
-                self.saw_media = True
-                return obj.to_json(self.store)
-            try:
-                return convert(obj)
-            except ValueTypeError:
-                media = as_media(obj, self.made)  # checked last: numpy values never pay for it
-                if media is None:
-                    raise
-            self.saw_media = True
-            return media.to_json(self.store)
-        finally:
-            self.busy = False
+_MAX_DEPTH = contract.MAX_DEPTH
+_MIN_INT, _MAX_INT = contract.MIN_INT, contract.MAX_INT
+_BYTES = (bytes, bytearray, memoryview)
 
 
 def as_media(obj: Any, made: dict[int, Media] | None = None) -> Media | None:
@@ -76,36 +61,114 @@ def as_media(obj: Any, made: dict[int, Media] | None = None) -> Media | None:
     return media
 
 
-def expand_log_data(
+#: How is_plain() takes a value of each type: 0 as it is (a plain scalar, or a subclass msgpack
+#: packs to the bytes of the plain value: np.float64, an IntEnum, a str Enum), 1 a container to
+#: look into, 2 not plain (normalize() must make it so). Learnt for each new type on first sight.
+_PLAIN_KIND: dict[type, int] = {
+    str: 0,
+    int: 0,  # beyond 64 bits, msgpack refuses it: Run._pack_log() then normalizes
+    float: 0,
+    bool: 0,
+    type(None): 0,
+    dict: 1,
+    list: 1,
+    tuple: 1,
+}
+
+
+def _learn_kind(t: type) -> int:
+    if issubclass(t, (str, int, float)) and not issubclass(t, bool):
+        kind = 0
+    elif issubclass(t, (dict, list, tuple)):
+        kind = 1
+    else:
+        kind = 2
+    _PLAIN_KIND[t] = kind
+    return kind
+
+
+def is_plain(value: dict | list | tuple, depth: int = -1) -> bool:
+    """True if msgpack packs ``value`` (a dict, list or tuple ``depth`` containers deep), as it
+    is, to a value within the contract: dicts with str keys, lists, tuples, str, int, float,
+    bool and None (or subclasses msgpack packs alike), nested at most ``contract.MAX_DEPTH``
+    deep; but for an int beyond 64 bits, which msgpack refuses. The usual value is such, and
+    is then packed as it is, without the copy ``normalize()`` makes."""
+    if depth >= _MAX_DEPTH:
+        return False
+    inner = depth + 1
+    kinds = _PLAIN_KIND
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if type(k) is not str and not isinstance(k, str):
+                return False
+            kind = kinds.get(type(v))
+            if kind == 0:
+                continue
+            if kind is None:
+                kind = _learn_kind(type(v))
+            if kind == 2 or (kind == 1 and not is_plain(v, inner)):
+                return False
+        return True
+    for v in value:
+        kind = kinds.get(type(v))
+        if kind == 0:
+            continue
+        if kind is None:
+            kind = _learn_kind(type(v))
+        if kind == 2 or (kind == 1 and not is_plain(v, inner)):
+            return False
+    return True
+
+
+def plain_log_data(
     data: dict, store: BlobStore, made: dict[int, Media] | None = None
 ) -> tuple[dict, list[tuple[str, dict]]]:
-    """``normalize(data)`` for a log record, with chart presets at the top level expanded.
+    """The plain form of a ``log()`` call's data (its keys are str already), with chart presets
+    at its top level expanded. Returns the data and the ``(key, spec)`` of each chart record.
 
-    Returns the plain data and the ``(key, spec)`` of each chart record to write.
+    Walks without building key paths; only a refused value is walked again, with them, for its
+    error message (media objects cache their encoding, so nothing is encoded twice).
     """
     charts: list[tuple[str, dict]] = []
-    if any(isinstance(v, KeyedMedia) for v in data.values()):
-        out: dict = {}
-        for k, v in data.items():
-            if isinstance(v, KeyedMedia) and isinstance(k, str):
-                values, spec = v.expand(k, store)
-                out.update(values)
-                charts.append((k, spec))
-            else:
-                out[k] = v
-        data = out
-    return normalize(data, store, made=made), charts
+    try:
+        return _top(data, store, made, charts, None), charts
+    except (KeyTypeError, ValueTypeError):
+        _top(data, store, made, [], "")  # raises again, naming the key path
+        raise
+
+
+def _top(data: dict, store: BlobStore, made: Any, charts: list, where: str | None) -> dict:
+    out = {}
+    scalars, scalar_of = _SCALARS, _SCALAR_OF
+    for k, v in data.items():
+        if type(k) is not str:
+            k = str.__str__(k)  # a str subclass (check_keys refused every other type)
+        tv = type(v)
+        if tv in scalars or (tv is int and _MIN_INT <= v <= _MAX_INT):
+            out[k] = v
+            continue
+        conv = scalar_of.get(tv)
+        if conv is not None:
+            out[k] = conv(v)
+        elif isinstance(v, KeyedMedia):
+            values, spec = v.expand(k, store)
+            out.update(_dict(values, store, made, -1, where))
+            charts.append((k, spec))
+        else:
+            out[k] = _normalize(v, store, made, 0, None if where is None else repr(k))
+    return out
 
 
 def convert(obj: Any) -> Any:
-    """A plain value for a non-native ``obj``; raises ValueTypeError when there is none."""
+    """A plain value (or a list or dict to walk further) for ``obj``, which is none of the
+    types ``normalize`` handles itself; raises ValueTypeError when there is none."""
     module = type(obj).__module__
     if module == "numpy" or module.startswith("numpy."):
         np = sys.modules["numpy"]
         if isinstance(obj, np.ndarray):
             return array_value(obj)
         if isinstance(obj, np.generic):
-            return obj.item()
+            return _numpy_scalar(obj, np)
     if module.startswith("torch"):
         return _torch_value(obj)
     if isinstance(obj, (set, frozenset)):
@@ -116,7 +179,21 @@ def convert(obj: Any) -> Any:
         return array_value(np.asarray(obj))
     if hasattr(obj, "item") and callable(obj.item) and getattr(obj, "size", 2) == 1:
         return obj.item()
-    raise ValueTypeError(
+    raise _unstorable(obj)
+
+
+def _numpy_scalar(obj: Any, np: Any) -> Any:
+    if isinstance(obj, np.floating):
+        return float(obj)  # np.longdouble's item() is itself: stored as the nearest float
+    if not isinstance(obj, (np.void, np.bytes_)):
+        value = obj.item()
+        if type(value) in (int, float, bool, str):
+            return value
+    raise _unstorable(obj)
+
+
+def _unstorable(obj: Any) -> ValueTypeError:
+    return ValueTypeError(
         f"cannot log a value of type {type(obj).__module__}.{type(obj).__qualname__}: {_short(obj)}. "
         "Log numbers, strings, lists, dicts, numpy arrays or localrun media (Image, Histogram, ...)"
     )
@@ -144,46 +221,207 @@ def _torch_value(t: Any) -> Any:
 
 
 def normalize(
-    value: Any, store: BlobStore, where: str = "", made: dict[int, Media] | None = None
+    value: Any,
+    store: BlobStore,
+    where: str = "",
+    made: dict[int, Media] | None = None,
+    depth: int = 0,
 ) -> Any:
-    """The plain form of ``value``, walking it fully; error messages name the key path."""
+    """The plain form of ``value`` (``depth`` containers deep already), walking it fully.
+
+    The result satisfies ``contract.value_problem``; anything that cannot is refused with a
+    ``localrun.Error`` whose message names the key path (``where``) and shows the value. A
+    top-level dict of a record is walked at depth -1, so its values are at depth 0.
+    """
+    try:
+        return _normalize(value, store, made, depth, None)
+    except (KeyTypeError, ValueTypeError):
+        _normalize(value, store, made, depth, where)  # raises again, naming the key path
+        raise
+
+
+# The walk. ``where`` is the key path of ``value`` for error messages, or None while walking
+# without building paths (the first walk: see normalize()). A plain scalar in a dict or list
+# is taken inline, without a call; so is a scalar with one plain form (np.float64, an IntEnum,
+# a str subclass), through the function _SCALAR_OF learns for its type.
+
+_SCALARS = frozenset((str, float, bool, type(None)))
+_SCALAR_OF: dict[type, Callable[[Any], Any] | None] = {}
+
+
+def _normalize(value: Any, store: BlobStore, made: Any, depth: int, where: str | None) -> Any:
     t = type(value)
-    if value is None or t in (str, int, float, bool):
-        if t is int and not -(2**63) <= value < 2**64:
-            return float(value)  # beyond 64 bits: msgpack has no exact form
+    if t in _SCALARS:
         return value
+    if t is int:
+        return value if _MIN_INT <= value <= _MAX_INT else float(value)
+    if t is dict:
+        return _dict(value, store, made, depth, where)
+    if t is list or t is tuple:
+        return _list(value, store, made, depth, where)
+    try:
+        conv = _SCALAR_OF[t]
+    except KeyError:
+        conv = _SCALAR_OF[t] = _scalar_function(t)
+    if conv is not None:
+        return conv(value)
+    return _other(value, store, made, depth, where)
+
+
+def _scalar_function(t: type) -> Callable[[Any], Any] | None:
+    """The function giving the plain scalar of every value of type ``t``, if there is one."""
+    if issubclass(t, str):
+        return str.__str__  # np.str_, a str Enum: its text
+    if issubclass(t, float):
+        return float  # np.float64
+    if issubclass(t, int) and not issubclass(t, bool):
+        return _int  # an IntEnum
+    if t.__module__ == "numpy":
+        np = sys.modules["numpy"]
+        if issubclass(t, np.floating):
+            return float  # np.longdouble's item() is itself: the nearest float
+        if issubclass(t, np.bool_):
+            return bool
+        if issubclass(t, np.integer) and not issubclass(t, np.timedelta64):
+            return _int
+    return None
+
+
+def _int(value: Any) -> int | float:
+    i = int(value)
+    return i if _MIN_INT <= i <= _MAX_INT else float(i)  # beyond 64 bits: no exact form
+
+
+def _dict(value: dict, store: BlobStore, made: Any, depth: int, where: str | None) -> dict:
+    if depth >= _MAX_DEPTH:
+        raise _too_deep(value, where)
+    inner = depth + 1
+    scalars, scalar_of = _SCALARS, _SCALAR_OF
+    out = {}
+    renamed = False
+    for k, v in value.items():
+        if type(k) is not str:
+            k = _key_text(k, where)
+            renamed = True
+        tv = type(v)
+        if tv in scalars or (tv is int and _MIN_INT <= v <= _MAX_INT):
+            out[k] = v
+            continue
+        conv = scalar_of.get(tv)
+        if conv is not None:
+            out[k] = conv(v)
+        elif where is None:
+            out[k] = _normalize(v, store, made, inner, None)
+        else:
+            out[k] = _normalize(v, store, made, inner, f"{where}/{k}" if where else repr(k))
+    if renamed and len(out) != len(value):
+        raise _same_text(value, where)
+    return out
+
+
+def _list(value: list | tuple, store: BlobStore, made: Any, depth: int, where: str | None) -> Any:
+    if depth >= _MAX_DEPTH:
+        raise _too_deep(value, where)
+    if value and isinstance(value[0], Media):
+        kind = type(value[0])
+        if all(type(v) is kind for v in value):
+            combined = kind.combine(list(value), store)
+            if combined is not None:
+                return _normalize(combined, store, made, depth, where)
+    inner = depth + 1
+    scalars, scalar_of = _SCALARS, _SCALAR_OF
+    out = []
+    append = out.append
+    for i, v in enumerate(value):
+        tv = type(v)
+        if tv in scalars or (tv is int and _MIN_INT <= v <= _MAX_INT):
+            append(v)
+            continue
+        conv = scalar_of.get(tv)
+        if conv is not None:
+            append(conv(v))
+        else:
+            append(_normalize(v, store, made, inner, None if where is None else f"{where}[{i}]"))
+    return out
+
+
+def _other(value: Any, store: BlobStore, made: Any, depth: int, where: str | None) -> Any:
+    """``_normalize`` for every type that is not a plain one nor a scalar with a plain form."""
     if isinstance(value, Media):
-        return value.to_json(store)
+        return _normalize(value.to_json(store), store, made, depth, where)
+    if isinstance(value, _BYTES):
+        raise ValueTypeError(
+            f"{where or 'value'}: {type(value).__name__} ({_short(value)}) cannot be logged. "
+            "Decode it to a str, or save it as a file and log the file (e.g. as media)"
+        )
     if isinstance(value, dict):
-        out = {}
-        for k, v in value.items():
-            if not isinstance(k, str):
-                raise KeyTypeError(
-                    f"keys must be strings, but {where or 'the dict'} has key {k!r} ({type(k).__name__}). "
-                    f"Use str keys, e.g. {str(k)!r}"
-                )
-            out[k] = normalize(v, store, f"{where}/{k}" if where else repr(k), made)
-        return out
+        return _dict(dict(value), store, made, depth, where)  # OrderedDict, defaultdict...
     if isinstance(value, (list, tuple)):
-        if value and all(isinstance(v, Media) for v in value):
-            kind = type(value[0])
-            if all(type(v) is kind for v in value):
-                combined = kind.combine(list(value), store)
-                if combined is not None:
-                    return combined
-        return [normalize(v, store, f"{where}[{i}]", made) for i, v in enumerate(value)]
-    if isinstance(value, (str, bytes)):
-        return value
+        return _list(list(value), store, made, depth, where)  # a namedtuple...
     try:
         plain = convert(value)
     except ValueTypeError as exc:
         media = as_media(value, made)
         if media is not None:
-            return media.to_json(store)
+            return _normalize(media.to_json(store), store, made, depth, where)
         raise ValueTypeError(f"{where or 'value'}: {exc}") from None
-    if isinstance(plain, (list, dict)):
-        return normalize(plain, store, where, made)
-    return plain
+    if type(plain) is type(value):  # no plainer form: do not walk it again
+        raise ValueTypeError(f"{where or 'value'}: {_unstorable(value)}")
+    return _normalize(plain, store, made, depth, where)
+
+
+def _too_deep(value: Any, where: str | None) -> ValueTypeError:
+    at = where or "value"
+    at = at if len(at) <= 80 else at[:40] + "..." + at[-37:]
+    return ValueTypeError(
+        f"{at}: nested deeper than {_MAX_DEPTH} containers ({_short(value)}). "
+        "Flatten it (e.g. 'a/b/c' keys), or log it as a string or a file"
+    )
+
+
+def key_text(key: Any) -> str | None:
+    """The text ``json.dumps`` makes of a non-str dict key (int, float, bool, None), or None."""
+    if isinstance(key, str):
+        return str.__str__(key)
+    if key is True:
+        return "true"
+    if key is False:
+        return "false"
+    if key is None:
+        return "null"
+    if isinstance(key, float):
+        if math.isnan(key):
+            return "NaN"
+        if math.isinf(key):
+            return "Infinity" if key > 0 else "-Infinity"
+        return float.__repr__(key)
+    if isinstance(key, int):
+        return int.__repr__(key)
+    return None
+
+
+def _key_text(key: Any, where: str) -> str:
+    text = key_text(key)
+    if text is None:
+        raise KeyTypeError(
+            f"{where or 'a dict'}: the key {_short(key)} ({type(key).__name__}) cannot be stored. "
+            f"Keys must be strings (an int, float, bool or None key is stored as its JSON text): "
+            f"use e.g. {str(key)!r}"
+        )
+    return text
+
+
+def _same_text(value: dict, where: str) -> KeyTypeError:
+    seen: dict[str, Any] = {}
+    for k in value:
+        text = key_text(k)
+        if text in seen:
+            return KeyTypeError(
+                f"{where or 'a dict'}: the keys {_short(seen[text])} and {_short(k)} are both stored "
+                f"as {text!r}; keep one of them, or rename one"
+            )
+        seen[text] = k
+    return KeyTypeError(f"{where or 'a dict'}: two keys are stored as the same text")
 
 
 def check_keys(data: dict) -> None:
@@ -196,9 +434,67 @@ def check_keys(data: dict) -> None:
             )
 
 
-def _short(obj: Any) -> str:
+def config_value(value: Any, where: str = "config", depth: int = -1) -> Any:
+    """What config stores for ``value``: plain data as is, keys of any type as text, and
+    anything else as its ``str()`` (wandb's rule). Refuses only nesting deeper than
+    ``contract.MAX_DEPTH`` (ValueTypeError)."""
+    t = type(value)
+    if t is str or t is float or t is bool or value is None:
+        return value
+    if t is int:
+        return value if _MIN_INT <= value <= _MAX_INT else float(value)
+    if isinstance(value, str):
+        return str.__str__(value)
+    if isinstance(value, float):
+        return float(value)
+    if isinstance(value, int):
+        return config_value(int(value), where, depth)
+    if isinstance(value, (Mapping, list, tuple)):
+        if depth >= _MAX_DEPTH:
+            raise ValueTypeError(
+                f"{where}: nested deeper than {_MAX_DEPTH} containers ({_short(value)}). "
+                "Flatten it, or store it as a string"
+            )
+        if isinstance(value, (list, tuple)):
+            return [config_value(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
+        out = {}
+        for k, v in value.items():
+            text = key_text(k)
+            k = str(k) if text is None else text
+            if k in out:
+                raise KeyTypeError(
+                    f"{where}: two keys are stored as {k!r} (config keys are stored as text); "
+                    "keep one of them, or rename one"
+                )
+            out[k] = config_value(v, f"{where}.{k}", depth + 1)
+        return out
+    module = type(value).__module__
+    if module == "numpy" or module.startswith("torch"):
+        try:
+            plain = value.tolist() if hasattr(value, "tolist") else value.item()
+        except Exception:
+            plain = value
+        if type(plain) is not type(value):
+            return config_value(plain, where, depth)
+        if module == "numpy" and isinstance(value, sys.modules["numpy"].floating):
+            return float(value)  # np.longdouble: its tolist() is itself
+    return str(value)
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 60, 60
+
+
+def short(obj: Any) -> str:
+    """``repr(obj)``, cut to about 80 characters; a container only a few levels deep (a value
+    nested a thousand deep has no repr)."""
+    if isinstance(obj, (dict, list, tuple, set, frozenset)):
+        return _REPR.repr(obj)
     text = repr(obj)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+_short = short
 
 
 def is_number(v: Any) -> bool:

@@ -5,6 +5,11 @@ the rows: it merges each call's data into the pending row and writes the row out
 rules say so, stamping ``_step``, ``_runtime`` and ``_timestamp``. It also folds config,
 summary, define_metric, metadata and the end state out of the same records.
 
+The stamps win over logged values of the same keys (which ``log()`` refuses, but a run written
+by an older localrun may hold), except a logged ``_timestamp`` that is a number: as in wandb,
+that is the row's time (the last call merged into the row decides). ``_runtime`` is never
+negative, whatever the records' times.
+
 Replay holds one pending row and a summary, never the history: memory stays flat however many
 rows a run has.
 """
@@ -97,16 +102,26 @@ class Replay:
         # Whether the inline path may apply: only feed() changes that (and the segment's start
         # and runtime base), so it is worked out again after each feed() only.
         fast = (
-            self.pending is None and not counter.pending and not self._explicit and not self.metrics
+            self.pending is None
+            and not counter.pending
+            and not self._explicit
+            and not self.metrics
+            and self._segment_start is not None
         )
         start = self._segment_start
         base = self._runtime_base
         for _, rec in records:
             # A tuple is a sound log record, its types checked by the reader, with no None
-            # value in its data (a list is any record, checked by feed()).
+            # value in its data (a list is any record, checked by feed()). One that logged
+            # _step or _timestamp goes through feed(), which stamps those.
             if fast and type(rec) is tuple:
                 data = rec[3]
-                if rec[4] is None and rec[5] is not False:
+                if (
+                    rec[4] is None
+                    and rec[5] is not False
+                    and "_step" not in data
+                    and "_timestamp" not in data
+                ):
                     t = rec[2]
                     self.last_time = self.pending_time = t
                     cur = counter.step
@@ -115,14 +130,17 @@ class Replay:
                         cur = writer_step
                     counter.step = cur + 1
                     latest.update(data)
-                    runtime = base + (t - start if start is not None else 0.0)
+                    runtime = t - start
+                    if runtime < 0.0:
+                        runtime = 0.0  # a record from before its segment began (a clock set back)
+                    runtime += base
                     self.rows += 1
                     self.last_step = cur
                     latest["_step"] = cur
                     latest["_runtime"] = runtime
                     latest["_timestamp"] = t
                     if keep_rows:
-                        if data_only and "_runtime" not in data and "_timestamp" not in data:
+                        if data_only and "_runtime" not in data:
                             yield data
                         else:
                             yield {"_step": cur, **data, "_runtime": runtime, "_timestamp": t}
@@ -133,6 +151,7 @@ class Replay:
                 and not counter.pending
                 and not self._explicit
                 and not self.metrics
+                and self._segment_start is not None
             )
             start = self._segment_start
             base = self._runtime_base
@@ -200,6 +219,8 @@ class Replay:
             and (commit is None or commit)
             and self.pending is None
             and (type(writer_step) is not int or writer_step <= counter.step)
+            and "_step" not in data
+            and "_timestamp" not in data
         ):
             # The common call, log(data) with nothing pending, inline: exactly what the general
             # path below does (advance, merge into an empty row, write it at the current step),
@@ -209,9 +230,7 @@ class Replay:
             counter.pending = False
             t = self.pending_time = rec[2]
             self._merge_summary(data)
-            runtime = self._runtime_base + (
-                t - self._segment_start if self._segment_start is not None else 0.0
-            )
+            runtime = self._runtime(t)
             self.rows += 1
             self.last_step = at
             latest = self._latest
@@ -237,6 +256,8 @@ class Replay:
         pending = self.pending
         if pending is None:
             self.pending = pending = {}
+        elif "_timestamp" in pending and "_timestamp" not in data:
+            del pending["_timestamp"]  # the row's time is the last call's, as in wandb
         pending.update(data)
         self.pending_time = rec[2]
         self._merge_summary(data)
@@ -251,14 +272,23 @@ class Replay:
             return []
         return [self._row(at)]
 
+    def _runtime(self, t: float) -> float:
+        start = self._segment_start
+        runtime = t - start if start is not None else 0.0
+        return self._runtime_base + (runtime if runtime > 0.0 else 0.0)
+
     def _row(self, step: int) -> dict:
         data = self.pending or {}
         self.pending = None
         t = self.pending_time
-        runtime = self._runtime_base + (
-            t - self._segment_start if self._segment_start is not None else 0.0
-        )
+        runtime = self._runtime(t)
         row = {"_step": step, **data, "_runtime": runtime, "_timestamp": t}
+        if "_step" in data:
+            row["_step"] = step  # the stamped step wins (the key stays first)
+        if "_timestamp" in data:
+            logged = data["_timestamp"]
+            if type(logged) is float or type(logged) is int:
+                row["_timestamp"] = t = logged  # a logged time is the row's time, as in wandb
         self.rows += 1
         self.last_step = step
         latest = self._latest

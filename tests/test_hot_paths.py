@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import localrun
+from localrun.contract import RESERVED_KEYS
 from localrun.errors import KeyTypeError, ValueTypeError
 from localrun.media.histogram import histogram_value
 from localrun.record import frame, kinds
@@ -286,9 +287,28 @@ def _edge_case_run(tmp_path) -> str:
     r = localrun.init(project="p", dir=str(tmp_path), settings={"quiet": True})
     for i in range(5):
         r.log({"a": i * 0.5, "b": i})
-    r.log({"_step": 3, "a": 1.0})  # the row's own keys the fast paths must not hide
-    r.log({"_runtime": 7, "a": 2.0})
-    r.log({"_timestamp": {"_type": "x"}, "a": 2.5})
+    # The row's own keys, which the fast paths must not let through: log() refuses them now,
+    # but a run written by an older localrun may hold them.
+    for data in ({"_step": 3, "a": 1.0}, {"_runtime": 7, "a": 2.0}):
+        r._writer.append(
+            msgpack.packb((kinds.LOG, next(r._seqs), r._clock.now(), data, None, None, r.step))
+        )
+        r._steps.step += 1
+    r.log({"_timestamp": 1.5e9, "a": 2.25})
+    r._writer.append(
+        msgpack.packb(
+            (
+                kinds.LOG,
+                next(r._seqs),
+                r._clock.now(),
+                {"_timestamp": {"_type": "x"}, "a": 2.5},
+                None,
+                None,
+                r.step,
+            )
+        )
+    )
+    r._steps.step += 1
     r.log({"a": None, "b": 1})
     r.log({"a": 3.0}, commit=False)
     r.log({"b": 4})
@@ -387,7 +407,11 @@ def test_records_of_plain_values_are_the_bytes_msgpack_packs(tmp_path):
 
     @settings(max_examples=300, deadline=None)
     @given(
-        data=st.dictionaries(st.text(max_size=40), plain_scalars, max_size=20),
+        data=st.dictionaries(
+            st.text(max_size=40).filter(lambda k: k not in RESERVED_KEYS),
+            plain_scalars,
+            max_size=20,
+        ),
         commit=st.sampled_from([None, True, False]),
     )
     def log_one(data, commit):
@@ -447,7 +471,7 @@ class Shape(msgspec.Struct):
     sides: int = 3
 
 
-# Values msgspec packs natively but msgpack does not: they reach Encoder.default as before.
+# Values msgspec packs natively but msgpack does not: values.normalize refuses them, as before.
 REFUSED = [
     datetime.datetime(2024, 1, 2, 3, 4, 5),
     datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc),
@@ -475,7 +499,7 @@ def test_values_msgspec_could_pack_are_refused_as_before(run, value):
     assert run.step == 0
 
 
-def test_subclasses_enums_sets_and_buffers_are_logged_as_before(run):
+def test_subclasses_enums_and_sets_are_logged_as_before(run):
     run.log(
         {
             "level": Level.HIGH,
@@ -485,8 +509,6 @@ def test_subclasses_enums_sets_and_buffers_are_logged_as_before(run):
             "flag": np.bool_(True),
             "set": {2},
             "frozen": frozenset({3}),
-            "buf": bytearray(b"ab"),
-            "view": memoryview(b"cd"),
             "tuple": (1, 2),
             Key("sub"): Key("str"),
         }
@@ -505,8 +527,6 @@ def test_subclasses_enums_sets_and_buffers_are_logged_as_before(run):
         "flag": True,
         "set": [2],
         "frozen": [3],
-        "buf": b"ab",
-        "view": b"cd",
         "tuple": [1, 2],
         "sub": "str",
     }
@@ -515,7 +535,7 @@ def test_subclasses_enums_sets_and_buffers_are_logged_as_before(run):
 
 def test_a_log_made_while_another_is_packing_is_written_whole(run):
     # What a signal handler does when it logs while log() is converting a value: the nested
-    # call (plain values, so msgspec) and the outer one (through Encoder.default) both land.
+    # call (plain values, so msgspec) and the outer one (through values.normalize) both land.
     class Tensor:
         shape = (3,)
 

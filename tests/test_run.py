@@ -362,11 +362,14 @@ def test_log_accepts_deprecated_sync_argument(runs):
     assert len(rows) == 2
 
 
-def test_bad_config_at_init_fails_cleanly_and_leaves_no_live_run(runs):
-    with pytest.raises(localrun.Error):
-        localrun.init(dir=runs, id="badcfg", config={1: "x"})
+def test_bad_config_at_init_is_refused_before_anything_is_written(runs):
+    deep: list = []
+    for _ in range(100):
+        deep = [deep]
+    with pytest.raises(localrun.Error, match="nested deeper than 64"):
+        localrun.init(dir=runs, id="badcfg", config={"layers": deep})
     assert localrun.run is None
-    assert RunView(os.path.join(runs, "badcfg")).to_json()["state"] == "failed"
+    assert not os.path.exists(os.path.join(runs, "badcfg"))
 
 
 def test_a_signal_handler_may_log_while_log_is_running(runs):
@@ -422,3 +425,88 @@ def test_run_summary_reads_back_with_replays_rules(runs):
     run.finish()
     assert run.summary["loss"] == 1.0 and dict(run.summary.items()) == {"loss": 1.0}
     assert RunView(run.dir).to_json()["summary"]["loss"] == 1.0
+
+
+# --- issue 10, row 3: a record is at most contract.MAX_RECORD_BYTES ---------------------------
+
+
+def test_a_record_over_the_size_limit_is_refused_at_the_call_and_the_run_goes_on(runs):
+    from localrun import contract
+    from localrun.record.frame import MAX_PAYLOAD_BYTES
+
+    assert contract.MAX_RECORD_BYTES < MAX_PAYLOAD_BYTES  # what log() wrote, readers read
+    run = localrun.init(dir=runs)
+    run.log({"a": 1})
+    size = os.path.getsize(os.path.join(run.dir, "segments", "000001.lrs"))
+    with pytest.raises(localrun.errors.ValueTypeError) as err:
+        run.log({"s": "x" * 70_000_000})
+    message = str(err.value)
+    assert "70000" in message and "16 MiB" in message and "file" in message and "split" in message
+    assert isinstance(err.value, ValueError)
+    with pytest.raises(localrun.errors.ValueTypeError, match="16 MiB"):
+        run.log({"many": ["y" * 1000] * 20_000})  # not plain: the other packing path
+    with pytest.raises(localrun.errors.ValueTypeError, match="summary change.*16 MiB"):
+        run.summary["s"] = "x" * (contract.MAX_RECORD_BYTES + 1)
+    with pytest.raises(localrun.errors.ValueTypeError, match="config change.*16 MiB"):
+        run.config["s"] = "x" * (contract.MAX_RECORD_BYTES + 1)
+    assert os.path.getsize(os.path.join(run.dir, "segments", "000001.lrs")) == size
+    assert run.step == 1
+    run.log({"b": 2})
+    run.finish()
+    rows, view = history(run.dir)
+    assert rows == [{"_step": 0, "a": 1}, {"_step": 1, "b": 2}] and view.damage == []
+
+
+def test_a_record_just_under_the_size_limit_is_written_and_read_back(runs):
+    from localrun import contract
+
+    run = localrun.init(dir=runs)
+    big = "x" * (contract.MAX_RECORD_BYTES - 1024)
+    run.log({"s": big})
+    run.finish()
+    (row,), view = history(run.dir)
+    assert row["s"] == big and view.damage == [] and view.torn_tails == 0
+
+
+# --- issue 10, row 5: the keys replay stamps on every row -------------------------------------
+
+
+@pytest.mark.parametrize("key", ["_step", "_runtime"])
+def test_a_logged_step_or_runtime_key_is_refused_at_the_call(runs, key):
+    run = localrun.init(dir=runs)
+    run.log({"a": 1})
+    for data in ({key: 5}, {key: 1.5, "x": 1.0}, {key: [1], "x": np.float32(1)}):
+        with pytest.raises(localrun.errors.ValueTypeError, match=f"'{key}'"):
+            run.log(data)
+    assert run.step == 1
+    run.log({"a": 2, "nested": {key: 1}})  # only the top level is the row's
+    run.finish()
+    rows, view = history(run.dir)
+    assert rows == [{"_step": 0, "a": 1}, {"_step": 1, "a": 2, "nested": {key: 1}}]
+    from localrun import contract
+
+    assert all(contract.row_problem(r) is None for r in RunView(run.dir).rows())
+
+
+def test_a_logged_timestamp_is_the_rows_time_as_in_wandb(runs):
+    import time
+
+    run = localrun.init(dir=runs)
+    run.log({"x": 1, "_timestamp": 1_600_000_000.5})
+    run.log({"x": 2})
+    run.log({"x": 3, "_timestamp": np.float64(1_600_000_100)}, commit=False)
+    run.log({"y": 3})  # the last call merged into a row gives its time: this one's own
+    run.log({"x": 4, "_timestamp": 1_600_000_100}, commit=False)
+    run.log({"z": 4, "_timestamp": 1_600_000_200})
+    for bad in ("yesterday", None, float("nan"), True, [1.0]):
+        with pytest.raises(localrun.errors.ValueTypeError, match="_timestamp"):
+            run.log({"_timestamp": bad})
+    run.finish()
+    rows = list(RunView(run.dir).rows())
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3]
+    assert rows[0]["_timestamp"] == 1_600_000_000.5
+    assert abs(rows[1]["_timestamp"] - time.time()) < 60
+    assert abs(rows[2]["_timestamp"] - time.time()) < 60 and rows[2]["x"] == 3
+    assert rows[3]["_timestamp"] == 1_600_000_200 and rows[3]["x"] == 4
+    assert all(0 <= r["_runtime"] < 60 for r in rows)  # _runtime is the run's own clock
+    assert RunView(run.dir).to_json()["summary"]["_timestamp"] == 1_600_000_200

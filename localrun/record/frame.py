@@ -23,8 +23,9 @@ from dataclasses import dataclass
 MAGIC = b"LRSEG\x00\x01\n"
 HEADER = struct.Struct("<II")
 HEADER_SIZE = HEADER.size
-# A record is one log() call; media live in their own files. 64 MiB is far past any real
-# record and keeps a damaged length field from sending the reader on a long walk.
+# A record is one log() call; media live in their own files. The writer refuses a record over
+# contract.MAX_RECORD_BYTES (16 MiB); readers accept up to 64 MiB, above that, so every record
+# ever written is read, and a damaged length field cannot send the reader on a long walk.
 MAX_PAYLOAD_BYTES = 64 * 1024 * 1024
 
 

@@ -76,3 +76,75 @@ def test_rows_carry_runtime_and_timestamp_after_the_data():
     (row,) = r.feed([kinds.LOG, 1, 102.5, {"x": 1}, None, None, 0])
     assert list(row) == ["_step", "x", "_runtime", "_timestamp"]
     assert row == {"_step": 0, "x": 1, "_runtime": 2.5, "_timestamp": 102.5}
+
+
+# --- issue 10, rows 5 and 18: what replay stamps on a row wins over what old data holds ---------
+
+
+def _old_run(tmp_path, records):
+    """A run directory holding ``records`` (data, time offset) as an older localrun wrote them:
+    log() refuses _step and _runtime now, and its times never go back."""
+    import msgpack
+
+    import localrun
+
+    run = localrun.init(dir=str(tmp_path), id="old", settings={"quiet": True})
+    start = run.start_time
+    for data, dt in records:
+        record = (kinds.LOG, next(run._seqs), start + dt, data, None, None, run.step)
+        run._writer.append(msgpack.packb(record))
+        run._steps.step += 1
+    run.finish(quiet=True)
+    return run.dir
+
+
+def test_a_logged_step_never_overrides_the_rows_step(tmp_path):
+    from localrun.sync import RunView
+
+    path = _old_run(
+        tmp_path,
+        [({"x": 0}, 1.0), ({"_step": 5, "x": 1}, 2.0), ({"x": 2}, 3.0), ({"_step": 0}, 4.0)],
+    )
+    rows = list(RunView(path).rows())
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3]
+    assert [list(r)[0] for r in rows] == ["_step"] * 4  # the step is still the first column
+    assert RunView(path).to_json()["summary"]["_step"] == 3
+    logged = list(RunView(path).logged())
+    assert all("_step" not in r or r["_step"] == i for i, r in enumerate(logged))
+    # feed() record by record (lists, not the reader's tuples) stamps the same
+    r = Replay()
+    r.start_segment({}, 100.0)
+    out = r.feed([kinds.LOG, 1, 101.0, {"_step": 7, "a": 1}, None, None, 0])
+    out += r.feed([kinds.LOG, 2, 102.0, {"_step": 9, "a": 2}, None, False, 1])
+    out += r.feed([kinds.LOG, 3, 103.0, {"b": 2}, None, None, 1])
+    assert [(row["_step"], row["a"]) for row in out] == [(0, 1), (1, 2)]
+
+
+def test_runtime_is_never_negative_for_records_older_than_their_segment(tmp_path):
+    from localrun.sync import RunView
+
+    # A wall clock set back while an older localrun wrote: times before the segment's start.
+    path = _old_run(tmp_path, [({"x": 0}, 1.0), ({"x": 1}, -3600.0), ({"x": 2}, 2.0)])
+    for view_rows in (RunView(path).rows(), iter(fed_rows(path))):
+        rows = list(view_rows)
+        assert [r["x"] for r in rows] == [0, 1, 2]
+        assert all(r["_runtime"] >= 0.0 for r in rows), rows
+    r = Replay()
+    r.start_segment({}, 100.0)
+    (row,) = r.feed([kinds.LOG, 1, 40.0, {"a": 1}, 3, True, 0])  # the general path
+    assert row["_runtime"] == 0.0 and row["_timestamp"] == 40.0
+
+
+def fed_rows(path):
+    """The rows feed() makes record by record (lists, so never the reader's fast path)."""
+    import os
+
+    from localrun.record.segment import SegmentReader
+
+    r = Replay()
+    for name in sorted(os.listdir(os.path.join(path, "segments"))):
+        records = [list(rec) for _, rec in SegmentReader(os.path.join(path, "segments", name))]
+        r.start_segment(records[0][3], records[0][2])
+        for rec in records:
+            yield from r.feed(rec)
+        yield from r.end_segment()
