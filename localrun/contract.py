@@ -27,19 +27,25 @@ MAX_DEPTH = 64
 #: The largest record one call may write, packed (a ``log()`` call's data and its envelope).
 #: Readers accept frames up to ``record.frame.MAX_PAYLOAD_BYTES``, which is larger.
 MAX_RECORD_BYTES = 16 * 1024 * 1024
+#: A record (a row, a document) packed into more than this many bytes is counted, and may hold
+#: at most MAX_VALUES values: each list item, dict key and dict value counts 1, each list or
+#: dict CONTAINER_WEIGHT more. What a server decodes stays within a few tens of MB that way.
+COUNTED_ABOVE_BYTES = 256 * 1024
+MAX_VALUES = 500_000
+CONTAINER_WEIGHT = 8
 #: Integers a record can hold exactly (msgpack's range).
 MIN_INT, MAX_INT = -(2**63), 2**64 - 1
 #: Keys of a history row that replay sets itself: a logged value may not use them.
 RESERVED_KEYS = frozenset(("_step", "_runtime", "_timestamp"))
 
 #: A run id names the run's folder and its URL on a server.
-RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$")
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # fullmatch: no newline after it
 RUN_ID_RULE = (
     "1-128 letters, digits, '_', '-' or '.', starting with a letter or digit, with no '..'"
 )
 #: A project is free text, but for the characters that would be ambiguous in a URL path
 #: (wandb refuses the same ones at init).
-PROJECT = re.compile(r"^[^/\\#?%:.\s\x00-\x1f\x7f][^/\\#?%:\x00-\x1f\x7f]{0,127}$")
+PROJECT = re.compile(r"[^/\\#?%:.\s\x00-\x1f\x7f][^/\\#?%:\x00-\x1f\x7f]{0,127}")
 PROJECT_RULE = "1-128 characters, none of / \\ # ? % : or control characters, not starting with '.' or a space, no trailing space"
 
 _SCALARS = frozenset((str, float, bool, type(None)))
@@ -47,7 +53,7 @@ _SCALARS = frozenset((str, float, bool, type(None)))
 
 def run_id_problem(run_id: object) -> str | None:
     """Why ``run_id`` is not a usable run id, or None."""
-    if type(run_id) is not str or not RUN_ID.match(run_id) or ".." in run_id:
+    if type(run_id) is not str or not RUN_ID.fullmatch(run_id) or ".." in run_id:
         return f"run id {_short(run_id)} is not allowed: use {RUN_ID_RULE}"
     return None
 
@@ -56,7 +62,7 @@ def project_problem(project: object) -> str | None:
     """Why ``project`` is not a usable project name, or None."""
     if (
         type(project) is not str
-        or not PROJECT.match(project)
+        or not PROJECT.fullmatch(project)
         or ".." in project
         or project != project.strip()
     ):
@@ -98,6 +104,36 @@ def value_problem(value: Any, where: str = "value", depth: int = 0) -> str | Non
         return (
             f"{at}: a value of type {t.__module__}.{t.__qualname__} ({_short(v)}) cannot be stored"
         )
+    return None
+
+
+def count_problem(value: Any, where: str = "this record") -> str | None:
+    """Why ``value`` holds too many values for a record over ``COUNTED_ABOVE_BYTES``, or None.
+
+    Counts as a server does (see ``MAX_VALUES``) and stops as soon as the count is over.
+    """
+    count = 0
+    stack = [value]
+    pop, push = stack.pop, stack.append
+    while stack:
+        v = pop()
+        t = type(v)
+        if t is dict:
+            count += 2 * len(v) + CONTAINER_WEIGHT
+            for item in v.values():
+                if type(item) is dict or type(item) is list:
+                    push(item)
+        elif t is list:
+            count += len(v) + CONTAINER_WEIGHT
+            for item in v:
+                if type(item) is dict or type(item) is list:
+                    push(item)
+        if count > MAX_VALUES:
+            return (
+                f"{where} holds over {MAX_VALUES:,} values (each list item, dict key and dict value "
+                f"counts 1, each list or dict {CONTAINER_WEIGHT}), more than a server takes in one "
+                "record: save it to a file and log it as media (a Table, say), or split it over calls"
+            )
     return None
 
 

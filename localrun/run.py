@@ -43,6 +43,7 @@ _LOG = kinds.LOG
 #: types takes msgspec; every other call is made plain by normalize and packed by msgpack.
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 _MAX_RECORD_BYTES = contract.MAX_RECORD_BYTES
+_COUNTED_ABOVE_BYTES = contract.COUNTED_ABOVE_BYTES
 _SUMMARY_AGGREGATES = {"min", "max", "mean", "first", "last", "best", "none", "copy"}
 
 
@@ -246,8 +247,8 @@ class Run:
                     record = (_LOG, record[1], t, data, step, commit, cur)
             if payload is None:
                 payload = self._pack_log(record)
-            if len(payload) > _MAX_RECORD_BYTES:
-                raise _too_big("this log() call", len(payload))
+            if len(payload) > _COUNTED_ABOVE_BYTES:
+                _check_size(payload, "this log() call")
             if step is None and commit is not False:
                 counter.step = cur + 1  # the common case, inline: write the row, next step
                 counter.pending = False
@@ -331,8 +332,8 @@ class Run:
     def _pack(self, record: tuple) -> bytes:
         """Pack a record of plain fields; refuses one over the size limit."""
         payload = self._packer.pack(record)
-        if len(payload) > _MAX_RECORD_BYTES:
-            raise _too_big(f"this {kinds.NAMES[record[0]]} change", len(payload))
+        if len(payload) > _COUNTED_ABOVE_BYTES:
+            _check_size(payload, f"this {kinds.NAMES[record[0]]} change")
         return payload
 
     def _write_charts(self, writer: SegmentWriter, charts: list[tuple[str, dict]]) -> None:
@@ -556,6 +557,17 @@ def _bad_commit(commit: Any, exc: Exception) -> ValueTypeError:
     return ValueTypeError(
         f"log(commit={short(commit)}) cannot be recorded ({exc}): pass commit=True, False or None"
     )
+
+
+def _check_size(payload: bytes, what: str) -> None:
+    """Refuse a large record over the size limit, or holding more values than a server takes."""
+    if len(payload) > _MAX_RECORD_BYTES:
+        raise _too_big(what, len(payload))
+    import msgspec
+
+    problem = contract.count_problem(msgspec.msgpack.decode(payload), what)
+    if problem is not None:
+        raise ValueTypeError(f"{problem}; nothing was recorded")
 
 
 def _too_big(what: str, size_bytes: int) -> ValueTypeError:

@@ -10,7 +10,7 @@ import re
 
 # The recorder's own rules (localrun.contract), so every run id and project the recorder
 # accepts is accepted here. Projects never become file names on the server.
-from localrun.contract import PROJECT, RUN_ID
+from localrun.contract import project_problem, run_id_problem
 
 #: What tells one run from another with the same project and id (docs/protocol.md).
 INCARNATION = re.compile(r"[A-Za-z0-9_-]{1,100}")
@@ -28,18 +28,17 @@ class BadInput(ValueError):
 
 
 def check_run_id(run_id: str) -> str:
-    if not RUN_ID.fullmatch(run_id) or ".." in run_id:
-        raise BadInput(
-            f"run id {run_id!r} is not allowed: use 1-128 letters, digits, '_', '-' or '.', starting with a letter or digit"
-        )
+    problem = run_id_problem(run_id)
+    if problem is not None:
+        raise BadInput(f"{problem}. Sync the run under another id (localrun sync --as NEWID)")
     return run_id
 
 
 def check_project(project: str) -> str:
-    if not PROJECT.fullmatch(project) or ".." in project or project != project.strip():
+    problem = project_problem(project)
+    if problem is not None:
         raise BadInput(
-            f"project {project!r} is not allowed: use 1-128 characters other than / \\ # ? % : and control "
-            "characters, not starting with '.' or a space. Rename the project in the run's run.json, or sync it elsewhere"
+            f"{problem}. Sync the run under another project (localrun sync --project NEWNAME)"
         )
     return project
 

@@ -33,16 +33,22 @@ from dataclasses import dataclass
 import msgpack
 import msgspec
 
-from localrun.contract import MAX_DEPTH, MAX_INT, MIN_INT, value_problem
+from localrun.contract import (
+    CONTAINER_WEIGHT,
+    COUNTED_ABOVE_BYTES,
+    MAX_DEPTH,
+    MAX_INT,
+    MAX_VALUES,
+    MIN_INT,
+    value_problem,
+)
 
 from .names import MAX_STEP, SHA256, BadInput, check_media_path, check_sha256
 
 #: Bytes of a body decoded in one step (a piece of rows, or one read of the counting decoder).
-PIECE_BYTES = 256 * 1024
-#: Values a row or document over PIECE_BYTES may decode to (``count_values`` says what counts).
-MAX_VALUES = 500_000
-#: What an array or map counts for itself: about what it costs next to one item in it.
-CONTAINER_WEIGHT = 8
+#: A row or document over this is counted: at most ``contract.MAX_VALUES`` values, each array or
+#: map ``contract.CONTAINER_WEIGHT`` (the recorder refuses a record over the same count).
+PIECE_BYTES = COUNTED_ABOVE_BYTES
 
 _PLAIN = frozenset((str, int, float, bool, type(None)))
 _PLAIN_NUMBERS = frozenset((float, bool, type(None)))  # no int: it may be out of range (JSON)

@@ -238,7 +238,9 @@ def old_run(root, rows: int, bad: dict[int, dict], run_id="r1", project="proj", 
     are more records (without seq and time) written before the finish."""
     path = os.path.join(str(root), run_id)
     t0 = time.time()
-    rundir.create(path, {"id": run_id, "project": project, "name": run_id, "created_at": t0}).release()
+    rundir.create(
+        path, {"id": run_id, "project": project, "name": run_id, "created_at": t0}
+    ).release()
     header = {"format": kinds.FORMAT_VERSION, "run_id": run_id, "project": project, "time": t0}
     writer = SegmentWriter(rundir.next_segment_path(path), header)
     seq = 1
