@@ -44,7 +44,7 @@ _LOG = kinds.LOG
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 _MAX_RECORD_BYTES = contract.MAX_RECORD_BYTES
 _COUNTED_ABOVE_BYTES = contract.COUNTED_ABOVE_BYTES
-_SUMMARY_AGGREGATES = {"min", "max", "mean", "first", "last", "best", "none", "copy"}
+_SUMMARY_AGGREGATES = kinds.METRIC_SUMMARIES
 
 
 class Run:

@@ -78,17 +78,15 @@ class _GuardedReplay(Replay):
 
 def _metric_problem(rec: list) -> str | None:
     """Why a define_metric record cannot be applied, or None."""
-    from localrun.run import _SUMMARY_AGGREGATES
-
     spec = rec[4]
     if type(rec[3]) is not str or type(spec) is not dict:
         return None  # replay ignores it
     parts = spec.get("summary")
     if parts is not None and (
         type(parts) is not list
-        or not all(type(p) is str and p in _SUMMARY_AGGREGATES for p in parts)
+        or not all(type(p) is str and p in kinds.METRIC_SUMMARIES for p in parts)
     ):
-        return f"define_metric({rec[3]!r}) has summary {_short(parts)}, not a list of {', '.join(sorted(_SUMMARY_AGGREGATES))}"
+        return f"define_metric({rec[3]!r}) has summary {_short(parts)}, not a list of {', '.join(sorted(kinds.METRIC_SUMMARIES))}"
     return None
 
 

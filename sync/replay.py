@@ -193,6 +193,12 @@ class Replay:
 
     def _define_metric(self, name: str, spec: dict) -> None:
         """A later define_metric of the same name adds its summaries, as wandb does."""
+        parts = spec.get("summary")
+        if parts is not None and (
+            type(parts) is not list
+            or not all(type(p) is str and p in kinds.METRIC_SUMMARIES for p in parts)
+        ):
+            spec = {k: v for k, v in spec.items() if k != "summary"}  # not one define_metric writes
         old = self.metrics.get(name)
         if (
             old is not None
@@ -228,7 +234,10 @@ class Replay:
             at = counter.step
             counter.step = at + 1
             counter.pending = False
-            t = self.pending_time = rec[2]
+            t = rec[2]
+            if type(t) is not float and type(t) is not int:
+                t = self._time_of(t)
+            self.pending_time = t
             self._merge_summary(data)
             runtime = self._runtime(t)
             self.rows += 1
@@ -259,11 +268,19 @@ class Replay:
         elif "_timestamp" in pending and "_timestamp" not in data:
             del pending["_timestamp"]  # the row's time is the last call's, as in wandb
         pending.update(data)
-        self.pending_time = rec[2]
+        t = rec[2]
+        self.pending_time = t if type(t) is float or type(t) is int else self._time_of(t)
         self._merge_summary(data)
         if write_at is not None:
             rows.append(self._row(write_at))
         return rows
+
+    def _time_of(self, t: Any) -> float:
+        """A record's time that is not a number (a damaged or hand-made record): the last time
+        seen instead, so its row still has one."""
+        if self.last_time is not None:
+            return self.last_time
+        return self._segment_start if self._segment_start is not None else 0.0
 
     def _close_pending(self) -> list[dict]:
         at = self.counter.close()
@@ -320,14 +337,17 @@ class Replay:
             self._explicit.update(changes)
         if type(deleted) is list:
             for k in deleted:
-                self._latest.pop(k, None)
-                self._explicit.discard(k)
+                if type(k) is str:
+                    self._latest.pop(k, None)
+                    self._explicit.discard(k)
 
     def _metric_for(self, key: str) -> dict | None:
         try:
             return self._metric_of[key]
         except KeyError:
             pass
+        if type(key) is not str:
+            return None
         spec = self.metrics.get(key)
         if spec is None:
             for pattern, s in self.metrics.items():

@@ -45,4 +45,7 @@ MIN_LENGTH = {
     CHART: 5,
 }
 
+#: What a METRIC record's ``spec["summary"]`` may list (define_metric's ``summary=``).
+METRIC_SUMMARIES = frozenset(("min", "max", "mean", "first", "last", "best", "none", "copy"))
+
 FORMAT_VERSION = 1

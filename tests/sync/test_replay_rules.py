@@ -6,6 +6,7 @@ come out the same as the rules say, whichever path a call takes.
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from localrun.sync import Replay
@@ -148,3 +149,28 @@ def fed_rows(path):
         for rec in records:
             yield from r.feed(rec)
         yield from r.end_segment()
+
+
+@pytest.mark.parametrize(
+    "records",
+    [
+        [[3, 1, 1.0, {}, [[1]]]],  # a summary record deleting an unhashable key
+        [[4, 1, 1.0, "a", {"summary": "min"}], [1, 2, 1.0, {"a": 1.0}, None, None, 0]],
+        [[4, 1, 1.0, "a", {"summary": ["n"]}], [1, 2, 1.0, {"a": 1.0}, None, None, 0]],
+        [[1, 1, "x", {"a": 1}, None, None, 0]],  # a time that is not a number
+        [[1, 1, None, {"a": 1}, 3, True, 0]],
+        [[4, 1, 1.0, "*", {"summary": ["min"]}], [1, 2, 1.0, {1: 1.0}, None, None, 0]],
+    ],
+)
+def test_replay_applies_odd_records_without_raising(records):
+    """Records no recorder writes, but a damaged or hand-made segment can hold: replay applies
+    what it can and never raises, so no reader has to guard it."""
+    replay = Replay()
+    replay.start_segment({}, 1.0)
+    rows = []
+    for rec in records:
+        rows += replay.feed(rec)
+    rows += replay.end_segment()
+    assert isinstance(replay.summary, dict)
+    for row in rows:
+        assert type(row["_step"]) is int and type(row["_timestamp"]) is float
