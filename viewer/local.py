@@ -6,12 +6,13 @@ Runs are keyed by ``(project, run id)`` from ``run.json``, as ``localrun sync`` 
 a server; when two folders hold the same key, the first found is shown and the others are
 reported in ``duplicates``.
 
-Each run is read (replayed, docs/format.md) when it is first asked for and kept in memory: its
-document, and, once a chart or media panel asks, its ``RunTable``. Before every answer the
-run's *signature* is taken again (its segment files' sizes and whether a writer holds its
-lock: a few ``stat`` calls); when it has changed, the run is read again. So a finished run
-costs one read, and a running run's pages see each ``log()`` within ``REFRESH_S`` plus one
-read. (Phase 2 keeps a per-run index beside the segments instead of reading them whole.)
+Each run is answered from its index (``runindex.py``: ``<run>/index/``, made the first time the
+run is asked for, by one replay): its document, and, once a chart or media panel asks, its
+columns. Before every answer the run's *signature* is taken again (its segment files' sizes
+and whether a writer holds its lock: a few ``stat`` calls); when it has changed, the index
+reads the segments' new bytes. So a finished run is replayed once, ever (the index outlives
+the process), and a running run's pages see each ``log()`` within ``REFRESH_S`` plus the
+time to read what it wrote.
 """
 
 from __future__ import annotations
@@ -27,9 +28,20 @@ from localrun.sync import RunView, find_runs
 from localrun import rundir
 from localrun.errors import RunDirError
 
+from .columns import IndexDamaged
 from .files import resolve_media
-from .source import NotFoundError, RunRef, TableSource, newest_first
-from .table import RunTable, TableBuilder, step_metric_names
+from .runindex import RunIndex
+from .source import (
+    NotFoundError,
+    RunRef,
+    Series,
+    TableSource,
+    newest_first,
+    table_keys,
+    table_media,
+    table_series,
+)
+from .table import RunTable
 
 REFRESH_S = 0.5  # a run that keeps changing is read again at most this often
 KEEP_TABLES = 8  # RunTables kept in memory (the runs looked at last)
@@ -54,11 +66,12 @@ def signature(path: str) -> tuple:
 
 
 class _Run:
-    """One run directory and what has been read of it."""
+    """One run directory, its index, and what was last read of it."""
 
     def __init__(self, path: str):
         self.path = path
         self.lock = threading.Lock()
+        self.index = RunIndex(path)
         self.sig: tuple | None = None
         self.read_at = 0.0
         self.doc: dict | None = None
@@ -127,7 +140,8 @@ class LocalSource(TableSource):
     # --- reading -------------------------------------------------------------------------------
 
     def _fresh(self, r: _Run, want_table: bool) -> None:
-        """Read the run again if it changed since it was read (at most every ``refresh_s``)."""
+        """Bring the run's document (and table) up to date, if it changed since it was last
+        looked at (at most every ``refresh_s``)."""
         with r.lock:
             now = time.monotonic()
             if r.doc is not None and now - r.read_at < self.refresh_s:
@@ -135,22 +149,24 @@ class LocalSource(TableSource):
             else:
                 sig = signature(r.path)
                 r.read_at = now
-            if r.doc is not None and sig == r.sig and (not want_table or sig == r.table_sig):
+            if (
+                r.doc is not None
+                and sig == r.sig
+                and (not want_table or (r.table is not None and sig == r.table_sig))
+            ):
                 return
-            # A run whose charts are open (it has a table) is read whole: one replay then gives
-            # the document and the table, where the page's next question would replay it again.
+            # A run whose charts are open (it has a table) keeps its columns up to date.
             want_table = want_table or r.table is not None
-            view = RunView(r.path)
+            r.doc, table = r.index.refresh(columns=want_table)
             if want_table:
-                builder = TableBuilder()
-                builder.add(view.rows())
-                r.doc = view.to_json()
-                r.table = builder.build(step_metric_names(r.doc.get("metrics")))
+                r.table = table
                 r.table_sig = sig
-            else:
-                r.doc = view.scan().to_json()
             r.sig = sig
             r.read_at = time.monotonic()
+
+    def index(self, ref: RunRef) -> RunIndex:
+        """The run's index (its ``stats`` say what reading it cost)."""
+        return self._run(ref).index
 
     def list_runs(self) -> list[dict]:
         docs = []
@@ -183,7 +199,31 @@ class LocalSource(TableSource):
                 if gone is not None:
                     gone.table = None
                     gone.table_sig = None
+                    if gone.index.in_memory():
+                        gone.index = RunIndex(gone.path)  # its columns were all in memory
         return table
+
+    def _from_table(self, ref: RunRef, answer):
+        """``answer(table)``; a table whose index turns out damaged is rebuilt, and asked again."""
+        try:
+            return answer(self.table(ref))
+        except IndexDamaged:
+            r = self._run(ref)
+            with r.lock:
+                if r.table is not None:
+                    r.index.damaged(r.table)
+                r.table = r.table_sig = r.sig = None
+            return answer(self.table(ref))
+
+    def keys(self, ref: RunRef) -> dict:
+        return self._from_table(ref, lambda t: table_keys(t))
+
+    def series(self, ref, keys, x="_step", points=2000, lo=None, hi=None) -> dict[str, Series]:
+        keys = list(keys)
+        return self._from_table(ref, lambda t: table_series(t, ref, keys, x, points, lo, hi))
+
+    def media(self, ref: RunRef, key: str, points: int | None = None) -> dict:
+        return self._from_table(ref, lambda t: table_media(t, key, points))
 
     def rows(self, ref: RunRef, after: int = -1, limit: int = 10_000) -> list[dict]:
         r = self._run(ref)
