@@ -50,6 +50,7 @@ def ui(paths: tuple[str, ...], host: str, port: int, token: str | None) -> None:
         click.echo(
             f"localrun ui: not shown, another run has the same project and id: {d}", err=True
         )
+    source.warm()  # every run's document, read while the browser starts
     app = create_app(source, token=token)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # As `localrun serve` does: TCP_NODELAY needs IPPROTO_TCP; listen before printing the URL,

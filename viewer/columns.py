@@ -60,7 +60,7 @@ HEAD_MAGIC = b"LRIDX\x00\x01\n"
 _HEAD_FRAME = struct.Struct("<II")  # payload length, crc32
 MAX_HEAD_BYTES = 256 * 1024 * 1024
 FLUSH_ROWS = 1 << 16  # rows buffered in memory before they go to the files
-_CHUNK = 1 << 20  # bytes read at a time to check a column's crc
+_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 _X_FILES = {"_step": "steps", "_runtime": "runtime", "_timestamp": "timestamp"}
 _INT64 = np.dtype("<i8")
 _FLOAT64 = np.dtype("<f8")
@@ -186,7 +186,9 @@ class _Disk:
                         raise IndexDamaged(
                             f"the index file {name} holds {size} bytes, not {nbytes}"
                         )
-                    mm = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
+                    # Mapped whole, its pages mapped at once (MAP_POPULATE): a column is
+                    # read whole (checked, then bucketed), and one call beats a fault a page.
+                    mm = mmap.mmap(f.fileno(), size, flags=_MAP_FLAGS, prot=mmap.PROT_READ)
             except OSError as exc:
                 raise IndexDamaged(f"cannot read the index file {name}: {exc}") from exc
             self._maps[name] = mm
@@ -198,24 +200,11 @@ class _Disk:
             raise IndexDamaged(f"the index file {name} was cut short")
 
     def crc(self, name: str, start: int, stop: int, value: int) -> int:
-        """crc32 of the file's bytes [start, stop), continuing from ``value`` (read, not mapped:
-        checking a column does not keep its pages in the process)."""
+        """crc32 of the file's bytes [start, stop), continuing from ``value``."""
         if stop <= start:
             return value
-        try:
-            with open(os.path.join(self.folder, name), "rb", buffering=0) as f:
-                buf = bytearray(min(_CHUNK, stop - start))
-                pos = start
-                while pos < stop:
-                    want = min(len(buf), stop - pos)
-                    n = os.preadv(f.fileno(), [memoryview(buf)[:want]], pos)
-                    if n <= 0:
-                        raise IndexDamaged(f"the index file {name} ends at byte {pos}, not {stop}")
-                    value = zlib.crc32(memoryview(buf)[:n], value)
-                    pos += n
-        except OSError as exc:
-            raise IndexDamaged(f"cannot read the index file {name}: {exc}") from exc
-        return value
+        with memoryview(self.buffer(name, stop)) as view:
+            return zlib.crc32(view[start:stop], value)
 
 
 class _Memory:
@@ -770,17 +759,44 @@ class IndexTable(RunTable):
         self._columns: dict[str, np.ndarray] = {}
         self._media_items: dict[str, list] | None = None
         self._lock = threading.Lock()
+        self._loading: dict[str, threading.Lock] = {}
 
     def _column(self, name: str, dtype: np.dtype, count: int) -> np.ndarray:
         a = self._columns.get(name)
         if a is None:
-            a = self.store.column(self.head, name, dtype)
-            if a.size != count:
-                raise IndexDamaged(f"the index column {name} holds {a.size} values, not {count}")
-            self._columns[name] = a
-        else:
-            self.store.still_there(self.head, name, dtype)
+            with self._lock:
+                lock = self._loading.setdefault(name, threading.Lock())
+            with lock:  # one thread checks a column; another asking for it waits
+                a = self._columns.get(name)
+                if a is None:
+                    a = self.store.column(self.head, name, dtype)
+                    if a.size != count:
+                        raise IndexDamaged(
+                            f"the index column {name} holds {a.size} values, not {count}"
+                        )
+                    self._columns[name] = a
+                    return a
+        self.store.still_there(self.head, name, dtype)
         return a
+
+    def prefetch(self, keys: int = 32) -> threading.Thread:
+        """Check (and map) the x columns and the first ``keys`` numeric keys, in sorted order
+        (the charts a run's page shows first), in a background thread: checking reads each
+        column once, which the page's first request for series need not wait for."""
+
+        def load() -> None:
+            try:
+                _ = self.steps
+                for key in sorted(k for k in self._num if k not in X_COLUMNS)[:keys]:
+                    self.values(key)
+                    if not self.dense(key):
+                        self.numbers(key)
+            except Exception:  # a damaged column is found again, and rebuilt, when asked for
+                pass
+
+        thread = threading.Thread(target=load, name="localrun-index-prefetch", daemon=True)
+        thread.start()
+        return thread
 
     @property
     def steps(self) -> np.ndarray:

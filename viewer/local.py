@@ -49,9 +49,14 @@ KEEP_TABLES = 8  # RunTables kept in memory (the runs looked at last)
 
 def run_ref(path: str) -> RunRef:
     """``(project, run id)`` as ``localrun sync`` keys the run on a server (sync/push.py)."""
+    return _identity(path)[0]
+
+
+def _identity(path: str) -> tuple[RunRef, str]:
+    """The run's key and its incarnation (run.json is written once: read it once)."""
     info = rundir.read_run_json(path)
     run_id = str(info.get("id") or os.path.basename(os.path.normpath(path)))
-    return RunRef(str(info.get("project") or "uncategorized"), run_id)
+    return RunRef(str(info.get("project") or "uncategorized"), run_id), rundir.incarnation(info)
 
 
 def signature(path: str) -> tuple:
@@ -68,10 +73,10 @@ def signature(path: str) -> tuple:
 class _Run:
     """One run directory, its index, and what was last read of it."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, incarnation: str | None = None):
         self.path = path
         self.lock = threading.Lock()
-        self.index = RunIndex(path)
+        self.index = RunIndex(path, incarnation)
         self.sig: tuple | None = None
         self.read_at = 0.0
         self.doc: dict | None = None
@@ -87,7 +92,7 @@ class LocalSource(TableSource):
         self.refresh_s = refresh_s
         self.duplicates: list[str] = []
         self._lock = threading.Lock()
-        self._refs: dict[str, RunRef] = {}  # run dir -> key (run.json never changes)
+        self._refs: dict[str, tuple[RunRef, str]] = {}  # run dir -> key, incarnation
         self._runs: dict[RunRef, _Run] = {}
         self._tables: OrderedDict[RunRef, None] = OrderedDict()
         self.discover()
@@ -106,12 +111,13 @@ class LocalSource(TableSource):
                     continue
                 raise
             for d in dirs:
-                ref = self._refs.get(d)
-                if ref is None:
+                known = self._refs.get(d)
+                if known is None:
                     try:
-                        ref = self._refs[d] = run_ref(d)
+                        known = self._refs[d] = _identity(d)
                     except RunDirError:
                         continue  # unreadable run.json: `localrun show` reports it
+                ref = known[0]
                 if ref in found:
                     duplicates.append(f"{d} (also {ref} at {found[ref]})")
                 else:
@@ -120,7 +126,7 @@ class LocalSource(TableSource):
             for ref, d in found.items():
                 r = self._runs.get(ref)
                 if r is None or r.path != d:
-                    self._runs[ref] = _Run(d)
+                    self._runs[ref] = _Run(d, self._refs[d][1])
             for ref in [r for r in self._runs if r not in found]:
                 del self._runs[ref]
             self.duplicates = duplicates
@@ -157,7 +163,7 @@ class LocalSource(TableSource):
                 return
             # A run whose charts are open (it has a table) keeps its columns up to date.
             want_table = want_table or r.table is not None
-            r.doc, table = r.index.refresh(columns=want_table)
+            r.doc, table = r.index.refresh(columns=want_table, seen=sig)
             if want_table:
                 r.table = table
                 r.table_sig = sig
@@ -181,6 +187,20 @@ class LocalSource(TableSource):
             docs.append(r.doc)
         return newest_first(docs)
 
+    def warm(self) -> threading.Thread:
+        """Read every run's document now, in a background thread: the runs page, usually the
+        first one opened, then finds them ready (from each run's index: a small file per run)."""
+
+        def read() -> None:
+            try:
+                self.list_runs()
+            except Exception:  # any problem is reported when the page asks
+                pass
+
+        thread = threading.Thread(target=read, name="localrun-ui-warm", daemon=True)
+        thread.start()
+        return thread
+
     def run(self, ref: RunRef) -> dict:
         r = self._run(ref)
         self._fresh(r, want_table=False)
@@ -199,8 +219,8 @@ class LocalSource(TableSource):
                 if gone is not None:
                     gone.table = None
                     gone.table_sig = None
-                    if gone.index.in_memory():
-                        gone.index = RunIndex(gone.path)  # its columns were all in memory
+                    if gone.index.in_memory():  # its columns were all in memory
+                        gone.index = RunIndex(gone.path, gone.index.incarnation)
         return table
 
     def _from_table(self, ref: RunRef, answer):

@@ -46,11 +46,18 @@ _FP_END = 256  # bytes before where reading stopped, likewise
 
 def _fingerprint(path: str, end: int) -> list[int]:
     """crc32 of the segment's first bytes and of the bytes before ``end``."""
+    lo = max(0, end - _FP_END)
     try:
-        with open(path, "rb", buffering=0) as f:
-            head = os.pread(f.fileno(), min(_FP_HEAD, end), 0)
-            lo = max(0, end - _FP_END)
-            tail = os.pread(f.fileno(), end - lo, lo)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        try:
+            if end <= _FP_HEAD:  # a small segment: one read gives both
+                data = os.pread(fd, end, 0)
+                head, tail = data, data[lo:]
+            else:
+                head = os.pread(fd, _FP_HEAD, 0)
+                tail = os.pread(fd, end - lo, lo)
+        finally:
+            os.close(fd)
     except OSError:
         return [-1, -1]
     return [zlib.crc32(head), zlib.crc32(tail)]
@@ -59,26 +66,37 @@ def _fingerprint(path: str, end: int) -> list[int]:
 class RunIndex:
     """The index of one run directory. Thread-safe; any number of processes may share it."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, incarnation: str | None = None):
         self.path = os.fspath(path)
         self.store = ColumnStore(os.path.join(self.path, INDEX_DIR))
         #: What reading segments cost so far (a hook for tests and benchmarks): whole replays,
         #: resumed ones, and segment bytes read.
         self.stats = {"builds": 0, "resumes": 0, "bytes": 0}
         self._lock = threading.Lock()
-        self._incarnation: str | None = None
+        self._incarnation = incarnation  # the run's (run.json), read when first needed
         self._checked: dict | None = None  # the head last found to match the run
         self._bad: dict | None = None  # a head found damaged: not to be used again
         self._answered: tuple | None = None  # (head, live, doc, table)
+        self._prefetched: str | None = None  # the generation whose columns were prefetched
 
     # --- answering ----------------------------------------------------------------------------
 
-    def refresh(self, columns: bool = True) -> tuple[dict, IndexTable | None]:
-        """``(document, table)`` as of now; the table only with ``columns`` (else None)."""
+    @property
+    def incarnation(self) -> str | None:
+        return self._incarnation
+
+    def refresh(
+        self, columns: bool = True, seen: tuple | None = None
+    ) -> tuple[dict, IndexTable | None]:
+        """``(document, table)`` as of now; the table only with ``columns`` (else None).
+
+        ``seen``: the run's signature just taken (``local.signature``: each segment's path and
+        size, and whether a writer holds the lock), to save taking it again.
+        """
         with self._lock:
             for _ in range(3):
                 try:
-                    return self._refresh(columns)
+                    return self._refresh(columns, seen)
                 except IndexDamaged as exc:
                     self._bad = self._checked
                     self._checked = None
@@ -96,13 +114,20 @@ class RunIndex:
     def in_memory(self) -> bool:
         return self.store.in_memory
 
-    def _refresh(self, columns: bool) -> tuple[dict, IndexTable | None]:
-        segments = rundir.segment_paths(self.path)
-        sizes = [_size(p) for p in segments]
+    def _refresh(self, columns: bool, seen: tuple | None) -> tuple[dict, IndexTable | None]:
+        if seen is None:
+            segments = rundir.segment_paths(self.path)
+            sizes = [_size(p) for p in segments]
+            live = None
+        else:
+            segments = [p for p, _ in seen[0]]
+            sizes = [size for _, size in seen[0]]
+            live = seen[1]
         head = self._usable(self._read_head(), segments, sizes)
         if head is None or not self._covers(head, segments, sizes, columns):
             head = self._update(columns)
-        return self._answer(head, columns)
+            live = None
+        return self._answer(head, columns, live)
 
     def _read_head(self) -> dict | None:
         try:
@@ -158,9 +183,12 @@ class RunIndex:
             s[2] == size for s, size in zip(seen, sizes, strict=True)
         )
 
-    def _answer(self, head: dict, columns: bool) -> tuple[dict, IndexTable | None]:
+    def _answer(
+        self, head: dict, columns: bool, live: bool | None = None
+    ) -> tuple[dict, IndexTable | None]:
         state = head["state"]
-        live = rundir.is_locked(self.path)
+        if live is None:
+            live = rundir.is_locked(self.path)
         a = self._answered
         if a is not None and a[0] is head and a[1] == live and (a[3] is not None or not columns):
             return a[2], a[3]
@@ -175,6 +203,9 @@ class RunIndex:
             table = a[3] if a is not None and a[0] is head and a[3] is not None else None
             if table is None and columns:
                 table = self.store.table(head, step_metric_names(doc.get("metrics")))
+                if self._prefetched != head["gen"]:  # columns this process has not checked
+                    self._prefetched = head["gen"]
+                    table.prefetch()
         self._answered = (head, live, doc, table)
         return doc, table
 
