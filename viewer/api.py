@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import threading
 
 import msgpack
 import msgspec
@@ -129,6 +131,27 @@ class ReadApi:
             await run_in_threadpool(self._runs_json),
             media_type="application/json",
         )
+
+    def warm(self) -> threading.Thread:
+        """List the runs now, in a background thread: the runs page, usually the first one a
+        browser opens, then finds every document read and encoded (a source with an index
+        reads one small file per run; without one, it replays each run once)."""
+
+        def read() -> None:
+            # Hand the GIL over every millisecond (not every 5) meanwhile, so the requests the
+            # browser sends for the page's script and style are not kept waiting.
+            interval = sys.getswitchinterval()
+            sys.setswitchinterval(min(interval, 0.001))
+            try:
+                self._runs_json()
+            except Exception:  # any problem is reported when the page asks
+                pass
+            finally:
+                sys.setswitchinterval(interval)
+
+        thread = threading.Thread(target=read, name="localrun-list-runs", daemon=True)
+        thread.start()
+        return thread
 
     def _runs_json(self) -> str:
         """``python_json(source.list_runs())``, each document encoded once while it is the same

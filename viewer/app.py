@@ -120,12 +120,16 @@ async def _http_error(request: Request, exc: HTTPException) -> Response:
     return error_response(exc.status_code, str(exc.detail))
 
 
-def create_app(source: Source, token: str | None = None, check_host: bool = True):
+def create_app(
+    source: Source, token: str | None = None, check_host: bool = True, warm: bool = False
+):
     """The viewer over ``source``. Without ``token``, only loopback Host names are answered
-    (unless ``check_host`` is False: a caller that checks them itself)."""
+    (unless ``check_host`` is False: a caller that checks them itself). With ``warm``, the runs
+    are listed at once in a background thread (``ReadApi.warm``), for the first page asked."""
     pages = Pages(source)
+    api = ReadApi(source)
     routes = [
-        *ReadApi(source).routes(),
+        *api.routes(),
         Route("/", pages.root, methods=["GET"]),
         Route("/runs/{project}/{run_id}", pages.run, methods=["GET"]),
         Route("/runs/{project}/{run_id}/{rest:path}", pages.other, methods=["GET"]),
@@ -138,5 +142,7 @@ def create_app(source: Source, token: str | None = None, check_host: bool = True
         exception_handlers={ReadError: read_error, HTTPException: _http_error},
     )
     app.state.source = source
+    if warm:
+        api.warm()
     guarded = Guard(app, token, _read_static("login.html"), check_host=check_host)
     return SecurityHeaders(guarded)

@@ -588,6 +588,14 @@ class Update:
         """Rows added so far (final ones, and any tail set)."""
         return self._part["rows"] + self._n
 
+    @property
+    def last_step(self) -> int | None:
+        """The step of the last row added (after ``resume()``: of the last row committed), or
+        None when there is none: a feeder goes on with the rows after it."""
+        if self._n:
+            self._flush()
+        return self._part["last_step"]
+
     # --- rows in ------------------------------------------------------------------------------
 
     def _reset_buffers(self) -> None:

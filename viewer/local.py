@@ -44,6 +44,7 @@ from .source import (
 from .table import RunTable
 
 REFRESH_S = 0.5  # a run that keeps changing is read again at most this often
+LIST_REFRESH_S = 2.0  # likewise, for the list of all runs (the runs page asks every 3 s)
 KEEP_TABLES = 8  # RunTables kept in memory (the runs looked at last)
 
 
@@ -59,15 +60,41 @@ def _identity(path: str) -> tuple[RunRef, str]:
     return RunRef(str(info.get("project") or "uncategorized"), run_id), rundir.incarnation(info)
 
 
-def signature(path: str) -> tuple:
-    """What changes when a run is written to: its segments' sizes, and whether it is live."""
-    sizes = []
-    for seg in rundir.segment_paths(path):
+def signature(path: str, last: tuple | None = None) -> tuple:
+    """What changes when a run is written to: its segments' sizes, and whether it is live.
+
+    ``last``, the signature taken before, saves listing the segments again while their folder
+    has not changed (segments are only ever added; only the last one grows): then only the
+    last segment is looked at. A folder changed in the last second is listed anyway (its
+    time stamp is too coarse to tell two changes apart).
+    """
+    folder = os.path.join(path, rundir.SEGMENTS)
+    try:
+        stamp = os.stat(folder).st_mtime_ns
+    except OSError:
+        stamp = None
+    if (
+        last is not None
+        and stamp is not None
+        and last[2] == stamp
+        and last[0]
+        and time.time() - stamp / 1e9 > 1.0
+    ):
+        seg = last[0][-1][0]
         try:
-            sizes.append((seg, os.stat(seg).st_size))
+            size = os.stat(seg).st_size
         except OSError:
-            sizes.append((seg, -1))
-    return (tuple(sizes), rundir.is_locked(path))
+            size = -1
+        sizes = last[0][:-1] + ((seg, size),)
+    else:
+        found = []
+        for seg in rundir.segment_paths(path):
+            try:
+                found.append((seg, os.stat(seg).st_size))
+            except OSError:
+                found.append((seg, -1))
+        sizes = tuple(found)
+    return (sizes, rundir.is_locked(path), stamp)
 
 
 class _Run:
@@ -145,15 +172,16 @@ class LocalSource(TableSource):
 
     # --- reading -------------------------------------------------------------------------------
 
-    def _fresh(self, r: _Run, want_table: bool) -> None:
+    def _fresh(self, r: _Run, want_table: bool, max_age_s: float | None = None) -> None:
         """Bring the run's document (and table) up to date, if it changed since it was last
-        looked at (at most every ``refresh_s``)."""
+        looked at (at most every ``refresh_s``, or ``max_age_s``)."""
         with r.lock:
             now = time.monotonic()
-            if r.doc is not None and now - r.read_at < self.refresh_s:
+            age = self.refresh_s if max_age_s is None else max_age_s
+            if r.doc is not None and now - r.read_at < age:
                 sig = r.sig  # looked at a moment ago: take that
             else:
-                sig = signature(r.path)
+                sig = signature(r.path, r.sig)
                 r.read_at = now
             if (
                 r.doc is not None
@@ -181,25 +209,12 @@ class LocalSource(TableSource):
             if r is None:
                 continue
             try:
-                self._fresh(r, want_table=False)
+                # Listing 2,000 runs takes a few stat calls each: not more often than this.
+                self._fresh(r, want_table=False, max_age_s=max(self.refresh_s, LIST_REFRESH_S))
             except RunDirError:
                 continue  # a run folder removed or broken since it was listed
             docs.append(r.doc)
         return newest_first(docs)
-
-    def warm(self) -> threading.Thread:
-        """Read every run's document now, in a background thread: the runs page, usually the
-        first one opened, then finds them ready (from each run's index: a small file per run)."""
-
-        def read() -> None:
-            try:
-                self.list_runs()
-            except Exception:  # any problem is reported when the page asks
-                pass
-
-        thread = threading.Thread(target=read, name="localrun-ui-warm", daemon=True)
-        thread.start()
-        return thread
 
     def run(self, ref: RunRef) -> dict:
         r = self._run(ref)

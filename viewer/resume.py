@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import mmap
 import os
+import zlib
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,9 +63,17 @@ def restore_replay(state: dict[str, Any]) -> Replay:
     return replay
 
 
-def replay_fingerprint() -> list[str]:
-    """The attribute names a replay state has: a state with others is of another version."""
-    return sorted(n for n in vars(Replay()) if n not in _SKIP)
+def replay_fingerprint() -> str:
+    """A digest of the attribute names a replay state has: a state saved with other names is
+    of another version of ``Replay``."""
+    global _FINGERPRINT
+    if _FINGERPRINT is None:
+        names = ",".join(sorted(n for n in vars(Replay()) if n not in _SKIP))
+        _FINGERPRINT = f"{zlib.crc32(names.encode()):08x}"
+    return _FINGERPRINT
+
+
+_FINGERPRINT: str | None = None
 
 
 class SegmentPart:

@@ -115,6 +115,27 @@ def test_the_runs_page_of_2000_runs_uses_each_runs_cached_document(tmp_path):
     assert time.perf_counter() - t < 2.0
 
 
+def test_show_export_and_verify_ignore_the_index(tmp_path):
+    root, path = _scalars(tmp_path)
+
+    def cli(*args):
+        done = subprocess.run(
+            [sys.executable, "-m", "localrun.cli", *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "LOCALRUN_SILENT": "1"},
+        )
+        return done.returncode, done.stdout, done.stderr
+
+    commands = [("show", path, "--json"), ("export", path), ("verify", path), ("verify", root)]
+    before = [cli(*c) for c in commands]
+    LocalSource([root]).keys(SCALARS)
+    assert os.path.isdir(os.path.join(path, INDEX_DIR))
+    after = [cli(*c) for c in commands]
+    assert after == before
+    assert before[2][0] == 0 and before[3][0] == 0
+
+
 # --- a live writer ---------------------------------------------------------------------------
 
 
