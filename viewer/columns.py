@@ -70,6 +70,11 @@ class IndexDamaged(Error):
     """The index does not hold what its head says (a file short, missing or changed): rebuild it."""
 
 
+class IndexStale(IndexDamaged):
+    """A live run's provisional rows changed under the head that was read: another process is
+    committing newer rows. Read the head again."""
+
+
 class IndexUnwritable(Error):
     """The index folder cannot be written (a read-only filesystem, no permission)."""
 
@@ -366,7 +371,7 @@ class ColumnStore:
         elif done[1] != final_crc:
             raise IndexDamaged(f"the index file {name} fails its checksum")
         if nbytes > final_bytes and files.crc(name, final_bytes, nbytes, final_crc) != crc:
-            raise IndexDamaged(f"the index file {name} changed under its head")
+            raise IndexStale(f"the provisional rows of the index file {name} changed")
 
     def media(self, head: dict) -> dict[str, list[tuple[int, Any]]]:
         """Every visible media value, by key: ``[(step, value)]`` in step order."""
@@ -390,7 +395,10 @@ class ColumnStore:
         out = {k: v[: counts.get(k, 0)] for k, v in items.items()}
         if vis_b > final_b:
             tail: dict[str, list] = {}
-            _parse_media(buf, final_b, vis_b, tail)
+            try:
+                _parse_media(buf, final_b, vis_b, tail)
+            except IndexDamaged as exc:  # checked above: written over since
+                raise IndexStale(str(exc)) from exc
             for k, v in tail.items():
                 out[k] = out.get(k, []) + v
         return out

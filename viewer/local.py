@@ -28,7 +28,7 @@ from localrun.sync import RunView, find_runs
 from localrun import rundir
 from localrun.errors import RunDirError
 
-from .columns import IndexDamaged
+from .columns import IndexDamaged, IndexStale
 from .files import resolve_media
 from .runindex import RunIndex
 from .source import (
@@ -44,6 +44,7 @@ from .source import (
 from .table import RunTable
 
 REFRESH_S = 0.5  # a run that keeps changing is read again at most this often
+STALE_TRIES = 5  # a live run's provisional rows, written over while read: read again this often
 LIST_REFRESH_S = 2.0  # likewise, for the list of all runs (the runs page asks every 3 s)
 KEEP_TABLES = 8  # RunTables kept in memory (the runs looked at last)
 
@@ -239,16 +240,31 @@ class LocalSource(TableSource):
         return table
 
     def _from_table(self, ref: RunRef, answer):
-        """``answer(table)``; a table whose index turns out damaged is rebuilt, and asked again."""
-        try:
-            return answer(self.table(ref))
-        except IndexDamaged:
-            r = self._run(ref)
-            with r.lock:
-                if r.table is not None:
-                    r.index.damaged(r.table)
-                r.table = r.table_sig = r.sig = None
-            return answer(self.table(ref))
+        """``answer(table)``. A table whose provisional rows another process is writing over
+        (``IndexStale``) is taken again from the index's newest head; one whose index turns out
+        damaged is rebuilt, and asked again."""
+        for attempt in range(STALE_TRIES + 1):
+            table = self.table(ref)
+            try:
+                return answer(table)
+            except IndexStale:
+                if attempt == STALE_TRIES:
+                    break
+                self._forget(ref, table, damaged=False)
+                time.sleep(0.002 * (attempt + 1))  # the other process is about to commit
+            except IndexDamaged:
+                break
+        self._forget(ref, table, damaged=True)
+        return answer(self.table(ref))
+
+    def _forget(self, ref: RunRef, table: RunTable, damaged: bool) -> None:
+        r = self._run(ref)
+        with r.lock:
+            if damaged:
+                r.index.damaged(table)
+            else:
+                r.index.stale(table)
+            r.table = r.table_sig = r.sig = None
 
     def keys(self, ref: RunRef) -> dict:
         return self._from_table(ref, lambda t: table_keys(t))

@@ -111,6 +111,13 @@ class RunIndex:
             self._checked = None
             self._answered = None
 
+    def stale(self, table: IndexTable) -> None:
+        """A table's provisional rows were written over by another process: take the newest
+        head next time (it is about to be, or has been, committed)."""
+        with self._lock:
+            if self._answered is not None and self._answered[3] is table:
+                self._answered = None
+
     def in_memory(self) -> bool:
         return self.store.in_memory
 

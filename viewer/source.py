@@ -8,8 +8,10 @@ encodes them.
 
 ``TableSource`` implements ``keys``, ``series`` and ``media`` over a ``RunTable`` (a run's
 history by column, ``table.py``): a subclass only says how to get a run's documents, its table,
-its rows and its files. ``LocalSource`` (``local.py``) does so over run directories; the server
-(phase 2) over its SQLite storage, or with its own per-run index behind the same methods.
+its rows and its files. ``LocalSource`` (``local.py``) does so over run directories, its
+tables from each run's index (``runindex.py``); the server can feed a ``ColumnStore``
+(``columns.py``) from its stored rows and answer from its tables the same way
+(``table_keys``, ``table_series``, ``table_media``).
 
 Every method may be called from several threads at once.
 """
