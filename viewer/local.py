@@ -66,21 +66,16 @@ def signature(path: str, last: tuple | None = None) -> tuple:
 
     ``last``, the signature taken before, saves listing the segments again while their folder
     has not changed (segments are only ever added; only the last one grows): then only the
-    last segment is looked at. A folder changed in the last second is listed anyway (its
-    time stamp is too coarse to tell two changes apart).
+    last segment is looked at. A listing is trusted only when made 3 s or more after the folder
+    last changed: its time stamp may be too coarse to tell two changes apart (a tick of the
+    kernel's clock; 2 s on FAT).
     """
     folder = os.path.join(path, rundir.SEGMENTS)
     try:
         stamp = os.stat(folder).st_mtime_ns
     except OSError:
         stamp = None
-    if (
-        last is not None
-        and stamp is not None
-        and last[2] == stamp
-        and last[0]
-        and time.time() - stamp / 1e9 > 1.0
-    ):
+    if last is not None and stamp is not None and last[2] == stamp and last[0]:
         seg = last[0][-1][0]
         try:
             size = os.stat(seg).st_size
@@ -95,6 +90,8 @@ def signature(path: str, last: tuple | None = None) -> tuple:
             except OSError:
                 found.append((seg, -1))
         sizes = tuple(found)
+        if stamp is not None and time.time() - stamp / 1e9 < 3.0:
+            stamp = None  # listed too soon after a change: list again next time
     return (sizes, rundir.is_locked(path), stamp)
 
 

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from localrun.viewer import RunRef
 from localrun.viewer.columns import HEAD, ColumnStore
 from localrun.viewer.downsample import picks
-from localrun.viewer.local import LocalSource
+from localrun.viewer.local import LocalSource, signature
 from localrun.viewer.runindex import INDEX_DIR
 
 import localrun
@@ -134,6 +134,28 @@ def test_show_export_and_verify_ignore_the_index(tmp_path):
     after = [cli(*c) for c in commands]
     assert after == before
     assert before[2][0] == 0 and before[3][0] == 0
+
+
+def test_the_signature_lists_a_segments_folder_again_only_when_it_changed(tmp_path):
+    root, path = _scalars(tmp_path)
+    folder = os.path.join(path, "segments")
+    first = signature(path)
+    assert first[2] is None  # just written: too soon to trust the folder's time stamp
+    open(os.path.join(folder, "000002.lrs"), "wb").close()
+    assert [os.path.basename(p) for p, _ in signature(path, first)[0]] == [
+        "000001.lrs",
+        "000002.lrs",
+    ]
+    old = time.time() - 60
+    os.utime(folder, (old, old))
+    trusted = signature(path)
+    assert trusted[2] is not None
+    with open(os.path.join(folder, "000002.lrs"), "ab") as f:
+        f.write(b"x" * 10)
+    grown = signature(path, trusted)
+    assert grown[0][-1][1] == 10 and grown[2] == trusted[2]  # the last segment looked at again
+    open(os.path.join(folder, "000003.lrs"), "wb").close()  # the folder changes: listed again
+    assert len(signature(path, grown)[0]) == 3
 
 
 # --- a live writer ---------------------------------------------------------------------------
@@ -316,7 +338,7 @@ def test_damaged_media_in_the_index_is_rebuilt(tmp_path):
 READER = r"""
 import json, sys, time
 from localrun.viewer import RunRef
-from localrun.viewer.local import LocalSource
+from localrun.viewer.local import LocalSource, signature
 root, until = sys.argv[1], float(sys.argv[2])
 ref = RunRef("demo", "big")
 s = LocalSource([root], refresh_s=0)
