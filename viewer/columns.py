@@ -14,7 +14,8 @@ rows it covers. docs/format.md, "The index", describes the files:
       lock                    flock()ed by the one process updating the store
       <generation>/           the column files, one folder per rebuild
         steps runtime timestamp   one int64 / float64 per row
-        <n>.r  <n>.v          numeric key n: the rows it appears in (int64), its values (float64)
+        <n>.r  <n>.v          numeric key n: the rows it appears in (int64; none while it is in
+                              every row), its values (float64)
         media                 media values: frames of [key, step, value] (msgpack)
 
 Rules that keep it safe to share:
@@ -702,15 +703,22 @@ class Update:
                 part["sorted"][key] = [ok, float(dense[-1])]
         num = part["num"]
         ids = self._ids
+        cols = part["cols"]
         for key, r in rows_of.items():
             rows = np.frombuffer(r, dtype=np.int64)
             i = ids.get(key)
             if i is None:
                 i = ids[key] = len(ids)
-            self._write(f"{i}.r", rows, 8)
+            e = num.get(key)
+            # A key in every row so far has rows 0, 1, 2, ...: its rows file is left out (most
+            # keys of most runs: 8 bytes a value saved) until a row goes without it.
+            count = 0 if e is None else e[0]
+            if f"{i}.r" in cols or count != base or rows.size != n:
+                if f"{i}.r" not in cols and count:
+                    self._write(f"{i}.r", np.arange(count, dtype=np.int64), 8)
+                self._write(f"{i}.r", rows, 8)
             self._write(f"{i}.v", values_of[key], 8)
             first, last = int(steps[rows[0] - base]), int(steps[rows[-1] - base])
-            e = num.get(key)
             if e is None:
                 num[key] = [int(rows.size), first, last]
             else:
@@ -841,8 +849,10 @@ class IndexTable(RunTable):
     def numbers(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         if key not in self._num:
             return super().numbers(key)
-        rows = self._column(f"{self._ids[key]}.r", _INT64, self._num[key][0])
-        return rows, self.values(key)
+        name = f"{self._ids[key]}.r"
+        if name not in self.head["visible"]["cols"]:  # in every row: no rows file
+            return np.arange(self._num[key][0], dtype=np.int64), self.values(key)
+        return self._column(name, _INT64, self._num[key][0]), self.values(key)
 
     def x_column(self, x: str) -> tuple[np.ndarray, bool]:
         if x in _X_FILES:
