@@ -670,7 +670,8 @@ def _span(values: list[float], unit: str = "") -> str:
 def report(results: dict) -> str:
     r = results
     lines = [
-        f"Measured {r['when']} on {r['machine']}; {r['repeats']} repeats (median, range), "
+        f"Measured {r['when']} on {r['machine']} (load average {r.get('load', '?')}, other jobs "
+        f"included); {r['repeats']} repeats (median, range), "
         f"{r['rows']:,} rows x {METRICS} metrics, {r['runs']:,} runs; Chromium "
         f"{r.get('chromium', '?')}, viewport {VIEWPORT['width']}x{VIEWPORT['height']}.",
         "",
@@ -775,6 +776,7 @@ def main() -> None:
         args.rows, args.runs, args.repeats = 100_000, 200, 1
     if not os.path.exists(CHROMIUM):
         sys.exit(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set LOCALRUN_CHROMIUM)")
+    load0 = os.getloadavg()[0]
     tb_python = None if args.no_tensorboard else ensure_tensorboard()
     data = make_data(args.rows, args.runs, tb_python)
     results: dict = {
@@ -811,6 +813,7 @@ def main() -> None:
     log("live append")
     results["live"] = bench_live(data, args.repeats)
     log(f"  {results['live']}")
+    results["load"] = f"{load0:.1f} at the start, {os.getloadavg()[0]:.1f} at the end"
     with open(os.path.join(WORK, "results.json"), "w") as f:
         json.dump(results, f, indent=1)
     text = report(results)

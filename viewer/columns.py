@@ -61,6 +61,8 @@ HEAD_MAGIC = b"LRIDX\x00\x01\n"
 _HEAD_FRAME = struct.Struct("<II")  # payload length, crc32
 MAX_HEAD_BYTES = 256 * 1024 * 1024
 FLUSH_ROWS = 1 << 16  # rows buffered in memory before they go to the files
+BLOCK_ROWS = 4096  # rows of the same numeric keys gathered before numpy makes them columns
+_NUMERIC = frozenset((float, int))
 _MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 _X_FILES = {"_step": "steps", "_runtime": "runtime", "_timestamp": "timestamp"}
 _INT64 = np.dtype("<i8")
@@ -609,35 +611,99 @@ class Update:
 
     def _reset_buffers(self) -> None:
         self._n = 0
-        self._rows: dict[str, array] = {}
+        self._rows: dict[str, array] = {}  # values taken one by one (a row of mixed values)
         self._values: dict[str, array] = {}
+        self._chunks: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}  # from blocks
+        self._block_keys: tuple | None = None
+        self._block: list[tuple] = []
+        self._block_start = 0
         self._media_buf = bytearray()
 
     def add(self, rows: Iterable[dict]) -> None:
         """History rows, in step order, each with an integer ``_step``."""
-        # Once per value of the run: a type test and two appends for a number, as TableBuilder.
+        # This runs once per row of a run. Consecutive rows with the same keys, all numbers
+        # (the common row), are gathered as tuples and turned into columns by numpy a block
+        # at a time; any other row goes value by value, as TableBuilder does.
         n = self._n
         base = self._part["rows"]
-        rows_of, values_of = self._rows, self._values
+        numeric = _NUMERIC.issuperset
+        block = self._block
+        block_keys = self._block_keys
         for row in rows:
-            for k, v in row.items():
-                t = type(v)
-                if t is float or t is int:
-                    r = rows_of.get(k)
-                    if r is None:
-                        r = rows_of[k] = array("q")
-                        values_of[k] = array("d")
-                    r.append(base + n)
-                    values_of[k].append(v)
+            keys = tuple(row)
+            values = tuple(row.values())
+            if keys == block_keys and numeric(map(type, values)):
+                block.append(values)
+                if len(block) >= BLOCK_ROWS:  # to columns now: the tuples hold Python floats
+                    self._close_block()
+                    self._block_keys = block_keys
+                    self._block_start = base + n + 1
+            else:
+                self._close_block()
+                if numeric(map(type, values)):
+                    block_keys = self._block_keys = keys
+                    self._block_start = base + n
+                    block.append(values)
                 else:
-                    self._add_other(k, v, row.get("_step", base + n))
+                    block_keys = None
+                    self._add_one(row, base + n)
             n += 1
             if n >= FLUSH_ROWS:
                 self._n = n
                 self._flush()
                 n, base = 0, self._part["rows"]
-                rows_of, values_of = self._rows, self._values
+                block, block_keys = self._block, None
         self._n = n
+
+    def _close_block(self) -> None:
+        block = self._block
+        if not block:
+            return
+        table = np.array(block, dtype=np.float64)  # as array("d").append would convert them
+        rows = np.arange(self._block_start, self._block_start + len(block), dtype=np.int64)
+        chunks = self._chunks
+        for j, key in enumerate(self._block_keys):
+            chunks.setdefault(key, []).append((rows, table[:, j]))
+        block.clear()
+        self._block_keys = None
+
+    def _add_one(self, row: dict, at: int) -> None:
+        rows_of, values_of = self._rows, self._values
+        for k, v in row.items():
+            t = type(v)
+            if t is float or t is int:
+                r = rows_of.get(k)
+                if r is None:
+                    r = rows_of[k] = array("q")
+                    values_of[k] = array("d")
+                r.append(at)
+                values_of[k].append(v)
+            else:
+                self._add_other(k, v, row.get("_step", at))
+
+    def _columns(self) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+        """The buffered numbers by key: ``(rows, values)``, rows ascending."""
+        self._close_block()
+        out = {}
+        for key in [*self._chunks, *(k for k in self._rows if k not in self._chunks)]:
+            parts = self._chunks.get(key, [])
+            if key in self._rows:
+                parts = parts + [
+                    (
+                        np.frombuffer(self._rows[key], dtype=np.int64),
+                        np.frombuffer(self._values[key], dtype=np.float64),
+                    )
+                ]
+            if len(parts) == 1:
+                out[key] = parts[0]
+                continue
+            rows = np.concatenate([p[0] for p in parts])
+            values = np.concatenate([p[1] for p in parts])
+            if rows.size > 1 and bool((rows[1:] < rows[:-1]).any()):
+                order = np.argsort(rows, kind="stable")
+                rows, values = rows[order], values[order]
+            out[key] = (rows, values)
+        return out
 
     def _add_other(self, key: str, value: Any, step: int) -> None:
         part = self._part
@@ -672,12 +738,11 @@ class Update:
         if n == 0 and not self._media_buf:
             return
         base = part["rows"]
-        rows_of, values_of = self._rows, self._values
-        step_rows = rows_of.pop("_step", None)
-        step_values = values_of.pop("_step", None)
-        if step_rows is None or len(step_rows) != n:
+        columns = self._columns()
+        step_rows, step_values = columns.pop("_step", (None, None))
+        if step_rows is None or step_rows.size != n:
             raise ValueError("every history row must have an integer _step")
-        steps = np.frombuffer(step_values, dtype=np.float64).astype(_INT64)
+        steps = step_values.astype(_INT64)
         self._write("steps", steps, 8)
         ok, last = part["sorted"]["_step"]
         if ok and n:
@@ -687,11 +752,9 @@ class Update:
             part["sorted"]["_step"] = [ok, int(steps[-1])]
         for key in ("_runtime", "_timestamp"):
             dense = np.full(n, np.nan)
-            r = rows_of.pop(key, None)
-            if r is not None:
-                dense[np.frombuffer(r, dtype=np.int64) - base] = np.frombuffer(
-                    values_of.pop(key), dtype=np.float64
-                )
+            got = columns.pop(key, None)
+            if got is not None:
+                dense[got[0] - base] = got[1]
             self._write(_X_FILES[key], dense, 8)
             ok, last = part["sorted"][key]
             if ok and n:
@@ -704,8 +767,7 @@ class Update:
         num = part["num"]
         ids = self._ids
         cols = part["cols"]
-        for key, r in rows_of.items():
-            rows = np.frombuffer(r, dtype=np.int64)
+        for key, (rows, values) in columns.items():
             i = ids.get(key)
             if i is None:
                 i = ids[key] = len(ids)
@@ -717,7 +779,7 @@ class Update:
                 if f"{i}.r" not in cols and count:
                     self._write(f"{i}.r", np.arange(count, dtype=np.int64), 8)
                 self._write(f"{i}.r", rows, 8)
-            self._write(f"{i}.v", values_of[key], 8)
+            self._write(f"{i}.v", np.ascontiguousarray(values), 8)
             first, last = int(steps[rows[0] - base]), int(steps[rows[-1] - base])
             if e is None:
                 num[key] = [int(rows.size), first, last]

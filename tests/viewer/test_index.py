@@ -235,7 +235,10 @@ def test_a_pending_row_is_shown_and_replaced_when_the_writer_completes_it(tmp_pa
 
 def _truncate_values(path):
     gen = _gen_folder(path)
-    v = sorted(n for n in os.listdir(gen) if n.endswith(".v"))[0]
+    v = max(
+        (n for n in os.listdir(gen) if n.endswith(".v")),
+        key=lambda n: os.path.getsize(os.path.join(gen, n)),
+    )
     with open(os.path.join(gen, v), "r+b") as f:
         f.truncate(100)
 
@@ -606,3 +609,92 @@ def test_picks_keep_each_buckets_extremes_and_odd_values(y, points):
         assert got is None
     else:
         assert got.tolist() == want.tolist()
+
+
+# --- the store alone, as a server would feed it ----------------------------------------------
+
+row_values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(-(2**63), 2**64 - 1),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=2),
+    st.builds(lambda n: {"_type": "image-file", "n": n}, st.integers(0, 3)),
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    batches=st.lists(
+        st.lists(
+            st.one_of(
+                st.dictionaries(st.sampled_from(["a", "b", "c", "_runtime"]), row_values),
+                st.integers(1, 9),  # that many rows of the same numeric keys
+            ),
+            max_size=12,
+        ),
+        max_size=5,
+    ),
+    tail=st.lists(st.dictionaries(st.sampled_from(["a", "d"]), row_values), max_size=1),
+    in_memory=st.booleans(),
+)
+def test_a_store_fed_rows_answers_as_a_table_built_from_them(batches, tail, in_memory):
+    """Batches of rows (each an update, as a server would commit its chunks), small blocks and
+    flushes so that every boundary is crossed, a provisional tail: the same table."""
+    import localrun.viewer.columns as columns
+    from localrun.viewer.source import table_keys, table_media, table_series
+    from localrun.viewer.table import TableBuilder
+
+    folder = None if in_memory else tempfile.mkdtemp()
+    old = columns.BLOCK_ROWS, columns.FLUSH_ROWS
+    columns.BLOCK_ROWS, columns.FLUSH_ROWS = 3, 7
+    try:
+        store = ColumnStore(folder)
+        step, all_rows = 0, []
+        for batch in batches:
+            rows = []
+            for data in batch:
+                for _ in range(data if type(data) is int else 1):
+                    d = {"a": step * 0.5, "_runtime": float(step)} if type(data) is int else data
+                    rows.append({"_step": step, **d, "_timestamp": 1000.0 + step})
+                    step += 2
+            with store.update() as up:
+                if up.head is None:
+                    up.reset()
+                else:
+                    up.resume()
+                assert up.last_step == (all_rows[-1]["_step"] if all_rows else None)
+                up.add(rows)
+                tail_rows = [{"_step": step, **t} for t in tail]
+                up.set_tail(tail_rows)
+                head = up.commit({"n": len(all_rows) + len(rows)})
+            all_rows += rows
+            builder = TableBuilder()
+            builder.add(all_rows + tail_rows)
+            want = builder.build()
+            got = (
+                ColumnStore(folder).table(ColumnStore(folder).head())
+                if folder
+                else store.table(head)
+            )
+            ref = RunRef("p", "r")
+            assert json.dumps(table_keys(got), sort_keys=True) == json.dumps(
+                table_keys(want), sort_keys=True
+            )
+            keys = ["a", "b", "c", "d"]
+            for x in ("_step", "_runtime", "_timestamp"):
+                for n in (2, 5, 2000):
+                    a = table_series(got, ref, keys, x, n)
+                    b = table_series(want, ref, keys, x, n)
+                    for k in keys:
+                        np.testing.assert_array_equal(a[k].x, b[k].x)
+                        np.testing.assert_array_equal(a[k].y, b[k].y)
+                        assert a[k].count == b[k].count
+            for k in keys:
+                assert json.dumps(table_media(got, k), default=repr) == json.dumps(
+                    table_media(want, k), default=repr
+                )
+    finally:
+        columns.BLOCK_ROWS, columns.FLUSH_ROWS = old
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
