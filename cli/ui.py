@@ -50,7 +50,7 @@ def ui(paths: tuple[str, ...], host: str, port: int, token: str | None) -> None:
         click.echo(
             f"localrun ui: not shown, another run has the same project and id: {d}", err=True
         )
-    app = create_app(source, token=token)
+    app = create_app(source, token=token, warm=True)  # the runs listed while a browser starts
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # As `localrun serve` does: TCP_NODELAY needs IPPROTO_TCP; listen before printing the URL,
     # so a client that connects as soon as it reads the line is queued, not refused.

@@ -136,12 +136,16 @@ def browser_routes(pages: Pages) -> list:
     ]
 
 
-def create_app(source: Source, token: str | None = None, check_host: bool = True):
+def create_app(
+    source: Source, token: str | None = None, check_host: bool = True, warm: bool = False
+):
     """The viewer over ``source``. Without ``token``, only loopback Host names are answered
-    (unless ``check_host`` is False: a caller that checks them itself)."""
+    (unless ``check_host`` is False: a caller that checks them itself). With ``warm``, the runs
+    are listed at once in a background thread (``ReadApi.warm``), for the first page asked."""
     pages = Pages(source)
+    api = ReadApi(source)
     routes = [
-        *ReadApi(source).routes(),
+        *api.routes(),
         Route("/", pages.root, methods=["GET"]),
         Route("/runs/{project}/{run_id}", pages.run, methods=["GET"]),
         Route("/runs/{project}/{run_id}/{rest:path}", pages.other, methods=["GET"]),
@@ -152,5 +156,7 @@ def create_app(source: Source, token: str | None = None, check_host: bool = True
         exception_handlers={ReadError: read_error, HTTPException: _http_error},
     )
     app.state.source = source
+    if warm:
+        api.warm()
     guarded = Guard(app, token, login_page(), check_host=check_host)
     return SecurityHeaders(guarded)

@@ -33,14 +33,34 @@ def downsample(
         stop = x.size if hi is None else int(np.searchsorted(x, hi, side="right"))
         start, stop = max(0, start - 1), min(x.size, stop + 1)
         x, y = x[start:stop], y[start:stop]
-    n = int(x.size)
+    idx = picks(y, points)
+    if idx is None:
+        return x, y, int(x.size), False
+    return x[idx], y[idx], int(x.size), True
+
+
+def picks(y: np.ndarray, points: int) -> np.ndarray | None:
+    """The indices of ``y`` that ``downsample`` keeps, ascending; None when it keeps them all
+    (``y`` has at most ``points`` values)."""
+    n = int(y.size)
     if n <= points:
-        return x, y, n, False
+        return None
     buckets = max(1, points // 2)
     size = -(-n // buckets)  # ceil(n / buckets)
     buckets = -(-n // size)
-    pad = buckets * size - n
+    full = n // size  # buckets without padding
     finite = np.isfinite(y)
+    if finite.all():
+        # The common case, without copies: each bucket's first smallest and first largest.
+        whole = y[: full * size].reshape(full, size)
+        base = np.arange(full) * size
+        keep = [base + whole.argmin(axis=1), base + whole.argmax(axis=1)]
+        if full < buckets:
+            rest = y[full * size :]
+            keep.append(np.array([full * size + rest.argmin(), full * size + rest.argmax()]))
+        keep.append(np.array([0, n - 1]))
+        return np.unique(np.concatenate(keep))
+    pad = buckets * size - n
     low = np.where(finite, y, np.inf)
     high = np.where(finite, y, -np.inf)
     if pad:
@@ -54,11 +74,9 @@ def downsample(
     has_finite = np.isfinite(low[np.arange(buckets), i_low])
     keep = [base[has_finite] + i_low[has_finite], base[has_finite] + i_high[has_finite]]
     odd = np.flatnonzero(~finite)
-    if odd.size:
-        v = y[odd]
-        kind = np.where(np.isnan(v), 0, np.where(v > 0, 1, 2))
-        _, first = np.unique((odd // size) * 3 + kind, return_index=True)
-        keep.append(odd[first])
+    v = y[odd]
+    kind = np.where(np.isnan(v), 0, np.where(v > 0, 1, 2))
+    _, first = np.unique((odd // size) * 3 + kind, return_index=True)
+    keep.append(odd[first])
     keep.append(np.array([0, n - 1]))
-    idx = np.unique(np.concatenate(keep))
-    return x[idx], y[idx], n, True
+    return np.unique(np.concatenate(keep))

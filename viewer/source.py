@@ -8,8 +8,10 @@ encodes them.
 
 ``TableSource`` implements ``keys``, ``series`` and ``media`` over a ``RunTable`` (a run's
 history by column, ``table.py``): a subclass only says how to get a run's documents, its table,
-its rows and its files. ``LocalSource`` (``local.py``) does so over run directories; the server
-(phase 2) over its SQLite storage, or with its own per-run index behind the same methods.
+its rows and its files. ``LocalSource`` (``local.py``) does so over run directories, its
+tables from each run's index (``runindex.py``); the server can feed a ``ColumnStore``
+(``columns.py``) from its stored rows and answer from its tables the same way
+(``table_keys``, ``table_series``, ``table_media``).
 
 Every method may be called from several threads at once.
 """
@@ -25,7 +27,7 @@ import numpy as np
 
 from localrun.errors import Error
 
-from .downsample import downsample
+from .downsample import downsample, picks
 from .table import X_COLUMNS, RunTable
 
 
@@ -120,25 +122,70 @@ class TableSource(Source):
         """The run's history by column, as of now."""
 
     def keys(self, ref: RunRef) -> dict:
-        t = self.table(ref)
-        return {
-            "rows": t.rows,
-            "last_step": t.last_step,
-            "x": list(X_COLUMNS) + [k for k in t.step_metrics() if k not in X_COLUMNS],
-            "keys": t.key_info(),
-        }
+        return table_keys(self.table(ref))
 
     def series(self, ref, keys, x="_step", points=2000, lo=None, hi=None) -> dict[str, Series]:
-        t = self.table(ref)
-        if x not in X_COLUMNS and not t.is_numeric(x):
-            raise ReadError(
-                f"x={x!r} is not an x axis of run {ref}: use _step, _runtime, _timestamp or a numeric key"
-            )
-        xs = t.x_values(x)
-        out = {}
-        for key in keys:
+        return table_series(self.table(ref), ref, keys, x, points, lo, hi)
+
+    def media(self, ref: RunRef, key: str, points: int | None = None) -> dict:
+        return table_media(self.table(ref), key, points)
+
+
+def table_keys(t: RunTable) -> dict:
+    """``Source.keys`` over a ``RunTable``."""
+    return {
+        "rows": t.rows,
+        "last_step": t.last_step,
+        "x": list(X_COLUMNS) + [k for k in t.step_metrics() if k not in X_COLUMNS],
+        "keys": t.key_info(),
+    }
+
+
+def table_media(t: RunTable, key: str, points: int | None = None) -> dict:
+    """``Source.media`` over a ``RunTable``."""
+    items = t.media_items(key)
+    count = len(items)
+    sampled = points is not None and count > points
+    if sampled:
+        picked = np.unique(np.linspace(0, count - 1, num=points).round().astype(np.int64))
+        items = [items[i] for i in picked.tolist()]
+    kinds = t.key_info().get(key, {}).get("types", {})
+    media_types = [k for k in kinds if k not in ("number", "other")]
+    return {
+        "key": key,
+        "type": media_types[0] if media_types else None,
+        "count": count,
+        "sampled": sampled,
+        "items": [{"step": s, "value": v} for s, v in items],
+    }
+
+
+def table_series(
+    t: RunTable,
+    ref: RunRef,
+    keys: Iterable[str],
+    x: str = "_step",
+    points: int = 2000,
+    lo: float | None = None,
+    hi: float | None = None,
+) -> dict[str, Series]:
+    """``Source.series`` over a ``RunTable``.
+
+    When the x column never goes down (``_step`` always; ``_runtime`` and ``_timestamp``
+    nearly always), nothing is copied but the points kept: the range is found by bisecting the
+    column and the key's rows, and only the kept rows' x values are looked up. Otherwise the
+    key's x values are gathered, NaN ones dropped, and sorted. Both give the same points.
+    """
+    if x not in X_COLUMNS and not t.is_numeric(x):
+        raise ReadError(
+            f"x={x!r} is not an x axis of run {ref}: use _step, _runtime, _timestamp or a numeric key"
+        )
+    column, ascending = t.x_column(x)
+    out = {}
+    for key in keys:
+        if not ascending:
             rows, values = t.numbers(key)
-            xv = xs[rows]
+            xv = column[rows].astype(np.float64)
             known = ~np.isnan(xv)
             if not known.all():
                 xv, values = xv[known], values[known]
@@ -146,25 +193,42 @@ class TableSource(Source):
                 order = np.argsort(xv, kind="stable")
                 xv, values = xv[order], values[order]
             out[key] = Series(*downsample(xv, values, points, lo, hi))
-        return out
+            continue
+        # column[rows] ascends with rows: the points with x >= lo are those whose row is at
+        # or after the first row with x >= lo (and likewise for hi), so bisect twice. A key
+        # in every row has rows 0, 1, 2, ...: they need not be read at all.
+        values = t.values(key)
+        rows = None if t.dense(key) else t.numbers(key)[0]
+        n = int(values.size)
+        start, stop = 0, n
+        if lo is not None:
+            at = _bisect(column, lo, "left")
+            start = max(0, (at if rows is None else int(np.searchsorted(rows, at))) - 1)
+        if hi is not None:
+            at = _bisect(column, hi, "right")
+            stop = min(n, (at if rows is None else int(np.searchsorted(rows, at))) + 1)
+        stop = max(start, stop)
+        y = values[start:stop]
+        idx = picks(y, points)
+        at = np.arange(start, stop) if idx is None else start + idx
+        sel_rows = at if rows is None else rows[at]
+        sel_y = y if idx is None else y[idx]
+        xs = column[sel_rows].astype(np.float64)
+        out[key] = Series(xs, np.array(sel_y, dtype=np.float64), stop - start, idx is not None)
+    return out
 
-    def media(self, ref: RunRef, key: str, points: int | None = None) -> dict:
-        t = self.table(ref)
-        items = t.media_items(key)
-        count = len(items)
-        sampled = points is not None and count > points
-        if sampled:
-            picks = np.unique(np.linspace(0, count - 1, num=points).round().astype(np.int64))
-            items = [items[i] for i in picks.tolist()]
-        kinds = t.key_info().get(key, {}).get("types", {})
-        media_types = [k for k in kinds if k not in ("number", "other")]
-        return {
-            "key": key,
-            "type": media_types[0] if media_types else None,
-            "count": count,
-            "sampled": sampled,
-            "items": [{"step": s, "value": v} for s, v in items],
-        }
+
+def _bisect(column: np.ndarray, bound: float, side: str) -> int:
+    """``np.searchsorted(column, bound, side)``, without turning an int column into floats."""
+    if column.dtype.kind == "i":
+        info = np.iinfo(column.dtype)
+        edge = math.ceil(bound) if side == "left" else math.floor(bound)
+        if edge < info.min:
+            return 0
+        if edge > info.max:
+            return int(column.size)
+        return int(np.searchsorted(column, np.int64(edge), side=side))
+    return int(np.searchsorted(column, bound, side=side))
 
 
 def newest_first(docs: list[dict]) -> list[dict]:

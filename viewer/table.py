@@ -60,6 +60,7 @@ class RunTable:
         self._step_metrics = [k for k in step_metric_names if k in numbers]
         self._info: dict | None = None
         self._dense: dict[str, np.ndarray] = {}
+        self._ascending: dict[str, bool] = {}
 
     def is_numeric(self, key: str) -> bool:
         return key in self._numbers
@@ -71,6 +72,14 @@ class RunTable:
     def numbers(self, key: str) -> tuple[np.ndarray, np.ndarray]:
         """``(row indices, values)`` of a numeric key; empty arrays for any other key."""
         return self._numbers.get(key, (_EMPTY_ROWS, _EMPTY_VALUES))
+
+    def values(self, key: str) -> np.ndarray:
+        """The values of a numeric key (``numbers(key)[1]``)."""
+        return self.numbers(key)[1]
+
+    def dense(self, key: str) -> bool:
+        """Whether the key has a value in every row (then its rows are 0, 1, 2, ...)."""
+        return self.numbers(key)[0].size == self.rows
 
     def x_values(self, x: str) -> np.ndarray:
         """One float per row: ``_step``, ``_runtime``, ``_timestamp``, or a numeric key's value.
@@ -95,6 +104,21 @@ class RunTable:
                 dense[have] = values[at[have]]
             self._dense[x] = dense
         return dense
+
+    def x_column(self, x: str) -> tuple[np.ndarray, bool]:
+        """``(one value per row, ascending)``: ``x_values(x)``, except that ``_step`` stays
+        int64; ``ascending`` is True when the values never go down and hold no NaN, so a key's
+        x values are ``column[rows]`` in order, and a range of them is found by bisection."""
+        if x == "_step":
+            column = self.steps
+        else:
+            column = self.x_values(x)
+        ascending = self._ascending.get(x)
+        if ascending is None:
+            ascending = self._ascending[x] = bool(
+                column.size < 2 or (column[1:] >= column[:-1]).all()
+            ) and not (column.dtype.kind == "f" and bool(np.isnan(column).any()))
+        return column, ascending
 
     def media_items(self, key: str) -> list[tuple[int, Any]]:
         """``(step, value)`` for every media value of ``key``, in step order."""

@@ -12,6 +12,7 @@ import time
 
 import pytest
 
+from . import runs as made
 from .conftest import Ui
 from .runs import XSS, XSS_SCRIPT
 
@@ -123,6 +124,50 @@ def wait_js(pg, expr: str, timeout_s: float = 10.0) -> None:
 
 def chart(key: str) -> str:
     return f'.chart[data-key="{key}"]'
+
+
+def test_the_runs_page_shows_many_runs_a_hundred_at_a_time(browser, tmp_path):
+    """250 runs: 100 rows a page, sorted and filtered over all of them."""
+    import json as _json
+
+    root = str(tmp_path / "many")
+    one = made.scalar_run(root, "r000", rows=5)
+    with open(os.path.join(one, "run.json")) as f:
+        meta = _json.load(f)
+    for i in range(1, 250):
+        d = os.path.join(root, f"r{i:03d}")
+        shutil.copytree(one, d)
+        with open(os.path.join(d, "run.json"), "w") as f:
+            _json.dump(
+                {
+                    **meta,
+                    "id": f"r{i:03d}",
+                    "name": f"run-{i:03d}",
+                    "incarnation": f"{i:032x}",
+                    "created_at": meta["created_at"] + i,
+                },
+                f,
+            )
+    server = Ui(root)
+    p = Page(browser, server.url)
+    try:
+        pg = p.goto("/")
+        wait_js(pg, "document.querySelectorAll('table.runs tbody tr').length === 100")
+        assert "250 of 250 runs" in pg.inner_text(".count")
+        assert pg.inner_text(".pager span") == "1–100 of 250"
+        assert pg.locator("tr[data-run='demo/r249']").count() == 1  # newest first
+        pg.click(".pager .next")
+        pg.click(".pager .next")
+        wait_js(pg, "document.querySelectorAll('table.runs tbody tr').length === 50")
+        assert pg.inner_text(".pager span") == "201–250 of 250"
+        assert pg.locator("tr[data-run='demo/r000']").count() == 1
+        assert pg.locator(".pager .next").is_disabled()
+        pg.fill("input.filter", "r12")  # ids r120 ... r129: back to the first page
+        wait_js(pg, "document.querySelectorAll('table.runs tbody tr').length === 10")
+        assert pg.locator(".pager button").count() == 0
+    finally:
+        p.close()
+        server.stop()
 
 
 def test_runs_page_lists_runs_and_filters_them(page):
