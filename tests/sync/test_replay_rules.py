@@ -144,7 +144,7 @@ def fed_rows(path):
 
     r = Replay()
     for name in sorted(os.listdir(os.path.join(path, "segments"))):
-        records = [list(rec) for _, rec in SegmentReader(os.path.join(path, "segments", name))]
+        records = [list(rec) for _, rec, _ in SegmentReader(os.path.join(path, "segments", name))]
         r.start_segment(records[0][3], records[0][2])
         for rec in records:
             yield from r.feed(rec)
