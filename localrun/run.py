@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import terminal
 from .blobs import BlobStore
-from .clock import ELAPSED_CLOCK, Clock
-from .clock import read as _read_clock
+from .clock import Clock
 from .config_summary import Config, Summary
 from .errors import StepError, UsageError, ValueTypeError
 from .record import kinds
@@ -83,15 +82,14 @@ class Run:
         self._quiet = quiet
         self.resumed = resumed
         self._on_finish = on_finish
-        self._seqs = itertools.count(1)  # START is 0; next() is atomic, so ids stay unique
         # Re-entrant: a signal handler may log while this thread is inside log().
         self._lock = threading.RLock()
         self._store = BlobStore(path, sync_later=True)
         # Media files reach the disk before the records naming them.
         writer.before_sync = self._store.sync
-        self._encoder = Encoder(self._store)
         self._clock = clock = clock or Clock()
-        self._clock_offset = clock.offset_s
+        self._encoder = encoder = Encoder(self._store, clock)
+        self._encode_log = encoder.log  # bound once: log() calls it on every call
         self._segment_path = writer.path
         self._replayed_upto = 0  # bytes of this run's segment fed to the replay so far
         self._written = 0  # bytes of the segment when it was closed (or left to a parent)
@@ -202,27 +200,21 @@ class Run:
             writer = self._writer
             if writer is None:
                 raise self._closed_error("log")
-            # Before the step is read: making data plain may run Python code (media,
-            # __array__), where a signal handler may log.
-            data, charts, plain = self._encoder.log_data(data, commit)
+            if step is not None:
+                step = _check_step(step)
             counter = self._steps
+            payload, charts = self._encode_log(data, step, commit, counter)
             cur = counter.step
             pending = counter.pending
             if step is None and (commit is None or commit is True):
                 counter.next()  # the rule's common case
                 dropped = False
             else:
-                if step is not None:
-                    step = _check_step(step)
                 dropped = counter.advance(step, commit) is DROPPED
                 if dropped and self._strict:
                     raise self._strict_error(step, cur, data)
-            # The record's time: see clock.py (Clock.now(), inlined).
-            t = self._clock_offset + _read_clock(ELAPSED_CLOCK)
             try:
-                writer.append(
-                    self._encoder.log((_LOG, next(self._seqs), t, data, step, commit, cur), plain)
-                )
+                writer.append(payload)
             except BaseException:
                 counter.step, counter.pending = cur, pending
                 raise
@@ -230,11 +222,11 @@ class Run:
                 self._warn_backwards(step, cur)
             if charts:
                 for key, spec in charts:
-                    self._write(writer, kinds.CHART, key, spec)
+                    writer.append(self._encoder.record(kinds.CHART, key, spec))
         finally:
             lock.release()
 
-    def _strict_error(self, step: int, cur: int, data: dict) -> StepError:
+    def _strict_error(self, step: int, cur: int, data: Mapping[str, Any]) -> StepError:
         return StepError(
             f"{BACKWARDS_WARNING.format(step=step, current=cur)} Nothing was recorded for keys "
             f"{sorted(data)!r}. Log with step >= the current step, or turn strict_steps off to "
@@ -251,17 +243,13 @@ class Run:
                     "further warnings about steps going backwards are not shown for this run"
                 )
 
-    def _write(self, writer: SegmentWriter, kind: int, *fields: Any) -> None:
-        """Append a record other than log() (lock held)."""
-        writer.append(self._encoder.record((kind, next(self._seqs), self._clock.now(), *fields)))
-
     def _append(self, kind: int, *fields: Any) -> None:
         """Append a record other than log(): config, summary, metric, meta."""
         with self._lock:
             writer = self._writer
             if writer is None:
                 raise self._closed_error("change")
-            self._write(writer, kind, *fields)
+            writer.append(self._encoder.record(kind, *fields))
 
     def _append_meta(self, changes: dict) -> None:
         self._append(kinds.META, changes)
@@ -424,7 +412,7 @@ class Run:
             self._writer = None
             self._closed_reason = state
             try:
-                self._write(writer, kinds.FINISH, code, state, counter.step)
+                writer.append(self._encoder.record(kinds.FINISH, code, state, counter.step))
             finally:
                 self._written = writer.size
                 try:
@@ -444,7 +432,7 @@ class Run:
         # The signal may interrupt log() in this very thread while it holds the lock, so write
         # without it: one os.write per record keeps records whole, and seq ids stay unique.
         try:
-            self._write(writer, kinds.SIGNAL, int(signum))
+            writer.append(self._encoder.record(kinds.SIGNAL, int(signum)))
             writer.sync()
         except Exception:
             pass

@@ -27,6 +27,7 @@ written that the contract (and so a server) would refuse.
 
 from __future__ import annotations
 
+import itertools
 import math
 import reprlib
 import sys
@@ -36,10 +37,13 @@ from typing import Any
 
 from . import contract
 from .blobs import BlobStore
+from .clock import ELAPSED_CLOCK, Clock
+from .clock import read as _read_clock
 from .errors import KeyTypeError, ValueTypeError
 from .media.base import KeyedMedia, Media
 from .media.histogram import histogram_value
 from .record import kinds
+from .steps import StepCounter
 
 MAX_LIST_ELEMENTS = 32
 _MAX_DEPTH = contract.MAX_DEPTH
@@ -465,34 +469,43 @@ def is_number(v: Any) -> bool:
 _PLAIN = frozenset({str, int, float, bool, type(None)})
 _MAX_RECORD_BYTES = contract.MAX_RECORD_BYTES
 _COUNTED_ABOVE_BYTES = contract.COUNTED_ABOVE_BYTES
+_LOG = kinds.LOG
 
 
 class Encoder:
-    """Turns a run's calls into record payloads; one per run (it writes media to ``store``).
+    """Turns a run's calls into record payloads: one per run, the only packer of its records.
 
-    A ``log()`` call takes two steps. ``log_data()`` checks its keys and makes its data plain
-    (unless it is already: the usual call), which may run the caller's code (media,
-    ``__array__``, where a signal handler may log too); the caller reads its step after that.
-    ``log()`` then packs the whole record: msgspec for plain values (2-3x faster than msgpack,
-    the same bytes), msgpack with no ``default`` hook for the rest, so packing runs no Python
-    code and a signal handler cannot log in the middle of a record. Every other record goes
-    through ``record()``. All refuse a record over ``contract.MAX_RECORD_BYTES`` (or holding
-    more values than a server takes) before anything is written.
+    It stamps each record with its ``seq`` (counted from 1: START is 0) and its time (the
+    run's ``Clock``), and packs it. ``log()`` takes a ``log()`` call: it checks the keys, makes
+    the data plain unless it is already (the usual call), then packs: msgspec for plain values
+    (2-3x faster than msgpack, the same bytes), msgpack with no ``default`` hook for the rest,
+    so packing runs no Python code and a signal handler cannot log in the middle of a record.
+    ``record()`` packs every other kind. All refuse a record over ``contract.MAX_RECORD_BYTES``
+    (or holding more values than a server takes) before anything is written.
     """
 
-    def __init__(self, store: BlobStore):
+    def __init__(self, store: BlobStore, clock: Clock):
         # Imported here, not at module level, to keep ``import localrun`` cheap.
         import msgpack
         import msgspec.msgpack
 
         self._store = store
+        self._clock = clock
+        self._clock_offset = clock.offset_s
+        #: The records' seq numbers (START is 0); next() is atomic, so they stay unique.
+        self.seqs = itertools.count(1)
         self._packer = msgpack.Packer()
         self._encode_plain = msgspec.msgpack.Encoder().encode
 
-    def log_data(self, data: Any, commit: Any) -> tuple[dict, list[tuple[str, dict]] | None, bool]:
-        """A ``log()`` call's data as it will be packed, the ``(key, spec)`` of its chart
-        records, and whether it is plain (every key a str, every value and ``commit`` of an
-        exact ``_PLAIN`` type, no reserved key). Refuses what the value contract does not allow.
+    def log(
+        self, data: Any, step: int | None, commit: Any, counter: StepCounter
+    ) -> tuple[bytes, list[tuple[str, dict]] | None]:
+        """The payload of a ``log(data, step, commit)`` call (``step`` checked already), and
+        the ``(key, spec)`` of its chart records. Refuses what the value contract does not allow.
+
+        The record's ``writer_step`` is ``counter``'s step and its time the clock's, both read
+        after the data is made plain: that may run the caller's code (media, ``__array__``),
+        where a signal handler may log.
         """
         if data.__class__ is not dict:
             data = _as_dict(data)
@@ -509,34 +522,32 @@ class Encoder:
         if "_step" in data or "_runtime" in data or "_timestamp" in data:
             _refuse_reserved(data)
             plain = False
-        if plain:
-            return data, None, True
-        data, charts = self._plain_log_data(data)
-        return data, charts, False
-
-    def log(self, record: tuple, plain: bool) -> bytes:
-        """The payload of a log record ``(LOG, seq, time, data, step, commit, writer_step)``
-        whose data came from ``log_data()`` (``plain`` as it said)."""
+        charts = None
+        if not plain:
+            data, charts = self._plain_log_data(data)
+        # The record's time: see clock.py (Clock.now(), inlined).
+        t = self._clock_offset + _read_clock(ELAPSED_CLOCK)
+        record = (_LOG, next(self.seqs), t, data, step, commit, counter.step)
         if plain:
             try:
                 payload = self._encode_plain(record)
             except Exception:
                 # An int past 64 bits, a lone surrogate: normalize() decides, as for any value
                 # that is not plain.
-                data = self._plain_log_data(record[3])[0]
+                data = self._plain_log_data(data)[0]
                 payload = self._pack_log((*record[:3], data, *record[4:]))
         else:
             payload = self._pack_log(record)
         if len(payload) > _COUNTED_ABOVE_BYTES:
             _check_size(payload, "this log() call")
-        return payload
+        return payload, charts
 
-    def record(self, record: tuple) -> bytes:
-        """The payload of any other record, its fields plain already (``summary()`` makes a
-        summary change so)."""
-        payload = self._packer.pack(record)
+    def record(self, kind: int, *fields: Any) -> bytes:
+        """The payload of a record of any other kind, its fields plain already
+        (``summary()`` makes a summary change so)."""
+        payload = self._packer.pack((kind, next(self.seqs), self._clock.now(), *fields))
         if len(payload) > _COUNTED_ABOVE_BYTES:
-            _check_size(payload, f"this {kinds.NAMES[record[0]]} change")
+            _check_size(payload, f"this {kinds.NAMES[kind]} change")
         return payload
 
     def summary(self, changes: dict) -> dict:

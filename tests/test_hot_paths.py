@@ -291,7 +291,9 @@ def _edge_case_run(tmp_path) -> str:
     # but a run written by an older localrun may hold them.
     for data in ({"_step": 3, "a": 1.0}, {"_runtime": 7, "a": 2.0}):
         r._writer.append(
-            msgpack.packb((kinds.LOG, next(r._seqs), r._clock.now(), data, None, None, r.step))
+            msgpack.packb(
+                (kinds.LOG, next(r._encoder.seqs), r._clock.now(), data, None, None, r.step)
+            )
         )
         r._steps.step += 1
     r.log({"_timestamp": 1.5e9, "a": 2.25})
@@ -299,7 +301,7 @@ def _edge_case_run(tmp_path) -> str:
         msgpack.packb(
             (
                 kinds.LOG,
-                next(r._seqs),
+                next(r._encoder.seqs),
                 r._clock.now(),
                 {"_timestamp": {"_type": "x"}, "a": 2.5},
                 None,

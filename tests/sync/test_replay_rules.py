@@ -92,7 +92,7 @@ def _old_run(tmp_path, records):
     run = localrun.init(dir=str(tmp_path), id="old", settings={"quiet": True})
     start = run.start_time
     for data, dt in records:
-        record = (kinds.LOG, next(run._seqs), start + dt, data, None, None, run.step)
+        record = (kinds.LOG, next(run._encoder.seqs), start + dt, data, None, None, run.step)
         run._writer.append(msgpack.packb(record))
         run._steps.step += 1
     run.finish(quiet=True)
