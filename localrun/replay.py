@@ -143,7 +143,7 @@ class Replay:
                     and "_timestamp" not in data
                 ):
                     t = rec[2]
-                    self.last_time = self.pending_time = t
+                    self.last_time = t  # (no row is pending: pending_time is not read)
                     if rec[6] > counter.step:
                         counter.catch_up(rec[6])  # nothing is pending: no row to write
                     at = next_step()

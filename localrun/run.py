@@ -37,7 +37,6 @@ if TYPE_CHECKING:
     from .watcher import Watcher
 
 _MAX_STEP_WARNINGS = 20
-_LOG = kinds.LOG
 _SUMMARY_AGGREGATES = kinds.METRIC_SUMMARIES
 
 
@@ -283,15 +282,15 @@ class Run:
         replay = self._replay
         reader = SegmentReader(self._segment_path, self._replayed_upto)
         records: Any = iter(reader)
+        first = None
         if self._replayed_upto == 0:  # the segment's first read: its START begins it
             first = next(records, None)
-            if first is None:
-                self._summary = {}
-                return
-            replay.begin(first[1])
-            records = itertools.chain((first,), records)
-        for _ in replay.feed_all(records, keep_rows=False):
-            pass
+            if first is not None:
+                replay.begin(first[1])
+                records = itertools.chain((first,), records)
+        if first is not None or self._replayed_upto:
+            for _ in replay.feed_all(records, keep_rows=False):
+                pass
         # Only a record being written right now (a signal handler's) can be cut: read it next time.
         self._replayed_upto = reader.end
         explicit = replay.explicit

@@ -72,7 +72,7 @@ def as_media(obj: Any, made: dict[int, Media] | None = None) -> Media | None:
 #: look into, 2 not plain (normalize() must make it so). Learnt for each new type on first sight.
 _PLAIN_KIND: dict[type, int] = {
     str: 0,
-    int: 0,  # beyond 64 bits, msgpack refuses it: Run._pack_log() then normalizes
+    int: 0,  # beyond 64 bits, msgpack refuses it: Encoder._pack_log() then normalizes
     float: 0,
     bool: 0,
     type(None): 0,

@@ -427,6 +427,45 @@ def test_run_summary_reads_back_with_replays_rules(runs):
     assert RunView(run.dir).to_json()["summary"]["loss"] == 1.0
 
 
+# --- issue 11: run.summary, a resumed run and the step are replay's --------------------------
+
+
+def test_run_summary_applies_define_metric_during_the_run(runs):
+    run = localrun.init(dir=runs)
+    run.define_metric("loss", summary="min")
+    run.define_metric("acc", summary="max,last")
+    for loss, acc in [(3.0, 0.1), (1.0, 0.9), (2.0, 0.5)]:
+        run.log({"loss": loss, "acc": acc})
+    assert run.summary["loss"] == {"min": 1.0}
+    assert run.summary["acc"] == {"max": 0.9, "last": 0.5}
+    run.finish()
+    stored = RunView(run.dir).to_json()["summary"]
+    stamps = ("_step", "_runtime", "_timestamp")
+    assert dict(run.summary.items()) == {k: v for k, v in stored.items() if k not in stamps}
+
+
+def test_a_resumed_runs_summary_and_step_are_replays(runs):
+    run = localrun.init(dir=runs, id="r")
+    run.log({"a": 1.0, "b": 2.0})
+    run.log({"a": None}, commit=False)
+    run.summary["c"] = 3
+    run.finish()
+    run = localrun.init(dir=runs, id="r", resume="allow")
+    assert dict(run.summary.items()) == {"a": 1.0, "b": 2.0, "c": 3}  # None replaces nothing
+    assert run.step == 2
+    run.finish()
+
+
+def test_commit_given_as_an_int_steps_as_replay_reads_it(runs):
+    run = localrun.init(dir=runs)
+    run.log({"a": 1}, commit=0)  # falsy: merged into the next row, as replay reads it
+    run.log({"b": 2})
+    assert run.step == 1
+    run.finish()
+    rows, _ = history(run.dir)
+    assert rows == [{"_step": 0, "a": 1, "b": 2}]
+
+
 # --- issue 10, row 3: a record is at most contract.MAX_RECORD_BYTES ---------------------------
 
 
