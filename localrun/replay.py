@@ -214,6 +214,9 @@ class Replay:
             self.signalled = True
         elif kind == kinds.FINISH:
             rows = self.end_segment()
+            next_step = rec[5]
+            if type(next_step) is int and next_step > self.counter.step:
+                self.counter.catch_up(next_step)  # log records lost before it: go on after them
             self.exit_code = rec[3] if type(rec[3]) is int else None
             self.state = rec[4] if rec[4] in ("finished", "failed", "preempted") else "finished"
             return rows

@@ -456,6 +456,30 @@ def test_a_resumed_runs_summary_and_step_are_replays(runs):
     run.finish()
 
 
+def test_a_resumed_run_goes_on_after_log_records_lost_before_its_finish(runs):
+    from localrun.record.segment import SegmentReader
+
+    run = localrun.init(dir=runs, id="lost")
+    for i in range(5):
+        run.log({"a": i})
+    run.finish()
+    (seg,) = [
+        os.path.join(run.dir, "segments", n) for n in os.listdir(os.path.join(run.dir, "segments"))
+    ]
+    last_log = [offset for offset, rec, _ in SegmentReader(seg) if rec[0] == 1][-1]
+    with open(seg, "r+b") as f:  # damage the last log record: its row is lost
+        f.seek(last_log + 10)
+        byte = f.read(1)
+        f.seek(last_log + 10)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    run = localrun.init(dir=runs, id="lost", resume="allow")
+    assert run.step == 5  # the finish record says where the writer stood
+    run.log({"a": 5})
+    run.finish()
+    rows, _ = history(run.dir)
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3, 5]
+
+
 def test_commit_given_as_an_int_steps_as_replay_reads_it(runs):
     run = localrun.init(dir=runs)
     run.log({"a": 1}, commit=0)  # falsy: merged into the next row, as replay reads it
