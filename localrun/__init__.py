@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .config_summary import Config, Summary
 from .errors import Error
-from .run import Config, Run, Summary
+from .run import Run
 from .session import Settings, __version__, define_metric, finish, init, log, login
 
 

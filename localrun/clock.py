@@ -29,7 +29,7 @@ class Clock:
     def __init__(self) -> None:
         #: The wall clock when the clock started.
         self.start_s = time.time()
-        #: Added to the elapsed clock's reading to give the record time. ``Run.log`` reads it
+        #: Added to the elapsed clock's reading to give the record time. ``Encoder.log`` reads it
         #: inline (``offset_s + read(ELAPSED_CLOCK)``), saving a call on the hot path.
         self.offset_s = self.start_s - read(ELAPSED_CLOCK)
 

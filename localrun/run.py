@@ -1,54 +1,52 @@
-"""Run, Config and Summary: the objects a training script holds.
+"""Run: the object a training script holds while a run is recorded.
 
-``Run.log`` is the hot path. It reaches the file in three steps: check the keys, pack one
-msgpack record, ``os.write`` it (``SegmentWriter.append``). A record whose values are all plain
-(str, int, float, bool, None: exact types) and whose keys are none of the reserved ones
-(``contract.RESERVED_KEYS``) is packed by msgspec, to the bytes msgpack packs; any other is first
-made plain by ``values.normalize``, which refuses what the value contract (contract.py) does
-not allow, then packed by msgpack with no hook. Either way a record over
-``contract.MAX_RECORD_BYTES`` is refused before anything is written. Everything else a run
-knows (rows, summary, state) is derived from the records by replay, so ``log()`` keeps no
-history in memory.
+``Run.log`` is the hot path. It reaches the file in three steps: the run's ``Encoder``
+(values.py) checks the call and packs one msgpack record, the step rule
+(``StepCounter``, steps.py) places it, and ``SegmentWriter.append`` puts it into the OS with one
+``os.write``. Everything else a run knows (rows, summary, state) is derived from the records
+by replay (replay.py), so ``log()`` keeps no history in memory: reading ``run.summary`` replays
+the records this run wrote since it last looked, into the replay of the run's earlier
+segments that ``init(resume=...)`` made.
+
+A run's config and summary objects are in config_summary.py; its ``watch()`` hooks in
+watcher.py (a ``Watcher`` held by the run). The session (session.py) makes runs, and hears of
+each one's end through the ``on_finish`` callback it passes in.
 """
 
 from __future__ import annotations
 
 import itertools
-import math
 import os
-import sys
 import threading
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
-import msgpack
-
-from . import contract, terminal
+from . import terminal
 from .blobs import BlobStore
-from .clock import ELAPSED_CLOCK, Clock
-from .clock import read as _read_clock
+from .clock import Clock
+from .config_summary import Config, Summary
 from .errors import StepError, UsageError, ValueTypeError
 from .record import kinds
-from .record.frame import HEADER_SIZE, MAGIC, scan
-from .record.segment import SegmentWriter
+from .record.segment import SegmentReader, SegmentWriter
+from .replay import STAMPS, Replay
 from .rundir import Lock
-from .steps import BACKWARDS_WARNING, StepCounter
-from .values import check_keys, config_value, is_plain, normalize, plain_log_data, short
+from .steps import BACKWARDS_WARNING, DROPPED, StepCounter
+from .values import Encoder
+
+if TYPE_CHECKING:
+    from .watcher import Watcher
 
 _MAX_STEP_WARNINGS = 20
-_LOG = kinds.LOG
-#: The exact types (no subclasses) that msgspec and msgpack pack alike, to the same bytes. msgspec
-#: packs more types than msgpack does (datetime, Enum, dataclasses, sets, ...), and differently
-#: from what values.normalize makes of them, so only a log() call whose values are all of these
-#: types takes msgspec; every other call is made plain by normalize and packed by msgpack.
-_PLAIN = frozenset({str, int, float, bool, type(None)})
-_MAX_RECORD_BYTES = contract.MAX_RECORD_BYTES
-_COUNTED_ABOVE_BYTES = contract.COUNTED_ABOVE_BYTES
 _SUMMARY_AGGREGATES = kinds.METRIC_SUMMARIES
 
 
 class Run:
-    """One run being recorded. Made by ``localrun.init()``; see its docstring for arguments."""
+    """One run being recorded. Made by ``localrun.init()``; see its docstring for arguments.
+
+    ``replay`` is the replay of the run's earlier segments when it is resumed (None for a new
+    run): the step, config and summary go on from there. ``on_finish`` is called with the run
+    once it has finished (the session forgets it then).
+    """
 
     def __init__(
         self,
@@ -61,11 +59,12 @@ class Run:
         meta: dict,
         writer: SegmentWriter,
         lock: Lock,
-        steps: StepCounter,
         strict_steps: bool,
         quiet: bool,
         resumed: bool,
+        replay: Replay | None = None,
         clock: Clock | None = None,
+        on_finish: Callable[[Run], None] | None = None,
     ):
         self._path = path
         self._root = root
@@ -75,35 +74,31 @@ class Run:
         self._meta = meta
         self._writer: SegmentWriter | None = writer
         self._run_lock = lock
-        self._steps = steps
+        replay = replay if replay is not None else Replay()
+        self._replay = replay  # this run's records are fed to it as run.summary is read
+        self._steps = StepCounter(replay.counter.step)
         self._strict = strict_steps
         self._quiet = quiet
         self.resumed = resumed
-        self._seqs = itertools.count(1)  # START is 0; next() is atomic, so ids stay unique
+        self._on_finish = on_finish
         # Re-entrant: a signal handler may log while this thread is inside log().
         self._lock = threading.RLock()
         self._store = BlobStore(path, sync_later=True)
-        writer.before_sync = (
-            self._store.sync
-        )  # media files reach the disk before the records naming them
-        # No ``default`` hook: what it packs is plain already (values.normalize), so packing
-        # runs no Python code, and a signal handler cannot log in the middle of a record.
-        self._packer = msgpack.Packer()
+        # Media files reach the disk before the records naming them.
+        writer.before_sync = self._store.sync
         self._clock = clock = clock or Clock()
-        self._clock_offset = clock.offset_s
-        # msgspec packs a record of _PLAIN values 2-3x faster than msgpack, to the same bytes;
-        # imported here, not at module level, to keep ``import localrun`` cheap.
-        import msgspec.msgpack
-
-        self._encode_plain = msgspec.msgpack.Encoder().encode
-        self._latest: dict[str, Any] = {}  # the summary view; see _summary_view()
+        self._encoder = encoder = Encoder(self._store, clock)
+        self._encode_log = encoder.log  # bound once: log() calls it on every call
         self._segment_path = writer.path
-        self._folded_bytes = len(MAGIC)
+        self._replayed_upto = 0  # bytes of this run's segment fed to the replay so far
+        self._written = 0  # bytes of the segment when it was closed (or left to a parent)
+        self._summary: dict[str, Any] | None = None  # the replay's summary, as last read
         self._step_warnings = 0
         self._signalled = False
         self._closed_reason = "finished"
         self._start_time = clock.start_s
-        self.config = Config(self)
+        self._watcher: Watcher | None = None  # made by the first watch() or unwatch()
+        self.config = Config(self, replay.config)
         self.summary = Summary(self)
 
     # --- identity ------------------------------------------------------------------------------
@@ -204,168 +199,104 @@ class Run:
             writer = self._writer
             if writer is None:
                 raise self._closed_error("log")
-            if data.__class__ is not dict:
-                data = _as_dict(data)
-            plain_types = _PLAIN
-            plain = commit.__class__ in plain_types  # and step is None or an int
-            for k, v in data.items():
-                if k.__class__ is not str:
-                    check_keys(data)
-                    plain = False
-                elif (
-                    v.__class__ is not float and v.__class__ not in plain_types
-                ):  # most metrics are floats
-                    plain = False
-            # Keys replay stamps on every row (contract.RESERVED_KEYS): _step and _runtime are
-            # refused; a call with _timestamp takes the long way, which checks it.
-            if "_step" in data or "_runtime" in data or "_timestamp" in data:
-                _refuse_reserved(data)
-                plain = False
-            charts = None
-            if not plain:
-                # Before the step is read: converting runs Python code (media, __array__), where
-                # a signal handler may log.
-                data, charts = self._plain_log_data(data)
-            counter = self._steps
-            cur = counter.step
-            pending = counter.pending
             if step is not None:
                 step = _check_step(step)
-                if step < cur:
-                    self._step_backwards(step, cur, data)
-            # The record's time: see clock.py (Clock.now(), inlined).
-            t = self._clock_offset + _read_clock(ELAPSED_CLOCK)
-            record = (_LOG, next(self._seqs), t, data, step, commit, cur)
-            payload = None
-            if plain:
-                try:
-                    payload = self._encode_plain(record)
-                except Exception:
-                    # An int past 64 bits, a lone surrogate: normalize() decides, as for any
-                    # value that is not plain.
-                    data, charts = self._plain_log_data(data)
-                    record = (_LOG, record[1], t, data, step, commit, cur)
-            if payload is None:
-                payload = self._pack_log(record)
-            if len(payload) > _COUNTED_ABOVE_BYTES:
-                _check_size(payload, "this log() call")
-            if step is None and commit is not False:
-                counter.step = cur + 1  # the common case, inline: write the row, next step
-                counter.pending = False
+            counter = self._steps
+            payload, charts = self._encode_log(data, step, commit, counter)
+            cur = counter.step
+            pending = counter.pending
+            if step is None and (commit is None or commit is True):
+                counter.next()  # the rule's common case
+                dropped = False
             else:
-                counter.advance(step, commit)
+                dropped = counter.advance(step, commit) is DROPPED
+                if dropped and self._strict:
+                    raise self._strict_error(step, cur, data)
             try:
                 writer.append(payload)
             except BaseException:
                 counter.step, counter.pending = cur, pending
                 raise
+            if dropped:
+                self._warn_backwards(step, cur)
             if charts:
-                self._write_charts(writer, charts)
+                for key, spec in charts:
+                    writer.append(self._encoder.record(kinds.CHART, key, spec))
         finally:
             lock.release()
 
-    def _plain_log_data(self, data: dict) -> tuple[dict, list[tuple[str, dict]]]:
-        """The plain form of a ``log()`` call's data, and its chart records; refuses what the
-        value contract does not allow (a ``_timestamp`` that is not a time included)."""
-        if is_plain(data):
-            plain, charts = data, None  # packed as it is (the usual nested dict or list)
-        else:
-            plain, charts = plain_log_data(data, self._store, {})
-        if "_timestamp" in plain:
-            _check_timestamp(plain["_timestamp"])
-        return plain, charts
+    def _strict_error(self, step: int, cur: int, data: Mapping[str, Any]) -> StepError:
+        return StepError(
+            f"{BACKWARDS_WARNING.format(step=step, current=cur)} Nothing was recorded for keys "
+            f"{sorted(data)!r}. Log with step >= the current step, or turn strict_steps off to "
+            "record and drop"
+        )
 
-    def _pack_log(self, record: tuple) -> bytes:
-        try:
-            return self._packer.pack(record)
-        except UnicodeEncodeError:
-            raise  # a lone surrogate in a str: refused as msgpack refuses it
-        except OverflowError:
-            pass  # an int beyond 64 bits, which is_plain() lets through: made a float below
-        except (TypeError, ValueError) as exc:
-            raise _bad_commit(record[5], exc) from None
-        plain = plain_log_data(record[3], self._store, {})[0]
-        try:
-            return self._packer.pack((*record[:3], plain, *record[4:]))
-        except UnicodeEncodeError:
-            raise
-        except (TypeError, ValueError, OverflowError) as exc:
-            raise _bad_commit(record[5], exc) from None
-
-    def _summary_view(self) -> dict[str, Any]:
-        """The summary as this process wrote it: records since the last read, folded in.
-
-        ``log()`` keeps no summary (it would cost every call); reading ``run.summary`` reads
-        back what this writer appended since it last looked, with replay's rules: a dropped
-        call and a ``None`` never replace a value, ``summary[k] = v`` wins until ``k`` is
-        logged again.
-        """
-        with self._lock:
-            path = self._segment_path
-            try:
-                with open(path, "rb") as f:
-                    f.seek(self._folded_bytes)
-                    chunk = f.read()
-            except OSError:
-                return self._latest
-            base = self._folded_bytes
-            latest = self._latest
-            for item in scan(chunk):
-                if type(item) is not tuple:
-                    break  # only a record being written right now (a signal handler's) can be cut
-                offset, payload = item
-                self._folded_bytes = base + offset + HEADER_SIZE + len(payload)
-                rec = msgpack.unpackb(payload, raw=False, strict_map_key=False)
-                kind = rec[0]
-                if kind == _LOG:
-                    data, step, cur = rec[3], rec[4], rec[6]
-                    if step is None or step >= cur:
-                        for k, v in data.items():
-                            if v is not None:
-                                latest[k] = v
-                elif kind == kinds.SUMMARY:
-                    latest.update(rec[3])
-                    for k in rec[4]:
-                        latest.pop(k, None)
-            return latest
-
-    def _pack(self, record: tuple) -> bytes:
-        """Pack a record of plain fields; refuses one over the size limit."""
-        payload = self._packer.pack(record)
-        if len(payload) > _COUNTED_ABOVE_BYTES:
-            _check_size(payload, f"this {kinds.NAMES[record[0]]} change")
-        return payload
-
-    def _write_charts(self, writer: SegmentWriter, charts: list[tuple[str, dict]]) -> None:
-        """Append the chart records of the log() call just written (lock held)."""
-        for key, spec in charts:
-            writer.append(self._pack((kinds.CHART, next(self._seqs), self._clock.now(), key, spec)))
-
-    def _step_backwards(self, step: int, cur: int, data: dict) -> None:
-        message = BACKWARDS_WARNING.format(step=step, current=cur)
-        if self._strict:
-            raise StepError(
-                f"{message} Nothing was recorded for keys {sorted(data)!r}. "
-                "Log with step >= the current step, or turn strict_steps off to record and drop"
-            )
+    def _warn_backwards(self, step: int, cur: int) -> None:
+        """A call recorded whose step went backwards: replay drops it, as wandb does."""
         self._step_warnings += 1
         if self._step_warnings <= _MAX_STEP_WARNINGS:
-            terminal.warn(message)
+            terminal.warn(BACKWARDS_WARNING.format(step=step, current=cur))
             if self._step_warnings == _MAX_STEP_WARNINGS:
                 terminal.warn(
                     "further warnings about steps going backwards are not shown for this run"
                 )
 
     def _append(self, kind: int, *fields: Any) -> None:
-        """Append a non-log record (config, summary, metric, meta, chart)."""
+        """Append a record other than log(): config, summary, metric, meta."""
         with self._lock:
             writer = self._writer
             if writer is None:
                 raise self._closed_error("change")
-            writer.append(self._pack((kind, next(self._seqs), self._clock.now(), *fields)))
+            writer.append(self._encoder.record(kind, *fields))
 
     def _append_meta(self, changes: dict) -> None:
         self._append(kinds.META, changes)
+
+    def _record_config(self, changes: dict[str, Any]) -> None:
+        """Record a config change, already plain (``config_summary.config_value``)."""
+        self._append(kinds.CONFIG, changes)
+
+    def _record_summary(self, changes: dict[str, Any], deleted: list[str]) -> None:
+        self._append(kinds.SUMMARY, self._encoder.summary(changes), deleted)
+
+    # --- the summary, replayed -----------------------------------------------------------------
+
+    def _summary_now(self) -> dict[str, Any]:
+        """The summary replay makes of the records so far, without the last row's stamps.
+
+        ``log()`` keeps no summary (it would cost every call): the records this run appended
+        since the last read are read back from its segment and fed to the run's replay, with
+        the rules of the stored summary (a dropped call and a ``None`` never replace a value,
+        ``summary[k] = v`` wins until ``k`` is logged again, define_metric aggregates apply).
+        """
+        with self._lock:
+            writer = self._writer
+            written = writer.size if writer is not None else self._written
+            if written != self._replayed_upto or self._summary is None:
+                self._catch_up()
+            return self._summary
+
+    def _catch_up(self) -> None:
+        """Feed the replay this run's records it has not seen yet (lock held)."""
+        replay = self._replay
+        reader = SegmentReader(self._segment_path, self._replayed_upto)
+        records: Any = iter(reader)
+        first = None
+        if self._replayed_upto == 0:  # the segment's first read: its START begins it
+            first = next(records, None)
+            if first is not None:
+                replay.begin(first[1])
+                records = itertools.chain((first,), records)
+        if first is not None or self._replayed_upto:
+            for _ in replay.feed_all(records, keep_rows=False):
+                pass
+        # Only a record being written right now (a signal handler's) can be cut: read it next time.
+        self._replayed_upto = reader.end
+        explicit = replay.explicit
+        self._summary = {
+            k: v for k, v in replay.summary.items() if k not in STAMPS or k in explicit
+        }
 
     def define_metric(
         self,
@@ -429,17 +360,22 @@ class Run:
         module tree to the summary as ``graph_<idx>``. ``criterion`` is accepted and unused.
         Returns the graphs (empty unless ``log_graph``). See ``localrun/watcher.py``.
         """
-        from .watcher import watcher_of
-
         if self._writer is None:
             raise self._closed_error("watch a model in")
-        return watcher_of(self).watch(models, criterion, log, log_freq, idx, log_graph)
+        return self._watching().watch(models, criterion, log, log_freq, idx, log_graph)
 
     def unwatch(self, models: Any = None) -> None:
         """Remove the hooks ``watch()`` put on ``models``, or on every model when None."""
-        from .watcher import watcher_of
+        self._watching().unwatch(models)
 
-        watcher_of(self).unwatch(models)
+    def _watching(self) -> Watcher:
+        """The run's Watcher (its hooks on models), made on first use."""
+        with self._lock:
+            if self._watcher is None:
+                from .watcher import Watcher  # torch is imported only when a model is watched
+
+                self._watcher = Watcher(self)
+            return self._watcher
 
     # --- ending --------------------------------------------------------------------------------
 
@@ -449,15 +385,14 @@ class Run:
         Hooks put on models by ``watch()`` are removed first: a model that outlives its run
         logs nothing.
         """
-        from . import session
-
-        watcher = sys.modules.get("localrun.watcher")  # not imported: no run has watched a model
+        watcher, self._watcher = self._watcher, None
         if watcher is not None:
-            watcher.unhook_run(self)
+            watcher.unwatch()
         try:
             state = self._close(exit_code)
         finally:
-            session._forget(self)
+            if self._on_finish is not None:
+                self._on_finish(self)
         if state is not None and not (self._quiet or quiet):
             terminal.say(f"run {self._id} {state}; stored in {self._path}")
 
@@ -476,19 +411,9 @@ class Run:
             self._writer = None
             self._closed_reason = state
             try:
-                writer.append(
-                    self._packer.pack(
-                        (
-                            kinds.FINISH,
-                            next(self._seqs),
-                            self._clock.now(),
-                            code,
-                            state,
-                            counter.step,
-                        )
-                    )
-                )
+                writer.append(self._encoder.record(kinds.FINISH, code, state, counter.step))
             finally:
+                self._written = writer.size
                 try:
                     writer.close()
                 finally:
@@ -496,24 +421,28 @@ class Run:
             return state
 
     def _on_signal(self, signum: int) -> None:
-        """SIGTERM arrived (a scheduler preempting the job): record it and make it durable."""
+        """SIGTERM arrived (a scheduler preempting the job): record it and make it durable.
+
+        Called by the session's handler."""
         self._signalled = True
         writer = self._writer
         if writer is None:
             return
-        payload = msgpack.packb((kinds.SIGNAL, next(self._seqs), self._clock.now(), int(signum)))
         # The signal may interrupt log() in this very thread while it holds the lock, so write
         # without it: one os.write per record keeps records whole, and seq ids stay unique.
         try:
-            writer.append(payload)
+            writer.append(self._encoder.record(kinds.SIGNAL, int(signum)))
             writer.sync()
         except Exception:
             pass
 
     def _after_fork_in_child(self) -> None:
+        """In a forked child (called by the session): the run is the parent's, not this
+        process's, to write."""
         writer = self._writer
         if writer is not None:
             writer.abandon()
+            self._written = writer.size
             self._writer = None
             self._run_lock.release()
         self._lock = threading.RLock()
@@ -552,58 +481,6 @@ def _check_step(step: Any) -> int:
     raise StepError(f"step must be a non-negative int, not {step!r} ({type(step).__name__})")
 
 
-def _bad_commit(commit: Any, exc: Exception) -> ValueTypeError:
-    # What is packed is plain but for what was passed as commit.
-    return ValueTypeError(
-        f"log(commit={short(commit)}) cannot be recorded ({exc}): pass commit=True, False or None"
-    )
-
-
-def _check_size(payload: bytes, what: str) -> None:
-    """Refuse a large record over the size limit, or holding more values than a server takes."""
-    if len(payload) > _MAX_RECORD_BYTES:
-        raise _too_big(what, len(payload))
-    import msgspec
-
-    problem = contract.count_problem(msgspec.msgpack.decode(payload), what)
-    if problem is not None:
-        raise ValueTypeError(f"{problem}; nothing was recorded")
-
-
-def _too_big(what: str, size_bytes: int) -> ValueTypeError:
-    limit = _MAX_RECORD_BYTES
-    return ValueTypeError(
-        f"{what} would write a record of {size_bytes / 2**20:.1f} MiB ({size_bytes} bytes), over "
-        f"the limit of {limit / 2**20:.0f} MiB ({limit} bytes) per record; nothing was recorded. "
-        "Save a large value to a file and log it as media (Table, Html, Image...), or split it "
-        "over several keys or calls"
-    )
-
-
-_RESERVED_WHY = {
-    "_step": "the row's step, which localrun sets itself: pass log(data, step=...) instead",
-    "_runtime": "the seconds since the run started, which localrun sets itself: log your "
-    "value under another key",
-}
-
-
-def _refuse_reserved(data: dict) -> None:
-    for key, why in _RESERVED_WHY.items():
-        if key in data:
-            raise ValueTypeError(
-                f"log() was given {key!r}: {short(data[key])}, but {key!r} is {why}. Nothing was recorded"
-            )
-
-
-def _check_timestamp(value: Any) -> None:
-    """A logged ``_timestamp`` becomes the row's time, as in wandb: it must be a time."""
-    if not isinstance(value, (float, int)) or isinstance(value, bool) or not math.isfinite(value):
-        raise ValueTypeError(
-            f"log() was given '_timestamp': {short(value)}; '_timestamp' sets the row's time and must "
-            "be a finite number of seconds since the epoch. Log your value under another key"
-        )
-
-
 def check_notes(value: Any) -> str | None:
     """``notes`` as a run keeps them: a str or None; anything else is refused."""
     if value is None or type(value) is str:
@@ -614,174 +491,3 @@ def check_notes(value: Any) -> str | None:
         f"notes must be a str or None, not {type(value).__name__}: {value!r:.80}. Pass the text"
         + (", decoded (e.g. notes.decode())" if isinstance(value, (bytes, bytearray)) else "")
     )
-
-
-def _as_dict(data: Any) -> dict:
-    if isinstance(data, Mapping):
-        return dict(data)
-    raise ValueTypeError(
-        f"log() takes a dict of metrics, like log({{'loss': 0.1}}), not {type(data).__name__}: {data!r:.80}"
-    )
-
-
-# --- config and summary ------------------------------------------------------------------------
-
-
-class Config:
-    """The run's configuration: item and attribute access, ``update``. Every change is recorded."""
-
-    def __init__(self, run: Run):
-        object.__setattr__(self, "_run", run)
-        object.__setattr__(self, "_items", {})
-
-    def _set(self, changes: Mapping[str, Any]) -> None:
-        changes = config_value(dict(changes))
-        if changes:
-            self._write(changes)
-
-    def _write(self, changes: dict[str, Any]) -> None:
-        """Record ``changes``, already plain (``values.config_value``)."""
-        self._run._append(kinds.CONFIG, changes)
-        self._items.update(changes)
-
-    def _load(self, items: Mapping[str, Any]) -> None:
-        """Fill from an earlier segment when resuming (no record: it is already on disk)."""
-        self._items.update(items)
-
-    def update(self, d: Any = None, allow_val_change: bool | None = None, **kwargs: Any) -> None:
-        items = _mapping_of(d) if d is not None else {}
-        items.update(kwargs)
-        self._set(items)
-
-    def setdefaults(self, d: Mapping[str, Any]) -> None:
-        self._set({k: v for k, v in _mapping_of(d).items() if k not in self._items})
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._set({key: value})
-
-    def __getitem__(self, key: str) -> Any:
-        return self._items[key]
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        if key.startswith("_"):
-            object.__setattr__(self, key, value)
-        else:
-            self._set({key: value})
-
-    def __getattr__(self, key: str) -> Any:
-        if key.startswith("__"):
-            raise AttributeError(key)
-        try:
-            return self._items[key]
-        except KeyError:
-            raise AttributeError(
-                f"config has no key {key!r}; it has {sorted(self._items)!r}"
-            ) from None
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._items
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._items.get(key, default)
-
-    def keys(self):
-        return self._items.keys()
-
-    def items(self):
-        return self._items.items()
-
-    def values(self):
-        return self._items.values()
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self._items)
-
-    def __repr__(self) -> str:
-        return f"Config({self._items!r})"
-
-
-def _mapping_of(d: Any) -> dict[str, Any]:
-    if isinstance(d, Mapping):
-        return dict(d)
-    if hasattr(d, "__dict__"):  # argparse.Namespace, absl flags, simple objects
-        return {k: v for k, v in vars(d).items() if not k.startswith("_")}
-    raise ValueTypeError(
-        f"config takes a dict or an object with attributes (argparse.Namespace), not {type(d).__name__}"
-    )
-
-
-class Summary:
-    """The run's summary: the last logged value of each key, unless set here.
-
-    ``run.summary[k] = v`` is recorded and wins until ``k`` is logged again. Reading shows what
-    this process logged last; the stored summary, which ``localrun show`` and sync read, is
-    computed by replay with the full rules (``None`` never replaces a value, define_metric
-    aggregates apply).
-    """
-
-    def __init__(self, run: Run):
-        object.__setattr__(self, "_run", run)
-
-    def _set(self, changes: dict[str, Any], deleted: list[str] = ()) -> None:
-        check_keys(changes)
-        run = self._run
-        plain = normalize(changes, run._store, depth=-1)
-        run._append(kinds.SUMMARY, plain, list(deleted))
-
-    def update(self, d: Mapping[str, Any] | None = None, **kwargs: Any) -> None:
-        items = dict(d or {})
-        items.update(kwargs)
-        if items:
-            self._set(items)
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        self._set({key: value})
-
-    def __getitem__(self, key: str) -> Any:
-        return self._run._summary_view()[key]
-
-    def __delitem__(self, key: str) -> None:
-        if key not in self._run._summary_view():
-            raise KeyError(key)
-        self._set({}, [key])
-
-    def __setattr__(self, key: str, value: Any) -> None:
-        self._set({key: value})
-
-    def __getattr__(self, key: str) -> Any:
-        if key.startswith("__"):
-            raise AttributeError(key)
-        try:
-            return self._run._summary_view()[key]
-        except KeyError:
-            raise AttributeError(f"summary has no key {key!r}") from None
-
-    def __contains__(self, key: object) -> bool:
-        return key in self._run._summary_view()
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(dict(self._run._summary_view()))
-
-    def __len__(self) -> int:
-        return len(self._run._summary_view())
-
-    def get(self, key: str, default: Any = None) -> Any:
-        return self._run._summary_view().get(key, default)
-
-    def keys(self):
-        return dict(self._run._summary_view()).keys()
-
-    def items(self):
-        return dict(self._run._summary_view()).items()
-
-    def values(self):
-        return dict(self._run._summary_view()).values()
-
-    def __repr__(self) -> str:
-        return f"Summary({self._run._summary_view()!r})"

@@ -22,6 +22,7 @@ from typing import Any
 
 from . import contract, rundir, terminal
 from .clock import Clock
+from .config_summary import config_value, mapping_of
 from .errors import (
     InvalidNameError,
     RunDirError,
@@ -31,10 +32,9 @@ from .errors import (
     ValueTypeError,
 )
 from .record import kinds
-from .record.segment import SegmentReader, SegmentWriter
-from .run import Run, _mapping_of, check_notes
-from .steps import DROPPED, StepCounter
-from .values import config_value
+from .record.segment import SegmentWriter
+from .replay import Replay
+from .run import Run, check_notes
 
 __version__ = "0.1.0"
 
@@ -149,7 +149,7 @@ def init(
         }
         wandb_args = {k: _plain(v) for k, v in kwargs.items()}
         argv = [_text(a) for a in sys.argv]
-        changes = config_value(_mapping_of(config)) if config is not None else {}
+        changes = config_value(mapping_of(config)) if config is not None else {}
         name = str(name) if name else None
         _check_size("init(config=...)", changes)
         _check_size("init()'s arguments (name, tags, notes...)", [name, meta, wandb_args, argv])
@@ -166,14 +166,14 @@ def init(
             {"id": run_id, "project": project, "name": new_name, "created_at": clock.start_s},
         )
         try:
+            replay: Replay | None = None
             if resumed:
                 stored = rundir.read_run_json(path)
                 project = given_project or stored.get("project") or project
                 name = name or (str(stored["name"]) if stored.get("name") else new_name)
-                steps, old_config, latest = _resume_state(path)
+                replay = _replayed(path)
             else:
                 name = new_name
-                steps, old_config, latest = StepCounter(), {}, {}
             header = {
                 "format": kinds.FORMAT_VERSION,
                 "run_id": run_id,
@@ -181,7 +181,7 @@ def init(
                 "name": name,
                 **meta,
                 "resumed": resumed,
-                "start_step": steps.step,
+                "start_step": replay.counter.step if replay is not None else 0,
                 "time": clock.start_s,
                 "pid": os.getpid(),
                 "host": socket.gethostname(),
@@ -204,23 +204,22 @@ def init(
             meta=meta,
             writer=writer,
             lock=lock,
-            steps=steps,
             strict_steps=strict,
             quiet=quiet,
             resumed=resumed,
+            replay=replay,
             clock=clock,
+            on_finish=_forget,
         )
-        run.config._load(old_config)
-        run._latest.update(latest)
         _activate(run)
         if changes:
             try:
-                run.config._write(changes)
+                run.config.update(changes)
             except BaseException:
                 run.finish(exit_code=1, quiet=True)
                 raise
     if not quiet:
-        how = f"resumed at step {steps.step}" if resumed else "started"
+        how = f"resumed at step {run.step}" if resumed else "started"
         terminal.say(
             f"run {run_id} ({name}) {how}, stored in {path}. Sync it later with: localrun sync {root}"
         )
@@ -327,29 +326,12 @@ def _plain(v: Any) -> Any:
     return v if v is None or isinstance(v, (str, int, float, bool)) else str(v)
 
 
-def _resume_state(path: str) -> tuple[StepCounter, dict, dict]:
-    """Where a resumed run continues: its step counter, config and last logged values."""
-    counter = StepCounter()
-    config: dict = {}
-    latest: dict = {}
-    for seg in rundir.segment_paths(path):
-        for _, rec in SegmentReader(seg):
-            kind = rec[0]
-            if kind == kinds.LOG:
-                data, step, commit, writer_step = rec[3], rec[4], rec[5], rec[6]
-                if type(writer_step) is int and writer_step != counter.step:
-                    counter.close()
-                    counter.step = max(counter.step, writer_step)
-                if counter.advance(step, commit) is not DROPPED and type(data) is dict:
-                    latest.update(data)
-            elif kind == kinds.CONFIG and type(rec[3]) is dict:
-                config.update(rec[3])
-            elif kind == kinds.SUMMARY and type(rec[3]) is dict:
-                latest.update(rec[3])
-            elif kind == kinds.FINISH and type(rec[5]) is int:
-                counter = StepCounter(rec[5])
-        counter.close()  # the pending row of an ended writer was written at its step
-    return counter, config, latest
+def _replayed(path: str) -> Replay:
+    """The replay of a run's segments so far: where a resumed run goes on (its step, config
+    and summary), by the very rules that make its rows."""
+    from .reader import RunView
+
+    return RunView(path).scan().replay
 
 
 # --- the current run ---------------------------------------------------------------------------

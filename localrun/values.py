@@ -1,12 +1,13 @@
 """Turning what users log into what a record holds, within the value contract (contract.py).
 
-The fast path is not here: ``Run.log`` packs a dict whose values are all exact str, int,
-float, bool or None with msgspec, directly. Every other call comes here first. ``is_plain``
-checks, by a table of types, whether msgpack would pack the value as it is to a value within
-the contract (the usual nested dict or list is); if not, ``normalize`` walks the value and
-returns its plain form, which satisfies ``contract.value_problem``, or raises a
-``localrun.Error`` naming the key path and showing the value. Either is then packed with no
-hook at all, so nothing is written that the contract (and so a server) would refuse.
+``Encoder`` (at the end) is the one object that turns a run's calls into record payloads.
+A ``log()`` call whose values are all exact str, int, float, bool or None is packed by
+msgspec, directly. Every other call is looked at first: ``is_plain`` checks, by a table of
+types, whether msgpack would pack the value as it is to a value within the contract (the
+usual nested dict or list is); if not, ``normalize`` walks the value and returns its plain
+form, which satisfies ``contract.value_problem``, or raises a ``localrun.Error`` naming the
+key path and showing the value. Either is then packed with no hook at all, so nothing is
+written that the contract (and so a server) would refuse.
 
 - numpy scalars become Python numbers (``np.longdouble`` and every numpy float a float); numpy
   arrays a list (32 elements or fewer) or a histogram (more), as wandb does; torch tensors
@@ -26,6 +27,7 @@ hook at all, so nothing is written that the contract (and so a server) would ref
 
 from __future__ import annotations
 
+import itertools
 import math
 import reprlib
 import sys
@@ -35,9 +37,13 @@ from typing import Any
 
 from . import contract
 from .blobs import BlobStore
+from .clock import ELAPSED_CLOCK, Clock
+from .clock import read as _read_clock
 from .errors import KeyTypeError, ValueTypeError
 from .media.base import KeyedMedia, Media
 from .media.histogram import histogram_value
+from .record import kinds
+from .steps import StepCounter
 
 MAX_LIST_ELEMENTS = 32
 _MAX_DEPTH = contract.MAX_DEPTH
@@ -66,7 +72,7 @@ def as_media(obj: Any, made: dict[int, Media] | None = None) -> Media | None:
 #: look into, 2 not plain (normalize() must make it so). Learnt for each new type on first sight.
 _PLAIN_KIND: dict[type, int] = {
     str: 0,
-    int: 0,  # beyond 64 bits, msgpack refuses it: Run._pack_log() then normalizes
+    int: 0,  # beyond 64 bits, msgpack refuses it: Encoder._pack_log() then normalizes
     float: 0,
     bool: 0,
     type(None): 0,
@@ -434,53 +440,6 @@ def check_keys(data: dict) -> None:
             )
 
 
-def config_value(value: Any, where: str = "config", depth: int = -1) -> Any:
-    """What config stores for ``value``: plain data as is, keys of any type as text, and
-    anything else as its ``str()`` (wandb's rule). Refuses only nesting deeper than
-    ``contract.MAX_DEPTH`` (ValueTypeError)."""
-    t = type(value)
-    if t is str or t is float or t is bool or value is None:
-        return value
-    if t is int:
-        return value if _MIN_INT <= value <= _MAX_INT else float(value)
-    if isinstance(value, str):
-        return str.__str__(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, int):
-        return config_value(int(value), where, depth)
-    if isinstance(value, (Mapping, list, tuple)):
-        if depth >= _MAX_DEPTH:
-            raise ValueTypeError(
-                f"{where}: nested deeper than {_MAX_DEPTH} containers ({_short(value)}). "
-                "Flatten it, or store it as a string"
-            )
-        if isinstance(value, (list, tuple)):
-            return [config_value(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(value)]
-        out = {}
-        for k, v in value.items():
-            text = key_text(k)
-            k = str(k) if text is None else text
-            if k in out:
-                raise KeyTypeError(
-                    f"{where}: two keys are stored as {k!r} (config keys are stored as text); "
-                    "keep one of them, or rename one"
-                )
-            out[k] = config_value(v, f"{where}.{k}", depth + 1)
-        return out
-    module = type(value).__module__
-    if module == "numpy" or module.startswith("torch"):
-        try:
-            plain = value.tolist() if hasattr(value, "tolist") else value.item()
-        except Exception:
-            plain = value
-        if type(plain) is not type(value):
-            return config_value(plain, where, depth)
-        if module == "numpy" and isinstance(value, sys.modules["numpy"].floating):
-            return float(value)  # np.longdouble: its tolist() is itself
-    return str(value)
-
-
 _REPR = reprlib.Repr()
 _REPR.maxlevel, _REPR.maxstring, _REPR.maxother = 3, 60, 60
 
@@ -499,3 +458,187 @@ _short = short
 
 def is_number(v: Any) -> bool:
     return (type(v) is float or type(v) is int) and not (type(v) is float and math.isnan(v))
+
+
+# --- the encoder: a call in, a record payload out ----------------------------------------------
+
+#: The exact types (no subclasses) that msgspec and msgpack pack alike, to the same bytes. msgspec
+#: packs more types than msgpack does (datetime, Enum, dataclasses, sets, ...), and differently
+#: from what normalize() makes of them, so only a log() call whose values are all of these
+#: types takes msgspec; every other call is made plain by normalize() and packed by msgpack.
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+_MAX_RECORD_BYTES = contract.MAX_RECORD_BYTES
+_COUNTED_ABOVE_BYTES = contract.COUNTED_ABOVE_BYTES
+_LOG = kinds.LOG
+
+
+class Encoder:
+    """Turns a run's calls into record payloads: one per run, the only packer of its records.
+
+    It stamps each record with its ``seq`` (counted from 1: START is 0) and its time (the
+    run's ``Clock``), and packs it. ``log()`` takes a ``log()`` call: it checks the keys, makes
+    the data plain unless it is already (the usual call), then packs: msgspec for plain values
+    (2-3x faster than msgpack, the same bytes), msgpack with no ``default`` hook for the rest,
+    so packing runs no Python code and a signal handler cannot log in the middle of a record.
+    ``record()`` packs every other kind. All refuse a record over ``contract.MAX_RECORD_BYTES``
+    (or holding more values than a server takes) before anything is written.
+    """
+
+    def __init__(self, store: BlobStore, clock: Clock):
+        # Imported here, not at module level, to keep ``import localrun`` cheap.
+        import msgpack
+        import msgspec.msgpack
+
+        self._store = store
+        self._clock = clock
+        self._clock_offset = clock.offset_s
+        #: The records' seq numbers (START is 0); next() is atomic, so they stay unique.
+        self.seqs = itertools.count(1)
+        self._packer = msgpack.Packer()
+        self._encode_plain = msgspec.msgpack.Encoder().encode
+
+    def log(
+        self, data: Any, step: int | None, commit: Any, counter: StepCounter
+    ) -> tuple[bytes, list[tuple[str, dict]] | None]:
+        """The payload of a ``log(data, step, commit)`` call (``step`` checked already), and
+        the ``(key, spec)`` of its chart records. Refuses what the value contract does not allow.
+
+        The record's ``writer_step`` is ``counter``'s step and its time the clock's, both read
+        after the data is made plain: that may run the caller's code (media, ``__array__``),
+        where a signal handler may log.
+        """
+        if data.__class__ is not dict:
+            data = _as_dict(data)
+        plain_types = _PLAIN
+        plain = commit.__class__ in plain_types  # and step is None or an int
+        for k, v in data.items():
+            if k.__class__ is not str:
+                check_keys(data)
+                plain = False
+            elif v.__class__ is not float and v.__class__ not in plain_types:  # most are floats
+                plain = False
+        # Keys replay stamps on every row (contract.RESERVED_KEYS): _step and _runtime are
+        # refused; a call with _timestamp takes the long way, which checks it.
+        if "_step" in data or "_runtime" in data or "_timestamp" in data:
+            _refuse_reserved(data)
+            plain = False
+        charts = None
+        if not plain:
+            data, charts = self._plain_log_data(data)
+        # The record's time: see clock.py (Clock.now(), inlined).
+        t = self._clock_offset + _read_clock(ELAPSED_CLOCK)
+        record = (_LOG, next(self.seqs), t, data, step, commit, counter.step)
+        if plain:
+            try:
+                payload = self._encode_plain(record)
+            except Exception:
+                # An int past 64 bits, a lone surrogate: normalize() decides, as for any value
+                # that is not plain.
+                data = self._plain_log_data(data)[0]
+                payload = self._pack_log((*record[:3], data, *record[4:]))
+        else:
+            payload = self._pack_log(record)
+        if len(payload) > _COUNTED_ABOVE_BYTES:
+            _check_size(payload, "this log() call")
+        return payload, charts
+
+    def record(self, kind: int, *fields: Any) -> bytes:
+        """The payload of a record of any other kind, its fields plain already
+        (``summary()`` makes a summary change so)."""
+        payload = self._packer.pack((kind, next(self.seqs), self._clock.now(), *fields))
+        if len(payload) > _COUNTED_ABOVE_BYTES:
+            _check_size(payload, f"this {kinds.NAMES[kind]} change")
+        return payload
+
+    def summary(self, changes: dict) -> dict:
+        """The plain form of a summary change (keys must be str, values any loggable value)."""
+        check_keys(changes)
+        return normalize(changes, self._store, depth=-1)
+
+    def _plain_log_data(self, data: dict) -> tuple[dict, list[tuple[str, dict]]]:
+        """The plain form of a ``log()`` call's data, and its chart records; refuses what the
+        value contract does not allow (a ``_timestamp`` that is not a time included)."""
+        if is_plain(data):
+            plain, charts = data, []  # packed as it is (the usual nested dict or list)
+        else:
+            plain, charts = plain_log_data(data, self._store, {})
+        if "_timestamp" in plain:
+            _check_timestamp(plain["_timestamp"])
+        return plain, charts
+
+    def _pack_log(self, record: tuple) -> bytes:
+        try:
+            return self._packer.pack(record)
+        except UnicodeEncodeError:
+            raise  # a lone surrogate in a str: refused as msgpack refuses it
+        except OverflowError:
+            pass  # an int beyond 64 bits, which is_plain() lets through: made a float below
+        except (TypeError, ValueError) as exc:
+            raise _bad_commit(record[5], exc) from None
+        plain = plain_log_data(record[3], self._store, {})[0]
+        try:
+            return self._packer.pack((*record[:3], plain, *record[4:]))
+        except UnicodeEncodeError:
+            raise
+        except (TypeError, ValueError, OverflowError) as exc:
+            raise _bad_commit(record[5], exc) from None
+
+
+def _bad_commit(commit: Any, exc: Exception) -> ValueTypeError:
+    # What is packed is plain but for what was passed as commit.
+    return ValueTypeError(
+        f"log(commit={short(commit)}) cannot be recorded ({exc}): pass commit=True, False or None"
+    )
+
+
+def _check_size(payload: bytes, what: str) -> None:
+    """Refuse a large record over the size limit, or holding more values than a server takes."""
+    if len(payload) > _MAX_RECORD_BYTES:
+        raise _too_big(what, len(payload))
+    import msgspec
+
+    problem = contract.count_problem(msgspec.msgpack.decode(payload), what)
+    if problem is not None:
+        raise ValueTypeError(f"{problem}; nothing was recorded")
+
+
+def _too_big(what: str, size_bytes: int) -> ValueTypeError:
+    limit = _MAX_RECORD_BYTES
+    return ValueTypeError(
+        f"{what} would write a record of {size_bytes / 2**20:.1f} MiB ({size_bytes} bytes), over "
+        f"the limit of {limit / 2**20:.0f} MiB ({limit} bytes) per record; nothing was recorded. "
+        "Save a large value to a file and log it as media (Table, Html, Image...), or split it "
+        "over several keys or calls"
+    )
+
+
+_RESERVED_WHY = {
+    "_step": "the row's step, which localrun sets itself: pass log(data, step=...) instead",
+    "_runtime": "the seconds since the run started, which localrun sets itself: log your "
+    "value under another key",
+}
+
+
+def _refuse_reserved(data: dict) -> None:
+    for key, why in _RESERVED_WHY.items():
+        if key in data:
+            raise ValueTypeError(
+                f"log() was given {key!r}: {short(data[key])}, but {key!r} is {why}. Nothing was recorded"
+            )
+
+
+def _check_timestamp(value: Any) -> None:
+    """A logged ``_timestamp`` becomes the row's time, as in wandb: it must be a time."""
+    if not isinstance(value, (float, int)) or isinstance(value, bool) or not math.isfinite(value):
+        raise ValueTypeError(
+            f"log() was given '_timestamp': {short(value)}; '_timestamp' sets the row's time and must "
+            "be a finite number of seconds since the epoch. Log your value under another key"
+        )
+
+
+def _as_dict(data: Any) -> dict:
+    if isinstance(data, Mapping):
+        return dict(data)
+    raise ValueTypeError(
+        f"log() takes a dict of metrics, like log({{'loss': 0.1}}), not {type(data).__name__}: {data!r:.80}"
+    )

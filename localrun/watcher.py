@@ -86,29 +86,10 @@ class _Every:
         return True
 
 
-_WATCHERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # Run -> its Watcher
-_WATCHERS_LOCK = threading.Lock()
-
-
-def watcher_of(run: Run) -> Watcher:
-    """The run's Watcher, made on first use."""
-    with _WATCHERS_LOCK:
-        watcher = _WATCHERS.get(run)
-        if watcher is None:
-            watcher = _WATCHERS[run] = Watcher(run)
-        return watcher
-
-
-def unhook_run(run: Run) -> None:
-    """Remove every hook the run put on models (``finish()`` calls this before closing)."""
-    with _WATCHERS_LOCK:
-        watcher = _WATCHERS.pop(run, None)
-    if watcher is not None:
-        watcher.unwatch()
-
-
 class Watcher:
-    """The hooks one run has put on models, by wandb's hook names."""
+    """The hooks one run has put on models, by wandb's hook names.
+
+    The run holds its Watcher (``Run._watching()``) and removes its hooks when it finishes."""
 
     def __init__(self, run: Run):
         # A weak reference: hooks live as long as the model, and must not keep the run alive.

@@ -1,13 +1,15 @@
-"""localrun.sync: read run directories back, replay them into history rows, push them to a remote.
+"""localrun.sync: push runs to a remote, read runs on a remote, verify runs.
 
 Installed as ``localrun.sync`` (from the top-level ``sync/`` folder). It imports ``localrun``;
-``localrun`` never imports it.
+``localrun`` never imports it. Reading run directories back and replaying them into history
+rows is ``localrun``'s own (``localrun/reader.py``, ``localrun/replay.py``): the names are
+re-exported here, where they have always been imported from.
 """
 
 from typing import TYPE_CHECKING
 
-from .reader import STATES, RunView, find_runs
-from .replay import Replay
+from localrun.reader import STATES, RunView, find_runs
+from localrun.replay import Replay
 
 if TYPE_CHECKING:
     from .push import PushResult, push_run, push_runs

@@ -40,10 +40,10 @@ import msgspec
 from localrun import rundir
 from localrun.contract import project_problem, run_id_problem
 from localrun.errors import Error, RemoteRejectedError, SyncError
+from localrun.reader import RunView
 
 from . import mediarefs
 from .cursor import Cursor, SyncLock
-from .reader import RunView
 from .remote import Remote, RunConflictError
 from .values import scrub_doc, scrub_rows
 

@@ -17,8 +17,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 from localrun.errors import SyncError
-
-from .reader import EMPTY_DOC
+from localrun.reader import EMPTY_DOC
 
 #: The state of a run whose document has not reached the server yet.
 SYNCING = "syncing"

@@ -25,11 +25,11 @@ from typing import Any
 from localrun import rundir
 from localrun.blobs import MEDIA_DIR
 from localrun.contract import RESERVED_KEYS, value_problem
+from localrun.reader import run_id
 from localrun.record import kinds
 from localrun.record.frame import HEADER, HEADER_SIZE, MAX_PAYLOAD_BYTES
 from localrun.record.segment import SegmentReader
-
-from .reader import _short, run_id
+from localrun.replay import _short
 
 _BLOB = re.compile(r"^([0-9a-f]{64})\.[a-z0-9.]+$")
 _CHUNK_BYTES = 1 << 20
@@ -98,10 +98,10 @@ def verify_run(path: str) -> Report:
         reader = SegmentReader(seg)
         rel = os.path.relpath(seg, path)
         problems = []
-        for offset, rec in reader:
+        for offset, rec, checked in reader:
             report.records += 1
             kind = rec[0]
-            if type(rec) is tuple:  # a sound log record: str keys, no bytes or None on top
+            if checked:  # a sound log record: str keys, no bytes or None on top
                 data = rec[3]
                 if _CONTAINERS.isdisjoint(map(type, data.values())) and RESERVED_KEYS.isdisjoint(
                     data

@@ -33,7 +33,7 @@ def _segment(run) -> str:
 
 
 def _records(path: str) -> list[list]:
-    return [list(rec) for _, rec in SegmentReader(path)]  # a sound log record is a tuple
+    return [list(rec) for _, rec, _ in SegmentReader(path)]
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ def _reference(data: bytes) -> tuple[list, list, object]:
 
 def _read(path: str) -> tuple[list, list, object]:
     reader = SegmentReader(path)
-    records = [(offset, list(rec)) for offset, rec in reader]
+    records = [(offset, list(rec)) for offset, rec, _ in reader]
     damage = []
     for d in reader.damage:
         if "undecodable" in d.reason:
@@ -277,7 +277,7 @@ def test_log_on_a_full_disk_raises_and_leaves_whole_records(run, monkeypatch):
     run.log({"c": 3})
     run.finish(quiet=True)
     reader = SegmentReader(_segment(run))
-    logs = [r for _, r in reader if r[0] == kinds.LOG]
+    logs = [r for _, r, _ in reader if r[0] == kinds.LOG]
     assert (
         [r[3] for r in logs] == [{"a": 1}, {"c": 3}] and not reader.damage and reader.tail is None
     )
@@ -291,7 +291,9 @@ def _edge_case_run(tmp_path) -> str:
     # but a run written by an older localrun may hold them.
     for data in ({"_step": 3, "a": 1.0}, {"_runtime": 7, "a": 2.0}):
         r._writer.append(
-            msgpack.packb((kinds.LOG, next(r._seqs), r._clock.now(), data, None, None, r.step))
+            msgpack.packb(
+                (kinds.LOG, next(r._encoder.seqs), r._clock.now(), data, None, None, r.step)
+            )
         )
         r._steps.step += 1
     r.log({"_timestamp": 1.5e9, "a": 2.25})
@@ -299,7 +301,7 @@ def _edge_case_run(tmp_path) -> str:
         msgpack.packb(
             (
                 kinds.LOG,
-                next(r._seqs),
+                next(r._encoder.seqs),
                 r._clock.now(),
                 {"_timestamp": {"_type": "x"}, "a": 2.5},
                 None,
@@ -327,8 +329,8 @@ def _edge_case_run(tmp_path) -> str:
 
 
 def test_reader_fast_paths_give_the_rows_feed_gives(tmp_path):
-    from localrun.sync import RunView
-    from localrun.sync.replay import Replay
+    from localrun.reader import RunView
+    from localrun.replay import Replay
 
     path = _edge_case_run(tmp_path)
     # The plain path: feed() record by record.
@@ -338,7 +340,7 @@ def test_reader_fast_paths_give_the_rows_feed_gives(tmp_path):
         records = list(SegmentReader(os.path.join(path, "segments", seg)))
         rec = records[0][1]
         plain.start_segment(rec[3], rec[2])
-        for _, rec in records:
+        for _, rec, _ in records:
             rows.extend(plain.feed(rec))
         rows.extend(plain.end_segment())
     assert len(rows) > 10

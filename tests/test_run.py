@@ -427,6 +427,69 @@ def test_run_summary_reads_back_with_replays_rules(runs):
     assert RunView(run.dir).to_json()["summary"]["loss"] == 1.0
 
 
+# --- issue 11: run.summary, a resumed run and the step are replay's --------------------------
+
+
+def test_run_summary_applies_define_metric_during_the_run(runs):
+    run = localrun.init(dir=runs)
+    run.define_metric("loss", summary="min")
+    run.define_metric("acc", summary="max,last")
+    for loss, acc in [(3.0, 0.1), (1.0, 0.9), (2.0, 0.5)]:
+        run.log({"loss": loss, "acc": acc})
+    assert run.summary["loss"] == {"min": 1.0}
+    assert run.summary["acc"] == {"max": 0.9, "last": 0.5}
+    run.finish()
+    stored = RunView(run.dir).to_json()["summary"]
+    stamps = ("_step", "_runtime", "_timestamp")
+    assert dict(run.summary.items()) == {k: v for k, v in stored.items() if k not in stamps}
+
+
+def test_a_resumed_runs_summary_and_step_are_replays(runs):
+    run = localrun.init(dir=runs, id="r")
+    run.log({"a": 1.0, "b": 2.0})
+    run.log({"a": None}, commit=False)
+    run.summary["c"] = 3
+    run.finish()
+    run = localrun.init(dir=runs, id="r", resume="allow")
+    assert dict(run.summary.items()) == {"a": 1.0, "b": 2.0, "c": 3}  # None replaces nothing
+    assert run.step == 2
+    run.finish()
+
+
+def test_a_resumed_run_goes_on_after_log_records_lost_before_its_finish(runs):
+    from localrun.record.segment import SegmentReader
+
+    run = localrun.init(dir=runs, id="lost")
+    for i in range(5):
+        run.log({"a": i})
+    run.finish()
+    (seg,) = [
+        os.path.join(run.dir, "segments", n) for n in os.listdir(os.path.join(run.dir, "segments"))
+    ]
+    last_log = [offset for offset, rec, _ in SegmentReader(seg) if rec[0] == 1][-1]
+    with open(seg, "r+b") as f:  # damage the last log record: its row is lost
+        f.seek(last_log + 10)
+        byte = f.read(1)
+        f.seek(last_log + 10)
+        f.write(bytes([byte[0] ^ 0xFF]))
+    run = localrun.init(dir=runs, id="lost", resume="allow")
+    assert run.step == 5  # the finish record says where the writer stood
+    run.log({"a": 5})
+    run.finish()
+    rows, _ = history(run.dir)
+    assert [r["_step"] for r in rows] == [0, 1, 2, 3, 5]
+
+
+def test_commit_given_as_an_int_steps_as_replay_reads_it(runs):
+    run = localrun.init(dir=runs)
+    run.log({"a": 1}, commit=0)  # falsy: merged into the next row, as replay reads it
+    run.log({"b": 2})
+    assert run.step == 1
+    run.finish()
+    rows, _ = history(run.dir)
+    assert rows == [{"_step": 0, "a": 1, "b": 2}]
+
+
 # --- issue 10, row 3: a record is at most contract.MAX_RECORD_BYTES ---------------------------
 
 

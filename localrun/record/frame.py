@@ -19,6 +19,7 @@ import struct
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 MAGIC = b"LRSEG\x00\x01\n"
 HEADER = struct.Struct("<II")
@@ -73,22 +74,32 @@ def _resync(buf, pos: int, end: int) -> int:
     return -1
 
 
-def scan(
-    buf, start: int = 0, end: int | None = None
-) -> Iterator[tuple[int, bytes] | Damage | Tail]:
+def scan(buf, start: int = 0, end: int | None = None) -> Iterator[tuple[int, Any] | Damage | Tail]:
     """Yield ``(offset, payload)`` for each valid frame in ``buf[start:end]``, and ``Damage``/``Tail``.
 
-    ``buf`` is anything sliceable to bytes (``bytes``, ``mmap``); offsets are positions in it.
-    Payloads are copies, so nothing keeps a view into ``buf``. Never raises on any input.
+    ``buf`` is anything sliceable that ``struct`` and ``zlib`` read (``bytes``, ``mmap``,
+    ``memoryview``); offsets are positions in it. A payload is ``buf``'s slice: a copy for
+    ``bytes`` or ``mmap``, a view for a ``memoryview`` (what the segment reader passes, so a
+    payload is checked and decoded in place). Never raises on any input.
+
+    The one frame walker: the segment reader runs it once per record of a run (a million times
+    for a million-row run), so a sound frame takes the loop's first branch, with no call.
     """
     end = len(buf) if end is None else end
+    unpack = HEADER.unpack_from
+    crc32 = zlib.crc32
+    limit = end - HEADER_SIZE
     pos = start
     while pos < end:
-        payload = _valid_at(buf, pos, end)
-        if payload is not None:
-            yield pos, payload
-            pos += HEADER_SIZE + len(payload)
-            continue
+        if pos <= limit:
+            length, crc = unpack(buf, pos)
+            stop = pos + HEADER_SIZE + length
+            if length <= MAX_PAYLOAD_BYTES and stop <= end:
+                payload = buf[pos + HEADER_SIZE : stop]
+                if crc32(payload) == crc:
+                    yield pos, payload
+                    pos = stop
+                    continue
         nxt = _resync(buf, pos, end)
         if nxt < 0:
             yield Tail(pos, end - pos)

@@ -19,8 +19,8 @@ import msgpack
 
 from ..errors import DiskFullError, Error
 from . import kinds
-from .decode import LOG_FIRST_BYTE, decoder, log_decoder
-from .frame import HEADER, HEADER_SIZE, MAGIC, MAX_PAYLOAD_BYTES, Tail, _reason, _resync, frame
+from .decode import LOG_FIRST_BYTE, log_decoder, record_decoder
+from .frame import HEADER, MAGIC, Tail, frame, scan
 
 FSYNC_INTERVAL_S = 1.0
 _header = HEADER.pack
@@ -65,6 +65,11 @@ class SegmentWriter:
             target=self._sync_loop, args=(fsync_interval_s,), name="localrun-fsync", daemon=True
         )
         self._thread.start()
+
+    @property
+    def size(self) -> int:
+        """Bytes of the segment written so far (whole records only)."""
+        return self._size
 
     def append(self, payload: bytes) -> None:
         """Append one record payload; it is in the OS (safe from ``kill -9``) when this returns."""
@@ -172,29 +177,39 @@ _RELEASE_BYTES = 64 * 1024 * 1024
 
 
 class SegmentReader:
-    """Reads one segment: yields ``(offset, record)`` for every sound record.
+    """Reads one segment: yields ``(offset, record, checked)`` for every sound record.
 
-    A record is a list, except a sound ``log()`` record, which is a tuple whose types are
-    already checked (see ``decode.log_decoder()``).
+    ``record`` is a tuple, the record's msgpack array as decoded (``decode.py``). ``checked``
+    is True for a sound ``log()`` record whose field types the decoder checked (see
+    ``decode.log_decoder()``), False for any other record, which its reader checks itself.
 
     Whatever had to be skipped is collected in ``damage`` (a list of
     ``CorruptRecordError``); a torn tail is kept in ``tail`` and is not damage. The reader sees
     the file as it was when iteration began, so reading a live segment gives a consistent prefix.
+    ``start`` is the offset of a frame to begin at (where an earlier read of the same segment
+    stopped), 0 for the beginning of the file.
     """
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, start: int = 0):
         self.path = path
+        self.start = start
         self.damage: list = []
         self.tail: Tail | None = None
         self.header: dict | None = None
         self.size_bytes = 0
+
+    @property
+    def end(self) -> int:
+        """After reading: the offset just past the last whole frame (where a later read of a
+        growing segment starts)."""
+        return self.tail.offset if self.tail is not None else max(self.size_bytes, self.start)
 
     def _report(self, offset: int, reason: str, size_bytes: int | None = None) -> None:
         from ..errors import CorruptRecordError
 
         self.damage.append(CorruptRecordError(self.path, offset, reason, size_bytes))
 
-    def __iter__(self) -> Iterator[tuple[int, list]]:
+    def __iter__(self) -> Iterator[tuple[int, tuple, bool]]:
         try:
             f = open(self.path, "rb")
         except OSError as exc:
@@ -203,7 +218,7 @@ class SegmentReader:
         with f:
             size = os.fstat(f.fileno()).st_size
             self.size_bytes = size
-            if size == 0:
+            if size <= self.start:
                 return
             mm = mmap.mmap(f.fileno(), size, access=mmap.ACCESS_READ)
             view = memoryview(mm)  # payloads are checked and decoded in place, not copied out
@@ -216,79 +231,66 @@ class SegmentReader:
                 except BufferError:
                     pass  # a caller still holds a view; the mapping goes with it
 
-    def _records(self, mm, view: memoryview, size: int) -> Iterator[tuple[int, list]]:
-        start = len(MAGIC)
-        if size < start:
-            self.tail = Tail(0, size)
-            return
-        if mm[:start] != MAGIC:
-            self._report(0, f"not a localrun segment (starts with {mm[:start]!r})", start)
-        # frame.scan(), inlined for sound frames (this loop runs once per record of a run:
-        # a million times for a million-row run); what is not sound goes through the same
-        # resync as scan() does.
+    def _records(self, mm, view: memoryview, size: int) -> Iterator[tuple[int, tuple, bool]]:
+        start = self.start
+        if start == 0:
+            start = len(MAGIC)
+            if size < start:
+                self.tail = Tail(0, size)
+                return
+            if mm[:start] != MAGIC:
+                self._report(0, f"not a localrun segment (starts with {mm[:start]!r})", start)
         released = 0
-        decode = decoder()
+        decode, not_a_record = record_decoder()
         decode_log, not_a_log = log_decoder()
         log_first_byte = LOG_FIRST_BYTE
-        unpack_header = HEADER.unpack_from
-        crc32 = zlib.crc32
         min_length = kinds.MIN_LENGTH
-        limit = size - HEADER_SIZE
-        pos = start
-        while pos < size:
-            if pos <= limit:
-                length, crc = unpack_header(mm, pos)
-                end = pos + HEADER_SIZE + length
-                if length <= MAX_PAYLOAD_BYTES and end <= size:
-                    payload = view[pos + HEADER_SIZE : end]
-                    if crc32(payload) == crc:
-                        offset = pos
-                        pos = end
-                        rec = None
-                        if length and payload[0] == log_first_byte:
-                            try:
-                                rec = decode_log(payload)  # a sound log record, checked in C
-                            except not_a_log:
-                                pass  # valid msgpack, but not that: decoded again below
-                            except (
-                                Exception
-                            ) as exc:  # any decoding failure of a checksummed payload
-                                self._report(
-                                    offset, f"undecodable record ({type(exc).__name__})", length
-                                )
-                                continue
-                        if rec is None:
-                            try:
-                                rec = decode(payload)
-                            except (
-                                Exception
-                            ) as exc:  # any decoding failure of a checksummed payload
-                                self._report(
-                                    offset, f"undecodable record ({type(exc).__name__})", length
-                                )
-                                continue
-                            if type(rec) is not list or len(rec) < 3 or type(rec[0]) is not int:
-                                self._report(offset, "not a record", length)
-                                continue
-                            kind = rec[0]
-                            need = min_length.get(kind)
-                            if need is not None and len(rec) < need:
-                                self._report(
-                                    offset, f"{kinds.NAMES[kind]} record too short", length
-                                )
-                                continue
-                            if kind == kinds.START and self.header is None and type(rec[3]) is dict:
-                                self.header = rec[3]
-                        yield offset, rec
-                        if offset - released > _RELEASE_BYTES and hasattr(mm, "madvise"):
-                            # Keep memory flat on huge segments: drop pages already read.
-                            upto = offset - offset % mmap.PAGESIZE
-                            mm.madvise(mmap.MADV_DONTNEED, released, upto - released)
-                            released = upto
-                        continue
-            nxt = _resync(mm, pos, size)
-            if nxt < 0:
-                self.tail = Tail(pos, size - pos)
-                return
-            self._report(pos, _reason(mm, pos, size), nxt - pos)
-            pos = nxt
+        for item in scan(view, start, size):
+            if type(item) is not tuple:
+                if type(item) is Tail:
+                    self.tail = item
+                else:
+                    self._report(item.offset, item.reason, item.size_bytes)
+                continue
+            offset, payload = item
+            if payload and payload[0] == log_first_byte:
+                try:
+                    rec = decode_log(payload)  # a sound log record, checked in C
+                except not_a_log:
+                    rec = None  # valid msgpack, but not that: decoded again below
+                except Exception as exc:  # any decoding failure of a checksummed payload
+                    self._report(offset, f"undecodable record ({type(exc).__name__})", len(payload))
+                    continue
+                if rec is not None:
+                    yield offset, rec, True
+                    if offset - released > _RELEASE_BYTES and hasattr(mm, "madvise"):
+                        released = _release(mm, released, offset)
+                    continue
+            try:
+                rec = decode(payload)
+            except not_a_record:
+                self._report(offset, "not a record", len(payload))
+                continue
+            except Exception as exc:  # any decoding failure of a checksummed payload
+                self._report(offset, f"undecodable record ({type(exc).__name__})", len(payload))
+                continue
+            if len(rec) < 3 or type(rec[0]) is not int:
+                self._report(offset, "not a record", len(payload))
+                continue
+            kind = rec[0]
+            need = min_length.get(kind)
+            if need is not None and len(rec) < need:
+                self._report(offset, f"{kinds.NAMES[kind]} record too short", len(payload))
+                continue
+            if kind == kinds.START and self.header is None and type(rec[3]) is dict:
+                self.header = rec[3]
+            yield offset, rec, False
+            if offset - released > _RELEASE_BYTES and hasattr(mm, "madvise"):
+                released = _release(mm, released, offset)
+
+
+def _release(mm, released: int, offset: int) -> int:
+    """Keep memory flat on huge segments: drop the pages already read (up to ``offset``)."""
+    upto = offset - offset % mmap.PAGESIZE
+    mm.madvise(mmap.MADV_DONTNEED, released, upto - released)
+    return upto

@@ -119,7 +119,7 @@ def test_damaged_record_is_skipped_and_reported_on_stderr(runs):
     (seg,) = rundir.segment_paths(run.dir)
     with open(seg, "rb") as f:
         data = bytearray(f.read())
-    offsets = [o for o, _ in SegmentReader(seg)]
+    offsets = [o for o, _, _ in SegmentReader(seg)]
     data[offsets[4] + 12] ^= 0xFF  # inside the payload of the 4th log record
     with open(seg, "wb") as f:
         f.write(bytes(data))

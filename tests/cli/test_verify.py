@@ -31,7 +31,7 @@ def test_sound_run_exits_zero(runs):
 def test_flipped_record_is_one_line_with_segment_and_offset(runs):
     path, _ = run_with_media(runs)
     (seg,) = rundir.segment_paths(path)
-    offsets = [o for o, _ in SegmentReader(seg)]
+    offsets = [o for o, _, _ in SegmentReader(seg)]
     with open(seg, "r+b") as f:
         f.seek(offsets[3] + 10)
         b = f.read(1)

@@ -26,7 +26,7 @@ def segment(runs):
 
 def records(path):
     reader = SegmentReader(path)
-    return [rec for _, rec in reader], reader
+    return [rec for _, rec, _ in reader], reader
 
 
 def logged_is(recs):
@@ -58,7 +58,7 @@ def test_truncation_at_every_byte_offset_gives_a_prefix_and_never_raises(segment
 def test_one_flipped_byte_costs_only_that_record_and_is_reported(segment, tmp_path, slow, figures):
     path, data = segment
     full = logged_is(records(path)[0])
-    last_frame = [offset for offset, _ in SegmentReader(path)][-1]
+    last_frame = [offset for offset, _, _ in SegmentReader(path)][-1]
     rng = random.Random(7)
     hit = str(tmp_path / "hit.lrs")
     flips = 2000 if slow else 200
@@ -126,10 +126,10 @@ def test_empty_and_missing_files_read_as_nothing(tmp_path):
     assert recs == [] and "cannot open" in reader.damage[0].reason
 
 
-def test_log_records_checked_in_c_are_tuples_and_the_rest_lists(tmp_path):
+def test_every_record_is_a_tuple_and_the_log_records_checked_in_c_say_so(tmp_path):
     p = str(tmp_path / "shapes.lrs")
     shapes = [
-        [1, 1, 1.5, {"a": 1}, None, None, 0],  # sound: a tuple
+        [1, 1, 1.5, {"a": 1}, None, None, 0],  # sound: checked
         [1, 2, 2, {"a": 1}, 3, True, 1],  # an integer time is a float to the checked decoder
         [1, 3, 1.5, {1: 1}, None, None, 2],  # a non-str key: not what a writer makes, still read
         [1, 4, 1.5, {"a": 1}, None, 1, 2],  # commit=1
@@ -142,7 +142,10 @@ def test_log_records_checked_in_c_are_tuples_and_the_rest_lists(tmp_path):
     ]
     with open(p, "wb") as f:
         f.write(MAGIC + b"".join(frame(msgpack.packb(r)) for r in shapes))
-    recs, reader = records(p)
+    reader = SegmentReader(p)
+    items = list(reader)
     assert not reader.damage
-    assert [type(r).__name__ for r in recs] == ["tuple", "tuple"] + ["list"] * 8
+    recs = [rec for _, rec, _ in items]
+    assert all(type(r) is tuple for r in recs)
+    assert [checked for _, _, checked in items] == [True, True] + [False] * 8
     assert [list(r) for r in recs] == [shapes[0], [1, 2, 2.0, {"a": 1}, 3, True, 1], *shapes[2:]]

@@ -92,7 +92,7 @@ def _old_run(tmp_path, records):
     run = localrun.init(dir=str(tmp_path), id="old", settings={"quiet": True})
     start = run.start_time
     for data, dt in records:
-        record = (kinds.LOG, next(run._seqs), start + dt, data, None, None, run.step)
+        record = (kinds.LOG, next(run._encoder.seqs), start + dt, data, None, None, run.step)
         run._writer.append(msgpack.packb(record))
         run._steps.step += 1
     run.finish(quiet=True)
@@ -144,7 +144,7 @@ def fed_rows(path):
 
     r = Replay()
     for name in sorted(os.listdir(os.path.join(path, "segments"))):
-        records = [list(rec) for _, rec in SegmentReader(os.path.join(path, "segments", name))]
+        records = [list(rec) for _, rec, _ in SegmentReader(os.path.join(path, "segments", name))]
         r.start_segment(records[0][3], records[0][2])
         for rec in records:
             yield from r.feed(rec)

@@ -4,6 +4,10 @@
 ``scan()``), the view knows the run's config, summary, state, dropped calls and damage.
 A run being written can be read at any time: each segment is read as it was when reading
 began, so what comes out is a consistent prefix.
+
+Every reader of runs goes through here: ``show``, ``export``, ``sync`` and the viewer, and
+``init(resume=...)``, which continues a run where its replay ends. (``localrun.sync``
+re-exports ``RunView`` and ``find_runs``.)
 """
 
 from __future__ import annotations
@@ -13,123 +17,16 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from localrun import rundir
-from localrun.errors import CorruptRecordError, RunDirError
-from localrun.record import kinds
-from localrun.record.segment import SegmentReader
-
+from . import rundir
+from .errors import CorruptRecordError, RunDirError
+from .record.segment import SegmentReader
 from .replay import Replay
 
 STATES = ("running", "finished", "failed", "preempted", "crashed")
 
 
-class _GuardedReplay(Replay):
-    """Replay that costs a record it cannot apply only that record.
-
-    The recorder writes only records replay can apply, but a run written by an older version,
-    or by hand, may hold one that is not: a ``log()`` whose time is not a number, a
-    define_metric spec whose summary is not a list of aggregates, a summary deleting a key
-    that is a list. Such a record is skipped and kept in ``failed`` with the reason, and the
-    reader reports it with the damaged ones. Sound log records (tuples, their types checked
-    by the reader) take replay's inline path and never come through here.
-    """
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.failed: list[tuple[Any, str]] = []  # (record, reason); record None: no record
-
-    def feed(self, rec: list) -> list[dict]:
-        kind = rec[0]
-        if kind == kinds.LOG:
-            t = rec[2]
-            if type(t) is not float and type(t) is not int:
-                self.failed.append((rec, f"its time is {_short(t)}, not a number"))
-                return []
-        elif kind == kinds.METRIC:
-            problem = _metric_problem(rec)
-            if problem is not None:
-                self.failed.append((rec, problem))
-                return []
-        try:
-            return super().feed(rec)
-        except Exception as exc:  # whatever else a hand-written record holds: it alone is lost
-            self.failed.append((rec, f"replay cannot apply it ({type(exc).__name__}: {exc})"))
-            return []
-
-    def end_segment(self) -> list[dict]:
-        try:
-            return super().end_segment()
-        except Exception as exc:
-            self.failed.append((None, f"the segment's last row cannot be made ({exc})"))
-            self.pending = None
-            return []
-
-    @property
-    def summary(self) -> dict[str, Any]:
-        try:
-            return super().summary
-        except Exception:  # a metric spec replay cannot aggregate: last values, as without one
-            metrics, self.metrics = self.metrics, {}
-            try:
-                return super().summary
-            finally:
-                self.metrics = metrics
-
-
-def _metric_problem(rec: list) -> str | None:
-    """Why a define_metric record cannot be applied, or None."""
-    spec = rec[4]
-    if type(rec[3]) is not str or type(spec) is not dict:
-        return None  # replay ignores it
-    parts = spec.get("summary")
-    if parts is not None and (
-        type(parts) is not list
-        or not all(type(p) is str and p in kinds.METRIC_SUMMARIES for p in parts)
-    ):
-        return f"define_metric({rec[3]!r}) has summary {_short(parts)}, not a list of {', '.join(sorted(kinds.METRIC_SUMMARIES))}"
-    return None
-
-
-def _short(value: Any) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # too deep for repr
-        text = f"<{type(value).__name__}>"
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _same(a: Any, b: Any) -> bool:
-    """Whether two decodings of a record are the same record (NaN and all)."""
-    try:
-        return a == b or repr(a) == repr(b)
-    except RecursionError:
-        return False
-
-
 def _offset(d: CorruptRecordError) -> int:
     return d.offset
-
-
-def _locate(segment: str, failed: list[tuple[Any, str]]) -> list[CorruptRecordError]:
-    """The failed records of ``segment`` as damage, each at its byte offset (read again to
-    find it: this happens only for records replay could not apply)."""
-    out = []
-    todo = [(rec, reason) for rec, reason in failed if rec is not None]
-    if todo:
-        reader = SegmentReader(segment)
-        for offset, rec in reader:
-            for i, (want, reason) in enumerate(todo):
-                if rec[:2] == want[:2] and _same(rec, want):
-                    out.append(CorruptRecordError(segment, offset, reason))
-                    del todo[i]
-                    break
-            if not todo:
-                break
-    size = os.path.getsize(segment) if os.path.exists(segment) else 0
-    for rec, reason in failed:
-        if rec is None or any(rec is w for w, _ in todo):
-            out.append(CorruptRecordError(segment, size, reason))
-    return out
 
 
 def find_runs(path: str) -> list[str]:
@@ -208,7 +105,7 @@ class RunView:
         self.path = os.fspath(path)
         self.info = rundir.read_run_json(self.path)
         self.id: str = run_id(self.path, self.info)
-        self.replay = _GuardedReplay()
+        self.replay = Replay()
         self.damage: list[CorruptRecordError] = []
         self.torn_tails = 0
         self.size_bytes = 0
@@ -257,9 +154,7 @@ class RunView:
             records = iter(reader)
             first = next(records, None)
             if first is not None:
-                rec = first[1]
-                header = rec[3] if rec[0] == kinds.START and type(rec[3]) is dict else None
-                replay.start_segment(header, rec[2] if type(rec[2]) in (int, float) else 0.0)
+                replay.begin(first[1])
                 yield from replay.feed_all(itertools.chain((first,), records), keep_rows, data_only)
             damage = reader.damage
             self.size_bytes += reader.size_bytes
@@ -272,9 +167,12 @@ class RunView:
                     self.held_back = tail
                 else:
                     yield from tail
-            if replay.failed:  # records replay could not apply: damage too, in file order
-                damage = sorted(damage + _locate(seg, replay.failed), key=_offset)
-                replay.failed.clear()
+            if replay.skipped:  # records replay could not apply: damage too, in file order
+                skipped = [
+                    CorruptRecordError(seg, offset or 0, why) for offset, why in replay.skipped
+                ]
+                damage = sorted(damage + skipped, key=_offset)
+                replay.skipped.clear()
             self.damage.extend(damage)
         self._live = live
 

@@ -1,14 +1,23 @@
-"""Replay: raw records in, history rows out, with exactly wandb's step and commit rules.
+"""Replay: records in; history rows, summary, dropped calls and the run's state out.
 
-The rules themselves live in ``localrun.steps`` and are shared with the writer. Replay adds
-the rows: it merges each call's data into the pending row and writes the row out when the
-rules say so, stamping ``_step``, ``_runtime`` and ``_timestamp``. It also folds config,
-summary, define_metric, metadata and the end state out of the same records.
+The one interpreter of records. ``show``, ``export``, ``verify``, ``sync`` and the viewer read
+runs through it (``reader.RunView``); ``init(resume=...)`` learns from it where a run goes on;
+a live run's ``run.summary`` is what it makes of the records the run wrote. wandb's step and
+commit rules themselves live in ``localrun.steps``, shared with the writer (so what ``log()``
+warned about is what replay drops). Replay adds the rows: it merges each call's data into the
+pending row and writes the row out when the rules say so, stamping ``_step``, ``_runtime``
+and ``_timestamp``. It also folds config, summary, define_metric, metadata and the end state
+out of the same records.
 
 The stamps win over logged values of the same keys (which ``log()`` refuses, but a run written
 by an older localrun may hold), except a logged ``_timestamp`` that is a number: as in wandb,
 that is the row's time (the last call merged into the row decides). ``_runtime`` is never
 negative, whatever the records' times.
+
+A record no recorder writes but an older or hand-made run can hold is applied as far as it
+makes sense, and replay never raises on one; two kinds it cannot apply at all are skipped and
+kept in ``skipped`` with the reason (readers report them like damaged records): a ``log()``
+whose time is not a number, and a define_metric whose summary is not a list of aggregates.
 
 Replay holds one pending row and a summary, never the history: memory stays flat however many
 rows a run has.
@@ -17,14 +26,16 @@ rows a run has.
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from localrun.record import kinds
-from localrun.steps import DROPPED, StepCounter
+from .record import kinds
+from .steps import DROPPED, StepCounter
 
 _NUMBER = (int, float)
 _LOG = kinds.LOG
+#: The keys replay stamps on every row, and so on the summary.
+STAMPS = ("_step", "_runtime", "_timestamp")
 
 
 class Replay:
@@ -41,6 +52,9 @@ class Replay:
         self.metrics: dict[str, dict] = {}
         self.charts: dict[str, dict] = {}
         self.dropped: list[dict] = []
+        #: ``(offset, reason)`` of each record replay could not apply (offset None when the
+        #: record came through ``feed()`` without one).
+        self.skipped: list[tuple[int | None, str]] = []
         self.segments = 0
         self.state: str | None = None  # from the last segment: finished, failed, preempted
         self.signalled = False
@@ -75,46 +89,52 @@ class Replay:
             if type(start_step) is int and start_step > self.counter.step:
                 self.counter.step = start_step
 
+    def begin(self, first: Sequence) -> None:
+        """``start_segment()`` from a segment's first record, its START (or whatever a damaged
+        segment begins with: then no header)."""
+        header = first[3] if first[0] == kinds.START and type(first[3]) is dict else None
+        t = first[2]
+        self.start_segment(header, t if type(t) is float or type(t) is int else 0.0)
+
     def end_segment(self) -> list[dict]:
         """The writer ended (finish, crash, or simply the end of what is written so far)."""
-        return self._close_pending()
+        return self._write_pending(self.counter.close())
 
     # --- records -------------------------------------------------------------------------------
 
     def feed_all(
-        self, records: Iterable[tuple[int, list]], keep_rows: bool = True, data_only: bool = False
+        self,
+        records: Iterable[tuple[int, Sequence, bool]],
+        keep_rows: bool = True,
+        data_only: bool = False,
     ) -> Iterator[Any]:
-        """``feed()`` each ``(offset, record)`` of a segment in turn, yielding the rows.
+        """``feed()`` each ``(offset, record, checked)`` of a segment in turn (what a
+        ``SegmentReader`` yields), yielding the rows.
 
         The same rows as calling feed() in a loop. This runs once per record of a run, so the
-        common record (a sound log record, as the reader checked it: a tuple; without step or
-        commit=False, no row pending, no summary override or define_metric to account for) is
-        applied inline; with
-        ``keep_rows=False`` (for a caller that wants only what replay learns) its row is not
-        even built, and only the rows of other records come out. With ``data_only``, such a
-        record's row comes out as the logged dict itself, without ``_step``, ``_runtime`` and
-        ``_timestamp`` (when it has none of the last two: for a caller that reads only a row's
-        other keys, and must not change the dict); every other row comes out whole.
+        common record is applied inline: a ``log(data)`` record whose types the decoder checked
+        (``checked``; see ``record.decode``), without step, ``commit=False``, ``_step`` or
+        ``_timestamp``, when no row is pending. Its step comes from ``StepCounter.next()``, the
+        rule's own common case. With ``keep_rows=False`` (for a caller that wants only what
+        replay learns) its row is not even built, and only the rows of other records come out.
+        With ``data_only``, such a record's row comes out as the logged dict itself, without
+        ``_step``, ``_runtime`` and ``_timestamp`` (when it has none of the last two: for a
+        caller that reads only a row's other keys, and must not change the dict); every other
+        row comes out whole.
         """
         feed = self.feed
         counter = self.counter
+        next_step = counter.next
         latest = self._latest
-        # Whether the inline path may apply: only feed() changes that (and the segment's start
-        # and runtime base), so it is worked out again after each feed() only.
-        fast = (
-            self.pending is None
-            and not counter.pending
-            and not self._explicit
-            and not self.metrics
-            and self._segment_start is not None
-        )
-        start = self._segment_start
+        # Whether the inline path may apply, and whether the summary needs more than the last
+        # values: only feed() changes that (and the segment's start and runtime base), so it
+        # is worked out again after each feed() only.
+        fast = self.pending is None and not counter.pending and self._segment_start is not None
+        plain_summary = not self._explicit and not self.metrics
+        start = self._segment_start or 0.0
         base = self._runtime_base
-        for _, rec in records:
-            # A tuple is a sound log record, its types checked by the reader, with no None
-            # value in its data (a list is any record, checked by feed()). One that logged
-            # _step or _timestamp goes through feed(), which stamps those.
-            if fast and type(rec) is tuple:
+        for offset, rec, checked in records:
+            if fast and checked:
                 data = rec[3]
                 if (
                     rec[4] is None
@@ -123,49 +143,57 @@ class Replay:
                     and "_timestamp" not in data
                 ):
                     t = rec[2]
-                    self.last_time = self.pending_time = t
-                    cur = counter.step
-                    writer_step = rec[6]
-                    if writer_step > cur:
-                        cur = writer_step
-                    counter.step = cur + 1
-                    latest.update(data)
+                    self.last_time = t  # (no row is pending: pending_time is not read)
+                    if rec[6] > counter.step:
+                        counter.catch_up(rec[6])  # nothing is pending: no row to write
+                    at = next_step()
+                    if plain_summary:
+                        latest.update(data)
+                    else:
+                        self._merge_summary(data)
                     runtime = t - start
                     if runtime < 0.0:
                         runtime = 0.0  # a record from before its segment began (a clock set back)
                     runtime += base
                     self.rows += 1
-                    self.last_step = cur
-                    latest["_step"] = cur
+                    self.last_step = at
+                    latest["_step"] = at
                     latest["_runtime"] = runtime
                     latest["_timestamp"] = t
                     if keep_rows:
                         if data_only and "_runtime" not in data:
                             yield data
                         else:
-                            yield {"_step": cur, **data, "_runtime": runtime, "_timestamp": t}
+                            yield {"_step": at, **data, "_runtime": runtime, "_timestamp": t}
                     continue
-            rows = feed(rec)
-            fast = (
-                self.pending is None
-                and not counter.pending
-                and not self._explicit
-                and not self.metrics
-                and self._segment_start is not None
-            )
-            start = self._segment_start
+            rows = feed(rec, offset)
+            fast = self.pending is None and not counter.pending and self._segment_start is not None
+            plain_summary = not self._explicit and not self.metrics
+            start = self._segment_start or 0.0
             base = self._runtime_base
             if rows:
                 yield from rows
 
-    def feed(self, rec: list) -> list[dict]:
-        """Apply one record; return the rows it completes (zero, one or two)."""
+    def feed(self, rec: Sequence, offset: int | None = None) -> list[dict]:
+        """Apply one record (its fields in order: kind, seq, time...); return the rows it
+        completes (zero, one or two). ``offset`` (its place in its segment) goes with it
+        into ``skipped`` if it cannot be applied."""
         kind = rec[0]
         t = rec[2]
-        if type(t) is float or type(t) is int:
-            self.last_time = t
+        number = type(t) is float or type(t) is int
         if kind == _LOG:
+            if not number:
+                self.skipped.append((offset, f"its time is {_short(t)}, not a number"))
+                return []
+            self.last_time = t
             return self._log(rec)
+        if kind == kinds.METRIC and type(rec[3]) is str and type(rec[4]) is dict:
+            problem = _metric_problem(rec[3], rec[4])
+            if problem is not None:
+                self.skipped.append((offset, problem))
+                return []
+        if number:
+            self.last_time = t
         if kind == kinds.START:
             return []  # handled by start_segment
         if kind == kinds.CONFIG:
@@ -185,7 +213,10 @@ class Replay:
         elif kind == kinds.SIGNAL:
             self.signalled = True
         elif kind == kinds.FINISH:
-            rows = self._close_pending()
+            rows = self.end_segment()
+            next_step = rec[5]
+            if type(next_step) is int and next_step > self.counter.step:
+                self.counter.catch_up(next_step)  # log records lost before it: go on after them
             self.exit_code = rec[3] if type(rec[3]) is int else None
             self.state = rec[4] if rec[4] in ("finished", "failed", "preempted") else "finished"
             return rows
@@ -193,12 +224,6 @@ class Replay:
 
     def _define_metric(self, name: str, spec: dict) -> None:
         """A later define_metric of the same name adds its summaries, as wandb does."""
-        parts = spec.get("summary")
-        if parts is not None and (
-            type(parts) is not list
-            or not all(type(p) is str and p in kinds.METRIC_SUMMARIES for p in parts)
-        ):
-            spec = {k: v for k, v in spec.items() if k != "summary"}  # not one define_metric writes
         old = self.metrics.get(name)
         if (
             old is not None
@@ -215,44 +240,14 @@ class Replay:
         self.metrics[name] = spec
         self._metric_of.clear()
 
-    def _log(self, rec: list) -> list[dict]:
+    def _log(self, rec: Sequence) -> list[dict]:
         data, step, commit, writer_step = rec[3], rec[4], rec[5], rec[6]
         if type(data) is not dict:
             return []
         counter = self.counter
-        if (
-            step is None
-            and (commit is None or commit)
-            and self.pending is None
-            and (type(writer_step) is not int or writer_step <= counter.step)
-            and "_step" not in data
-            and "_timestamp" not in data
-        ):
-            # The common call, log(data) with nothing pending, inline: exactly what the general
-            # path below does (advance, merge into an empty row, write it at the current step),
-            # without its intermediate dict and calls. A sixth of replay's time on plain runs.
-            at = counter.step
-            counter.step = at + 1
-            counter.pending = False
-            t = rec[2]
-            if type(t) is not float and type(t) is not int:
-                t = self._time_of(t)
-            self.pending_time = t
-            self._merge_summary(data)
-            runtime = self._runtime(t)
-            self.rows += 1
-            self.last_step = at
-            latest = self._latest
-            latest["_step"] = at
-            latest["_runtime"] = runtime
-            latest["_timestamp"] = t
-            return [{"_step": at, **data, "_runtime": runtime, "_timestamp": t}]
         rows = []
         if type(writer_step) is int and writer_step > counter.step:
-            # A record before this one was lost to damage: the writer's own counter says
-            # where it stood, so the rows after the loss keep their steps.
-            rows.extend(self._close_pending())
-            counter.step = writer_step
+            rows.extend(self._write_pending(counter.catch_up(writer_step)))
         if step is not None and type(step) is not int:
             step = None
         result = counter.advance(step, commit)
@@ -268,22 +263,14 @@ class Replay:
         elif "_timestamp" in pending and "_timestamp" not in data:
             del pending["_timestamp"]  # the row's time is the last call's, as in wandb
         pending.update(data)
-        t = rec[2]
-        self.pending_time = t if type(t) is float or type(t) is int else self._time_of(t)
+        self.pending_time = rec[2]
         self._merge_summary(data)
         if write_at is not None:
             rows.append(self._row(write_at))
         return rows
 
-    def _time_of(self, t: Any) -> float:
-        """A record's time that is not a number (a damaged or hand-made record): the last time
-        seen instead, so its row still has one."""
-        if self.last_time is not None:
-            return self.last_time
-        return self._segment_start if self._segment_start is not None else 0.0
-
-    def _close_pending(self) -> list[dict]:
-        at = self.counter.close()
+    def _write_pending(self, at: int | None) -> list[dict]:
+        """The pending row written at step ``at`` (from the counter), if there is one."""
         if at is None or self.pending is None:
             self.pending = None
             return []
@@ -369,6 +356,11 @@ class Replay:
         agg["count"] += 1
 
     @property
+    def explicit(self) -> frozenset[str]:
+        """The summary keys set by ``summary[k] = v`` and not logged since."""
+        return frozenset(self._explicit)
+
+    @property
     def runtime(self) -> float | None:
         """Seconds the run has been written, over all its segments."""
         if self._segment_start is None or self.last_time is None:
@@ -405,3 +397,26 @@ class Replay:
                     value[p] = agg[p]
             out[k] = value
         return out
+
+
+def _metric_problem(name: str, spec: dict) -> str | None:
+    """Why a define_metric record cannot be applied (its summary is not a list of the
+    aggregates define_metric writes), or None."""
+    parts = spec.get("summary")
+    if parts is not None and (
+        type(parts) is not list
+        or not all(type(p) is str and p in kinds.METRIC_SUMMARIES for p in parts)
+    ):
+        return (
+            f"define_metric({name!r}) has summary {_short(parts)}, not a list of "
+            f"{', '.join(sorted(kinds.METRIC_SUMMARIES))}"
+        )
+    return None
+
+
+def _short(value: Any) -> str:
+    try:
+        text = repr(value)
+    except Exception:  # too deep for repr
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 60 else text[:57] + "..."
