@@ -9,7 +9,7 @@ cli -> server -> viewer -> sync -> localrun: the viewer reads runs through a ``S
 - ``downsample.py``  min/max bucketing, so a series of a million points draws as ~2,000
 - ``columns.py``  ``ColumnStore``: history rows by column in files, memory-mapped (``IndexTable``)
 - ``runindex.py`` ``RunIndex``: a run directory's index in ``<run>/index/``, fed from its segments
-- ``resume.py``   a replay's state as plain data, and a segment read from a byte offset
+- ``resume.py``   a replay's state as plain data
 - ``local.py``    ``LocalSource``: run directories, read while they are written
 - ``files.py``    which media paths may be served, and as what Content-Type
 - ``api.py``      the JSON read API under /api/v1 (docs/viewer.md)

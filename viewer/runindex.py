@@ -32,9 +32,10 @@ from localrun.sync import Replay, RunView
 from localrun import rundir
 from localrun.errors import CorruptRecordError, RunDirError
 from localrun.record import kinds
+from localrun.record.segment import SegmentReader
 
 from .columns import ColumnStore, IndexDamaged, IndexTable, IndexUnwritable, pack, unpack
-from .resume import SegmentPart, replay_fingerprint, replay_state, restore_replay
+from .resume import replay_fingerprint, replay_state, restore_replay
 from .table import step_metric_names
 
 INDEX_DIR = "index"
@@ -279,7 +280,7 @@ class RunIndex:
                 _, start, _, started, _ = seen[i]
             else:
                 start, started = 0, False
-            part = SegmentPart(path, start)
+            part = SegmentReader(path, start)
             records: Any = iter(part)
             if not started:
                 first = next(records, None)
