@@ -104,6 +104,13 @@ def details(r: PushResult, limit: int = DETAIL_LINES) -> list[str]:
     help="Where the server holds a different run with the same project and id, overwrite its copy "
     "with this run: the server's rows of the other run are deleted.",
 )
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Rows per request (default 10,000; also cut to the server's limits).",
+)
 def sync(
     path: str,
     url: str,
@@ -112,6 +119,7 @@ def sync(
     as_id: str | None,
     as_project: str | None,
     replace: bool,
+    batch_rows: int | None,
 ) -> None:
     """Push every run beneath PATH (default ./runs) to the server at URL.
 
@@ -164,6 +172,7 @@ def sync(
             as_id=as_id,
             as_project=as_project,
             replace=replace,
+            batch_rows=batch_rows,
         )
     if failed:
         then = (

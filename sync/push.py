@@ -25,11 +25,9 @@ Each is recorded in the result, for the command to list.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import itertools
 import os
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -58,8 +56,6 @@ UPLOADS = 8  # uploads at once
 BUNDLE_BYTES = 4 * 1024 * 1024  # small media files go in bundles of up to this much
 BUNDLE_FILES = 1000
 BUNDLE_FILE_BYTES = 1024 * 1024  # larger files are uploaded alone, streamed
-COLLECT_EVERY = 8  # batches between garbage collections (see push_run)
-SWITCH_INTERVAL_S = 0.001  # while pushing (see push_run)
 
 # msgspec packs a batch about three times as fast as msgpack.packb, to the same bytes.
 _encode = msgspec.msgpack.Encoder().encode
@@ -145,26 +141,16 @@ def push_run(
     ``as_id``/``as_project``: the run id and project the run gets on that remote, instead of its
     own (remembered in the run's cursor for the remote). ``replace``: when the remote holds a
     different run under those names, overwrite the remote's copy with this run (its rows of
-    the other run are deleted) instead of failing.
+    the other run are deleted) instead of failing. ``batch_rows``: rows per batch (default
+    ``BATCH_ROWS``; batches are also cut to ``batch_bytes`` and to what the remote announces).
     """
-    batch_rows = batch_rows or int(os.environ.get("LOCALRUN_SYNC_BATCH_ROWS") or BATCH_ROWS)
+    batch_rows = batch_rows or BATCH_ROWS
     try:
         info = rundir.read_run_json(path)
         project, run_id, created_at = run_identity(path)
     except Error as exc:
         return PushResult(path, os.path.basename(os.path.normpath(path)), "", "", error=exc)
     result = PushResult(path, run_id, project, remote.run_url(project, run_id), dry_run=dry_run)
-    # Replay makes a dict per row and no reference cycles: the cyclic collector, triggered
-    # by all those allocations, would only cost time (a quarter of it, on a million rows).
-    # httpx's request objects do form cycles (holding each batch's body), so _submit collects
-    # every few batches.
-    collecting = gc.isenabled()
-    gc.disable()
-    # The sender thread mostly waits on the remote; each time it wakes (an answer, a file read)
-    # it needs the GIL, which replay, on this thread, gives up only every switch interval: 5 ms
-    # by default, several times per batch and per media file. 1 ms shortens the sends.
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
     try:
         with contextlib.ExitStack() as held:
             push = _Push(path, remote, result, batch_rows, batch_bytes, progress, held)
@@ -182,10 +168,6 @@ def push_run(
         # failed, and the others still get their turn.
         result.error = SyncError(f"{type(exc).__name__}: {exc}")
         result.error.__cause__ = exc
-    finally:
-        sys.setswitchinterval(switch)
-        if collecting:
-            gc.enable()
     return result
 
 
@@ -229,7 +211,6 @@ class _Push:
         # rows can name is on the remote: batches need no walk for references. A live run can
         # add files at any time, so its batches are walked.
         self.walk_batches = True
-        self.batches = 0
         # The highest step the remote holds of this run, as far as this sync knows: rows at
         # or below it are never sent, so a row the remote ignores is one it holds from
         # someone else.
@@ -460,9 +441,6 @@ class _Push:
     ) -> None:
         if self.failure is not None:
             raise self.failure  # no point replaying the rest of a run that cannot be sent
-        self.batches += 1
-        if self.batches % COLLECT_EVERY == 0:
-            gc.collect(0)  # everything made since the collector was paused is in generation 0
         for body, rows in self._bodies(batch):
             files: dict[str, str] = {}
             if self.walk_batches and (
