@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from localrun.sync import RunView, find_runs
+from localrun.sync.protocol import SYNCING
 from localrun.sync.remote_view import is_url, remote_views
 
 from . import jsontext
@@ -146,7 +147,7 @@ def _state(d: dict) -> tuple[str, str]:
     (no state) is still syncing."""
     state = d.get("state")
     if state is None:
-        return "syncing", "blue"
+        return SYNCING, "blue"
     if type(state) is not str:
         state = fmt_text(state, 20)
     return state, STATE_STYLE.get(state, "white")

@@ -36,10 +36,11 @@ from dataclasses import dataclass, field
 import msgspec
 
 from localrun import rundir
+from localrun.blobs import MEDIA_DIR
 from localrun.contract import project_problem, run_id_problem
 from localrun.errors import Error, RemoteRejectedError, SyncError
+from localrun.mediarefs import files_named, hash_in_name
 
-from . import mediarefs
 from .cursor import Cursor, SyncLock
 from .reader import RunView
 from .remote import Remote, RunConflictError
@@ -112,6 +113,17 @@ def run_identity(path: str) -> tuple[str, str, float | None]:
     project = str(info.get("project") or "uncategorized")
     created = info.get("created_at")
     return project, run_id, created if type(created) in (int, float) else None
+
+
+def _path_in_run(run_dir: str, rel: str) -> str:
+    """Where ``rel`` is inside ``run_dir`` (the file may be missing); SyncError if outside."""
+    full = os.path.normpath(os.path.join(run_dir, rel))
+    root = os.path.normpath(run_dir)
+    if os.path.isabs(rel) or not full.startswith(root + os.sep):
+        raise SyncError(
+            f"{run_dir} names media file {rel!r}, which is outside the run directory; it cannot be synced"
+        )
+    return full
 
 
 def _segment_sizes(path: str) -> dict[str, int]:
@@ -446,8 +458,7 @@ class _Push:
             if self.walk_batches and (
                 b"sha256" in body or b"filenames" in body
             ):  # cheap test first
-                for row in rows:
-                    mediarefs.collect(row, files)
+                files_named(rows, files)
             if self.result.dry_run:
                 self._count_dry(files, len(rows), len(body))
                 continue
@@ -501,7 +512,7 @@ class _Push:
                     # folder was sent, or are missing here): send what they name, declare what
                     # cannot be sent, then send the rows again.
                     files: dict[str, str] = {}
-                    mediarefs.collect(_decode(body), files)
+                    files_named(_decode(body), files)
                     self.known.difference_update(files)
                     sent = self.result.files_sent
                     self._send_files_now(files)
@@ -616,7 +627,7 @@ class _Push:
             if sha not in r.files_seen:
                 r.files_seen.add(sha)
                 try:
-                    size = os.path.getsize(mediarefs.path_in_run(self.path, rel))
+                    size = os.path.getsize(_path_in_run(self.path, rel))
                 except OSError:
                     self._lose(sha, rel, MISSING)
                     continue
@@ -634,9 +645,9 @@ class _Push:
         """
         found = {}
         try:
-            with os.scandir(os.path.join(self.path, mediarefs.MEDIA_DIR)) as entries:
+            with os.scandir(os.path.join(self.path, MEDIA_DIR)) as entries:
                 for entry in entries:
-                    sha = mediarefs.hash_in_name(entry.name)
+                    sha = hash_in_name(entry.name)
                     if sha is not None and entry.is_file():
                         found[sha] = (entry.path, entry.stat().st_size)
         except OSError:
@@ -670,9 +681,7 @@ class _Push:
             raise
 
     def _send_files(self, value) -> None:
-        files: dict[str, str] = {}
-        mediarefs.collect(value, files)
-        self._send_files_now(files)
+        self._send_files_now(files_named(value))
 
     def _send_files_now(self, files: dict[str, str]) -> None:
         lost = self.result.lost_media
@@ -682,7 +691,7 @@ class _Push:
         local = {}
         sizes = {}
         for sha in unknown:
-            full = mediarefs.path_in_run(self.path, files[sha])
+            full = _path_in_run(self.path, files[sha])
             try:
                 sizes[sha] = os.path.getsize(full)
             except OSError:

@@ -17,6 +17,7 @@ import math
 
 import msgpack
 import numpy as np
+from localrun.sync.protocol import API, JSON, MSGPACK, RUN_ROUTE
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -27,17 +28,13 @@ from localrun.contract import project_problem, run_id_problem
 from .files import FILE_CSP, content_type
 from .source import MAX_MEDIA_ITEMS, MAX_POINTS, ReadError, RunRef, Source, nonfinite_as_strings
 
-API = "/api/v1"
-MSGPACK = "application/msgpack"
 MAX_PAGE_ROWS = 100_000
 MAX_SERIES_KEYS = 100
 
 
 def python_json(obj, status: int = 200) -> Response:
     """JSON as Python's ``json`` writes it (and ``localrun show --json``, and the server)."""
-    return Response(
-        json.dumps(obj, ensure_ascii=False), status_code=status, media_type="application/json"
-    )
+    return Response(json.dumps(obj, ensure_ascii=False), status_code=status, media_type=JSON)
 
 
 def strict_json(obj, status: int = 200) -> Response:
@@ -45,14 +42,12 @@ def strict_json(obj, status: int = 200) -> Response:
     return Response(
         json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")),
         status_code=status,
-        media_type="application/json",
+        media_type=JSON,
     )
 
 
 def error_response(status: int, message: str) -> Response:
-    return Response(
-        json.dumps({"error": message}), status_code=status, media_type="application/json"
-    )
+    return Response(json.dumps({"error": message}), status_code=status, media_type=JSON)
 
 
 def run_ref(request: Request) -> RunRef:
@@ -108,7 +103,7 @@ class ReadApi:
         self.source = source
 
     def routes(self) -> list[Route]:
-        run = f"{API}/runs/{{project}}/{{run_id}}"
+        run = f"{API}{RUN_ROUTE}"
         return [
             Route(f"{API}/runs", self.list_runs, methods=["GET"]),
             Route(run, self.get_run, methods=["GET"]),
@@ -119,7 +114,7 @@ class ReadApi:
     def viewer_routes(self) -> list[Route]:
         """The viewer's own endpoints (keys, series, media, file): what ``localrun serve``
         mounts beside its own runs, run and rows routes, which answer the same."""
-        run = f"{API}/runs/{{project}}/{{run_id}}"
+        run = f"{API}{RUN_ROUTE}"
         return [
             Route(f"{run}/keys", self.get_keys, methods=["GET"]),
             Route(f"{run}/series", self.get_series, methods=["GET"]),
