@@ -80,7 +80,12 @@ def details(r: PushResult, limit: int = DETAIL_LINES) -> list[str]:
     metavar="URL",
     help="The server, e.g. http://127.0.0.1:8080 (see localrun serve).",
 )
-@click.option("--token", default=None, help="Bearer token for the server [env: LOCALRUN_TOKEN].")
+@click.option(
+    "--token",
+    default=None,
+    envvar="LOCALRUN_TOKEN",
+    help="Bearer token for the server [env: LOCALRUN_TOKEN].",
+)
 @click.option(
     "--dry-run", is_flag=True, help="Say what would be sent, without contacting the server."
 )
@@ -134,7 +139,7 @@ def sync(
     """
     # httpx (a tenth of a second) is imported only by the commands that talk to a server.
     from localrun.sync.push import push_runs
-    from localrun.sync.remote import Remote, token_from
+    from localrun.sync.remote import Remote
 
     for given, problem, option in (
         (as_id, run_id_problem, "--as"),
@@ -148,7 +153,7 @@ def sync(
         raise click.UsageError(
             f"{option} names one run, and {path} holds {len(paths)}: give the run's own folder as PATH"
         )
-    remote = Remote(url, token=token_from(token))
+    remote = Remote(url, token=token)
     failed = 0
     stuck = 0  # failed in a way the same command will not fix
     incomplete = 0  # synced, but without some media files or values

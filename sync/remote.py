@@ -40,11 +40,6 @@ class RunConflictError(RemoteRejectedError):
         self.stored = stored
 
 
-def token_from(token: str | None, environ: dict | None = None) -> str | None:
-    env = os.environ if environ is None else environ
-    return token or env.get("LOCALRUN_TOKEN") or None
-
-
 def check_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:

@@ -181,6 +181,12 @@ def test_token_is_required_and_checked(tmp_path):
         right = sync(tmp_path / "runs", server.url, env={**env, "LOCALRUN_TOKEN": "s3cret"})
         assert right.returncode == 0, right.stdout + right.stderr
         assert len(remote_rows(server)) == 5
+        # show and export read the token from the environment as sync does (click's envvar).
+        url = f"{server.url}/runs/proj/r1"
+        assert len(export_rows(url, env={**env, "LOCALRUN_TOKEN": "s3cret"})) == 5
+        assert show_json(url, env={**env, "LOCALRUN_TOKEN": "s3cret"})["id"] == "r1"
+        refused = subprocess.run([*CLI, "export", url], env=env, capture_output=True, text=True)
+        assert refused.returncode != 0 and "401" in refused.stderr
     finally:
         server.stop()
 
