@@ -352,7 +352,7 @@ class _Api:
         ctype = _content_type(request)
         if ctype not in (MSGPACK, JSON, ""):
             raise BadInput(
-                f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json",
+                f"unsupported Content-Type {ctype!r}: send {MSGPACK} or {JSON}",
                 status=415,
             )
         body = await _read_body(request, self.limits.max_body_bytes)

@@ -478,6 +478,6 @@ def decode_document(body, ctype: str, max_values: int = MAX_VALUES) -> object:
                 f"the body is not valid JSON: {type(exc).__name__}: {str(exc)[:200]}"
             ) from None
     raise BadInput(
-        f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json",
+        f"unsupported Content-Type {ctype!r}: send {MSGPACK} or {JSON}",
         status=415,
     )
