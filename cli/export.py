@@ -53,7 +53,10 @@ def _one_run(path: str) -> str:
     help="Write to a file instead of stdout.",
 )
 @click.option(
-    "--token", default=None, help="Bearer token when RUN is a server URL [env: LOCALRUN_TOKEN]."
+    "--token",
+    default=None,
+    envvar="LOCALRUN_TOKEN",
+    help="Bearer token when RUN is a server URL [env: LOCALRUN_TOKEN].",
 )
 def export(run: str, fmt: str, keys: str | None, output: str | None, token: str | None) -> None:
     """Print RUN's history: one row per line, in step order, exactly as replay made them.
@@ -68,9 +71,7 @@ def export(run: str, fmt: str, keys: str | None, output: str | None, token: str 
 
 def _export(run: str, fmt: str, keys: str | None, output: str | None, token: str | None) -> None:
     if is_url(run):
-        from localrun.sync.remote import token_from
-
-        remote, views, single = remote_views(run, token_from(token))
+        remote, views, single = remote_views(run, token)
         click.get_current_context().call_on_close(remote.close)
         if not single:
             raise RunDirError(

@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 from localrun.sync import RunView, find_runs
+from localrun.sync.protocol import SYNCING
 from localrun.sync.remote_view import is_url, remote_views
 
 from . import jsontext
@@ -50,7 +51,10 @@ SECTION_KEYS = 50
     "globs (train/*).",
 )
 @click.option(
-    "--token", default=None, help="Bearer token when PATH is a server URL [env: LOCALRUN_TOKEN]."
+    "--token",
+    default=None,
+    envvar="LOCALRUN_TOKEN",
+    help="Bearer token when PATH is a server URL [env: LOCALRUN_TOKEN].",
 )
 def show(path: str, as_json: bool, keys: str | None, token: str | None) -> None:
     """Show a folder of runs as a table, or one run in detail (default PATH: ./runs).
@@ -65,9 +69,7 @@ def show(path: str, as_json: bool, keys: str | None, token: str | None) -> None:
 def _show(path: str, as_json: bool, keys: str | None, token: str | None) -> None:
     wanted = key_filter(keys)
     if is_url(path):
-        from localrun.sync.remote import token_from
-
-        remote, views, single = remote_views(path, token_from(token))
+        remote, views, single = remote_views(path, token)
         click.get_current_context().call_on_close(remote.close)
     else:
         runs = find_runs(path)
@@ -146,7 +148,7 @@ def _state(d: dict) -> tuple[str, str]:
     (no state) is still syncing."""
     state = d.get("state")
     if state is None:
-        return "syncing", "blue"
+        return SYNCING, "blue"
     if type(state) is not str:
         state = fmt_text(state, 20)
     return state, STATE_STYLE.get(state, "white")

@@ -80,7 +80,12 @@ def details(r: PushResult, limit: int = DETAIL_LINES) -> list[str]:
     metavar="URL",
     help="The server, e.g. http://127.0.0.1:8080 (see localrun serve).",
 )
-@click.option("--token", default=None, help="Bearer token for the server [env: LOCALRUN_TOKEN].")
+@click.option(
+    "--token",
+    default=None,
+    envvar="LOCALRUN_TOKEN",
+    help="Bearer token for the server [env: LOCALRUN_TOKEN].",
+)
 @click.option(
     "--dry-run", is_flag=True, help="Say what would be sent, without contacting the server."
 )
@@ -104,6 +109,13 @@ def details(r: PushResult, limit: int = DETAIL_LINES) -> list[str]:
     help="Where the server holds a different run with the same project and id, overwrite its copy "
     "with this run: the server's rows of the other run are deleted.",
 )
+@click.option(
+    "--batch-rows",
+    type=click.IntRange(min=1),
+    default=None,
+    metavar="N",
+    help="Rows per request (default 10,000; also cut to the server's limits).",
+)
 def sync(
     path: str,
     url: str,
@@ -112,6 +124,7 @@ def sync(
     as_id: str | None,
     as_project: str | None,
     replace: bool,
+    batch_rows: int | None,
 ) -> None:
     """Push every run beneath PATH (default ./runs) to the server at URL.
 
@@ -126,7 +139,7 @@ def sync(
     """
     # httpx (a tenth of a second) is imported only by the commands that talk to a server.
     from localrun.sync.push import push_runs
-    from localrun.sync.remote import Remote, token_from
+    from localrun.sync.remote import Remote
 
     for given, problem, option in (
         (as_id, run_id_problem, "--as"),
@@ -140,7 +153,7 @@ def sync(
         raise click.UsageError(
             f"{option} names one run, and {path} holds {len(paths)}: give the run's own folder as PATH"
         )
-    remote = Remote(url, token=token_from(token))
+    remote = Remote(url, token=token)
     failed = 0
     stuck = 0  # failed in a way the same command will not fix
     incomplete = 0  # synced, but without some media files or values
@@ -164,6 +177,7 @@ def sync(
             as_id=as_id,
             as_project=as_project,
             replace=replace,
+            batch_rows=batch_rows,
         )
     if failed:
         then = (

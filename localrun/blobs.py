@@ -2,9 +2,9 @@
 
 A media file is stored as ``media/<sha256>.<ext>``: the same bytes logged any number of
 times, under any key or step, cost one file. A file is complete before any record names it:
-written to a temporary file in the same folder, then renamed into place (a rename within one
-folder is atomic, so a reader never sees half a file under its final name, and a process
-killed at any point leaves either the whole file or none).
+written to a temporary file in the same folder, then renamed into place (``durable.write``: a
+reader never sees half a file under its final name, and a process killed at any point leaves
+either the whole file or none). Values name the files; ``mediarefs.py`` finds them there.
 
 When it reaches the disk: with ``sync_later=False`` the file is fsynced before the rename. A
 run uses ``sync_later=True``: the rename happens at once and ``sync()`` fsyncs the files written
@@ -19,12 +19,13 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import tempfile
 import threading
 
+from . import durable
+from .durable import fsync_path
 from .errors import DiskFullError, Error, MediaError
-from .record.segment import _FULL, fsync_path
 
+#: The folder of a run's media files, and the start of every media path in its values.
 MEDIA_DIR = "media"
 _EXT = re.compile(r"^[a-z0-9][a-z0-9.]{0,15}$")
 
@@ -89,31 +90,16 @@ class BlobStore:
             os.makedirs(self.dir, exist_ok=True)
             self._made = True
             fsync_path(self.run_dir)  # the new media/ entry itself; once per run
-        tmp = None
         try:
-            fd, tmp = tempfile.mkstemp(dir=self.dir, prefix=".tmp-")
-            os.fchmod(fd, 0o644)
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-                f.flush()
-                if not self._sync_later:
-                    os.fsync(f.fileno())
-            os.replace(tmp, final)
-            tmp = None
+            durable.write(final, data, sync=not self._sync_later)
             if self._sync_later:
                 with self._lock:
                     self._unsynced.append(final)
         except OSError as exc:
-            if exc.errno in _FULL:
+            if exc.errno in durable.DISK_FULL_ERRNOS:
                 raise DiskFullError(
                     exc.errno,
                     f"cannot write media file {final}: the disk is full. "
                     "Everything logged before this call is safe; free some space and log again",
                 ) from exc
             raise Error(f"cannot write media file {final}: {exc.strerror or exc}") from exc
-        finally:
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except OSError:
-                    pass

@@ -30,10 +30,9 @@ import tempfile
 import time
 import uuid
 
-from . import contract
+from . import contract, durable
 from .errors import FormatVersionError, RunDirError, RunLockedError
 from .record.kinds import FORMAT_VERSION
-from .record.segment import fsync_path
 
 RUN_JSON = "run.json"
 LOCK = "lock"
@@ -103,21 +102,8 @@ def read_run_json(path: str) -> dict:
 
 
 def write_json_atomic(path: str, obj: dict) -> None:
-    folder = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-")
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=1, sort_keys=True)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    """``obj`` as JSON at ``path``, whole or not at all, fsynced (``durable.write``)."""
+    durable.write(path, json.dumps(obj, indent=1, sort_keys=True).encode())
 
 
 def create(path: str, meta: dict) -> Lock:
@@ -149,7 +135,7 @@ def create(path: str, meta: dict) -> Lock:
         os.mkdir(os.path.join(tmp, SEGMENTS))
         meta = {"incarnation": new_incarnation(), **meta}
         write_json_atomic(os.path.join(tmp, RUN_JSON), {"format": FORMAT_VERSION, **meta})
-        fsync_path(tmp)
+        durable.fsync_path(tmp)
         try:
             os.rename(tmp, path)  # replaces an empty folder; fails on anything else
         except OSError as exc:
@@ -157,7 +143,7 @@ def create(path: str, meta: dict) -> Lock:
                 raise FileExistsError(exc.errno, "it already exists", path) from None
             raise
         lock.path = os.path.join(path, LOCK)
-        fsync_path(parent)
+        durable.fsync_path(parent)
         return lock
     except BaseException:
         if lock is not None:
@@ -183,7 +169,7 @@ def is_leftover(path: str) -> bool:
                     return False
             except OSError:
                 return False
-        elif name != LOCK and not name.startswith(".tmp-"):
+        elif name != LOCK and not name.startswith(durable.TEMP_PREFIX):
             return False
     return True
 
@@ -205,7 +191,7 @@ def adopt(path: str, meta: dict) -> Lock | None:
                 f"{path} exists but is not a localrun run directory. Choose another id or dir"
             )
         for name in os.listdir(path):
-            if name.startswith(".tmp-"):
+            if name.startswith(durable.TEMP_PREFIX):
                 try:
                     os.unlink(os.path.join(path, name))
                 except OSError:
@@ -213,7 +199,7 @@ def adopt(path: str, meta: dict) -> Lock | None:
         os.makedirs(os.path.join(path, SEGMENTS), exist_ok=True)
         meta = {"incarnation": new_incarnation(), **meta}
         write_json_atomic(os.path.join(path, RUN_JSON), {"format": FORMAT_VERSION, **meta})
-        fsync_path(path)
+        durable.fsync_path(path)
         return lock
     except BaseException:
         lock.release()

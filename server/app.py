@@ -24,6 +24,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import msgpack
+from localrun.sync.protocol import API, INCARNATION_HEADER, JSON, MSGPACK, RUN_ROUTE, run_path
 from localrun.viewer.api import ReadApi, read_error
 from localrun.viewer.app import Pages, SecurityHeaders, browser_routes, login_page, wants_html
 from localrun.viewer.auth import Guard
@@ -67,11 +68,8 @@ from .values import (
     decode_document,
     rows_in_header,
 )
-from .viewer_source import ServerSource, lost_media, run_document, run_url_path
+from .viewer_source import ServerSource, lost_media, run_document
 
-MSGPACK = "application/msgpack"
-API = "/api/v1"
-INCARNATION_HEADER = "localrun-incarnation"
 log = logging.getLogger("localrun.server")
 
 
@@ -116,14 +114,12 @@ def create_app(
     routes = [
         Route("/", api.root, methods=["GET"]),
         Route(f"{API}/runs", api.list_runs, methods=["GET"]),
-        Route(f"{API}/runs/{{project}}/{{run_id}}", api.put_run, methods=["PUT"]),
-        Route(f"{API}/runs/{{project}}/{{run_id}}", api.get_run, methods=["GET"]),
-        Route(f"{API}/runs/{{project}}/{{run_id}}/doc", api.put_doc, methods=["PUT"]),
-        Route(f"{API}/runs/{{project}}/{{run_id}}/rows", api.post_rows, methods=["POST"]),
-        Route(f"{API}/runs/{{project}}/{{run_id}}/rows", api.get_rows, methods=["GET"]),
-        Route(
-            f"{API}/runs/{{project}}/{{run_id}}/lost-media", api.post_lost_media, methods=["POST"]
-        ),
+        Route(f"{API}{RUN_ROUTE}", api.put_run, methods=["PUT"]),
+        Route(f"{API}{RUN_ROUTE}", api.get_run, methods=["GET"]),
+        Route(f"{API}{RUN_ROUTE}/doc", api.put_doc, methods=["PUT"]),
+        Route(f"{API}{RUN_ROUTE}/rows", api.post_rows, methods=["POST"]),
+        Route(f"{API}{RUN_ROUTE}/rows", api.get_rows, methods=["GET"]),
+        Route(f"{API}{RUN_ROUTE}/lost-media", api.post_lost_media, methods=["POST"]),
         Route(f"{API}/blobs/missing", api.missing_blobs, methods=["POST"]),
         Route(f"{API}/blobs", api.post_blobs, methods=["POST"]),
         Route(f"{API}/blobs/{{sha256}}", api.put_blob, methods=["PUT"]),
@@ -132,7 +128,7 @@ def create_app(
         *ReadApi(source).viewer_routes(),
         # The run's URL as `localrun sync` prints it: its page to a browser, else the run
         # document as JSON.
-        Route("/runs/{project}/{run_id}", api.run_page, methods=["GET"]),
+        Route(RUN_ROUTE, api.run_page, methods=["GET"]),
         *browser_routes(pages),
     ]
     app = Starlette(
@@ -161,9 +157,7 @@ def create_app(
 
 
 def _error(status: int, message: str, **extra) -> Response:
-    return Response(
-        json.dumps({"error": message, **extra}), status_code=status, media_type="application/json"
-    )
+    return Response(json.dumps({"error": message, **extra}), status_code=status, media_type=JSON)
 
 
 async def _bad_input(request: Request, exc: BadInput) -> Response:
@@ -246,9 +240,7 @@ class _Answered:
 
 def _json(obj, status: int = 200) -> Response:
     # Python's json, NaN and infinities included, as `localrun show --json` writes them.
-    return Response(
-        json.dumps(obj, ensure_ascii=False), status_code=status, media_type="application/json"
-    )
+    return Response(json.dumps(obj, ensure_ascii=False), status_code=status, media_type=JSON)
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -358,9 +350,9 @@ class _Api:
     async def _decode(self, request: Request):
         """A structured body: msgpack (``application/msgpack``) or JSON, decoded off the loop."""
         ctype = _content_type(request)
-        if ctype not in (MSGPACK, "application/json", ""):
+        if ctype not in (MSGPACK, JSON, ""):
             raise BadInput(
-                f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json",
+                f"unsupported Content-Type {ctype!r}: send {MSGPACK} or {JSON}",
                 status=415,
             )
         body = await _read_body(request, self.limits.max_body_bytes)
@@ -413,7 +405,7 @@ class _Api:
                 )
 
     def _doc(self, request: Request, info: RunInfo) -> dict:
-        url = str(request.base_url).rstrip("/") + run_url_path(info.project, info.run_id)
+        url = str(request.base_url).rstrip("/") + run_path(info.project, info.run_id)
         return run_document(info, url)
 
     async def root(self, request: Request) -> Response:

@@ -15,11 +15,12 @@ import asyncio
 import hashlib
 import os
 import stat
-import tempfile
 from collections.abc import AsyncIterator
 
 import msgspec
 from starlette.concurrency import run_in_threadpool
+
+from localrun import durable
 
 from .disk import FILE_MODE, FOLDER_MODE, private_folder, tighten
 from .names import BadInput, check_sha256
@@ -64,7 +65,7 @@ class BlobDir:
         checked all the same, and dropped). BadInput on a hash mismatch or an oversized body.
         """
         final = self.path(sha256)
-        fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix="up-")
+        fd, tmp = durable.temp_file(self.tmp, FILE_MODE)
         try:
             digest = hashlib.sha256()
             size = 0
@@ -87,12 +88,12 @@ class BlobDir:
             if os.path.exists(final):
                 return size, False
             # fsync in a worker thread: other uploads and requests go on meanwhile.
-            await run_in_threadpool(_commit, tmp, final)
+            await run_in_threadpool(self._commit, tmp, final)
             tmp = None
             return size, True
         finally:
             if tmp is not None:
-                _discard(tmp)
+                durable.discard(tmp)
 
     async def put_many(self, blobs: object) -> list[str]:
         """Store a bundle ``{sha256: bytes}`` (or views of bytes); returns the hashes that were new.
@@ -132,16 +133,23 @@ class BlobDir:
         """Write and fsync each file, then rename it into place; returns the folders to fsync."""
         folders = set()
         for sha in hashes:
-            fd, tmp = tempfile.mkstemp(dir=self.tmp, prefix="up-")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(blobs[sha])
-                folders.add(_commit(tmp, self.path(sha), sync_dir=False))
-                tmp = None
-            finally:
-                if tmp is not None:
-                    _discard(tmp)
+            final = self.path(sha)
+            folders.add(self._folder_of(final))
+            durable.write(final, blobs[sha], mode=FILE_MODE, temp_dir=self.tmp)
         return folders
+
+    def _commit(self, tmp: str, final: str) -> None:
+        """fsync the finished upload ``tmp``, rename it to ``final``, fsync its folder."""
+        self._folder_of(final)
+        durable.replace(tmp, final, sync_folder=True)
+
+    @staticmethod
+    def _folder_of(final: str) -> str:
+        """The folder of blob file ``final``, made (private) if it is missing."""
+        folder = os.path.dirname(final)
+        if not os.path.isdir(folder):
+            private_folder(folder)
+        return folder
 
 
 _decode_entries = msgspec.msgpack.Decoder(dict[str, msgspec.Raw]).decode
@@ -199,39 +207,6 @@ def decode_bundle(body) -> dict[str, memoryview]:
     return bundle
 
 
-def _discard(tmp: str) -> None:
-    """Remove a temp file that never became a blob (already gone is fine)."""
-    try:
-        os.unlink(tmp)
-    except OSError:
-        pass
-
-
-def _commit(tmp: str, final: str, sync_dir: bool = True) -> str:
-    """fsync the finished temp file, rename it to its name, fsync the folder (unless the
-    caller does that later, for many files at once); returns the folder."""
-    fd = os.open(tmp, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    folder = os.path.dirname(final)
-    if not os.path.isdir(folder):
-        private_folder(folder)
-    os.replace(tmp, final)
-    if sync_dir:
-        _fsync_dir(folder)
-    return folder
-
-
 def _fsync_dirs(folders: list[str]) -> None:
     for folder in folders:
-        _fsync_dir(folder)
-
-
-def _fsync_dir(path: str) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        durable.fsync_path(folder, strict=True)

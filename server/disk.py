@@ -14,16 +14,14 @@ those apart from other failures, so the server answers 507 and not a bare 500.
 
 from __future__ import annotations
 
-import errno
 import os
 import sqlite3
+
+from localrun.durable import DISK_FULL_ERRNOS
 
 FOLDER_MODE = 0o700
 FILE_MODE = 0o600
 
-_FULL_ERRNOS = frozenset(
-    e for e in (errno.ENOSPC, errno.EFBIG, getattr(errno, "EDQUOT", None)) if e is not None
-)
 _SQLITE_FULL = 13
 _SQLITE_IOERR_WRITE = 778
 
@@ -59,7 +57,7 @@ def disk_full(exc: BaseException) -> bool:
     seen = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
-        if isinstance(exc, OSError) and exc.errno in _FULL_ERRNOS:
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
             return True
         if isinstance(exc, sqlite3.Error):
             code = getattr(exc, "sqlite_errorcode", None)

@@ -11,10 +11,10 @@ import re
 # The recorder's own rules (localrun.contract), so every run id and project the recorder
 # accepts is accepted here. Projects never become file names on the server.
 from localrun.contract import project_problem, run_id_problem
+from localrun.mediarefs import SHA256
 
 #: What tells one run from another with the same project and id (docs/protocol.md).
 INCARNATION = re.compile(r"[A-Za-z0-9_-]{1,100}")
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
 MAX_STEP = 2**63 - 1
 
 
@@ -54,7 +54,7 @@ def check_incarnation(value: object) -> str:
 
 
 def check_sha256(sha: str) -> str:
-    if type(sha) is not str or not SHA256.match(sha):
+    if type(sha) is not str or not SHA256.fullmatch(sha):
         raise BadInput(f"{sha!r} is not a sha256: expected 64 lowercase hex digits")
     return sha
 

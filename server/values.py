@@ -5,8 +5,9 @@ The value rules are the recorder's, from ``localrun.contract``: null, booleans, 
 ``MAX_DEPTH`` containers under a row's top-level key (or a document section's key). Whatever
 ``log()`` returned for is accepted; anything else (bytes, msgpack extension types such as
 timestamps, integers beyond 64 bits from JSON, deeper nesting) would be stored and then break
-every reader of the run, so it is refused with the contract's own words. The server also
-refuses media references that try to leave the run (``names.check_media_path``).
+every reader of the run, so it is refused with the contract's own words. The media files a
+value names are found as everywhere else (``localrun.mediarefs``); the server also refuses
+media references that try to leave the run (``names.check_media_path``).
 
 Bounded work. A rows batch is stored as the msgpack it came in (``RowBatch.body``), so the
 server needs from it only each row's step, that its values are values, and the media files it
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 
 import msgpack
 import msgspec
+from localrun.sync.protocol import JSON, MSGPACK
 
 from localrun.contract import (
     CONTAINER_WEIGHT,
@@ -42,8 +44,9 @@ from localrun.contract import (
     MIN_INT,
     value_problem,
 )
+from localrun.mediarefs import blob_of, file_refs, media_values
 
-from .names import MAX_STEP, SHA256, BadInput, check_media_path, check_sha256
+from .names import MAX_STEP, BadInput, check_media_path, check_sha256
 
 #: Bytes of a body decoded in one step (a piece of rows, or one read of the counting decoder).
 #: A row or document over this is counted: at most ``contract.MAX_VALUES`` values, each array or
@@ -60,13 +63,11 @@ class _Outside(Exception):
     """A value outside the contract: the caller asks ``value_problem`` for the words."""
 
 
-def media_refs(value, refs: set, depth: int = 1, media: bool = True) -> None:
-    """Check the values inside container ``value`` and collect the blob hashes its media references name.
+def _check_values(value, depth: int = 1) -> None:
+    """Check the values inside container ``value``: raises ``_Outside`` for anything outside the
+    contract (the caller words it with ``value_problem``).
 
     ``depth`` is how many containers deep ``value`` is, itself included: 1 for a row's value.
-    Raises ``_Outside`` for anything outside the contract (the caller words it with
-    ``value_problem``), BadInput for a media path that tries to leave the run. ``media`` False
-    skips looking for media references (none can be there).
     """
     if depth > MAX_DEPTH:
         raise _Outside
@@ -76,31 +77,9 @@ def media_refs(value, refs: set, depth: int = 1, media: bool = True) -> None:
                 raise _Outside
             t = type(v)
             if t is dict or t is list:
-                media_refs(v, refs, depth + 1, media)
+                _check_values(v, depth + 1)
             elif t not in _PLAIN or (t is int and not MIN_INT <= v <= MAX_INT):
                 raise _Outside
-        if media and "_type" in value:
-            path = value.get("path")
-            if path is not None:
-                check_media_path(path)
-                sha = value.get("sha256")
-                if sha is not None:
-                    refs.add(check_sha256(sha))
-                else:  # media/<sha256>.<ext>: the name says which file it is
-                    base = path.rsplit("/", 1)[-1].split(".", 1)[0]
-                    if SHA256.match(base):
-                        refs.add(base)
-            names = value.get("filenames")
-            if names is not None:
-                if type(names) is not list:
-                    raise BadInput(
-                        f"'filenames' must be a list of paths, not {type(names).__name__}"
-                    )
-                for name in names:
-                    check_media_path(name)
-                    base = name.rsplit("/", 1)[-1].split(".", 1)[0]
-                    if SHA256.match(base):
-                        refs.add(base)
     else:
         types = set(map(type, value))
         if types <= _PLAIN_NUMBERS or (
@@ -112,9 +91,36 @@ def media_refs(value, refs: set, depth: int = 1, media: bool = True) -> None:
         for v in value:
             t = type(v)
             if t is dict or t is list:
-                media_refs(v, refs, depth + 1, media)
+                _check_values(v, depth + 1)
             elif t not in _PLAIN or (t is int and not MIN_INT <= v <= MAX_INT):
                 raise _Outside
+
+
+def media_refs(value, refs: set) -> None:
+    """Add to ``refs`` the blob hashes the media values in ``value`` name.
+
+    The references are found and read as everywhere else (``localrun.mediarefs``); the server
+    first refuses (BadInput) a media value whose ``path`` or ``filenames`` entry tries to leave
+    the run (``names.check_media_path``), whose ``sha256`` is not one, or whose ``filenames`` is
+    not a list.
+    """
+    for media in media_values(value):
+        path = media.get("path")
+        if path is not None:
+            check_media_path(path)
+            sha = media.get("sha256")
+            if sha is not None:
+                check_sha256(sha)
+        names = media.get("filenames")
+        if names is not None:
+            if type(names) is not list:
+                raise BadInput(f"'filenames' must be a list of paths, not {type(names).__name__}")
+            for name in names:
+                check_media_path(name)
+        for path, sha in file_refs(media):
+            blob = blob_of(path, sha)
+            if blob is not None:
+                refs.add(blob)
 
 
 def _refused(what: str, value, where: str, depth: int) -> BadInput:
@@ -145,9 +151,11 @@ def check_row(row: object, refs: set, prev: int, media: bool = True, what: str =
                 raise _refused(what, v, repr(k), 0)
         elif t is dict or t is list:
             try:
-                media_refs(v, refs, 1, media)
+                _check_values(v, 1)
             except _Outside:
                 raise _refused(what, v, repr(k), 0) from None
+            if media:
+                media_refs(v, refs)
         else:
             raise _refused(what, v, repr(k), 0)
     return step
@@ -171,11 +179,12 @@ def check_document(doc: object) -> set[str]:
         raise BadInput(
             "the run document must be an object (what `localrun show RUN --json` prints)"
         )
-    refs: set = set()
     try:
-        media_refs(doc, refs, -1)
+        _check_values(doc, -1)
     except _Outside:
         raise _refused("the run document", doc, "document", -2) from None
+    refs: set = set()
+    media_refs(doc, refs)
     return refs
 
 
@@ -450,14 +459,14 @@ def decode_document(body, ctype: str, max_values: int = MAX_VALUES) -> object:
     to); a larger msgpack body counts its values as it is decoded, a larger JSON body before.
     Over ``max_values``: 413. Not decodable: 400. Another type: 415.
     """
-    if ctype == "application/msgpack":
+    if ctype == MSGPACK:
         if len(body) <= PIECE_BYTES:
             try:
                 return _decode_any(body)
             except Exception as exc:  # any decoding failure of untrusted bytes is the client's
                 raise _undecodable(exc) from None
         return decode_counted(body, max_values)
-    if ctype in ("application/json", ""):
+    if ctype in (JSON, ""):
         if len(body) > PIECE_BYTES and _json_values(body, max_values) > max_values:
             raise _too_many(max_values)
         try:
@@ -469,6 +478,6 @@ def decode_document(body, ctype: str, max_values: int = MAX_VALUES) -> object:
                 f"the body is not valid JSON: {type(exc).__name__}: {str(exc)[:200]}"
             ) from None
     raise BadInput(
-        f"unsupported Content-Type {ctype!r}: send application/msgpack or application/json",
+        f"unsupported Content-Type {ctype!r}: send {MSGPACK} or {JSON}",
         status=415,
     )

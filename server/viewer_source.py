@@ -28,26 +28,21 @@ import os
 import threading
 from collections import OrderedDict
 from typing import NamedTuple
-from urllib.parse import quote
 
 import msgpack
+from localrun.sync.protocol import SYNCING, run_path
 from localrun.viewer.files import media_relpath
 from localrun.viewer.source import NotFoundError, RunRef, TableSource, newest_first
 from localrun.viewer.table import RunTable, TableBuilder, step_metric_names
 
+from localrun.mediarefs import SHA256, file_refs, media_values
+
 from .blobs import BlobDir
-from .names import SHA256
 from .storage import RunInfo, Storage, UnknownRunError
 
 PAGE_ROWS = 10_000  # rows read from storage at a time when a table is built (a sync batch)
 KEEP_TABLES = 8  # tables kept in memory: the runs looked at last...
 KEEP_BYTES = 256 * 1024 * 1024  # ...as long as they hold about this much (the last one always)
-SYNCING = "syncing"  # the state of a run whose document has not arrived
-
-
-def run_url_path(project: str, run_id: str) -> str:
-    """``/runs/<project>/<run id>``, percent-encoded: the run's page (and JSON) on the server."""
-    return f"/runs/{quote(project, safe='')}/{quote(run_id, safe='')}"
 
 
 def run_document(info: RunInfo, url: str) -> dict:
@@ -128,7 +123,7 @@ class ServerSource(TableSource):
         return info
 
     def _document(self, info: RunInfo) -> dict:
-        doc = run_document(info, run_url_path(info.project, info.run_id))
+        doc = run_document(info, run_path(info.project, info.run_id))
         if doc.get("state") is None:
             doc["state"] = SYNCING
         return doc
@@ -219,7 +214,7 @@ class ServerSource(TableSource):
         self._info(ref)  # an unknown run has no files
         name = path.split("/", 1)[1]
         stem = name.split(".", 1)[0]
-        sha = stem if SHA256.match(stem) else self._hash_named(ref, path)
+        sha = stem if SHA256.fullmatch(stem) else self._hash_named(ref, path)
         if sha is None:
             raise NotFoundError(f"no media file {path!r} in run {ref}")
         full = self.blobs.path(sha)
@@ -236,9 +231,8 @@ class ServerSource(TableSource):
         table = self.table(ref)
         for key in table.key_info():
             for _, value in table.media_items(key):
-                for v in value if type(value) is list else (value,):
-                    if type(v) is dict and v.get("path") == path:
-                        sha = v.get("sha256")
-                        if type(sha) is str and SHA256.match(sha):
+                for media in media_values(value):
+                    for p, sha in file_refs(media):
+                        if p == path and sha is not None and SHA256.fullmatch(sha):
                             return sha
         return None

@@ -25,11 +25,9 @@ Each is recorded in the result, for the command to list.
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import itertools
 import os
-import sys
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -38,11 +36,12 @@ from dataclasses import dataclass, field
 import msgspec
 
 from localrun import rundir
+from localrun.blobs import MEDIA_DIR
 from localrun.contract import project_problem, run_id_problem
 from localrun.errors import Error, RemoteRejectedError, SyncError
+from localrun.mediarefs import files_named, hash_in_name
 from localrun.reader import RunView
 
-from . import mediarefs
 from .cursor import Cursor, SyncLock
 from .remote import Remote, RunConflictError
 from .values import scrub_doc, scrub_rows
@@ -58,8 +57,6 @@ UPLOADS = 8  # uploads at once
 BUNDLE_BYTES = 4 * 1024 * 1024  # small media files go in bundles of up to this much
 BUNDLE_FILES = 1000
 BUNDLE_FILE_BYTES = 1024 * 1024  # larger files are uploaded alone, streamed
-COLLECT_EVERY = 8  # batches between garbage collections (see push_run)
-SWITCH_INTERVAL_S = 0.001  # while pushing (see push_run)
 
 # msgspec packs a batch about three times as fast as msgpack.packb, to the same bytes.
 _encode = msgspec.msgpack.Encoder().encode
@@ -118,6 +115,17 @@ def run_identity(path: str) -> tuple[str, str, float | None]:
     return project, run_id, created if type(created) in (int, float) else None
 
 
+def _path_in_run(run_dir: str, rel: str) -> str:
+    """Where ``rel`` is inside ``run_dir`` (the file may be missing); SyncError if outside."""
+    full = os.path.normpath(os.path.join(run_dir, rel))
+    root = os.path.normpath(run_dir)
+    if os.path.isabs(rel) or not full.startswith(root + os.sep):
+        raise SyncError(
+            f"{run_dir} names media file {rel!r}, which is outside the run directory; it cannot be synced"
+        )
+    return full
+
+
 def _segment_sizes(path: str) -> dict[str, int]:
     sizes = {}
     for seg in rundir.segment_paths(path):
@@ -145,26 +153,16 @@ def push_run(
     ``as_id``/``as_project``: the run id and project the run gets on that remote, instead of its
     own (remembered in the run's cursor for the remote). ``replace``: when the remote holds a
     different run under those names, overwrite the remote's copy with this run (its rows of
-    the other run are deleted) instead of failing.
+    the other run are deleted) instead of failing. ``batch_rows``: rows per batch (default
+    ``BATCH_ROWS``; batches are also cut to ``batch_bytes`` and to what the remote announces).
     """
-    batch_rows = batch_rows or int(os.environ.get("LOCALRUN_SYNC_BATCH_ROWS") or BATCH_ROWS)
+    batch_rows = batch_rows or BATCH_ROWS
     try:
         info = rundir.read_run_json(path)
         project, run_id, created_at = run_identity(path)
     except Error as exc:
         return PushResult(path, os.path.basename(os.path.normpath(path)), "", "", error=exc)
     result = PushResult(path, run_id, project, remote.run_url(project, run_id), dry_run=dry_run)
-    # Replay makes a dict per row and no reference cycles: the cyclic collector, triggered
-    # by all those allocations, would only cost time (a quarter of it, on a million rows).
-    # httpx's request objects do form cycles (holding each batch's body), so _submit collects
-    # every few batches.
-    collecting = gc.isenabled()
-    gc.disable()
-    # The sender thread mostly waits on the remote; each time it wakes (an answer, a file read)
-    # it needs the GIL, which replay, on this thread, gives up only every switch interval: 5 ms
-    # by default, several times per batch and per media file. 1 ms shortens the sends.
-    switch = sys.getswitchinterval()
-    sys.setswitchinterval(min(switch, SWITCH_INTERVAL_S))
     try:
         with contextlib.ExitStack() as held:
             push = _Push(path, remote, result, batch_rows, batch_bytes, progress, held)
@@ -182,10 +180,6 @@ def push_run(
         # failed, and the others still get their turn.
         result.error = SyncError(f"{type(exc).__name__}: {exc}")
         result.error.__cause__ = exc
-    finally:
-        sys.setswitchinterval(switch)
-        if collecting:
-            gc.enable()
     return result
 
 
@@ -229,7 +223,6 @@ class _Push:
         # rows can name is on the remote: batches need no walk for references. A live run can
         # add files at any time, so its batches are walked.
         self.walk_batches = True
-        self.batches = 0
         # The highest step the remote holds of this run, as far as this sync knows: rows at
         # or below it are never sent, so a row the remote ignores is one it holds from
         # someone else.
@@ -460,16 +453,12 @@ class _Push:
     ) -> None:
         if self.failure is not None:
             raise self.failure  # no point replaying the rest of a run that cannot be sent
-        self.batches += 1
-        if self.batches % COLLECT_EVERY == 0:
-            gc.collect(0)  # everything made since the collector was paused is in generation 0
         for body, rows in self._bodies(batch):
             files: dict[str, str] = {}
             if self.walk_batches and (
                 b"sha256" in body or b"filenames" in body
             ):  # cheap test first
-                for row in rows:
-                    mediarefs.collect(row, files)
+                files_named(rows, files)
             if self.result.dry_run:
                 self._count_dry(files, len(rows), len(body))
                 continue
@@ -523,7 +512,7 @@ class _Push:
                     # folder was sent, or are missing here): send what they name, declare what
                     # cannot be sent, then send the rows again.
                     files: dict[str, str] = {}
-                    mediarefs.collect(_decode(body), files)
+                    files_named(_decode(body), files)
                     self.known.difference_update(files)
                     sent = self.result.files_sent
                     self._send_files_now(files)
@@ -638,7 +627,7 @@ class _Push:
             if sha not in r.files_seen:
                 r.files_seen.add(sha)
                 try:
-                    size = os.path.getsize(mediarefs.path_in_run(self.path, rel))
+                    size = os.path.getsize(_path_in_run(self.path, rel))
                 except OSError:
                     self._lose(sha, rel, MISSING)
                     continue
@@ -656,9 +645,9 @@ class _Push:
         """
         found = {}
         try:
-            with os.scandir(os.path.join(self.path, mediarefs.MEDIA_DIR)) as entries:
+            with os.scandir(os.path.join(self.path, MEDIA_DIR)) as entries:
                 for entry in entries:
-                    sha = mediarefs.hash_in_name(entry.name)
+                    sha = hash_in_name(entry.name)
                     if sha is not None and entry.is_file():
                         found[sha] = (entry.path, entry.stat().st_size)
         except OSError:
@@ -692,9 +681,7 @@ class _Push:
             raise
 
     def _send_files(self, value) -> None:
-        files: dict[str, str] = {}
-        mediarefs.collect(value, files)
-        self._send_files_now(files)
+        self._send_files_now(files_named(value))
 
     def _send_files_now(self, files: dict[str, str]) -> None:
         lost = self.result.lost_media
@@ -704,7 +691,7 @@ class _Push:
         local = {}
         sizes = {}
         for sha in unknown:
-            full = mediarefs.path_in_run(self.path, files[sha])
+            full = _path_in_run(self.path, files[sha])
             try:
                 sizes[sha] = os.path.getsize(full)
             except OSError:

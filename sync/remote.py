@@ -12,18 +12,16 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterator
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
 
 from localrun.errors import RemoteRejectedError, SyncError, TransportError
 
+from .protocol import API, INCARNATION_HEADER, MSGPACK, api_run_path, run_path
 from .transports import AsyncBridge
 
-API = "/api/v1"
-MSGPACK = "application/msgpack"
-INCARNATION_HEADER = "Localrun-Incarnation"
 RETRIES = 5
 BACKOFF_S = 0.25  # doubled after each failed try: 0.25, 0.5, 1, 2 (about 4 s in all)
 
@@ -40,11 +38,6 @@ class RunConflictError(RemoteRejectedError):
     def __init__(self, message: str, url: str = "", body: str = "", stored: str | None = None):
         super().__init__(message, url=url, status=409, body=body)
         self.stored = stored
-
-
-def token_from(token: str | None, environ: dict | None = None) -> str | None:
-    env = os.environ if environ is None else environ
-    return token or env.get("LOCALRUN_TOKEN") or None
 
 
 def check_url(url: str) -> str:
@@ -124,7 +117,7 @@ class Remote:
             body["incarnation"] = incarnation
             if replace:
                 body["replace"] = True
-        return _loads(self._call("PUT", _api_run(project, run_id), json=body))
+        return _loads(self._call("PUT", api_run_path(project, run_id), json=body))
 
     def append_rows(
         self, project: str, run_id: str, body: bytes, incarnation: str | None = None
@@ -140,7 +133,7 @@ class Remote:
         tries: list[int] = []
         r = self._call(
             "POST",
-            _api_run(project, run_id) + "/rows",
+            api_run_path(project, run_id) + "/rows",
             content=body,
             headers=_headers(incarnation, {"Content-Type": MSGPACK}),
             tries=tries,
@@ -150,7 +143,7 @@ class Remote:
     def rows_page(self, project: str, run_id: str, after: int, limit: int) -> list[dict]:
         """Up to ``limit`` stored rows with ``_step > after``."""
         r = self._call(
-            "GET", _api_run(project, run_id) + "/rows", params={"after": after, "limit": limit}
+            "GET", api_run_path(project, run_id) + "/rows", params={"after": after, "limit": limit}
         )
         return _page(r)
 
@@ -159,7 +152,7 @@ class Remote:
         return _loads(
             self._call(
                 "PUT",
-                _api_run(project, run_id) + "/doc",
+                api_run_path(project, run_id) + "/doc",
                 content=body,
                 headers=_headers(incarnation, {"Content-Type": MSGPACK}),
             )
@@ -174,7 +167,7 @@ class Remote:
         for i in range(0, len(files), step):
             self._call(
                 "POST",
-                _api_run(project, run_id) + "/lost-media",
+                api_run_path(project, run_id) + "/lost-media",
                 json={"files": files[i : i + step]},
                 headers=_headers(incarnation, {}),
             )
@@ -226,7 +219,7 @@ class Remote:
         return len(answer.get("stored") or []) if type(answer) is dict else 0
 
     def get_run(self, project: str, run_id: str) -> dict:
-        return _loads(self._call("GET", _api_run(project, run_id)))
+        return _loads(self._call("GET", api_run_path(project, run_id)))
 
     def list_runs(self) -> list[dict]:
         return _loads(self._call("GET", f"{API}/runs"))
@@ -236,7 +229,7 @@ class Remote:
         while True:
             r = self._call(
                 "GET",
-                _api_run(project, run_id) + "/rows",
+                api_run_path(project, run_id) + "/rows",
                 params={"after": after, "limit": page_rows},
             )
             rows = _page(r)
@@ -288,14 +281,6 @@ class Remote:
             self.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")
-
-
-def run_path(project: str, run_id: str) -> str:
-    return f"/runs/{quote(project, safe='')}/{quote(run_id, safe='')}"
-
-
-def _api_run(project: str, run_id: str) -> str:
-    return f"{API}{run_path(project, run_id)}"
 
 
 def _loads(r: httpx.Response):

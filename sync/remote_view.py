@@ -14,13 +14,11 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlsplit
 
 from localrun.errors import SyncError
 from localrun.reader import EMPTY_DOC
 
-#: The state of a run whose document has not reached the server yet.
-SYNCING = "syncing"
+from .protocol import SYNCING, split_run_url
 
 if TYPE_CHECKING:
     from .remote import Remote
@@ -28,19 +26,6 @@ if TYPE_CHECKING:
 
 def is_url(path: str) -> bool:
     return path.startswith(("http://", "https://"))
-
-
-def split_run_url(url: str) -> tuple[str, str | None, str | None]:
-    """``(server URL, project, run id)``; project and id are None for the server itself."""
-    url = url.rstrip("/")
-    parts = urlsplit(url)
-    segments = parts.path.split("/")
-    if len(segments) >= 3 and segments[-3] == "runs":
-        base = url[: url.rfind("/runs/")]
-        return base, unquote(segments[-2]), unquote(segments[-1])
-    if segments[-1] == "runs":
-        return url[: -len("/runs")], None, None
-    return url, None, None
 
 
 class RemoteRunView:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,13 +24,14 @@ from typing import Any
 from localrun import rundir
 from localrun.blobs import MEDIA_DIR
 from localrun.contract import RESERVED_KEYS, value_problem
+from localrun.durable import TEMP_PREFIX
+from localrun.mediarefs import file_refs, hash_in_name, media_values
 from localrun.reader import run_id
 from localrun.record import kinds
 from localrun.record.frame import HEADER, HEADER_SIZE, MAX_PAYLOAD_BYTES
 from localrun.record.segment import SegmentReader
 from localrun.replay import _short
 
-_BLOB = re.compile(r"^([0-9a-f]{64})\.[a-z0-9.]+$")
 _CHUNK_BYTES = 1 << 20
 _EMPTY = hashlib.sha256(b"").hexdigest()
 
@@ -252,7 +252,7 @@ def _check_media(path: str, report: Report) -> dict[str, str | None]:
     except FileNotFoundError:
         return present
     for name in names:
-        if name.startswith(".tmp-"):
+        if name.startswith(TEMP_PREFIX):
             continue  # a write that never completed: no record refers to it
         rel = f"{MEDIA_DIR}/{name}"
         report.media_files += 1
@@ -263,8 +263,8 @@ def _check_media(path: str, report: Report) -> dict[str, str | None]:
             report.problems.append(Problem("file", rel, f"unreadable: {exc.strerror or exc}"))
             continue
         present[rel] = digest
-        m = _BLOB.match(name)
-        if digest == _EMPTY and not (m and m.group(1) == _EMPTY):
+        named = hash_in_name(name)
+        if digest == _EMPTY and named != _EMPTY:
             report.problems.append(
                 Problem(
                     "file",
@@ -273,11 +273,9 @@ def _check_media(path: str, report: Report) -> dict[str, str | None]:
                     "Log it again if you still have it",
                 )
             )
-        elif m and m.group(1) != digest:
+        elif named is not None and named != digest:
             report.problems.append(
-                Problem(
-                    "file", rel, f"content hash is {digest}, not the {m.group(1)} its name says"
-                )
+                Problem("file", rel, f"content hash is {digest}, not the {named} its name says")
             )
     return present
 
@@ -310,31 +308,12 @@ def _sha256_file(p: str) -> str:
 
 
 def _collect_refs(value: Any, out: dict[str, str | None]) -> None:
-    """Every media file a value names: ``path`` (with its ``sha256``) and ``filenames``.
+    """Every file in the run's media folder that a value names (``localrun.mediarefs``), with
+    the ``sha256`` beside it when it has one: ``{path: sha256 or None}``."""
+    for media in media_values(value):
+        for path, sha in file_refs(media):
+            if path.startswith(_IN_MEDIA) and (sha is not None or path not in out):
+                out[path] = sha
 
-    Walks without recursion: a value may be nested deeper than Python recurses.
-    """
-    stack = [value]
-    pop, push = stack.pop, stack.append
-    while stack:
-        value = pop()
-        if type(value) is dict:
-            p = value.get("path")
-            if type(p) is str and p.startswith(MEDIA_DIR + "/"):
-                sha = value.get("sha256")
-                out[p] = sha if type(sha) is str else None
-            names = value.get("filenames")
-            if type(names) is list:
-                shas = value.get("sha256s")
-                if type(shas) is not list or len(shas) != len(names):
-                    shas = [None] * len(names)
-                for n, sha in zip(names, shas, strict=True):
-                    if type(n) is str and n.startswith(MEDIA_DIR + "/"):
-                        out[n] = sha if type(sha) is str else out.get(n)
-            for v in reversed(value.values()):
-                if type(v) is dict or type(v) is list:
-                    push(v)
-        elif type(value) is list:
-            for v in reversed(value):
-                if type(v) is dict or type(v) is list:
-                    push(v)
+
+_IN_MEDIA = MEDIA_DIR + "/"

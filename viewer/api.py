@@ -20,6 +20,7 @@ import threading
 import msgpack
 import msgspec
 import numpy as np
+from localrun.sync.protocol import API, JSON, MSGPACK, RUN_ROUTE
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
@@ -30,17 +31,13 @@ from localrun.contract import project_problem, run_id_problem
 from .files import FILE_CSP, content_type
 from .source import MAX_MEDIA_ITEMS, MAX_POINTS, ReadError, RunRef, Source, nonfinite_as_strings
 
-API = "/api/v1"
-MSGPACK = "application/msgpack"
 MAX_PAGE_ROWS = 100_000
 MAX_SERIES_KEYS = 100
 
 
 def python_json(obj, status: int = 200) -> Response:
     """JSON as Python's ``json`` writes it (and ``localrun show --json``, and the server)."""
-    return Response(
-        json.dumps(obj, ensure_ascii=False), status_code=status, media_type="application/json"
-    )
+    return Response(json.dumps(obj, ensure_ascii=False), status_code=status, media_type=JSON)
 
 
 def strict_json(obj, status: int = 200) -> Response:
@@ -48,7 +45,7 @@ def strict_json(obj, status: int = 200) -> Response:
     return Response(
         json.dumps(obj, ensure_ascii=False, allow_nan=False, separators=(",", ":")),
         status_code=status,
-        media_type="application/json",
+        media_type=JSON,
     )
 
 
@@ -56,9 +53,7 @@ _encode_json = msgspec.json.Encoder().encode
 
 
 def error_response(status: int, message: str) -> Response:
-    return Response(
-        json.dumps({"error": message}), status_code=status, media_type="application/json"
-    )
+    return Response(json.dumps({"error": message}), status_code=status, media_type=JSON)
 
 
 def run_ref(request: Request) -> RunRef:
@@ -115,7 +110,7 @@ class ReadApi:
         self._doc_text: dict[int, tuple[dict, str]] = {}  # id(doc) -> (doc, its JSON)
 
     def routes(self) -> list[Route]:
-        run = f"{API}/runs/{{project}}/{{run_id}}"
+        run = f"{API}{RUN_ROUTE}"
         return [
             Route(f"{API}/runs", self.list_runs, methods=["GET"]),
             Route(run, self.get_run, methods=["GET"]),
@@ -126,7 +121,7 @@ class ReadApi:
     def viewer_routes(self) -> list[Route]:
         """The viewer's own endpoints (keys, series, media, file): what ``localrun serve``
         mounts beside its own runs, run and rows routes, which answer the same."""
-        run = f"{API}/runs/{{project}}/{{run_id}}"
+        run = f"{API}{RUN_ROUTE}"
         return [
             Route(f"{run}/keys", self.get_keys, methods=["GET"]),
             Route(f"{run}/series", self.get_series, methods=["GET"]),

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import os
 
+from localrun.sync.protocol import API, RUN_ROUTE
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -31,7 +32,7 @@ from starlette.staticfiles import StaticFiles
 
 from localrun import __version__
 
-from .api import API, ReadApi, error_response, python_json, read_error, run_ref
+from .api import ReadApi, error_response, python_json, read_error, run_ref
 from .auth import Guard
 from .source import ReadError, Source
 
@@ -147,8 +148,8 @@ def create_app(
     routes = [
         *api.routes(),
         Route("/", pages.root, methods=["GET"]),
-        Route("/runs/{project}/{run_id}", pages.run, methods=["GET"]),
-        Route("/runs/{project}/{run_id}/{rest:path}", pages.other, methods=["GET"]),
+        Route(RUN_ROUTE, pages.run, methods=["GET"]),
+        Route(RUN_ROUTE + "/{rest:path}", pages.other, methods=["GET"]),
         *browser_routes(pages),
     ]
     app = Starlette(

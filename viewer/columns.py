@@ -50,12 +50,15 @@ from typing import Any
 import msgpack
 import numpy as np
 
+from localrun import durable
 from localrun.errors import Error
 
 from .table import X_COLUMNS, RunTable, media_type
 
 VERSION = 1
 HEAD = "head"
+#: The index column that counts media values per key (not the run's media folder).
+MEDIA_COLUMN = "media"
 LOCK = "lock"
 HEAD_MAGIC = b"LRIDX\x00\x01\n"
 _HEAD_FRAME = struct.Struct("<II")  # payload length, crc32
@@ -260,7 +263,7 @@ def _empty_part() -> dict:
         "last_step": None,
         "cols": {},  # file name -> [items (bytes for media), crc32 of those]
         "num": {},  # numeric key -> [count, first step, last step]
-        "media": {},  # media key -> [{kind: count}, first step, last step]
+        MEDIA_COLUMN: {},  # media key -> [{kind: count}, first step, last step]
         "other": {},  # other key -> [count, first step, last step]
         # x column -> [ascending with no NaN so far, its last value]; _step strictly ascending
         "sorted": {"_step": [True, None], "_runtime": [True, None], "_timestamp": [True, None]},
@@ -359,7 +362,7 @@ class ColumnStore:
             return
         gen = head["gen"]
         final_n, final_crc = head["final"]["cols"].get(name, (0, 0))
-        itemsize = 1 if name == "media" else 8
+        itemsize = 1 if name == MEDIA_COLUMN else 8
         final_bytes = final_n * itemsize
         files = self._files(gen)
         key = (gen, name)
@@ -379,17 +382,17 @@ class ColumnStore:
     def media(self, head: dict) -> dict[str, list[tuple[int, Any]]]:
         """Every visible media value, by key: ``[(step, value)]`` in step order."""
         gen = head["gen"]
-        final_b = head["final"]["cols"].get("media", (0, 0))[0]
-        vis_b = head["visible"]["cols"].get("media", (0, 0))[0]
+        final_b = head["final"]["cols"].get(MEDIA_COLUMN, (0, 0))[0]
+        vis_b = head["visible"]["cols"].get(MEDIA_COLUMN, (0, 0))[0]
         with self._lock:
             done, items = self._media.get(gen, (0, {}))
         if done > final_b:
             done, items = 0, {}
-        counts = {k: sum(v[0].values()) for k, v in head["visible"]["media"].items()}
+        counts = {k: sum(v[0].values()) for k, v in head["visible"][MEDIA_COLUMN].items()}
         if vis_b == 0:
             return {}
-        self._check(head, "media", vis_b, head["visible"]["cols"]["media"][1])
-        buf = self._files(gen).buffer("media", vis_b)
+        self._check(head, MEDIA_COLUMN, vis_b, head["visible"]["cols"][MEDIA_COLUMN][1])
+        buf = self._files(gen).buffer(MEDIA_COLUMN, vis_b)
         if done < final_b:
             items = {k: list(v) for k, v in items.items()}
             _parse_media(buf, done, final_b, items)
@@ -458,23 +461,16 @@ class ColumnStore:
             data = encode_head(head)
         except (TypeError, OverflowError, ValueError) as exc:
             raise IndexUnwritable(f"the index cannot keep this run's values ({exc})") from exc
-        tmp = os.path.join(self.folder, f".head-{os.urandom(6).hex()}")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0), 0o644)
-        try:
-            view = memoryview(data)
-            while view.nbytes:
-                view = view[os.write(fd, view) :]
-        finally:
-            os.close(fd)
         path = os.path.join(self.folder, HEAD)
-        os.replace(tmp, path)
+        # Written whole or not at all; not fsynced: the index is rebuilt from the segments.
+        durable.write(path, data, sync=False)
         st = os.stat(path)  # no one else replaces it: we hold the lock
         with self._lock:
             self._head = head
             self._head_id = (st.st_ino, st.st_dev, st.st_size, st.st_mtime_ns)
             # What this process wrote needs no check when it reads it back.
             for name, (n, crc) in head["final"]["cols"].items():
-                self._verified[(head["gen"], name)] = (n * (1 if name == "media" else 8), crc)
+                self._verified[(head["gen"], name)] = (n * (1 if name == MEDIA_COLUMN else 8), crc)
 
     def _tidy(self, gen: str) -> None:
         """Under the lock: remove generation folders and head files no head points to."""
@@ -488,7 +484,7 @@ class ColumnStore:
             if entry.name in (HEAD, LOCK, gen):
                 continue
             try:
-                if entry.name.startswith(".head-"):
+                if entry.name.startswith(durable.TEMP_PREFIX):
                     os.unlink(entry.path)
                 elif entry.is_dir(follow_symlinks=False):
                     shutil.rmtree(entry.path, ignore_errors=True)
@@ -711,9 +707,9 @@ class Update:
         if kind is not None:
             payload = pack([key, step, value])
             self._media_buf += _HEAD_FRAME.pack(len(payload), zlib.crc32(payload)) + payload
-            e = part["media"].get(key)
+            e = part[MEDIA_COLUMN].get(key)
             if e is None:
-                part["media"][key] = [{kind: 1}, step, step]
+                part[MEDIA_COLUMN][key] = [{kind: 1}, step, step]
             else:
                 e[0][kind] = e[0].get(kind, 0) + 1
                 e[2] = step
@@ -787,7 +783,7 @@ class Update:
                 e[0] += int(rows.size)
                 e[2] = last
         if self._media_buf:
-            self._write("media", self._media_buf, 1)
+            self._write(MEDIA_COLUMN, self._media_buf, 1)
         part["rows"] = base + n
         if n:
             part["last_step"] = int(steps[-1])
@@ -961,7 +957,7 @@ class IndexTable(RunTable):
             e["type"] = max(e["types"], key=e["types"].__getitem__)
 
         # In RunTable.key_info's order: numbers, media, other (it breaks ties of "type").
-        for key, (kinds, first, last) in vis["media"].items():
+        for key, (kinds, first, last) in vis[MEDIA_COLUMN].items():
             for kind, count in kinds.items():
                 add(key, kind, count, first, last)
         for key, (count, first, last) in vis["other"].items():

@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import os
 
+from localrun.blobs import MEDIA_DIR
+
 from .source import NotFoundError
 
 # The extensions docs/media.md stores; anything else is served as bytes to download.
@@ -57,7 +59,7 @@ def media_relpath(path: str) -> str:
     parts = path.split("/")
     if (
         len(parts) != 2
-        or parts[0] != "media"
+        or parts[0] != MEDIA_DIR
         or parts[1] in ("", ".", "..")
         or parts[1].startswith(".")
         or "\\" in path
@@ -72,7 +74,7 @@ def media_relpath(path: str) -> str:
 def resolve_media(run_dir: str, path: str) -> str:
     """The file ``path`` names inside ``run_dir``, after ``media_relpath`` and a symlink check."""
     media_relpath(path)
-    media_dir = os.path.realpath(os.path.join(run_dir, "media"))
+    media_dir = os.path.realpath(os.path.join(run_dir, MEDIA_DIR))
     full = os.path.realpath(os.path.join(run_dir, path))
     if os.path.dirname(full) != media_dir or not os.path.isfile(full):
         raise NotFoundError(f"no media file {path!r} in this run")

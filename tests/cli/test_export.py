@@ -157,3 +157,14 @@ def test_export_writes_to_a_stdout_that_takes_only_text(runs):
         main(["export", path], standalone_mode=False)
     rows = [json.loads(line) for line in text.getvalue().splitlines()]
     assert [r["_step"] for r in rows] == [0, 1, 10] and math.isnan(rows[1]["loss"])
+
+
+def test_the_commands_put_the_recursion_limit_back(runs):
+    """Reading deep old values raises Python's recursion limit for the command only."""
+    import sys
+
+    make_run(runs)
+    before = sys.getrecursionlimit()
+    for args in (["export", runs + "/exp"], ["show", runs + "/exp"], ["verify", runs]):
+        assert CliRunner().invoke(main, args).exit_code == 0
+        assert sys.getrecursionlimit() == before

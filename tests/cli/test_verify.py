@@ -128,3 +128,26 @@ def test_a_whole_record_over_the_frame_limit_is_damage_not_a_torn_tail(runs):
     assert proc.returncode == 1 and "torn tail" not in proc.stderr
     (line,) = proc.stdout.splitlines()
     assert f"000001.lrs at byte {size}: a whole record of {len(record):,} bytes" in line
+
+
+def test_verify_checks_the_files_sync_would_send_and_no_others(runs):
+    """verify and sync read a value's media references with the same walk (localrun.mediarefs):
+    a media value deep in a value is checked; a dict of the user's own that happens to have a
+    ``path`` (no ``_type``) names no file, for verify as for sync and the server."""
+    from localrun.mediarefs import files_named
+
+    run = localrun.init(dir=runs, id="deep")
+    ref = BlobStore(run.dir).put(b"\x89PNG deep", "png")
+    deep: object = {"_type": "image-file", **ref}
+    for _ in range(60):
+        deep = [deep]
+    value = {"deep": deep, "mine": {"path": "media/notes.txt", "sha256": "f" * 64}}
+    run.log(value)
+    run.finish()
+    assert files_named(value) == {ref["sha256"]: ref["path"]}
+    os.unlink(os.path.join(run.dir, ref["path"]))
+    d = json.loads(cli("verify", run.dir, "--json", check=False).stdout)
+    missing = [p for p in d["runs"][0]["damaged"] if p["kind"] == "file"]
+    assert missing == [
+        {"kind": "file", "where": ref["path"], "reason": "referenced by a record but missing"}
+    ]

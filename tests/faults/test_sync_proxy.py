@@ -133,9 +133,12 @@ def record(figures, key: str, proxy: FaultyProxy, syncs: list[int]) -> None:
     entry["max_syncs_to_converge"] = max(entry["syncs_to_converge"])
 
 
-def sync_cli(runs, url: str, env: dict) -> subprocess.CompletedProcess:
+def sync_cli(runs, url: str, batch_rows: int) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [*CLI, "sync", str(runs), "--to", url], capture_output=True, text=True, env=env, timeout=300
+        [*CLI, "sync", str(runs), "--to", url, "--batch-rows", str(batch_rows)],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
@@ -143,7 +146,6 @@ def test_cli_syncs_through_a_faulty_proxy_converge_to_exact(tmp_path, server, sl
     """Real `localrun sync` processes, real retries: each round adds rows, then syncs until done."""
     runs = tmp_path / "runs"
     paths = make_runs(runs, n_runs=3 if slow else 2, rows=120)
-    env = {**os.environ, "LOCALRUN_SYNC_BATCH_ROWS": "25"}
     rounds = 8 if slow else 1
     syncs_per_round = []
     with FaultyProxy(server.port, rate=0.35, seed=6) as proxy:
@@ -166,7 +168,7 @@ def test_cli_syncs_through_a_faulty_proxy_converge_to_exact(tmp_path, server, sl
                         )
                     localrun.finish(quiet=True)
             for attempt in range(1, MAX_SYNCS + 1):  # noqa: B007 (read after the loop)
-                done = sync_cli(runs, proxy.url, env)
+                done = sync_cli(runs, proxy.url, batch_rows=25)
                 assert "Traceback" not in done.stderr, done.stderr
                 if done.returncode == 0:
                     break

@@ -219,3 +219,22 @@ def test_serve_refuses_a_public_address_without_a_token(tmp_path):
     )
     assert result.exit_code == 2
     assert "refusing to listen on 0.0.0.0 without a token" in result.output
+
+
+@pytest.mark.parametrize("where", ["row", "document"])
+def test_a_sha256_with_a_newline_after_it_is_refused(data, where):
+    """A sha256 is 64 hex digits and nothing after them, wherever it is checked."""
+    img = {"_type": "image-file", "path": "media/x.png", "sha256": "a" * 64 + "\n"}
+    with client(data) as c:
+        assert c.put(RUN, json={}).status_code == 201
+        if where == "row":
+            r = c.post(
+                f"{RUN}/rows", content=msgpack.packb([{"_step": 0, "img": img}]), headers=MSGPACK
+            )
+        else:
+            r = c.put(
+                f"{RUN}/doc", content=msgpack.packb({"summary": {"img": img}}), headers=MSGPACK
+            )
+        assert r.status_code == 400 and "is not a sha256" in r.json()["error"]
+        assert c.put("/api/v1/blobs/" + "a" * 64 + "%0A", content=b"x").status_code == 400
+        assert_nothing_stored(c, data)

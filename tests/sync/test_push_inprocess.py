@@ -213,3 +213,44 @@ def test_each_batch_is_sent_as_msgpack_packs_its_rows(tmp_path):
     rows = list(RunView(run.dir).rows())
     assert len(bodies) == 3
     assert bodies == [msgpack.packb(rows[i : i + 16]) for i in range(0, 40, 16)]
+
+
+def _chunks(data_dir) -> int:
+    """How many batches the server stored (one chunk each)."""
+    import sqlite3
+
+    db = sqlite3.connect(f"file:{data_dir / 'runs.sqlite'}?mode=ro", uri=True)
+    try:
+        return db.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    finally:
+        db.close()
+
+
+def test_push_leaves_the_collector_and_switch_interval_of_its_caller_alone(tmp_path, app_remote):
+    """A training process may call push_run: the interpreter's switches stay its own."""
+    import gc
+    import sys
+
+    run = make_run(tmp_path / "runs", rows=30, images=2)
+    switch = sys.getswitchinterval()
+    seen = set()
+
+    def progress(**_):
+        seen.add((gc.isenabled(), sys.getswitchinterval()))
+
+    result = push_run(run.dir, app_remote, batch_rows=7, progress=progress)
+    assert result.synced
+    assert seen == {(True, switch)}
+    assert gc.isenabled() and sys.getswitchinterval() == switch
+
+
+def test_rows_per_batch_are_a_parameter_not_an_environment_variable(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOCALRUN_SYNC_BATCH_ROWS", "1")
+    run = make_run(tmp_path / "runs", rows=40)
+    data = tmp_path / "data"
+    with Remote("http://inproc", transport=httpx.ASGITransport(create_app(str(data)))) as remote:
+        assert push_run(run.dir, remote).synced
+        assert _chunks(data) == 1  # 40 rows: one batch of the default BATCH_ROWS
+        run = make_run(tmp_path / "runs", run_id="r2", rows=40)
+        assert push_run(run.dir, remote, batch_rows=16).synced
+        assert _chunks(data) == 1 + 3

@@ -91,13 +91,11 @@ def test_sigkill_three_times_then_complete_is_exact(tmp_path, server):
             data["img"] = image_value(run, (i // 1000, 1, 2))
         run.log(data)
     localrun.finish(quiet=True)
-    env = {**os.environ, "LOCALRUN_SYNC_BATCH_ROWS": "200"}
     cursor_file = Cursor.file_for(str(runs / "r1"), server.url)
     last = -1
     for _ in range(3):
         proc = subprocess.Popen(
-            [*CLI, "sync", str(runs), "--to", server.url],
-            env=env,
+            [*CLI, "sync", str(runs), "--to", server.url, "--batch-rows", "200"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -116,10 +114,25 @@ def test_sigkill_three_times_then_complete_is_exact(tmp_path, server):
         now = Cursor.load(str(runs / "r1"), server.url)
         assert not now.synced, "killed too late to test anything"
         last = now.last_step
-    done = sync(runs, server.url, env=env, check=True)
+    done = sync(runs, server.url, "--batch-rows", "200", check=True)
     assert "r1: sent " in done.stdout
     assert same(remote_rows(server), local_rows(runs / "r1"))
     assert Cursor.load(str(runs / "r1"), server.url).synced
+
+
+def test_batch_rows_option_sets_the_rows_per_request(tmp_path, server):
+    import sqlite3
+
+    make_run(tmp_path / "runs", rows=10)
+    done = sync(tmp_path / "runs", server.url, "--batch-rows", "4", check=True)
+    assert done.stdout.startswith("r1: sent 10 rows ")
+    db = sqlite3.connect(f"file:{os.path.join(server.data_dir, 'runs.sqlite')}?mode=ro", uri=True)
+    try:
+        assert db.execute("SELECT count(*) FROM chunks").fetchone()[0] == 3  # 4 + 4 + 2
+    finally:
+        db.close()
+    bad = sync(tmp_path / "runs", server.url, "--batch-rows", "0")
+    assert bad.returncode == 2 and "--batch-rows" in bad.stderr
 
 
 def test_server_restart_between_syncs_loses_nothing(tmp_path, server):
@@ -168,6 +181,12 @@ def test_token_is_required_and_checked(tmp_path):
         right = sync(tmp_path / "runs", server.url, env={**env, "LOCALRUN_TOKEN": "s3cret"})
         assert right.returncode == 0, right.stdout + right.stderr
         assert len(remote_rows(server)) == 5
+        # show and export read the token from the environment as sync does (click's envvar).
+        url = f"{server.url}/runs/proj/r1"
+        assert len(export_rows(url, env={**env, "LOCALRUN_TOKEN": "s3cret"})) == 5
+        assert show_json(url, env={**env, "LOCALRUN_TOKEN": "s3cret"})["id"] == "r1"
+        refused = subprocess.run([*CLI, "export", url], env=env, capture_output=True, text=True)
+        assert refused.returncode != 0 and "401" in refused.stderr
     finally:
         server.stop()
 

@@ -1,0 +1,51 @@
+"""The names docs/protocol.md gives: API paths, content types, headers and a run's path.
+
+The client (``remote.py``, ``remote_view.py``), the server (``localrun.server``) and the viewer
+(``localrun.viewer``) all import them from here, so each is said once. Only constants and
+string functions: importing this costs nothing (no httpx, no web framework).
+
+A run's path on a server is ``/runs/<project>/<run id>``, each part percent-encoded whole
+(``/`` included), so any project name the contract allows is one path segment. The run's URL
+(what ``localrun sync`` prints) is the server's URL followed by it; the API's own path for the
+run is ``API`` followed by it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, unquote, urlsplit
+
+#: Where the API lives on a server (and on ``localrun ui``).
+API = "/api/v1"
+#: The content type of rows, bundles and documents sent as msgpack.
+MSGPACK = "application/msgpack"
+JSON = "application/json"
+#: The header naming the run's incarnation on writes (docs/protocol.md, "Run identity").
+INCARNATION_HEADER = "Localrun-Incarnation"
+#: A run's path as a route: ``/runs/{project}/{run_id}``.
+RUN_ROUTE = "/runs/{project}/{run_id}"
+#: The state a reader gives a run whose document has not reached the server yet (its rows may
+#: have: a sync is under way, or stopped half-way).
+SYNCING = "syncing"
+
+
+def run_path(project: str, run_id: str) -> str:
+    """``/runs/<project>/<run id>``, each part percent-encoded: the run's path on a server."""
+    return f"/runs/{quote(project, safe='')}/{quote(run_id, safe='')}"
+
+
+def api_run_path(project: str, run_id: str) -> str:
+    """The API's path for the run: ``/api/v1/runs/<project>/<run id>``."""
+    return API + run_path(project, run_id)
+
+
+def split_run_url(url: str) -> tuple[str, str | None, str | None]:
+    """``(server URL, project, run id)`` of a run's URL (``run_path`` after the server's URL);
+    project and id are None for the server itself (its URL, or that URL + ``/runs``)."""
+    url = url.rstrip("/")
+    segments = urlsplit(url).path.split("/")
+    if len(segments) >= 3 and segments[-3] == "runs":
+        base = url[: url.rfind("/runs/")]
+        return base, unquote(segments[-2]), unquote(segments[-1])
+    if segments[-1] == "runs":
+        return url[: -len("/runs")], None, None
+    return url, None, None
