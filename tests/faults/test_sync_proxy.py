@@ -23,7 +23,8 @@ from localrun.sync.remote import Remote
 
 import localrun
 from localrun.errors import TransportError
-from tests.sync.conftest import CLI, Server, export_rows, image_value, make_run, same, show_json
+from tests import forkcli
+from tests.sync.conftest import Server, export_rows, image_value, make_run, same, show_json
 
 from .proxy import FaultyProxy
 from .serverlog import server_log
@@ -134,9 +135,7 @@ def record(figures, key: str, proxy: FaultyProxy, syncs: list[int]) -> None:
 
 
 def sync_cli(runs, url: str, env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*CLI, "sync", str(runs), "--to", url], capture_output=True, text=True, env=env, timeout=300
-    )
+    return forkcli.run(["sync", str(runs), "--to", url], env=env, timeout=300)
 
 
 def test_cli_syncs_through_a_faulty_proxy_converge_to_exact(tmp_path, server, slow, figures):
