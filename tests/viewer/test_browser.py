@@ -172,6 +172,7 @@ def test_run_page_draws_charts_in_sections_with_nan_and_inf_marked(page):
     assert "epoch" in pg.locator(chart("val/loss") + " .u-legend").inner_text()
 
 
+@pytest.mark.slow
 def test_zooming_refetches_at_full_resolution_and_double_click_zooms_out(page):
     pg = page.goto("/runs/other/long")
     sel = chart("spike")
@@ -197,6 +198,7 @@ def test_zooming_refetches_at_full_resolution_and_double_click_zooms_out(page):
     wait_js(pg, f"document.querySelector('{sel}').dataset.count === '5000'")
 
 
+@pytest.mark.slow
 def test_smoothing_and_log_scale_redraw_the_charts(page):
     pg = page.goto("/runs/demo/scalars")
     pg.wait_for_selector(chart("train/loss") + " canvas")
@@ -309,6 +311,7 @@ def test_compare_overlays_runs_in_their_colours_and_lists_config_that_differs(pa
     assert pg.locator(".legend li").count() == 2
 
 
+@pytest.mark.slow
 def test_compare_is_reached_from_the_runs_page(page):
     pg = page.goto("/")
     pg.wait_for_selector("table.runs tbody tr")
