@@ -76,6 +76,7 @@ def show_json(path):
 #
 # - A fault or stress test that repeats an attack takes its count from the `slow` fixture: a
 #   short run by default, the long one with --slow (test_crash.py: 30 SIGKILLs, 100 with --slow).
+#   The costly Hypothesis tests take max_examples from examples(n): a third of n by default.
 # - A test whose only value over a quicker sibling is length or breadth is marked
 #   `@pytest.mark.slow` and is skipped without --slow: the whole browser matrix (the default suite
 #   keeps one browser test per page: runs, run, compare, media, served run, login), and fault runs
@@ -108,9 +109,19 @@ def pytest_addoption(parser):
     )
 
 
+_SLOW = False
+
+
 def pytest_configure(config):
+    global _SLOW
+    _SLOW = config.getoption("--slow")
     if config.getoption("--spawn-cli"):
         forkcli.spawn_every_time = True
+
+
+def examples(n: int) -> int:
+    """A Hypothesis test's max_examples: ``n`` with --slow, a third of it by default."""
+    return n if _SLOW else max(20, n // 3)
 
 
 def pytest_unconfigure(config):
