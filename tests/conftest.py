@@ -85,7 +85,7 @@ def show_json(path):
 #   deadline, never for a fixed time.
 #
 # Run the suite on both cores with `-n 2` (pytest-xdist; scripts/test.sh does): every test is
-# independent (ports from 0, tmp_path, fixtures per worker), and --figures merges the workers'.
+# independent (ports from 0, tmp_path, fixtures per worker); --figures wants -n 0.
 # The commands tests run to completion are forked from a process that imported localrun.cli
 # already (tests/forkcli.py); --spawn-cli starts a new interpreter for each instead.
 
@@ -115,6 +115,9 @@ _SLOW = False
 def pytest_configure(config):
     global _SLOW
     _SLOW = config.getoption("--slow")
+    if config.getoption("--figures") and getattr(config.option, "numprocesses", None):
+        # Figures add up across tests (counts, lists of rounds): one process must hold them all.
+        raise pytest.UsageError("--figures needs the suite in one process: add -n 0")
     if config.getoption("--spawn-cli"):
         forkcli.spawn_every_time = True
 
@@ -152,27 +155,7 @@ def figures():
     return _FIGURES
 
 
-def _merge(into: dict, new: dict) -> None:
-    for key, value in new.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge(into[key], value)
-        else:
-            into[key] = value
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error):
-    """Under xdist, each worker's figures come back to the controller, which writes them."""
-    figures = getattr(node, "workeroutput", {}).get("figures")
-    if figures:
-        _merge(_FIGURES, json.loads(figures))
-
-
 def pytest_sessionfinish(session, exitstatus):
-    workeroutput = getattr(session.config, "workeroutput", None)
-    if workeroutput is not None:  # an xdist worker: hand the figures to the controller
-        workeroutput["figures"] = json.dumps(_FIGURES)
-        return
     path = session.config.getoption("--figures")
     if path and _FIGURES:
         with open(path, "w") as f:
