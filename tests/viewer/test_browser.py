@@ -262,7 +262,9 @@ def test_media_images_histograms_tables_audio_video_and_html(page):
     sound = panel("sound")
     sound.locator("audio").wait_for()
     state = sound.locator("audio").evaluate(
-        """async (a) => { a.muted = true; await a.play(); await new Promise(r => setTimeout(r, 300));
+        """async (a) => { a.muted = true; await a.play();
+           const end = Date.now() + 10000;  // until it plays (a deadline, not a fixed wait)
+           while (!a.error && a.currentTime === 0 && Date.now() < end) await new Promise(r => setTimeout(r, 20));
            return {error: a.error && a.error.code, ready: a.readyState, t: a.currentTime, d: a.duration}; }"""
     )
     assert (
@@ -275,7 +277,9 @@ def test_media_images_histograms_tables_audio_video_and_html(page):
     clip = panel("clip")
     clip.locator("video").wait_for()
     state = clip.locator("video").evaluate(
-        """async (v) => { v.muted = true; await v.play(); await new Promise(r => setTimeout(r, 300));
+        """async (v) => { v.muted = true; await v.play();
+           const end = Date.now() + 10000;  // until it plays (a deadline, not a fixed wait)
+           while (!v.error && v.currentTime === 0 && Date.now() < end) await new Promise(r => setTimeout(r, 20));
            return {error: v.error && v.error.code, ready: v.readyState, w: v.videoWidth, t: v.currentTime}; }"""
     )
     assert state["error"] is None and state["ready"] >= 2 and state["w"] == 16 and state["t"] > 0
