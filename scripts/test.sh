@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Set up a virtual environment (once) and run the test suite. Extra arguments go to pytest.
+# Set up a virtual environment (once) and run the test suite on every core (pytest-xdist).
+# Extra arguments go to pytest: --slow adds the long runs, -n 0 runs in this process alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv .venv
@@ -19,4 +20,4 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -
     (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) >/dev/null 2>&1 ||
         echo "scripts/test.sh: could not install chromium; the viewer's browser tests will skip" >&2
 fi
-.venv/bin/python -m pytest "$@"
+.venv/bin/python -m pytest -n auto "$@"

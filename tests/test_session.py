@@ -65,7 +65,7 @@ time.sleep(60)
 
 def test_a_kill_at_any_instant_inside_init_leaves_a_run_init_can_open(runs, slow, figures):
     rng = random.Random(10)
-    kills = 300 if slow else 60
+    kills = 300 if slow else 30
     outcomes = {"before init": 0, "inside init": 0, "after init": 0}
     made = []
     for i in range(kills):
@@ -187,7 +187,7 @@ run.finish()
 
 def test_eight_processes_creating_one_run_get_one_owner_and_seven_locked(tmp_path, slow, figures):
     runs = str(tmp_path / "runs")
-    rounds = 6 if slow else 3
+    rounds = 6 if slow else 2
     for round_ in range(rounds):
         run_id = f"new{round_}"
         barrier, done = str(tmp_path / f"go{round_}"), str(tmp_path / f"done{round_}")

@@ -16,7 +16,7 @@ import localrun
 from localrun import contract
 from localrun.errors import KeyTypeError, ValueTypeError
 
-from .conftest import history
+from .conftest import examples, history
 
 
 @pytest.fixture
@@ -239,7 +239,7 @@ _values = st.recursive(
 )
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(300), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(value=_values)
 def test_what_log_accepts_the_contract_accepts(tmp_path_factory, value):
     run = localrun.init(dir=str(tmp_path_factory.mktemp("runs")), id="r")
@@ -266,7 +266,7 @@ def test_what_log_accepts_the_contract_accepts(tmp_path_factory, value):
     assert contract.value_problem(d["config"], "config", -1) is None
 
 
-@settings(max_examples=500, deadline=None)
+@settings(max_examples=examples(500), deadline=None)
 @given(value=_values)
 def test_a_value_packed_as_it_is_gives_the_bytes_normalize_gives(value):
     # log() packs a value is_plain() accepts without normalize()'s copy: the record must be

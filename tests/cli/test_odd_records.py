@@ -425,8 +425,10 @@ def canon(value):
 
 def number_key(k):
     """A key that is a float's text, as a float: the json module writes 1e16 as "1e+16" and
-    the infinity as "Infinity", msgspec as "1e16" and "inf"."""
+    the infinity as "Infinity", msgspec as "1e16" and "inf". A NaN's text (a key "NAN" or "nan")
+    stays one string: NaN is not equal to itself, so as a float it would never match."""
     try:
-        return float(k)
+        f = float(k)
     except ValueError:
         return k
+    return "nan" if math.isnan(f) else f

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import subprocess
 
 import httpx
 import msgpack
 import pytest
 
-from ..sync.conftest import CLI, Server, make_run, sync
+from .. import forkcli
+from ..sync.conftest import PROG, Server, make_run, sync
 
 
 @pytest.fixture
@@ -20,7 +20,7 @@ def server(tmp_path):
 
 
 def run_cli(*args):
-    proc = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=120)
+    proc = forkcli.run(args, timeout=120, prog=PROG)
     assert "Traceback" not in proc.stderr, proc.stderr
     return proc
 

@@ -28,7 +28,9 @@ def test_reading_a_run_while_it_is_written_gives_consistent_prefixes(runs):
     proc = subprocess.Popen([sys.executable, "-c", WRITER, runs, stop], env=env)
     path = os.path.join(runs, "live")
     try:
+        deadline = time.monotonic() + 60
         while not os.path.exists(os.path.join(path, "segments")):
+            assert proc.poll() is None and time.monotonic() < deadline, "the writer did not start"
             time.sleep(0.01)
         seen_rows = []
         reads = 0

@@ -12,6 +12,8 @@ import localrun
 from localrun import rundir
 from localrun.record.segment import SegmentReader
 
+from ..conftest import examples
+
 
 def make_run(root, n=30):
     run = localrun.init(dir=root, id="fz")
@@ -40,7 +42,9 @@ mutation = st.one_of(
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=examples(150),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(mutations=st.lists(mutation, min_size=1, max_size=4))
 def test_mutated_segments_never_crash_and_never_lie(tmp_path_factory, mutations):

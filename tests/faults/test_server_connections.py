@@ -61,6 +61,20 @@ class LimitedServer(Server):
         self.port = int(self.url.rsplit(":", 1)[1])
 
 
+def settled_fds(pid: int, timeout: float = 20.0) -> int:
+    """The process's open descriptors once their count holds still for 0.2 s (with a deadline)."""
+    deadline = time.monotonic() + timeout
+    last, since = open_fds(pid), time.monotonic()
+    while time.monotonic() < deadline:
+        time.sleep(0.02)
+        now = open_fds(pid)
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since >= 0.2:
+            return now
+    raise AssertionError(f"the server's descriptors never settled ({last})")
+
+
 @pytest.fixture
 def quick(tmp_path):
     s = LimitedServer(str(tmp_path / "data"), "--header-timeout", "1", "--idle-timeout", "2")
@@ -151,9 +165,8 @@ def test_1100_half_open_connections_do_not_exhaust_descriptors(tmp_path, figures
             s.sendall(HEAD)
             held.append(s)
         connect_s = time.perf_counter() - t0
-        time.sleep(0.5)  # let the server accept what the kernel queued
+        fds = settled_fds(server.proc.pid)  # the server has taken what the kernel queued
         status, seconds = get_root(server.port, timeout=5)
-        fds = open_fds(server.proc.pid)
         entry = figures.setdefault("slowloris", {})
         entry["half_open_connections"] = len(held)
         entry["seconds_to_open_them"] = round(connect_s, 2)

@@ -23,7 +23,8 @@ from localrun.sync.remote import Remote
 
 import localrun
 from localrun.errors import TransportError
-from tests.sync.conftest import CLI, Server, export_rows, image_value, make_run, same, show_json
+from tests import forkcli
+from tests.sync.conftest import Server, export_rows, image_value, make_run, same, show_json
 
 from .proxy import FaultyProxy
 from .serverlog import server_log
@@ -134,12 +135,8 @@ def record(figures, key: str, proxy: FaultyProxy, syncs: list[int]) -> None:
 
 
 def sync_cli(runs, url: str, batch_rows: int) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*CLI, "sync", str(runs), "--to", url, "--batch-rows", str(batch_rows)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    args = ["sync", str(runs), "--to", url, "--batch-rows", str(batch_rows)]
+    return forkcli.run(args, timeout=300)
 
 
 def test_cli_syncs_through_a_faulty_proxy_converge_to_exact(tmp_path, server, slow, figures):
@@ -249,7 +246,7 @@ def test_sync_still_converges_when_the_server_is_killed_between_tries(tmp_path, 
 
 
 LIVE_WRITER = """
-import sys, time
+import os, sys, time
 import numpy as np
 import localrun
 run = localrun.init(project="proj", id="live", dir=sys.argv[1], settings={"quiet": True})
@@ -261,6 +258,10 @@ for i in range(int(sys.argv[2])):
     run.log({"b": -i})
     if i % 100 == 0:
         time.sleep(0.05)
+# Finish only when the test has synced the run while it was running (argv[3] appears).
+deadline = time.monotonic() + 120
+while not os.path.exists(sys.argv[3]) and time.monotonic() < deadline:
+    time.sleep(0.005)
 localrun.finish(quiet=True)
 """
 
@@ -271,21 +272,28 @@ def test_syncing_a_run_being_written_through_a_faulty_proxy_ends_exact(
     """Live runs take the hardest path (held-back rows, per-batch media checks, 409 then upload)."""
     runs = tmp_path / "runs"
     rows = 8000 if slow else 3000
+    finish = tmp_path / "finish"
     writer = subprocess.Popen(
-        [sys.executable, "-c", LIVE_WRITER, str(runs), str(rows)],
+        [sys.executable, "-c", LIVE_WRITER, str(runs), str(rows), str(finish)],
         env={**os.environ, "LOCALRUN_SILENT": "1"},
     )
     path = str(runs / "live")
     syncs = 0
+    deadline = time.monotonic() + 120
     with FaultyProxy(server.port, rate=0.15, seed=21) as proxy:
         try:
-            while writer.poll() is None:
+            # Sync while it writes; the writer waits to finish until three syncs saw it running.
+            while writer.poll() is None and time.monotonic() < deadline:
                 if os.path.exists(os.path.join(path, "run.json")):
                     syncs += 1
                     with Remote(proxy.url, retries=1, timeout_s=30) as remote:
                         push_runs([path], remote, batch_rows=100)
-                time.sleep(0.05)
+                    if syncs >= 3:
+                        finish.touch()
+                else:
+                    time.sleep(0.01)
         finally:
+            finish.touch()
             assert writer.wait(timeout=120) == 0
         for attempt in range(1, 4 * MAX_SYNCS + 1):  # noqa: B007 (read after the loop)
             syncs += 1

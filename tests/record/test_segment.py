@@ -42,11 +42,18 @@ def test_reader_returns_every_record_of_a_whole_segment(segment):
     assert recs[-1][0] == 7  # finish
 
 
-def test_truncation_at_every_byte_offset_gives_a_prefix_and_never_raises(segment, tmp_path):
+def test_truncation_at_every_byte_offset_gives_a_prefix_and_never_raises(segment, tmp_path, slow):
     path, data = segment
     full = logged_is(records(path)[0])
     cut = str(tmp_path / "cut.lrs")
-    for size in range(len(data) + 1):
+    sizes = range(len(data) + 1)
+    if not slow:
+        # Every offset of the header and first four frames and of the last three (every kind of
+        # cut: in a frame's header, its payload, at its end), every 5th one between (--slow: all).
+        offsets = [offset for offset, _, _ in SegmentReader(path)]
+        head, tail = offsets[4], offsets[-3]
+        sizes = [s for s in sizes if s <= head or s >= tail or s % 5 == 0]
+    for size in sizes:
         with open(cut, "wb") as f:
             f.write(data[:size])
         recs, reader = records(cut)

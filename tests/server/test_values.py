@@ -22,6 +22,8 @@ from localrun.sync.transports import AsyncBridge
 
 from localrun.contract import MAX_DEPTH, MAX_INT, MIN_INT, row_problem, value_problem
 
+from ..conftest import examples
+
 MSGPACK = {"Content-Type": "application/msgpack"}
 RUN = "/api/v1/runs/proj/r1"
 
@@ -105,7 +107,7 @@ def deep_variant(value, depth: int):
     return value
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(value=values, extra_depth=st.sampled_from([0, 0, 60, 62, 63, 64]))
 def test_the_server_accepts_a_row_exactly_when_the_contract_does(value, extra_depth):
     row = {"_step": 0, "v": deep_variant(value, extra_depth)}
@@ -122,7 +124,7 @@ def test_the_server_accepts_a_row_exactly_when_the_contract_does(value, extra_de
     assert accepted == expected, (row, row_problem(row))
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(value=values, extra_depth=st.sampled_from([0, 62, 63, 64]))
 def test_the_server_accepts_a_config_value_exactly_when_the_contract_does(value, extra_depth):
     value = deep_variant(value, extra_depth)

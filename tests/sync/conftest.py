@@ -18,7 +18,10 @@ from localrun.sync.remote import Remote
 import localrun
 from localrun.blobs import BlobStore
 
+from .. import forkcli
+
 CLI = [sys.executable, "-c", "from localrun.cli import main; main()"]
+PROG = "-c"  # the name click gives itself when started as CLI above
 
 
 def png_bytes(color=(255, 0, 0), size=8) -> bytes:
@@ -61,29 +64,19 @@ def make_run(root, run_id="r1", rows=20, images=0, finish=True, **init) -> local
 
 
 def export_rows(path_or_url: str, env=None) -> list[dict]:
-    out = subprocess.run(
-        [*CLI, "export", path_or_url], capture_output=True, text=True, env=env, check=True
-    ).stdout
+    out = forkcli.run(["export", path_or_url], env=env, check=True, prog=PROG).stdout
     return [json.loads(line) for line in out.splitlines()]
 
 
 def show_json(path_or_url: str, env=None) -> dict:
-    out = subprocess.run(
-        [*CLI, "show", path_or_url, "--json"], capture_output=True, text=True, env=env, check=True
-    ).stdout
+    out = forkcli.run(["show", path_or_url, "--json"], env=env, check=True, prog=PROG).stdout
     doc = json.loads(out)
     doc.pop("path")
     return doc
 
 
 def sync(path, url, *args, env=None, check=False) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [*CLI, "sync", str(path), "--to", url, *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        check=check,
-    )
+    return forkcli.run(["sync", str(path), "--to", url, *args], env=env, check=check, prog=PROG)
 
 
 def same(a, b) -> bool:

@@ -254,32 +254,55 @@ def test_dry_run_sends_and_writes_nothing(tmp_path, server):
 
 
 WRITER = """
-import sys, time, localrun
-run = localrun.init(project="proj", id="live", dir=sys.argv[1], settings={"quiet": True})
-for i in range(int(sys.argv[2])):
+import os, sys, time, localrun
+runs, ctl, rows, pauses = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+run = localrun.init(project="proj", id="live", dir=runs, settings={"quiet": True})
+for i in range(rows):
     run.log({"a": i}, commit=False)  # every row stays open until the next call joins it
+    if i % (rows // pauses) == 0:
+        # A pause with a row open: the test syncs now, and says when to go on.
+        open(os.path.join(ctl, f"paused{i}"), "w").close()
+        deadline = time.monotonic() + 60
+        while not os.path.exists(os.path.join(ctl, f"go{i}")) and time.monotonic() < deadline:
+            time.sleep(0.002)
     run.log({"b": -i})
-    if i % 100 == 0:
-        time.sleep(0.05)
 localrun.finish(quiet=True)
 """
 
 
+def wait_for(path, proc, timeout=60.0) -> None:
+    """Until ``path`` exists; fails if ``proc`` exits first or the deadline passes."""
+    deadline = time.monotonic() + timeout
+    while not os.path.exists(path):
+        assert proc.poll() is None, f"the writer exited ({proc.returncode}) before {path}"
+        assert time.monotonic() < deadline, f"no {path} after {timeout} s"
+        time.sleep(0.002)
+
+
 def test_a_run_being_written_syncs_again_and_again_then_exactly(tmp_path, server):
-    runs = tmp_path / "runs"
-    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(runs), "3000"])
+    # The writer pauses (a row open) until each sync is done, so every sync sees it running:
+    # once it failed here because the writer had finished before sync first looked.
+    runs, ctl = tmp_path / "runs", tmp_path / "ctl"
+    ctl.mkdir()
+    rows, pauses = 3000, 4
+    writer = subprocess.Popen(
+        [sys.executable, "-c", WRITER, str(runs), str(ctl), str(rows), str(pauses)]
+    )
     lines = []
     try:
-        while writer.poll() is None:
-            if (runs / "live" / "run.json").exists():
-                lines.append(sync(runs, server.url, check=True).stdout)
-            time.sleep(0.1)
+        for i in range(0, rows, rows // pauses):
+            wait_for(ctl / f"paused{i}", writer)
+            lines.append(sync(runs, server.url, check=True).stdout)
+            (ctl / f"go{i}").touch()
+        assert writer.wait(60) == 0
     finally:
-        writer.wait()
-    assert any("still running" in line for line in lines), lines
+        if writer.poll() is None:
+            writer.kill()
+            writer.wait()
+    assert len(lines) == pauses and all("still running" in line for line in lines), lines
     sync(runs, server.url, check=True)
     assert same(remote_rows(server, run_id="live"), local_rows(runs / "live"))
-    assert len(local_rows(runs / "live")) == 3000
+    assert len(local_rows(runs / "live")) == rows
     assert sync(runs, server.url, check=True).stdout.startswith("live: up to date")
 
 

@@ -10,6 +10,7 @@ import httpx
 import msgpack
 import pytest
 
+from .. import forkcli
 from .conftest import CLI, Ui
 
 RUN = "/api/v1/runs/demo/scalars"
@@ -38,14 +39,10 @@ def test_runs_and_run_answer_as_the_server_does(ui):
 
 
 def test_localrun_show_and_export_read_a_run_from_the_ui(ui):
-    out = subprocess.run(
-        [*CLI, "show", ui.url + "runs/demo/scalars", "--json"], capture_output=True, text=True
-    )
+    out = forkcli.run(["show", ui.url + "runs/demo/scalars", "--json"])
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["rows"] == 300
-    rows = subprocess.run(
-        [*CLI, "export", ui.url + "runs/demo/scalars"], capture_output=True, text=True, check=True
-    ).stdout.splitlines()
+    rows = forkcli.run(["export", ui.url + "runs/demo/scalars"], check=True).stdout.splitlines()
     assert len(rows) == 300
 
 
@@ -226,11 +223,11 @@ def test_login_never_sends_you_to_another_site(guarded, target):
 
 
 def test_ui_refuses_a_public_address_without_a_token_and_bad_paths_without_a_traceback(tmp_path):
-    r = subprocess.run([*CLI, "ui", "--host", "0.0.0.0"], capture_output=True, text=True)
+    r = forkcli.run(["ui", "--host", "0.0.0.0"])
     assert r.returncode == 2 and "without a token" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([*CLI, "ui", str(tmp_path / "missing")], capture_output=True, text=True)
+    r = forkcli.run(["ui", str(tmp_path / "missing")])
     assert r.returncode == 1 and "does not exist" in r.stderr and "Traceback" not in r.stderr
-    r = subprocess.run([*CLI, "ui", str(tmp_path), "--token", " "], capture_output=True, text=True)
+    r = forkcli.run(["ui", str(tmp_path), "--token", " "])
     assert r.returncode == 2 and "--token is empty" in r.stderr
 
 

@@ -217,6 +217,7 @@ def test_run_page_draws_charts_in_sections_with_nan_and_inf_marked(page):
     assert "epoch" in pg.locator(chart("val/loss") + " .u-legend").inner_text()
 
 
+@pytest.mark.slow
 def test_zooming_refetches_at_full_resolution_and_double_click_zooms_out(page):
     pg = page.goto("/runs/other/long")
     sel = chart("spike")
@@ -242,6 +243,7 @@ def test_zooming_refetches_at_full_resolution_and_double_click_zooms_out(page):
     wait_js(pg, f"document.querySelector('{sel}').dataset.count === '5000'")
 
 
+@pytest.mark.slow
 def test_smoothing_and_log_scale_redraw_the_charts(page):
     pg = page.goto("/runs/demo/scalars")
     pg.wait_for_selector(chart("train/loss") + " canvas")
@@ -305,7 +307,9 @@ def test_media_images_histograms_tables_audio_video_and_html(page):
     sound = panel("sound")
     sound.locator("audio").wait_for()
     state = sound.locator("audio").evaluate(
-        """async (a) => { a.muted = true; await a.play(); await new Promise(r => setTimeout(r, 300));
+        """async (a) => { a.muted = true; await a.play();
+           const end = Date.now() + 10000;  // until it plays (a deadline, not a fixed wait)
+           while (!a.error && a.currentTime === 0 && Date.now() < end) await new Promise(r => setTimeout(r, 20));
            return {error: a.error && a.error.code, ready: a.readyState, t: a.currentTime, d: a.duration}; }"""
     )
     assert (
@@ -318,7 +322,9 @@ def test_media_images_histograms_tables_audio_video_and_html(page):
     clip = panel("clip")
     clip.locator("video").wait_for()
     state = clip.locator("video").evaluate(
-        """async (v) => { v.muted = true; await v.play(); await new Promise(r => setTimeout(r, 300));
+        """async (v) => { v.muted = true; await v.play();
+           const end = Date.now() + 10000;  // until it plays (a deadline, not a fixed wait)
+           while (!v.error && v.currentTime === 0 && Date.now() < end) await new Promise(r => setTimeout(r, 20));
            return {error: v.error && v.error.code, ready: v.readyState, w: v.videoWidth, t: v.currentTime}; }"""
     )
     assert state["error"] is None and state["ready"] >= 2 and state["w"] == 16 and state["t"] > 0
@@ -354,6 +360,7 @@ def test_compare_overlays_runs_in_their_colours_and_lists_config_that_differs(pa
     assert pg.locator(".legend li").count() == 2
 
 
+@pytest.mark.slow
 def test_compare_is_reached_from_the_runs_page(page):
     pg = page.goto("/")
     pg.wait_for_selector("table.runs tbody tr")

@@ -97,6 +97,11 @@ def differs_from(bg, by=40):
     return lambda img: np.abs(img - np.array(bg)).sum(axis=2) > by
 
 
+def matrix(*cases):
+    """The first case runs in the default suite; the others are the browser matrix (--slow)."""
+    return [cases[0], *(pytest.param(*c, marks=pytest.mark.slow) for c in cases[1:])]
+
+
 def reddish(img):
     r, g, b = img[..., 0], img[..., 1], img[..., 2]
     return (r > 150) & (g < 90) & (b < 90)
@@ -148,6 +153,7 @@ def test_masks_are_drawn_over_images_and_class_toggles_change_their_pixels(media
     grid.locator("[data-toggle='m|predictions|2'] input").check()
 
 
+@pytest.mark.slow
 def test_boxes_have_labels_and_the_score_threshold_hides_them(media_page):
     pg = media_page.page
     one = panel(pg, "seg/one")
@@ -220,16 +226,16 @@ def test_table_cells_draw_images_players_histograms_and_open_3d_views(media_page
 
 @pytest.mark.parametrize(
     "key, what",
-    [
+    matrix(
+        ("cloud/scene", "lidar/beta: 500 points, 1 boxes, 1 vectors"),
         ("cloud/xyz", "400 points"),
         ("cloud/category", "300 points"),
         ("cloud/rgb", "300 points"),
-        ("cloud/scene", "lidar/beta: 500 points, 1 boxes, 1 vectors"),
+        ("model/obj", "obj model"),
         ("model/glb", "glb model"),
         ("model/gltf", "gltf model"),
-        ("model/obj", "obj model"),
         ("model/stl", "stl model"),
-    ],
+    ),
 )
 def test_object3d_values_are_drawn_in_3d(media_page, key, what):
     pg = media_page.page
@@ -258,7 +264,7 @@ def test_object3d_values_are_drawn_in_3d(media_page, key, what):
 
 
 @pytest.mark.parametrize(
-    "key, atoms", [("mol/pdb", "5 atoms (pdb) · glycine"), ("mol/sdf", "5 atoms (sdf)")]
+    "key, atoms", matrix(("mol/pdb", "5 atoms (pdb) · glycine"), ("mol/sdf", "5 atoms (sdf)"))
 )
 def test_molecules_are_drawn_in_3d(media_page, key, atoms):
     pg = media_page.page
@@ -272,7 +278,9 @@ def test_molecules_are_drawn_in_3d(media_page, key, atoms):
 PRESETS = ["line", "scatter", "bar", "histogram", "series", "pr", "roc", "confusion"]
 
 
-@pytest.mark.parametrize("name", PRESETS)
+@pytest.mark.parametrize(
+    "name", [PRESETS[0], *(pytest.param(n, marks=pytest.mark.slow) for n in PRESETS[1:])]
+)
 def test_plot_presets_are_drawn_with_vega(media_page, name):
     pg = media_page.page
     p = panel(pg, f"plots/{name}")
@@ -289,12 +297,14 @@ def test_plot_presets_are_drawn_with_vega(media_page, name):
     assert "cannot draw" not in p.inner_text()
 
 
+@pytest.mark.slow
 def test_a_custom_plot_table_preset_is_shown_as_its_table(media_page):
     p = panel(media_page.page, "plots/custom")
     p.locator("table.data tbody tr").first.wait_for()
     assert "me/my-chart/v0 is not one of wandb's built-in presets" in p.inner_text()
 
 
+@pytest.mark.slow
 def test_a_matplotlib_figure_shows_as_an_image(media_page):
     pg = media_page.page
     p = panel(pg, "figure")
@@ -305,6 +315,7 @@ def test_a_matplotlib_figure_shows_as_an_image(media_page):
     assert count(shot(p.locator("img")), reddish) > 200  # the red line
 
 
+@pytest.mark.slow
 def test_the_run_page_loads_no_3d_or_chart_code_until_a_value_needs_it(browser, ui2):  # noqa: F811
     page = StrictPage(browser, ui2.url)
     try:
@@ -323,6 +334,7 @@ def test_the_run_page_loads_no_3d_or_chart_code_until_a_value_needs_it(browser, 
         page.close()
 
 
+@pytest.mark.slow
 def test_past_eight_3d_views_the_least_recent_is_kept_as_a_picture_until_clicked(media_page):
     pg = media_page.page
     keys = ["cloud/xyz", "cloud/category", "cloud/rgb", "cloud/scene"]

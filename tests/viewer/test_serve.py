@@ -19,9 +19,10 @@ import msgpack
 import pytest
 from localrun.viewer.files import FILE_CSP
 
+from tests import forkcli
 from tests.sync.conftest import Server, export_rows, show_json, sync
 
-from .conftest import CLI, Ui
+from .conftest import Ui
 from .runs import media2_run
 
 TOKEN = "s3cret-t0ken"
@@ -286,9 +287,7 @@ def test_with_a_token_pages_ask_to_log_in_and_the_api_wants_the_token_or_the_coo
         assert browser.get(api).status_code == 401
     # The Bearer token keeps working for scripts: show and export a run URL.
     env = {"LOCALRUN_TOKEN": TOKEN}
-    out = subprocess.run(
-        [*CLI, "show", url, "--json"], capture_output=True, text=True, env=_env(env)
-    )
+    out = forkcli.run(["show", url, "--json"], env=_env(env))
     assert out.returncode == 0 and json.loads(out.stdout)["rows"] == 300, out.stderr
     assert len(export_rows(url, env=_env(env))) == 300
 

@@ -116,6 +116,7 @@ def test_a_run_whose_document_has_not_arrived_shows_as_syncing_then_finished(pag
         figures["serve_syncing_page_finished_after_doc_s"] = round(time.monotonic() - sent, 3)
 
 
+@pytest.mark.slow
 def test_with_a_token_the_browser_logs_in_once_and_keeps_an_httponly_cookie(
     browser,  # noqa: F811
     runs_dir,

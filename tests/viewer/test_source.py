@@ -4,8 +4,6 @@ import json
 import math
 import os
 import shutil
-import subprocess
-import sys
 import time
 
 import numpy as np
@@ -13,6 +11,7 @@ import pytest
 from localrun.viewer import NotFoundError, ReadError, RunRef
 from localrun.viewer.local import LocalSource
 
+from .. import forkcli
 from . import runs as made
 
 SCALARS = RunRef("demo", "scalars")
@@ -25,12 +24,7 @@ def source(runs_dir):
 
 
 def _show_json(path):
-    out = subprocess.run(
-        [sys.executable, "-m", "localrun.cli", "show", path, "--json"],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = forkcli.run(["show", path, "--json"], check=True).stdout
     return json.loads(out)
 
 
@@ -137,12 +131,7 @@ def test_media_gives_every_value_with_its_step(source):
 
 
 def test_rows_are_the_rows_export_gives(source, runs_dir):
-    out = subprocess.run(
-        [sys.executable, "-m", "localrun.cli", "export", os.path.join(runs_dir, "scalars")],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    out = forkcli.run(["export", os.path.join(runs_dir, "scalars")], check=True).stdout
     exported = [json.loads(line) for line in out.splitlines()]
     rows = source.rows(SCALARS, after=-1, limit=100_000)
     assert _same(json.loads(json.dumps(rows)), exported)
