@@ -237,3 +237,26 @@ def test_a_database_of_a_newer_schema_is_refused_untouched(tmp_path):
     db = sqlite3.connect(path)
     assert "incarnation" not in {r[1] for r in db.execute("PRAGMA table_info(runs)")}
     db.close()
+
+
+def test_paging_through_a_run_reads_chunks_in_index_order_without_a_sort(tmp_path):
+    # Every page used to sort all of the run's remaining chunks (quadratic over the pages of a
+    # long run). The query each page runs must walk the (run, last_step) index in order.
+    s = SQLiteStorage(str(tmp_path / "runs.sqlite"))
+    s.upsert_run("p", "r", None)
+    for start in range(0, 300, 3):
+        s.append_rows("p", "r", rows(range(start, start + 3)))
+    statements: list[str] = []
+    s._db.set_trace_callback(statements.append)
+    got, after = [], -1
+    while page := s.read_rows("p", "r", after, 7):
+        got.extend(r["_step"] for r in page)
+        after = page[-1]["_step"]
+    s._db.set_trace_callback(None)
+    assert got == list(range(300))
+    # The statements arrive with their parameters filled in: one per page.
+    pages = [q for q in statements if q.lstrip().upper().startswith("SELECT DATA FROM CHUNKS")]
+    assert len(pages) > 40
+    plan = " ".join(str(row[-1]) for row in s._db.execute("EXPLAIN QUERY PLAN " + pages[0]))
+    assert "chunks_by_last_step" in plan and "TEMP B-TREE" not in plan, plan
+    s.close()
