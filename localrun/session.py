@@ -253,6 +253,8 @@ def _open_run(
         try:
             if os.path.lexists(path):
                 if not rundir.is_leftover(path):
+                    if rundir.is_run_dir(path):
+                        continue  # another process's run was renamed into place just now
                     raise RunDirError(
                         f"{path} exists but is not a localrun run directory. Choose another id or dir"
                     )
