@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 
 import click
-from localrun.viewer.auth import is_loopback_host
 
 from localrun.errors import Error
 
@@ -33,6 +32,9 @@ def ui(paths: tuple[str, ...], host: str, port: int, token: str | None) -> None:
     while they are written. Without a token it listens on loopback only and answers only
     requests for localhost or 127.0.0.1 (reach it from elsewhere with `ssh -L`).
     """
+    # The viewer (and numpy with it) is imported by this command only, not by every command.
+    from localrun.viewer.auth import is_loopback_host
+
     if not is_loopback_host(host) and not token:
         raise click.UsageError(
             f"refusing to listen on {host} without a token: anyone who can reach it could read your runs. "

@@ -64,6 +64,17 @@ def test_reading_commands_do_not_import_httpx_and_the_sync_side_still_exports_it
     assert done.returncode != 0 and "nothing_here" in done.stderr
 
 
+def test_the_cli_imports_the_viewer_and_numpy_only_for_the_commands_that_use_them():
+    code = (
+        "import sys, localrun.cli; "
+        "print(' '.join(m for m in ('numpy', 'localrun.viewer', 'starlette', 'httpx') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert out == ""
+
+
 def test_recorder_source_never_imports_the_sync_side():
     import re
 
