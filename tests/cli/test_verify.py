@@ -3,8 +3,6 @@
 import json
 import os
 
-import pytest
-
 import localrun
 from localrun import rundir
 from localrun.blobs import BlobStore
@@ -113,9 +111,6 @@ def test_an_empty_media_file_is_named_with_its_reason(runs):
     assert problem["reason"].startswith("empty (0 bytes)")
 
 
-# Slow because of the reader, not the test: past a bad frame, localrun/record/frame._resync
-# tries every byte offset in Python, ~10 s for the 64 MiB this record must exceed.
-@pytest.mark.slow
 def test_a_whole_record_over_the_frame_limit_is_damage_not_a_torn_tail(runs):
     # A record no reader reads (an older recorder wrote one, log({"s": "x" * 70_000_000})):
     # not the end of a crash, and the run cannot sync it.
