@@ -536,8 +536,8 @@ class _Api:
         after = max(-1, min(after, MAX_STEP))  # steps are 0..2^63-1; SQLite holds no more
         if not 1 <= limit <= self.limits.max_page_rows:
             raise BadInput(f"limit must be between 1 and {self.limits.max_page_rows}")
-        rows = await run_in_threadpool(self.storage.read_rows, project, run_id, after, limit)
-        return Response(msgpack.packb(rows), media_type=MSGPACK)
+        page = await run_in_threadpool(self.storage.read_rows_packed, project, run_id, after, limit)
+        return Response(page, media_type=MSGPACK)
 
     async def post_lost_media(self, request: Request) -> Response:
         project, run_id = self._names(request)

@@ -67,6 +67,21 @@ CREATE TABLE IF NOT EXISTS lost_media (
     PRIMARY KEY (run, sha256, path)
 );
 """
+_PACKER = msgpack.Packer()
+
+
+def _array_header_size(data: bytes) -> int:
+    """Bytes of the msgpack array header that starts ``data`` (fixarray, array 16, array 32)."""
+    first = data[0]
+    if 0x90 <= first <= 0x9F:
+        return 1
+    if first == 0xDC:
+        return 3
+    if first == 0xDD:
+        return 5
+    raise ValueError(f"a stored chunk does not start with a msgpack array (byte {first:#x})")
+
+
 _META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
 
 _RUN_COLUMNS = "project, run_id, created_at, updated_at, row_count, last_step, doc, incarnation"
@@ -223,6 +238,12 @@ class SQLiteStorage(Storage):
             return len(batch.steps), self._get(project, run_id)[1]
 
     def read_rows(self, project: str, run_id: str, after: int, limit: int) -> list[dict]:
+        return msgpack.unpackb(self.read_rows_packed(project, run_id, after, limit), raw=False)
+
+    def read_rows_packed(self, project: str, run_id: str, after: int, limit: int) -> bytes:
+        """A page as it goes on the wire. A chunk is the msgpack array a client sent: one that
+        lies wholly inside the page is copied as it is (its array header cut off), and only the
+        page's first and last chunks, where the page begins or ends inside them, are decoded."""
         with self._lock:
             found = self._get(project, run_id)
             if found is None:
@@ -231,19 +252,25 @@ class SQLiteStorage(Storage):
             # first_step; ordering by the indexed column reads the index in order instead of
             # sorting every remaining chunk for each page (quadratic over a run's pages).
             cur = self._db.execute(
-                "SELECT data FROM chunks WHERE run = ? AND last_step > ? ORDER BY last_step",
+                "SELECT first_step, row_count, data FROM chunks"
+                " WHERE run = ? AND last_step > ? ORDER BY last_step",
                 (found[0], after),
             )
-            out: list[dict] = []
-            for (data,) in cur:
-                rows = msgpack.unpackb(data, raw=False)
-                if rows and rows[0]["_step"] <= after:
-                    rows = [r for r in rows if r["_step"] > after]
-                out.extend(rows[: limit - len(out)])
-                if len(out) >= limit:
+            parts: list[bytes] = []
+            n = 0
+            for first, count, data in cur:
+                if first > after and n + count <= limit:
+                    parts.append(data[_array_header_size(data) :])
+                    n += count
+                else:
+                    rows = [r for r in msgpack.unpackb(data, raw=False) if r["_step"] > after]
+                    rows = rows[: limit - n]
+                    parts.append(b"".join(_PACKER.pack(r) for r in rows))
+                    n += len(rows)
+                if n >= limit:
                     break
             cur.close()
-            return out
+            return _PACKER.pack_array_header(n) + b"".join(parts)
 
     def set_doc(
         self, project: str, run_id: str, doc: bytes, incarnation: str | None = None

@@ -255,8 +255,27 @@ def test_paging_through_a_run_reads_chunks_in_index_order_without_a_sort(tmp_pat
     s._db.set_trace_callback(None)
     assert got == list(range(300))
     # The statements arrive with their parameters filled in: one per page.
-    pages = [q for q in statements if q.lstrip().upper().startswith("SELECT DATA FROM CHUNKS")]
+    pages = [
+        q
+        for q in statements
+        if q.lstrip().upper().startswith("SELECT FIRST_STEP, ROW_COUNT, DATA FROM CHUNKS")
+    ]
     assert len(pages) > 40
     plan = " ".join(str(row[-1]) for row in s._db.execute("EXPLAIN QUERY PLAN " + pages[0]))
     assert "chunks_by_last_step" in plan and "TEMP B-TREE" not in plan, plan
     s.close()
+
+
+def test_pages_are_the_same_bytes_whichever_chunks_they_begin_and_end_in(open_backend):
+    # Whole chunks are passed through as stored; the chunks a page begins or ends in are cut.
+    s = open_backend()
+    s.upsert_run("p", "r", None)
+    for start in range(0, 40, 4):
+        s.append_rows("p", "r", rows(range(start, start + 4)))  # a 1-byte array header
+    s.append_rows("p", "r", rows(range(40, 60)))  # a 3-byte one
+    s.append_rows("p", "r", rows(range(60, 70_060)))  # a 5-byte one
+    for after in (-1, 0, 2, 3, 17, 38, 39, 45, 59, 70_058, 70_059, 80_000):
+        for limit in (1, 3, 4, 5, 8, 9, 25, 100, 70_000):
+            want = [{"_step": i, "v": i} for i in range(after + 1, 70_060)][:limit]
+            packed = s.read_rows_packed("p", "r", after, limit)
+            assert msgpack.unpackb(packed) == want == s.read_rows("p", "r", after, limit)
