@@ -279,3 +279,35 @@ def test_pages_are_the_same_bytes_whichever_chunks_they_begin_and_end_in(open_ba
             want = [{"_step": i, "v": i} for i in range(after + 1, 70_060)][:limit]
             packed = s.read_rows_packed("p", "r", after, limit)
             assert msgpack.unpackb(packed) == want == s.read_rows("p", "r", after, limit)
+
+
+def _paging_work(tmp_path, name: str, chunks: int) -> int:
+    """SQLite's virtual-machine steps (counted by its progress handler, deterministic) to read
+    a run of ``chunks`` 8-row chunks a page of 16 rows at a time."""
+    s = SQLiteStorage(str(tmp_path / f"{name}.sqlite"))
+    s.upsert_run("p", "r", None)
+    for start in range(0, chunks * 8, 8):
+        s.append_rows("p", "r", rows(range(start, start + 8)))
+    steps = [0]
+
+    def count() -> int:
+        steps[0] += 1
+        return 0
+
+    s._db.set_progress_handler(count, 100)
+    after, got = -1, 0
+    while page := s.read_rows_packed("p", "r", after, 16):
+        decoded = msgpack.unpackb(page)
+        if not decoded:
+            break
+        got += len(decoded)
+        after = decoded[-1]["_step"]
+    s._db.set_progress_handler(None, 0)
+    s.close()
+    assert got == chunks * 8
+    return steps[0]
+
+
+def test_reading_a_run_of_twice_the_chunks_costs_twice_not_four_times(tmp_path):
+    small, large = _paging_work(tmp_path, "small", 150), _paging_work(tmp_path, "large", 300)
+    assert 1.6 < large / small < 2.5, (small, large)
