@@ -233,7 +233,21 @@ def _write_csv(path, out, wanted: list[str] | None) -> RunView:
     numbers = _NUMBERS
     lines: list[str] = []
     append = lines.append
+    # A sparse run (thousands of keys, each row holding a few) writes most cells empty: a row
+    # holding under a quarter of the columns, all numbers, is written from the cells it has,
+    # with runs of commas between them, instead of looking at every column.
+    index = {k: i for i, k in enumerate(columns)}
+    sparse_below = len(columns) // 4 if len(columns) >= 64 else 0
     for row in view.rows():
+        if len(row) < sparse_below:
+            line = _sparse_line(row, index, len(columns))
+            if line is not None:
+                append(line)
+                if len(lines) >= _BATCH_ROWS:
+                    lines.append("")
+                    out.write("\r\n".join(lines))
+                    lines.clear()
+                continue
         cells = list(map(row.get, columns))
         if numbers.issuperset(map(type, cells)):
             line = encode(cells)
@@ -256,6 +270,30 @@ def _write_csv(path, out, wanted: list[str] | None) -> RunView:
         lines.append("")
         out.write("\r\n".join(lines))
     return view
+
+
+def _sparse_line(row: dict, index: dict, width: int) -> str | None:
+    """The CSV line of a row holding few of the ``width`` columns, or None unless every value
+    it holds is an int, a float or None. Cells are written as the csv module writes them for
+    such a row (``str()`` of the number, nothing for None), so the line is the same."""
+    cells = []
+    for key, value in row.items():
+        i = index.get(key)
+        if i is None or value is None:
+            continue
+        kind = type(value)
+        if kind is not float and kind is not int:
+            return None
+        cells.append((i, str(value)))
+    cells.sort()
+    parts = []
+    last = 0
+    for i, text in cells:
+        parts.append("," * (i - last))
+        parts.append(text)
+        last = i
+    parts.append("," * (width - 1 - last))
+    return "".join(parts)
 
 
 def _underscored(key) -> bool:
