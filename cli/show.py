@@ -351,7 +351,7 @@ def _more(console, n: int, what: str, first: Any) -> None:
 
 
 _CHUNK_ROWS = 4096
-_CHUNK_VALUES = 1 << 20  # values per chunk at most, for wide rows
+_CHUNK_VALUES = 1 << 18  # values per chunk at most, for wide rows
 _MIN_COLUMN_ROWS = 16  # fewer rows than this (wide ones) are taken row by row: cheaper
 _NUMBERS = frozenset((int, float))
 _FLOATS = frozenset((float,))
