@@ -52,6 +52,9 @@ summary: Any = _preinit_summary
 
 # Public name -> module that holds it, imported on first access (PEP 562).
 _LAZY = {
+    # Reading runs back (wandb's public API) is the reading side's: ``localrun.sync.api``,
+    # imported only when a script asks for ``localrun.Api``. The recorder never imports it.
+    "Api": "localrun.sync.api",
     "Audio": "localrun.media.audio",
     "Histogram": "localrun.media.histogram",
     "Html": "localrun.media.html",
@@ -72,6 +75,7 @@ _LAZY_MODULES = {
 }
 
 __all__ = [
+    "Api",
     "Audio",
     "Config",
     "Error",
