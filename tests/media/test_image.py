@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 
 import numpy as np
@@ -177,9 +178,12 @@ def test_boxes_in_both_position_forms(run):
         }
     }
     localrun.log({"scene": localrun.Image(np.zeros((200, 200, 3), np.uint8), boxes=boxes)})
-    got = last(run, "scene")["boxes"]["predictions"]
-    assert got["_type"] == "boxes2D"
-    assert got["class_labels"] == {"2": "road", "3": "class_3"}
+    ref = last(run, "scene")["boxes"]["predictions"]
+    # As wandb: a boxes2D value naming a JSON file (issue 14); the labels are in both.
+    assert ref["_type"] == "boxes2D"
+    assert ref["path"].endswith(".boxes2d.json")
+    got = json.loads(file_of(run, ref).read_text())
+    assert got["class_labels"] == ref["class_labels"] == {"2": "road", "3": "class_3"}
     assert got["box_data"][0] == {
         "position": {"minX": 0.1, "maxX": 0.2, "minY": 0.3, "maxY": 0.4},
         "class_id": 2,
@@ -289,9 +293,9 @@ def test_torch_tensor_chw_is_normalized():
         (np.zeros((2, 2)), {"file_type": "tiff"}, MediaError, "file_type='tiff'"),
         (
             np.zeros((2, 2)),
-            {"masks": {"m": {"mask_data": np.zeros((3, 3))}}},
+            {"masks": {"m": {"mask_data": np.zeros((3, 3, 3))}}},
             MediaError,
-            "shape (3, 3)",
+            "shape (3, 3, 3)",
         ),
         (
             np.zeros((2, 2)),
