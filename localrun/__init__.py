@@ -53,6 +53,13 @@ summary: Any = _preinit_summary
 # Public name -> module that holds it, imported on first access (PEP 562).
 _LAZY = {
     "Audio": "localrun.media.audio",
+    "Bokeh": "localrun.media.bokeh",
+    "Classes": "localrun.media.classes",
+    "Edge": "localrun.media.graph",
+    "Graph": "localrun.media.graph",
+    "Node": "localrun.media.graph",
+    "Plotly": "localrun.media.plotly",
+    "box3d": "localrun.media.object3d",
     "Histogram": "localrun.media.histogram",
     "Html": "localrun.media.html",
     "Image": "localrun.media.image",
@@ -68,24 +75,33 @@ _LAZY = {
 }
 # Public name -> module that IS the value (``localrun.plot.line(...)``).
 _LAZY_MODULES = {
+    "data_types": "localrun.data_types",
     "plot": "localrun.media.plot",
 }
 
 __all__ = [
     "Audio",
+    "Bokeh",
+    "Classes",
     "Config",
+    "Edge",
     "Error",
+    "Graph",
     "Histogram",
     "Html",
     "Image",
     "Molecule",
+    "Node",
     "Object3D",
+    "Plotly",
     "Run",
     "Settings",
     "Summary",
     "Table",
     "Video",
+    "box3d",
     "config",
+    "data_types",
     "define_metric",
     "finish",
     "init",

@@ -53,8 +53,12 @@ def test_text_mode_open_files_as_in_the_seeds(run):
                 ]
             }
         )
-    values = last(run, "generated_samples")
-    assert [v["path"].rsplit(".", 1)[1] for v in values] == ["obj", "gltf", "glb"]
+    # A list of Object3D is one object3D value, as wandb logs it (issue 14).
+    value = last(run, "generated_samples")
+    assert value["_type"] == "object3D" and value["count"] == 3
+    assert [p.rsplit(".", 1)[1] for p in value["filenames"]] == ["obj", "gltf", "glb"]
+    values = value["objects"]
+    assert [v["path"] for v in values] == value["filenames"]
     assert file_of(run, values[2]).read_bytes() == (FIXTURES / "sample.glb").read_bytes()
 
 
