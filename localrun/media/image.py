@@ -116,12 +116,15 @@ class Image(Media):
 
     def to_data_array(self) -> list:
         """The pixels as rows: ``[[pixel, ...], ...]``, each pixel an int (one band) or a tuple."""
+        import numpy as np
+
         im = self.image
         if im is None:
             return []
-        pixels = list(im.getdata())
-        w = im.width
-        return [pixels[i * w : (i + 1) * w] for i in range(im.height)]
+        rows = np.asarray(im).tolist()
+        if rows and rows[0] and isinstance(rows[0][0], list):
+            rows = [[tuple(p) for p in row] for row in rows]
+        return rows
 
     def __eq__(self, other: object) -> bool:
         """Two images are equal when their pixels, size, caption, grouping and classes are."""
@@ -137,8 +140,10 @@ class Image(Media):
             return False
         if self._file is not None and other._file is not None and self._file[0] == other._file[0]:
             return True
+        import numpy as np
+
         a, b = self.image, other.image
-        return a.mode == b.mode and list(a.getdata()) == list(b.getdata())
+        return a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b))
 
     def __ne__(self, other: object) -> bool:
         return not self.__eq__(other)

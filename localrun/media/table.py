@@ -11,8 +11,8 @@ refused with ``MediaTypeError``. Dates and times in cells (``datetime``, ``date`
 the epoch, UTC when no time zone is given.
 
 ``log_mode``: ``"IMMUTABLE"`` (the default) and ``"MUTABLE"`` store a table changed after it
-was logged again when it is logged again (IMMUTABLE warns, once: wandb would keep logging the
-old table); ``"INCREMENTAL"`` stores, at each log, only the rows added since the last one, as
+was logged again when it is logged again (IMMUTABLE warns, once per table: wandb would keep
+logging the old table); ``"INCREMENTAL"`` stores, at each log, only the rows added since the last one, as
 an ``incremental-table-file`` value (wandb's).
 """
 
@@ -35,13 +35,6 @@ WANDB_MAX_ROWS = 10_000
 LOG_MODES = ("IMMUTABLE", "MUTABLE", "INCREMENTAL")
 MAX_INCREMENTS_SHOWN = 100
 _warned_rows = False
-_warned: set[str] = set()
-
-
-def _warn_once(message: str) -> None:
-    if message not in _warned:
-        _warned.add(message)
-        terminal.warn(message)
 
 
 class TableKey(str):
@@ -115,6 +108,7 @@ class Table(Media):
         self._previous_increments: list[str] = []
         self._pk_col: str | None = None
         self._fk_cols: set[str] = set()
+        self._warned: set[str] = set()  # the warnings this table gave (each is given once)
         if allow_mixed_types:
             dtype = coltypes.AnyT
         if dataframe is None and _is_dataframe(data):
@@ -173,6 +167,11 @@ class Table(Media):
 
     # --- changing the table -------------------------------------------------------------------
 
+    def _warn_once(self, message: str) -> None:
+        if message not in self._warned:
+            self._warned.add(message)
+            terminal.warn(message)
+
     def _mutating(self, op: str) -> None:
         """What a change does to a logged table, by ``log_mode`` (wandb's rules)."""
         if self.log_mode == "INCREMENTAL":
@@ -185,7 +184,7 @@ class Table(Media):
         if "_lr_json" not in self.__dict__:
             return
         if self.log_mode == "IMMUTABLE":
-            _warn_once(
+            self._warn_once(
                 "You are mutating a Table with log_mode='IMMUTABLE' that has been logged already. "
                 "wandb would ignore later log() calls of it; localrun stores it again, as it is then, "
                 "each time it is logged. Set log_mode='MUTABLE' to say that is meant"
@@ -242,7 +241,7 @@ class Table(Media):
         self._previous_increments.append(value["path"])
         self._increment_num = (self._increment_num or 0) + 1
         if self._increment_num >= MAX_INCREMENTS_SHOWN:
-            _warn_once(
+            self._warn_once(
                 f"You have exceeded {MAX_INCREMENTS_SHOWN} increments for this table. Only the latest "
                 f"{MAX_INCREMENTS_SHOWN} increments will be visualized in the run workspace."
             )
