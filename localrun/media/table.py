@@ -162,8 +162,25 @@ class Table(Media):
         for name, dt, opt in zip(self.columns, dtypes, optionals, strict=True):
             self._set_type(name, _column_type(dt, opt))
         if data is not None:
-            for row in data:
-                self.add_data(*_row(row))
+            self._extend(data)
+
+    def _extend(self, rows: Any) -> None:
+        """``add_data`` for each of ``rows`` (the constructor's), with the usual row's checks
+        inlined: each cell's class is one its column takes as it is."""
+        n = len(self.columns)
+        fits = list(self._fits.values())
+        append = self.data.append
+        for row in rows:
+            row = _row(row)
+            if len(row) == n:
+                for v, f in zip(row, fits):  # noqa: B905 (lengths checked above)
+                    if v.__class__ not in f:
+                        break
+                else:
+                    append(row)
+                    continue
+            self.add_data(*row)  # checks, types, keys; or the error
+            fits = list(self._fits.values())
 
     # --- changing the table -------------------------------------------------------------------
 
