@@ -527,8 +527,6 @@ def type_of(value: Any) -> ColType:
         return ForeignIndexT(value.table) if value.table is not None else _NUMBER
     if isinstance(value, Media):
         return MediaT(media_type_name(cls))
-    if cls.__name__ == "Classes" and hasattr(value, "_class_set"):
-        return ObjectT("Classes")
     return ObjectT(cls.__name__)
 
 
