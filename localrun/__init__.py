@@ -56,6 +56,13 @@ _LAZY = {
     # imported only when a script asks for ``localrun.Api``. The recorder never imports it.
     "Api": "localrun.sync.api",
     "Audio": "localrun.media.audio",
+    "Bokeh": "localrun.media.bokeh",
+    "Classes": "localrun.media.classes",
+    "Edge": "localrun.media.graph",
+    "Graph": "localrun.media.graph",
+    "Node": "localrun.media.graph",
+    "Plotly": "localrun.media.plotly",
+    "box3d": "localrun.media.object3d",
     "Histogram": "localrun.media.histogram",
     "Html": "localrun.media.html",
     "Image": "localrun.media.image",
@@ -71,25 +78,34 @@ _LAZY = {
 }
 # Public name -> module that IS the value (``localrun.plot.line(...)``).
 _LAZY_MODULES = {
+    "data_types": "localrun.data_types",
     "plot": "localrun.media.plot",
 }
 
 __all__ = [
     "Api",
     "Audio",
+    "Bokeh",
+    "Classes",
     "Config",
+    "Edge",
     "Error",
+    "Graph",
     "Histogram",
     "Html",
     "Image",
     "Molecule",
+    "Node",
     "Object3D",
+    "Plotly",
     "Run",
     "Settings",
     "Summary",
     "Table",
     "Video",
+    "box3d",
     "config",
+    "data_types",
     "define_metric",
     "finish",
     "init",

@@ -21,7 +21,10 @@
     ├─ DiskFullError (OSError)          the disk (or quota, or file size limit) is full
     ├─ CorruptRecordError               a damaged record: names the segment, byte offset and reason
     ├─ MediaError (ValueError)          bad input to Image, Video, Audio, Table...
-    │  └─ MediaTypeError (TypeError)    ...when the type itself is wrong
+    │  └─ MediaTypeError (TypeError)    ...when the type itself is wrong (or a Table cell does not
+    │     │                             fit its column's type, where wandb raises TypeError)
+    │     └─ MediaUsageError (AssertionError)   a media object used against its rules where
+    │                                   wandb asserts: Table(rows) where columns go, a second primary key
     └─ SyncError                        a sync (or a read of a remote run) that did not complete
        ├─ TransportError                retryable: no connection, a timeout, a 5xx; wraps the httpx error
        └─ RemoteRejectedError           not retryable: the remote answered 4xx; carries url, status, body
@@ -108,6 +111,13 @@ class MediaError(Error, ValueError):
 
 class MediaTypeError(MediaError, TypeError):
     """A media type was given an argument of the wrong type."""
+
+
+class MediaUsageError(MediaTypeError, AssertionError):
+    """A media object used against its rules, where wandb fails an assertion: a list of rows
+    passed as a Table's columns, a column added with the wrong number of values, a second
+    primary key, an unknown ``log_mode``. Also an ``AssertionError``, so code that catches
+    wandb's keeps working."""
 
 
 class SyncError(Error):

@@ -51,8 +51,9 @@ class Audio(Media):
                 raise MediaError(
                     "Audio(): sample_rate is required when data_or_path is an array (e.g. sample_rate=16000)"
                 )
-            self._bytes = _wav_bytes(data_or_path, self._sample_rate)
+            self._bytes, frames = _wav_bytes(data_or_path, self._sample_rate)
             self._ext = "wav"
+            self._duration = frames / self._sample_rate
 
     def _read_wav_header(self, data: bytes, name: str | None) -> None:
         try:
@@ -69,6 +70,27 @@ class Audio(Media):
     @property
     def sample_rate(self) -> int | None:
         return self._sample_rate
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds of sound (None for a compressed file: only a WAV header says it)."""
+        return self._duration
+
+    @classmethod
+    def durations(cls, audio_list: list[Audio]) -> list[float | None]:
+        """The duration of each clip, as wandb's ``Audio.durations``."""
+        return [a._duration for a in audio_list]
+
+    @classmethod
+    def sample_rates(cls, audio_list: list[Audio]) -> list[int | None]:
+        """The sample rate of each clip, as wandb's ``Audio.sample_rates``."""
+        return [a._sample_rate for a in audio_list]
+
+    @classmethod
+    def captions(cls, audio_list: list[Audio]) -> list[str] | bool:
+        """The captions ("" where none), or False when no clip has one (wandb's rule)."""
+        captions = [a._caption for a in audio_list]
+        return [c or "" for c in captions] if any(c is not None for c in captions) else False
 
     def _encode(self, store: BlobStore) -> dict[str, Any]:
         value = {"_type": "audio-file", **store.put(self._bytes, self._ext), "format": self._ext}
@@ -87,11 +109,12 @@ class Audio(Media):
             "_type": "audio",
             "count": len(values),
             "audio": values,
-            "sampleRates": [a._sample_rate for a in items],
-            "durations": [a._duration for a in items],
+            "sampleRates": cls.sample_rates(items),
+            "durations": cls.durations(items),
         }
-        if any(a._caption is not None for a in items):
-            out["captions"] = [a._caption or "" for a in items]
+        captions = cls.captions(items)
+        if captions:
+            out["captions"] = captions
         return out
 
 
@@ -108,7 +131,8 @@ def _check_rate(rate: Any) -> int:
     return int(rate)
 
 
-def _wav_bytes(data: Any, rate: int) -> bytes:
+def _wav_bytes(data: Any, rate: int) -> tuple[bytes, int]:
+    """The WAV file of an array of samples, and its number of frames."""
     import numpy as np
 
     if type(data).__module__.startswith("torch"):
@@ -150,7 +174,7 @@ def _wav_bytes(data: Any, rate: int) -> bytes:
         w.setsampwidth(width)
         w.setframerate(rate)
         w.writeframes(np.ascontiguousarray(pcm).tobytes())
-    return buf.getvalue()
+    return buf.getvalue(), arr.shape[0]
 
 
 def _sniff(data: bytes) -> str | None:

@@ -73,6 +73,15 @@ class Html(Media):
     def _encode(self, store: BlobStore) -> dict[str, Any]:
         return {"_type": "html-file", **store.put(self.html.encode("utf-8"), "html")}
 
+    def __eq__(self, other: object) -> bool:
+        """Equal when the pages are (as stored, style included), as wandb's Html."""
+        return isinstance(other, Html) and self.html == other.html
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]
+
 
 def inject_style(html: str) -> str:
     """``html`` with the default stylesheet at the start of its head (a head is added if none)."""

@@ -15,6 +15,7 @@ stored as they are; boxes are checked and stored inline in the value.
 from __future__ import annotations
 
 import io
+import json
 import numbers
 import types
 from typing import TYPE_CHECKING, Any
@@ -86,6 +87,8 @@ class Image(Media):
             if mode is not None and self._pil.mode != mode:
                 self._pil = _convert_mode(self._pil, mode)
             if FILE_TYPES[self._format] == "JPEG" and self._pil.mode not in ("L", "RGB", "CMYK"):
+                if "A" in self._pil.getbands():
+                    _warn_once("JPEG format does not support transparency. Ignoring alpha channel.")
                 self._pil = self._pil.convert("RGB")  # JPEG has no alpha channel
             if self._format == "png" and self._pil.mode not in _PNG_MODES:
                 raise MediaError(
@@ -110,6 +113,42 @@ class Image(Media):
     @property
     def format(self) -> str:
         return self._format
+
+    def to_data_array(self) -> list:
+        """The pixels as rows: ``[[pixel, ...], ...]``, each pixel an int (one band) or a tuple."""
+        import numpy as np
+
+        im = self.image
+        if im is None:
+            return []
+        rows = np.asarray(im).tolist()
+        if rows and rows[0] and isinstance(rows[0][0], list):
+            rows = [[tuple(p) for p in row] for row in rows]
+        return rows
+
+    def __eq__(self, other: object) -> bool:
+        """Two images are equal when their pixels, size, caption, grouping and classes are."""
+        if not isinstance(other, Image):
+            return False
+        if (self._caption, self._grouping, self._width, self._height, self._classes) != (
+            other._caption,
+            other._grouping,
+            other._width,
+            other._height,
+            other._classes,
+        ):
+            return False
+        if self._file is not None and other._file is not None and self._file[0] == other._file[0]:
+            return True
+        import numpy as np
+
+        a, b = self.image, other.image
+        return a.mode == b.mode and np.array_equal(np.asarray(a), np.asarray(b))
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = None  # type: ignore[assignment]  # equal by content, as wandb's
 
     @classmethod
     def to_uint8(cls, data: Any):
@@ -154,7 +193,7 @@ class Image(Media):
         if self._masks:
             value["masks"] = {name: _encode_mask(m, store) for name, m in self._masks.items()}
         if self._boxes:
-            value["boxes"] = self._boxes
+            value["boxes"] = {name: _encode_boxes(b, store) for name, b in self._boxes.items()}
         if self._classes is not None:
             value["classes"] = self._classes
         return value
@@ -191,6 +230,15 @@ class Image(Media):
 
     def __repr__(self) -> str:
         return f"<localrun.Image {self._width}x{self._height} {self._format}>"
+
+
+_warned: set[str] = set()
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        terminal.warn(message)
 
 
 # --- input to PIL -----------------------------------------------------------------------------
@@ -419,10 +467,6 @@ def _check_masks(masks: Any, width: int, height: int) -> dict[str, dict] | None:
             out[str(name)] = {"png": png, "class_labels": labels}
         elif "path" in spec:
             data, ext, size = _read_image_file(spec["path"])
-            if size != (width, height):
-                raise MediaError(
-                    f"Image(): {who} path is {size[0]}x{size[1]} but the image is {width}x{height}"
-                )
             out[str(name)] = {"file": (data, ext), "class_labels": labels}
         else:
             raise MediaError(
@@ -445,10 +489,6 @@ def _mask_png(data: Any, who: str, width: int, height: int) -> bytes:
     if arr.ndim != 2:
         raise MediaError(
             f"Image(): {who} mask_data has shape {arr.shape}; pass a 2-D array (HxW) of class ids"
-        )
-    if arr.shape != (height, width):
-        raise MediaError(
-            f"Image(): {who} mask_data has shape {arr.shape} but the image is {height}x{width} (HxW)"
         )
     if arr.dtype.kind == "f":
         if not (np.isfinite(arr).all() and (arr == np.round(arr)).all()):
@@ -480,6 +520,18 @@ def _encode_mask(mask: dict, store: BlobStore) -> dict[str, Any]:
     if mask["class_labels"]:
         value["class_labels"] = mask["class_labels"]
     return value
+
+
+def _encode_boxes(boxes: dict, store: BlobStore) -> dict[str, Any]:
+    """A box set as wandb logs it: a ``boxes2D`` value naming a JSON file that holds
+    ``{"box_data": [...], "class_labels": {...}}``; the labels are in the value too."""
+    body = json.dumps(
+        {"box_data": boxes["box_data"], "class_labels": boxes["class_labels"]},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+    ref = store.put(body.encode("utf-8"), "boxes2D.json")
+    return {"_type": "boxes2D", **ref, "class_labels": boxes["class_labels"]}
 
 
 # --- boxes ------------------------------------------------------------------------------------

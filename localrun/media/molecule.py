@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING, Any
 
 from ..errors import MediaError, MediaTypeError
@@ -56,11 +57,22 @@ class Molecule(Media):
         Chem, AllChem = _rdkit()
         mol = data_or_path
         if is_path(mol):
-            mol = (
-                Chem.MolFromMolFile(str(mol))
-                if str(mol).endswith(".mol")
-                else next(iter(Chem.SDMolSupplier(str(mol))), None)
-            )
+            path = os.fspath(mol)
+            if not os.path.isfile(path):
+                raise MediaError(
+                    f"Molecule.from_rdkit(): {data_or_path!r} is neither an rdkit.Chem.Mol nor the path of "
+                    "an existing .mol or .sdf file; pass one of those"
+                )
+            try:
+                mol = (
+                    Chem.MolFromMolFile(path)
+                    if path.endswith(".mol")
+                    else next(iter(Chem.SDMolSupplier(path)), None)
+                )
+            except OSError as exc:
+                raise MediaError(
+                    f"Molecule.from_rdkit(): RDKit could not read {data_or_path!r}: {exc}"
+                ) from None
             if mol is None:
                 raise MediaError(f"Molecule.from_rdkit(): RDKit could not read {data_or_path!r}")
         if not isinstance(mol, Chem.Mol):

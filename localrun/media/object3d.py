@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from ..blobs import BlobStore
 
 FORMATS = ("obj", "gltf", "glb", "babylon", "stl", "pts.json")
+POINT_CLOUD_TYPES = ("lidar/beta",)
 MAX_CATEGORY = 14
 
 
@@ -59,18 +60,121 @@ class Object3D(Media):
         return value
 
     @classmethod
+    def from_file(cls, data_or_path: Any, file_type: str | None = None) -> Object3D:
+        """A 3-D file (path or open file; ``file_type=`` for one with no name), as wandb's."""
+        if not (is_path(data_or_path) or is_file(data_or_path)):
+            raise MediaTypeError(
+                f"Object3D.from_file() takes a path or an open file, not {type(data_or_path).__name__}"
+            )
+        return cls(data_or_path, file_type=file_type)
+
+    @classmethod
+    def from_numpy(cls, data: Any) -> Object3D:
+        """A point cloud from a numpy array: N x 3, N x 4 (with a category) or N x 6 (with r, g, b)."""
+        if not type(data).__module__.startswith("numpy") or not hasattr(data, "shape"):
+            raise MediaTypeError(
+                f"Object3D.from_numpy() takes a numpy array, not {type(data).__name__}"
+            )
+        return cls(data)
+
+    @classmethod
     def from_point_cloud(
-        cls, points: Any, boxes: Any = (), vectors: Any = (), point_cloud_type: str = "lidar/beta"
+        cls,
+        points: Any,
+        boxes: Any = (),
+        vectors: Any = None,
+        point_cloud_type: str = "lidar/beta",
     ) -> Object3D:
-        """wandb's helper: a lidar scene from points, boxes and vectors."""
+        """wandb's helper: a lidar scene from points, boxes (see ``box3d``) and vectors."""
+        if point_cloud_type not in POINT_CLOUD_TYPES:
+            raise MediaError(
+                f"Object3D.from_point_cloud(): point_cloud_type={point_cloud_type!r} is not supported; "
+                f"use one of {', '.join(POINT_CLOUD_TYPES)}"
+            )
         return cls(
             {
                 "type": point_cloud_type,
                 "points": points,
-                "boxes": list(boxes),
-                "vectors": list(vectors),
+                "boxes": boxes if boxes is not None else [],
+                "vectors": vectors if vectors is not None else [],
             }
         )
+
+    @classmethod
+    def combine(cls, items: list[Media], store: BlobStore) -> dict[str, Any] | None:
+        """A list of objects is one ``object3D`` value, as wandb logs it."""
+        values = [o.to_json(store) for o in items]
+        return {
+            "_type": "object3D",
+            "count": len(values),
+            "filenames": [v["path"] for v in values],
+            "sha256s": [v["sha256"] for v in values],
+            "sizes": [v["size"] for v in values],
+            "objects": values,
+        }
+
+
+def box3d(
+    *,
+    center: Any,
+    size: Any,
+    orientation: Any,
+    color: Any,
+    label: str | None = None,
+    score: float | None = None,
+) -> dict[str, Any]:
+    """A 3-D box for a lidar scene (``Object3D.from_point_cloud(boxes=[...])``), as wandb's
+    ``box3d``: its 8 ``corners`` from a ``center`` (x, y, z), a ``size`` (the box's extent
+    along its own x, y, z axes) and an ``orientation``, a quaternion (r, i, j, k) that turns
+    the box about its center (it need not be of unit length; ``(1, 0, 0, 0)`` turns nothing).
+    """
+    import numpy as np
+
+    c = _vec(center, 3, "center")
+    s = _vec(size, 3, "size")
+    q = _vec(orientation, 4, "orientation")
+    rot = _rotation(q)
+    signs = np.array(
+        [(x, y, z) for x in (-1.0, 1.0) for y in (-1.0, 1.0) for z in (-1.0, 1.0)], dtype=np.float64
+    )
+    corners = c + (0.5 * s * signs) @ rot
+    return {
+        "corners": tuple(tuple(float(v) for v in pt) for pt in corners),
+        "color": color,
+        "label": label,
+        "score": score,
+    }
+
+
+def _vec(value: Any, n: int, what: str):
+    import numpy as np
+
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.shape != (n,):
+        raise MediaError(f"box3d(): {what} must be {n} numbers, not {value!r:.60}")
+    return arr
+
+
+def _rotation(q: Any):
+    """The rotation matrix (acting on row vectors) of a quaternion (r, i, j, k), any length."""
+    import numpy as np
+
+    norm = float(np.linalg.norm(q))
+    if norm == 0 or not np.isfinite(norm):
+        raise MediaError(
+            f"box3d(): orientation {q.tolist()!r} is not a rotation; pass a non-zero quaternion"
+        )
+    r, i, j, k = q / norm
+    return np.array(
+        [
+            [1 - 2 * (j * j + k * k), 2 * (i * j + k * r), 2 * (i * k - j * r)],
+            [2 * (i * j - k * r), 1 - 2 * (i * i + k * k), 2 * (j * k + i * r)],
+            [2 * (i * k + j * r), 2 * (j * k - i * r), 1 - 2 * (i * i + j * j)],
+        ]
+    )
 
 
 def _dump(obj: Any) -> bytes:
@@ -162,9 +266,16 @@ def _scene(scene: dict) -> dict:
         raise MediaError(
             f"Object3D(): unknown scene keys {sorted(unknown)!r}; use points, boxes, vectors"
         )
-    if "points" not in scene:
-        raise MediaError("Object3D(): a lidar/beta scene needs 'points' (N x 3, N x 4 or N x 6)")
-    out: dict[str, Any] = {"type": kind, "points": _points(scene["points"], "scene['points']")}
+    points = scene.get("points")
+    if (
+        points is None
+        or getattr(points, "size", None) == 0
+        or (isinstance(points, (list, tuple)) and not points)
+    ):
+        points = []  # a scene with no points (only boxes or vectors), as wandb allows
+    else:
+        points = _points(points, "scene['points']")
+    out: dict[str, Any] = {"type": kind, "points": points}
     boxes = scene.get("boxes", [])
     if type(boxes).__module__.startswith("numpy"):
         boxes = list(boxes.ravel())  # the seeds pass np.array([{...}, {...}])
@@ -184,7 +295,7 @@ def _box(box: Any, where: str) -> dict:
     corners = box["corners"]
     if type(corners).__module__.startswith("numpy"):
         corners = corners.tolist()
-    if not isinstance(corners, (list, tuple)) or len(corners) != 8:
+    if not isinstance(corners, (list, tuple)) or len(corners) not in (0, 8):
         raise MediaError(
             f"Object3D(): {where}['corners'] must be 8 points (x, y, z), got {corners!r:.80}"
         )

@@ -134,8 +134,8 @@ def line_series(
     or one per line."""
     ys = [_list(y, "line_series(): each of ys") for y in _list(ys, "line_series(): ys")]
     xs = _list(xs, "line_series(): xs")
-    if xs and not isinstance(xs[0], (list, tuple)) and not hasattr(xs[0], "__len__"):
-        xs = [xs] * len(ys)
+    if xs and (isinstance(xs[0], (str, bytes)) or not hasattr(xs[0], "__iter__")):
+        xs = [xs] * len(ys)  # one x list shared by every line (its values may be strings)
     else:
         xs = [_list(x, "line_series(): each of xs") for x in xs]
     if len(xs) != len(ys):
@@ -143,7 +143,7 @@ def line_series(
             f"line_series(): got {len(xs)} x lists for {len(ys)} lines; pass one shared x list or one per line"
         )
     if keys is None:
-        keys = [f"key_{i}" for i in range(len(ys))]
+        keys = [f"line_{i}" for i in range(len(ys))]
     if len(keys) != len(ys):
         raise MediaError(f"line_series(): got {len(keys)} keys for {len(ys)} lines")
     table = Table(columns=["step", "lineKey", "lineVal"])
@@ -171,17 +171,24 @@ def pr_curve(
     title: str = "Precision-Recall Curve",
     split_table: bool = False,
 ) -> Chart:
-    """Precision against recall, one line per class (one-vs-rest), at most ``interp_size`` points each."""
-    y, probas, names, classes = _scores(y_true, y_probas, labels, classes_to_plot, "pr_curve()")
-    table = Table(columns=["class", "recall", "precision"])
-    for c in classes:
-        tp, fp, positives = _counts(y == c, probas[:, c])
+    """Precision against recall, one line per class (one-vs-rest), computed as wandb does:
+    the precision at ``interp_size`` evenly spaced recalls from 1 to 0, each the best
+    precision reached at that recall or above; rounded to 3 decimals."""
+    import numpy as np
+
+    table = Table(columns=["class", "precision", "recall"])
+    recalls = np.linspace(0, 1, int(interp_size))[::-1]
+    for label, is_pos, scores in _scores(y_true, y_probas, labels, classes_to_plot, "pr_curve()"):
+        tp, fp, positives = _counts(is_pos, scores)
         precision = tp / (tp + fp)
-        recall = tp / positives if positives else tp * 0.0
-        # Start at recall 0, precision 1, as scikit-learn's precision_recall_curve ends.
-        recall, precision = _thin([0.0, *recall.tolist()], [1.0, *precision.tolist()], interp_size)
-        for r, p in zip(recall, precision, strict=True):
-            table.add_data(names[c], round(r, 6), round(p, 6))
+        recall = tp / positives
+        # From the lowest threshold up, ending at recall 0, precision 1 (scikit-learn's
+        # precision_recall_curve); each precision the best at its recall or above.
+        precision = np.maximum.accumulate(np.r_[precision[::-1], 1.0])[::-1]
+        recall = np.r_[recall[::-1], 0.0][::-1]
+        at = precision[np.searchsorted(recall, recalls, side="left")]
+        for p, r in zip(np.round(at, 3).tolist(), np.round(recalls, 3).tolist(), strict=True):
+            table.add_data(label, p, r)
     return Chart(
         "wandb/area-under-curve/v0",
         table,
@@ -198,17 +205,22 @@ def roc_curve(
     title: str = "ROC Curve",
     split_table: bool = False,
 ) -> Chart:
-    """True positive rate against false positive rate, one line per class (one-vs-rest)."""
-    y, probas, names, classes = _scores(y_true, y_probas, labels, classes_to_plot, "roc_curve()")
+    """True positive rate against false positive rate, one line per class (one-vs-rest),
+    computed as wandb does (scikit-learn's ``roc_curve``: from (0, 0), the points where the
+    curve turns); rounded to 3 decimals."""
+    import numpy as np
+
     table = Table(columns=["class", "fpr", "tpr"])
-    for c in classes:
-        tp, fp, positives = _counts(y == c, probas[:, c])
-        negatives = len(y) - positives
-        tpr = tp / positives if positives else tp * 0.0
-        fpr = fp / negatives if negatives else fp * 0.0
-        fpr, tpr = _thin([0.0, *fpr.tolist()], [0.0, *tpr.tolist()], 1000)
-        for f, t in zip(fpr, tpr, strict=True):
-            table.add_data(names[c], round(f, 6), round(t, 6))
+    for label, is_pos, scores in _scores(y_true, y_probas, labels, classes_to_plot, "roc_curve()"):
+        tp, fp, _ = _counts(is_pos, scores)
+        if len(fp) > 2:  # keep only the corners of the curve
+            turns = np.r_[True, np.logical_or(np.diff(fp, 2), np.diff(tp, 2)), True]
+            tp, fp = tp[turns], fp[turns]
+        tp, fp = np.r_[0.0, tp], np.r_[0.0, fp]
+        fpr = fp / fp[-1] if fp[-1] > 0 else np.full(len(fp), np.nan)
+        tpr = tp / tp[-1] if tp[-1] > 0 else np.full(len(tp), np.nan)
+        for f, t in zip(np.round(fpr, 3).tolist(), np.round(tpr, 3).tolist(), strict=True):
+            table.add_data(label, f, t)
     return Chart(
         "wandb/area-under-curve/v0",
         table,
@@ -252,30 +264,31 @@ def confusion_matrix(
         raise MediaError(
             f"confusion_matrix(): y_true has {len(y)} values but the predictions {len(predicted)}"
         )
-    n = (
-        len(class_names)
-        if class_names is not None
-        else int(max(y.max(initial=0), predicted.max(initial=0))) + 1
-    )
-    if probs is not None and p.shape[1] != n:
-        raise MediaError(
-            f"confusion_matrix(): probs has {p.shape[1]} columns but there are {n} class names"
-        )
-    if len(y) and (y.max() >= n or predicted.max() >= n):
-        raise MediaError(
-            f"confusion_matrix(): class ids must be below {n} (the number of class names)"
-        )
-    names = (
-        [str(c) for c in class_names]
-        if class_names is not None
-        else [f"Class {i + 1}" for i in range(n)]
-    )
-    counts = np.zeros((n, n), dtype=np.int64)
-    np.add.at(counts, (y, predicted), 1)
+    if class_names is not None:
+        n = len(class_names)
+        if probs is not None and p.shape[1] != n:
+            raise MediaError(
+                f"confusion_matrix(): probs has {p.shape[1]} columns but there are {n} class names"
+            )
+        if len(y) and (y.max() >= n or predicted.max() >= n):
+            raise MediaError(
+                f"confusion_matrix(): class ids must be below {n} (the number of class names)"
+            )
+        ids = list(range(n))
+        names = [str(c) for c in class_names]
+    else:
+        # As wandb: the classes are the ids that occur, in order, named Class_1, Class_2...
+        ids = sorted({int(v) for v in y.tolist()} | {int(v) for v in predicted.tolist()})
+        n = len(ids)
+        names = [f"Class_{i + 1}" for i in range(n)]
+    rank = np.full(max(ids, default=-1) + 1, -1, dtype=np.int64)
+    rank[ids] = np.arange(n)
+    counts = np.zeros((n, n), dtype=np.float64)  # floats, as wandb's counts
+    np.add.at(counts, (rank[y], rank[predicted]), 1)
     table = Table(columns=["Actual", "Predicted", "nPredictions"])
     for i in range(n):
         for j in range(n):
-            table.add_data(names[i], names[j], int(counts[i, j]))
+            table.add_data(names[i], names[j], float(counts[i, j]))
     return Chart(
         "wandb/confusion_matrix/v1",
         table,
@@ -345,36 +358,55 @@ def _by_name(values: Any, names: Any, where: str) -> Any:
     return [index[v] for v in seq]
 
 
-def _scores(y_true: Any, y_probas: Any, labels: Any, classes_to_plot: Any, who: str):
+def _scores(y_true: Any, y_probas: Any, labels: Any, classes_to_plot: Any, who: str) -> list:
+    """``(label, is_positive, scores)`` per class to plot, as wandb picks them: the classes are
+    the distinct values of ``y_true``, sorted; the i-th of them is scored by column i of
+    ``y_probas``; its label is ``labels[class]`` when the classes are integers and ``labels``
+    is given, else the class itself. ``classes_to_plot`` holds classes (values of ``y_true``)."""
     import numpy as np
 
     if y_true is None or y_probas is None:
         raise MediaError(
             f"{who}: y_true (N class ids) and y_probas (N x classes scores) are required"
         )
-    y = _ids(_by_name(y_true, labels, f"{who}: y_true"), f"{who}: y_true")
-    if not len(y):
-        raise MediaError(f"{who}: y_true is empty; there is no curve without examples")
+    if type(y_true).__module__.startswith("torch"):
+        y_true = y_true.detach().cpu().numpy()
+    y = np.asarray(y_true)
+    if y.ndim != 1 or not len(y):
+        raise MediaError(
+            f"{who}: y_true must be a non-empty 1-D list of classes, got shape {y.shape}"
+        )
     if type(y_probas).__module__.startswith("torch"):
         y_probas = y_probas.detach().cpu().numpy()
-    probas = np.asarray(y_probas, dtype=np.float64)
+    try:
+        probas = np.asarray(y_probas, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise MediaTypeError(f"{who}: y_probas must be numbers: {exc}") from None
     if probas.ndim == 1:  # binary: the score of class 1
         probas = np.stack([1 - probas, probas], axis=1)
     if probas.ndim != 2 or probas.shape[0] != len(y):
         raise MediaError(
             f"{who}: y_probas has shape {probas.shape}; pass N x classes scores for the {len(y)} values of y_true"
         )
-    n = probas.shape[1]
-    if len(y) and y.max() >= n:
-        raise MediaError(f"{who}: y_true holds class {y.max()} but y_probas has only {n} columns")
-    names = [str(x) for x in labels] if labels is not None else [str(i) for i in range(n)]
-    if len(names) != n:
-        raise MediaError(f"{who}: {len(names)} labels for {n} classes (columns of y_probas)")
-    classes = list(range(n)) if classes_to_plot is None else [int(c) for c in classes_to_plot]
-    bad = [c for c in classes if not 0 <= c < n]
-    if bad:
-        raise MediaError(f"{who}: classes_to_plot {bad!r} are not class ids 0..{n - 1}")
-    return y, probas, names, classes
+    classes = np.unique(y)
+    if len(classes) > probas.shape[1]:
+        raise MediaError(
+            f"{who}: y_true holds {len(classes)} classes but y_probas has only {probas.shape[1]} columns"
+        )
+    wanted = classes if classes_to_plot is None else np.asarray(classes_to_plot)
+    out = []
+    for i in np.flatnonzero(np.isin(classes, wanted)).tolist():
+        c = classes[i]
+        if labels is not None and isinstance(c, (int, np.integer)):
+            if not 0 <= int(c) < len(labels):
+                raise MediaError(
+                    f"{who}: class {int(c)} has no label among the {len(labels)} labels"
+                )
+            label = labels[int(c)]
+        else:
+            label = c.item() if hasattr(c, "item") else c
+        out.append((label, y == c, probas[:, i]))
+    return out
 
 
 def _counts(is_pos: Any, scores: Any):
@@ -387,12 +419,3 @@ def _counts(is_pos: Any, scores: Any):
     tp = np.cumsum(pos)[last].astype(np.float64)
     fp = (last + 1) - tp
     return tp, fp, int(is_pos.sum())
-
-
-def _thin(x: list, y: list, most: int) -> tuple[list, list]:
-    """At most ``most`` evenly spaced points of a curve, first and last kept."""
-    if len(x) <= most or most < 2:
-        return x, y
-    step = (len(x) - 1) / (most - 1)
-    idx = [round(i * step) for i in range(most)]
-    return [x[i] for i in idx], [y[i] for i in idx]

@@ -81,3 +81,20 @@ def test_bad_input(data, kwargs, error, words):
     with pytest.raises(error) as info:
         localrun.Audio(data, **kwargs)
     assert words in str(info.value)
+
+
+def test_wandbs_list_helpers_and_duration_from_an_array(run):
+    a = localrun.Audio(np.zeros(44100), sample_rate=44100, caption="dog")
+    b = localrun.Audio(np.zeros(88200), sample_rate=44100)
+    assert localrun.Audio.durations([a, b]) == [1.0, 2.0]
+    assert localrun.Audio.sample_rates([a, localrun.Audio(np.zeros(8), sample_rate=8)]) == [
+        44100,
+        8,
+    ]
+    assert localrun.Audio.captions([a, b]) == ["dog", ""]
+    assert localrun.Audio.captions([b, b]) is False
+    localrun.log({"one": a, "two": [a, b]})
+    assert last(run, "one")["duration"] == 1.0  # as wandb: an array's clip has its duration
+    both = last(run, "two")
+    assert (both["durations"], both["sampleRates"]) == ([1.0, 2.0], [44100, 44100])
+    assert both["audio"][0]["size"] == 88244  # 16-bit mono WAV: 44 bytes of header

@@ -74,3 +74,10 @@ def test_style_is_not_put_inside_a_header_element():
     page = localrun.Html("<body><header>top</header></body>").html
     assert page.startswith("<head><style>")
     assert "<header>top</header>" in page
+
+
+def test_pages_compare_equal_when_their_html_is():
+    page = "<html><body><h1>Hello</h1></body></html>"
+    assert localrun.Html(page) == localrun.Html(page)
+    assert localrun.Html(page) != localrun.Html(page, inject=False)
+    assert localrun.Html(page) != page

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import shutil
 
 import numpy as np
@@ -177,9 +178,12 @@ def test_boxes_in_both_position_forms(run):
         }
     }
     localrun.log({"scene": localrun.Image(np.zeros((200, 200, 3), np.uint8), boxes=boxes)})
-    got = last(run, "scene")["boxes"]["predictions"]
-    assert got["_type"] == "boxes2D"
-    assert got["class_labels"] == {"2": "road", "3": "class_3"}
+    ref = last(run, "scene")["boxes"]["predictions"]
+    # As wandb: a boxes2D value naming a JSON file (issue 14); the labels are in both.
+    assert ref["_type"] == "boxes2D"
+    assert ref["path"].endswith(".boxes2d.json")
+    got = json.loads(file_of(run, ref).read_text())
+    assert got["class_labels"] == ref["class_labels"] == {"2": "road", "3": "class_3"}
     assert got["box_data"][0] == {
         "position": {"minX": 0.1, "maxX": 0.2, "minY": 0.3, "maxY": 0.4},
         "class_id": 2,
@@ -289,9 +293,9 @@ def test_torch_tensor_chw_is_normalized():
         (np.zeros((2, 2)), {"file_type": "tiff"}, MediaError, "file_type='tiff'"),
         (
             np.zeros((2, 2)),
-            {"masks": {"m": {"mask_data": np.zeros((3, 3))}}},
+            {"masks": {"m": {"mask_data": np.zeros((3, 3, 3))}}},
             MediaError,
-            "shape (3, 3)",
+            "shape (3, 3, 3)",
         ),
         (
             np.zeros((2, 2)),
@@ -434,3 +438,76 @@ def test_wandb_helper_methods():
         [img, localrun.Image(np.zeros((2, 2), np.uint8), caption="c")]
     ) == ["", "c"]
     assert localrun.Image.all_captions([img]) is False
+
+
+# --- wandb's Image methods and values (issue 14) -------------------------------------------------
+
+
+def test_to_data_array_gives_the_normalized_pixels():
+    # wandb's own examples: [-1, 1] data, [0, 1] data, and data clipped to 0..255.
+    assert localrun.Image(np.array([[-0.2, 0.6]])).to_data_array() == [[102, 204]]
+    assert localrun.Image(np.array([[0.2, 0.3]])).to_data_array() == [[51, 76]]
+    assert localrun.Image(np.array([[-9, 0.1, 100, 254.5, 270]])).to_data_array() == [
+        [0, 0, 100, 254, 255]
+    ]
+    rgb = localrun.Image(np.zeros((2, 3, 3), np.uint8)).to_data_array()
+    assert len(rgb) == 2 and rgb[0] == [(0, 0, 0)] * 3
+
+
+def test_images_compare_by_their_pixels_and_captions():
+    arr = np.random.default_rng(0).random((30, 30, 3))
+    a = localrun.Image(arr)
+    assert a == localrun.Image(a)  # wandb: Image(image) equals the image it copies
+    assert a == localrun.Image(arr)
+    assert a != localrun.Image(arr, caption="other")
+    assert a != localrun.Image(1 - arr)
+    assert a != "an image"
+
+
+def test_a_mask_of_another_size_than_the_image_is_kept(run, tmp_path):
+    # wandb does not check the mask's size; the viewer stretches the mask over the image.
+    ids = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    PILImage.fromarray(ids).save(tmp_path / "m.png")
+    img = localrun.Image(
+        np.zeros((8, 8), np.uint8),
+        masks={
+            "a": {"mask_data": np.ones((4, 4), np.uint8)},
+            "b": {"path": str(tmp_path / "m.png")},
+        },
+    )
+    localrun.log({"seg": img})
+    masks = last(run, "seg")["masks"]
+    with PILImage.open(file_of(run, masks["a"])) as im:
+        assert im.size == (4, 4)
+    with PILImage.open(file_of(run, masks["b"])) as im:
+        assert np.asarray(im).tolist() == ids.tolist()
+
+
+@pytest.mark.parametrize("file_type", ["jpg", "jpeg"])
+def test_jpeg_drops_alpha_with_wandbs_warning(run, capsys, file_type):
+    from localrun.media import image
+
+    image._warned.clear()  # the warning is given once per process, as wandb's
+    img = localrun.Image(np.full((4, 4, 4), 200, np.uint8), file_type=file_type)
+    assert img.format == file_type
+    assert (
+        "JPEG format does not support transparency. Ignoring alpha channel."
+        in capsys.readouterr().err
+    )
+    localrun.log({"j": img})
+    with PILImage.open(file_of(run, last(run, "j"))) as im:
+        assert im.mode == "RGB"
+
+
+def test_a_list_of_images_with_boxes_names_each_boxes_file(run):
+    box = {"position": {"minX": 0, "maxX": 0.5, "minY": 0, "maxY": 0.5}, "class_id": 1}
+    imgs = [
+        localrun.Image(np.zeros((4, 4), np.uint8), boxes={"p": {"box_data": [box]}}),
+        localrun.Image(np.zeros((4, 4), np.uint8)),
+    ]
+    localrun.log({"imgs": imgs})
+    value = last(run, "imgs")
+    ref = value["all_boxes"][0]["p"]
+    assert value["all_boxes"][1] is None
+    assert ref["_type"] == "boxes2D"
+    assert json.loads(file_of(run, ref).read_text())["box_data"][0]["class_id"] == 1

@@ -102,3 +102,16 @@ def test_from_smiles_rejects_nonsense():
     RDLogger.DisableLog("rdApp.*")
     with pytest.raises(MediaError, match="SMILES"):
         localrun.Molecule.from_smiles("not a molecule((")
+
+
+def test_from_rdkit_of_a_name_that_is_no_file_is_a_value_error():
+    pytest.importorskip("rdkit")
+    with pytest.raises(ValueError, match="'bad'"):
+        localrun.Molecule.from_rdkit("bad")
+
+
+def test_from_rdkit_of_a_mol_file(run, tmp_path):
+    chem = pytest.importorskip("rdkit.Chem")
+    chem.MolToMolFile(chem.MolFromSmiles("CC(=O)Nc1ccc(O)cc1"), str(tmp_path / "t.mol"))
+    localrun.log({"m": localrun.Molecule.from_rdkit(str(tmp_path / "t.mol"))})
+    assert b"HETATM" in file_of(run, last(run, "m")).read_bytes()

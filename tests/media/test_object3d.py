@@ -53,8 +53,12 @@ def test_text_mode_open_files_as_in_the_seeds(run):
                 ]
             }
         )
-    values = last(run, "generated_samples")
-    assert [v["path"].rsplit(".", 1)[1] for v in values] == ["obj", "gltf", "glb"]
+    # A list of Object3D is one object3D value, as wandb logs it (issue 14).
+    value = last(run, "generated_samples")
+    assert value["_type"] == "object3D" and value["count"] == 3
+    assert [p.rsplit(".", 1)[1] for p in value["filenames"]] == ["obj", "gltf", "glb"]
+    values = value["objects"]
+    assert [v["path"] for v in values] == value["filenames"]
     assert file_of(run, values[2]).read_bytes() == (FIXTURES / "sample.glb").read_bytes()
 
 
@@ -134,3 +138,87 @@ def test_a_glb_that_is_not_binary_gltf(tmp_path):
     bad.write_bytes(b"hello")
     with pytest.raises(MediaError, match="glTF"):
         localrun.Object3D(str(bad))
+
+
+# --- wandb's Object3D helpers (issue 14) ---------------------------------------------------------
+
+
+def test_from_file_and_from_numpy(run):
+    pts = np.array([[0, 0, 0, 1], [0, 0, 1, 13], [0, 1, 0, 2]])
+    with open(FIXTURES / "sample.gltf") as f:
+        from_text_io = localrun.Object3D.from_file(io.StringIO(f.read()), file_type="gltf")
+    localrun.log(
+        {
+            "path": localrun.Object3D.from_file(str(FIXTURES / "sample.obj")),
+            "text": from_text_io,
+            "np": localrun.Object3D.from_numpy(pts),
+        }
+    )
+    assert last(run, "path")["path"].endswith(".obj")
+    assert last(run, "text")["path"].endswith(".gltf")
+    assert json.loads(file_of(run, last(run, "np")).read_text()) == pts.tolist()
+    with pytest.raises(ValueError):
+        localrun.Object3D.from_file(io.StringIO("some text"))  # no name, no file_type
+    for bad in (np.array([1]), np.array([[1, 2], [3, 4]])):
+        with pytest.raises(ValueError):
+            localrun.Object3D.from_numpy(bad)
+
+
+def test_point_cloud_scenes_may_have_no_points(run):
+    localrun.log(
+        {
+            "empty": localrun.Object3D.from_point_cloud([], [], []),
+            "typed": localrun.Object3D({"type": "lidar/beta"}),
+            "boxes_only": localrun.Object3D.from_point_cloud(
+                points=[], boxes=[{"corners": [], "label": "no corners", "color": [0, 0, 0]}]
+            ),
+        }
+    )
+    for key in ("empty", "typed"):
+        assert json.loads(file_of(run, last(run, key)).read_text()) == {
+            "type": "lidar/beta",
+            "points": [],
+            "boxes": [],
+            "vectors": [],
+        }
+    with pytest.raises(ValueError, match="point_cloud_type"):
+        localrun.Object3D.from_point_cloud([], [], [], "invalid point cloud type!")
+
+
+def test_box3d_gives_the_corners_of_a_turned_box(run):
+    plain = localrun.box3d(
+        center=(3, 4, 5), size=(6, 8, 10), orientation=(1, 0, 0, 0), color=(0, 0, 0)
+    )
+    corners = np.array(plain["corners"])
+    np.testing.assert_allclose(corners.min(axis=0), [0, 0, 0], atol=1e-9)
+    np.testing.assert_allclose(corners.max(axis=0), [6, 8, 10], atol=1e-9)
+    # 1 + i + j + k: 120 degrees about (1, 1, 1), taking (x, y, z) to (z, x, y).
+    turned = localrun.box3d(
+        center=(5, 3, 4),
+        size=(6, 8, 10),
+        orientation=(1, 1, 1, 1),
+        color=(0, 0, 0),
+        label="b",
+        score=0.5,
+    )
+    corners = np.array(turned["corners"])
+    np.testing.assert_allclose(corners.min(axis=0), [0, 0, 0], atol=1e-9)
+    np.testing.assert_allclose(corners.max(axis=0), [10, 6, 8], atol=1e-9)
+    assert (turned["label"], turned["score"], turned["color"]) == ("b", 0.5, (0, 0, 0))
+    with pytest.raises(ValueError, match="quaternion"):
+        localrun.box3d(center=(0, 0, 0), size=(1, 1, 1), orientation=(0, 0, 0, 0), color=(0, 0, 0))
+    localrun.log({"scene": localrun.Object3D.from_point_cloud(np.zeros((2, 3)), [plain, turned])})
+    scene = json.loads(file_of(run, last(run, "scene")).read_text())
+    assert len(scene["boxes"]) == 2 and len(scene["boxes"][1]["corners"]) == 8
+
+
+def test_box3d_is_always_a_box():
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        q = rng.normal(size=4)
+        box = localrun.data_types.box3d(
+            center=rng.normal(size=3) * 100, size=rng.random(3) * 10, orientation=q, color=(1, 0, 0)
+        )
+        corners = np.array(box["corners"])
+        dists = np.linalg.norm(corners - corners.mean(axis=0), axis=1)
+        assert np.std(dists) == pytest.approx(0, abs=1e-6)

@@ -79,36 +79,105 @@ def test_line_series(run):
     )
 
 
-def brute_force_curve(is_pos, scores):
-    """(recall, precision, fpr, tpr) at each distinct threshold, highest first, by counting."""
-    out = []
-    for t in sorted(set(scores.tolist()), reverse=True):
-        pred = scores >= t
-        tp = int((pred & is_pos).sum())
-        fp = int((pred & ~is_pos).sum())
-        out.append((tp / is_pos.sum(), tp / (tp + fp), fp / (~is_pos).sum(), tp / is_pos.sum()))
-    return out
-
-
-def test_pr_curve_matches_counting(run):
-    rng = np.random.default_rng(0)
-    y = rng.integers(0, 3, 60)
-    probas = rng.random((60, 3)).round(2)  # ties on purpose
+def test_pr_curve_as_wandb_computes_it(run):
+    # Worked by hand from wandb's pr_curve (scikit-learn's precision_recall_curve, the best
+    # precision at each recall or above, interp_size recalls from 1 to 0): issue 14.
+    y = [1, 0, 1, 1, 0]
     localrun.log(
-        {"pr": localrun.plot.pr_curve(y, probas, labels=["cat", "dog", "bird"], interp_size=1000)}
+        {"pr": localrun.plot.pr_curve(y, np.array([0.9, 0.8, 0.7, 0.6, 0.5]), interp_size=5)}
     )
     body, spec = logged_chart(run, "pr")
     assert spec["vega_spec_name"] == "wandb/area-under-curve/v0"
     assert spec["fields"] == {"x": "recall", "y": "precision", "class": "class"}
-    for c, name in enumerate(["cat", "dog", "bird"]):
-        got = [v for cls, r, p in body["data"] if cls == name for v in (r, p)]
-        expected = [0.0, 1.0] + [
-            v for r, p, _, _ in brute_force_curve(y == c, probas[:, c]) for v in (r, p)
+    assert body["columns"] == ["class", "precision", "recall"]
+    assert body["data"] == [
+        [0, 0.5, 1.0],
+        [0, 0.5, 0.75],
+        [0, 1.0, 0.5],
+        [0, 1.0, 0.25],
+        [0, 1.0, 0.0],
+        [1, 0.75, 1.0],
+        [1, 0.75, 0.75],
+        [1, 0.75, 0.5],
+        [1, 1.0, 0.25],
+        [1, 1.0, 0.0],
+    ]
+
+
+def test_roc_curve_as_wandb_computes_it(run):
+    # scikit-learn's roc_curve (from (0, 0), only the points where the curve turns), rounded
+    # to 3 decimals; the class column holds the classes themselves (ints), as wandb's.
+    y = [1, 0, 1, 1, 0]
+    localrun.log(
+        {
+            "roc": localrun.plot.roc_curve(
+                y, np.array([0.9, 0.8, 0.7, 0.6, 0.5]), classes_to_plot=[1]
+            )
+        }
+    )
+    body, spec = logged_chart(run, "roc")
+    assert spec["fields"] == {"x": "fpr", "y": "tpr", "class": "class"}
+    assert body["columns"] == ["class", "fpr", "tpr"]
+    assert body["data"] == [
+        [1, 0.0, 0.0],
+        [1, 0.0, 0.333],
+        [1, 0.5, 0.333],
+        [1, 0.5, 1.0],
+        [1, 1.0, 1.0],
+    ]
+
+
+def _wandb_pr_rows(y, probas, labels, interp_size):
+    """wandb's own pr_curve computation (scikit-learn), to compare with on random data."""
+    metrics = pytest.importorskip("sklearn.metrics")
+    classes = np.unique(y)
+    recalls = np.linspace(0, 1, interp_size)[::-1]
+    rows = []
+    for i, c in enumerate(classes):
+        p, r, _ = metrics.precision_recall_curve(y, probas[:, i], pos_label=c)
+        p = np.maximum.accumulate(p)[::-1]
+        r = r[::-1]
+        at = p[np.searchsorted(r, recalls, side="left")]
+        rows += [
+            [labels[c], pp, rr]
+            for pp, rr in zip(np.round(at, 3), np.round(recalls, 3), strict=True)
         ]
-        assert got == pytest.approx(expected, abs=1e-6)
+    return rows
 
 
-def test_pr_curve_keeps_at_most_interp_size_points_per_class(run):
+def _wandb_roc_rows(y, probas):
+    metrics = pytest.importorskip("sklearn.metrics")
+    rows = []
+    for i, c in enumerate(np.unique(y)):
+        f, t, _ = metrics.roc_curve(y, probas[..., i], pos_label=c)
+        rows += [[int(c), ff, tt] for ff, tt in zip(np.round(f, 3), np.round(t, 3), strict=True)]
+    return rows
+
+
+def test_pr_and_roc_curves_match_scikit_learn_as_wandb_uses_it(run):
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 3, 80)
+    probas = rng.random((80, 3)).round(2)  # ties on purpose
+    labels = ["cat", "dog", "bird"]
+    expected_pr = _wandb_pr_rows(y, probas, labels, 21)
+    expected_roc = _wandb_roc_rows(y, probas)
+    localrun.log(
+        {
+            "pr": localrun.plot.pr_curve(y, probas, labels=labels),
+            "roc": localrun.plot.roc_curve(y, probas),
+        }
+    )
+    pr, _ = logged_chart(run, "pr")
+    roc, _ = logged_chart(run, "roc")
+    assert [r[0] for r in roc["data"]] == [r[0] for r in expected_roc]
+    np.testing.assert_allclose([r[1:] for r in roc["data"]], [r[1:] for r in expected_roc])
+    np.testing.assert_allclose(
+        [r[1:] for r in pr["data"]], [[float(a), float(b)] for _, a, b in expected_pr]
+    )
+    assert [r[0] for r in pr["data"]] == [r[0] for r in expected_pr]
+
+
+def test_pr_curve_plots_the_classes_asked_for(run):
     rng = np.random.default_rng(1)
     localrun.log(
         {
@@ -118,20 +187,9 @@ def test_pr_curve_keeps_at_most_interp_size_points_per_class(run):
         }
     )
     body, _ = logged_chart(run, "pr")
-    assert len(body["data"]) == 21 and {row[0] for row in body["data"]} == {"1"}
-    assert body["data"][-1][1] == 1.0  # the curve ends at recall 1
-
-
-def test_roc_curve_matches_counting(run):
-    rng = np.random.default_rng(2)
-    y = rng.integers(0, 2, 40)
-    p1 = rng.random(40).round(1)
-    localrun.log({"roc": localrun.plot.roc_curve(y, np.stack([1 - p1, p1], axis=1))})
-    body, spec = logged_chart(run, "roc")
-    assert spec["fields"] == {"x": "fpr", "y": "tpr", "class": "class"}
-    got = [v for cls, f, t in body["data"] if cls == "1" for v in (f, t)]
-    expected = [0.0, 0.0] + [v for _, _, f, t in brute_force_curve(y == 1, p1) for v in (f, t)]
-    assert got == pytest.approx(expected, abs=1e-6)
+    assert len(body["data"]) == 21 and {row[0] for row in body["data"]} == {1}
+    assert [row[2] for row in body["data"]][:2] == [1.0, 0.95]  # recalls from 1 down to 0
+    assert body["data"][-1][2] == 0.0
 
 
 def test_confusion_matrix_counts(run):
@@ -155,11 +213,23 @@ def test_confusion_matrix_from_probs(run):
     localrun.log({"cm": localrun.plot.confusion_matrix(probs=probs, y_true=[0, 1, 1])})
     body, _ = logged_chart(run, "cm")
     assert body["data"] == [
-        ["Class 1", "Class 1", 1],
-        ["Class 1", "Class 2", 0],
-        ["Class 2", "Class 1", 1],
-        ["Class 2", "Class 2", 1],
+        ["Class_1", "Class_1", 1.0],
+        ["Class_1", "Class_2", 0.0],
+        ["Class_2", "Class_1", 1.0],
+        ["Class_2", "Class_2", 1.0],
     ]
+
+
+def test_confusion_matrix_without_names_has_the_classes_that_occur(run):
+    # wandb: the distinct ids of y_true and preds, in order, named Class_1...; 3 classes
+    # here (ids 0, 5, 48), so 9 rows, not 49 (issue 14).
+    localrun.log({"cm": localrun.plot.confusion_matrix(y_true=[0, 5, 48, 5], preds=[0, 48, 48, 5])})
+    body, _ = logged_chart(run, "cm")
+    assert len(body["data"]) == 9
+    counts = {(a, p): n for a, p, n in body["data"]}
+    assert counts[("Class_2", "Class_3")] == 1.0 and counts[("Class_2", "Class_2")] == 1.0
+    assert counts[("Class_3", "Class_3")] == 1.0 and counts[("Class_1", "Class_1")] == 1.0
+    assert sum(counts.values()) == 4
 
 
 def test_plot_table_custom_preset(run):
@@ -189,11 +259,15 @@ def test_plot_table_custom_preset(run):
         ),
         (lambda: localrun.plot.line([[1, 2]], "x", "y"), MediaTypeError, "localrun.Table"),
         (lambda: localrun.plot.pr_curve([0, 1], [[0.5, 0.5]]), MediaError, "shape"),
-        (lambda: localrun.plot.pr_curve([0, 3], [[0.5, 0.5], [0.5, 0.5]]), MediaError, "class 3"),
+        (
+            lambda: localrun.plot.pr_curve([0, 1, 2], np.full((3, 2), 0.5)),
+            MediaError,
+            "3 classes but y_probas has only 2 columns",
+        ),
         (
             lambda: localrun.plot.pr_curve([0, 1], [[0.5, 0.5], [0.5, 0.5]], labels=["a"]),
             MediaError,
-            "1 labels",
+            "class 1 has no label",
         ),
         (lambda: localrun.plot.confusion_matrix(y_true=[0]), MediaError, "exactly one"),
         (lambda: localrun.plot.line_series([0, 1], [[1]]), MediaError, "2 x values"),
@@ -234,3 +308,15 @@ def test_class_names_in_y_true(run):
     }
     with pytest.raises(MediaError, match="bird"):
         localrun.plot.confusion_matrix(y_true=["bird"], preds=["cat"], class_names=names)
+
+
+def test_line_series_default_keys_and_string_x_values(run):
+    # wandb: keys default to line_0, line_1...; a shared x list may hold strings (issue 14).
+    localrun.log({"ls": localrun.plot.line_series(xs=["a", "b"], ys=[[1, 2], [3, 4]])})
+    body, _ = logged_chart(run, "ls")
+    assert body["data"] == [
+        ["a", "line_0", 1],
+        ["b", "line_0", 2],
+        ["a", "line_1", 3],
+        ["b", "line_1", 4],
+    ]

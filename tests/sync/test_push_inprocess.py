@@ -254,3 +254,45 @@ def test_rows_per_batch_are_a_parameter_not_an_environment_variable(tmp_path, mo
         run = make_run(tmp_path / "runs", run_id="r2", rows=40)
         assert push_run(run.dir, remote, batch_rows=16).synced
         assert _chunks(data) == 1 + 3
+
+
+def test_issue14_media_files_sync_once(tmp_path, app_remote):
+    # The files the wandb-shaped values of issue 14 name (a boxes2D file inside an image, a
+    # list of Object3D as one object3D value, plotly, graph, incremental table files) are
+    # all found, uploaded once each, and a second sync sends none.
+    import numpy as np
+
+    from localrun.mediarefs import files_named
+
+    run = localrun.init(
+        project="proj", id="r1", dir=str(tmp_path / "runs"), settings={"quiet": True}
+    )
+    box = {"position": {"minX": 0.1, "maxX": 0.5, "minY": 0.1, "maxY": 0.5}, "class_id": 1}
+    img = localrun.Image(np.zeros((8, 8), np.uint8), boxes={"p": {"box_data": [box]}})
+    pts = np.zeros((4, 3))
+    table = localrun.Table(columns=["a"], log_mode="INCREMENTAL")
+    graph = localrun.Graph()
+    graph.add_node(localrun.Node("a", "A"))
+    for step in range(2):
+        table.add_data(step)
+        run.log(
+            {
+                "img": img,
+                "objs": [localrun.Object3D(pts), localrun.Object3D(pts + 1)],
+                "plot": localrun.Plotly({"data": [{"y": [1, 2]}], "layout": {}}),
+                "graph": graph,
+                "t": table,
+            }
+        )
+    localrun.finish(quiet=True)
+    rows = list(RunView(run.dir).rows())
+    named = files_named(rows)
+    # The image, its boxes file, 2 objects, the plotly and graph files, 2 table increments.
+    assert len(named) == 8
+    result = push_run(run.dir, app_remote)
+    assert result.error is None and result.complete
+    assert result.files_sent == len(named)
+    assert app_remote.missing_blobs(list(named)) == []
+    assert same(rows_of(app_remote), rows)
+    _forget_cursor(run.dir)
+    assert push_run(run.dir, app_remote).files_sent == 0

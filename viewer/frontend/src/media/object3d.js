@@ -64,7 +64,9 @@ export function create(el, ctx) {
   return {
     show(items, index) {
       const value = items[index].value;
-      const values = (Array.isArray(value) ? value : [value]).filter((v) => v && typeof v.path === "string");
+      // A list of objects is one `object3D` value (wandb's), its objects under `objects`.
+      const list = Array.isArray(value) ? value : value && value._type === "object3D" ? value.objects || [] : [value];
+      const values = list.filter((v) => v && typeof v.path === "string");
       const paths = values.map((v) => v.path).join("\n");
       if (!values.length || paths === last) return; // the same files: a live refresh changes nothing
       last = paths;

@@ -40,6 +40,30 @@ export function imageList(value) {
   return [{ path: value.path, caption: value.caption, masks: value.masks || null, boxes: value.boxes || null, width: value.width, height: value.height }];
 }
 
+// boxes2D files already read, by URL: a step slider going back and forth reads each once.
+const BOX_FILES = new Map();
+
+/** A box set with its box_data: as it is when inline, else read from its boxes2D file. */
+function loadBoxSet(ctx, group) {
+  if (!group || typeof group !== "object") return Promise.resolve({ box_data: [] });
+  if (Array.isArray(group.box_data) || typeof group.path !== "string") return Promise.resolve(group);
+  const url = ctx.file(group.path);
+  if (!BOX_FILES.has(url)) {
+    BOX_FILES.set(
+      url,
+      fetch(url).then((r) => {
+        if (!r.ok) throw new Error(`${group.path}: HTTP ${r.status}`);
+        return r.json();
+      }),
+    );
+  }
+  return BOX_FILES.get(url).then((body) => ({
+    ...group,
+    box_data: Array.isArray(body && body.box_data) ? body.box_data : [],
+    class_labels: { ...((body && body.class_labels) || {}), ...(group.class_labels || {}) },
+  }));
+}
+
 function boxRect(box, width, height) {
   const p = box.position || {};
   let x0, x1, y0, y1;
@@ -126,9 +150,9 @@ export class Overlays {
         (err) => canvas.replaceWith(h("span", { class: "error small" }, `mask ${set}: ${err.message || err}`)),
       );
     }
-    const boxSets = Object.entries(img.boxes || {});
-    if (boxSets.length) {
-      const place = () => {
+    const sets = Object.entries(img.boxes || {});
+    if (sets.length) {
+      const place = (boxSets) => {
         for (const [set, group] of boxSets) {
           const labels = group.class_labels || {};
           const classes = this._classes("b", set);
@@ -163,10 +187,16 @@ export class Overlays {
         this.apply();
         this.drawControls();
       };
-      // Pixel boxes need the image's size: wait for it unless the value says it.
-      const pixel = boxSets.some(([, g]) => (g.box_data || []).some((b) => b && b.domain === "pixel"));
-      if (!pixel || (img.width && img.height)) place();
-      else image.addEventListener("load", place, { once: true });
+      // A box set is inline (box_data) or, as wandb logs it, a boxes2D file named by `path`.
+      Promise.all(sets.map(([set, group]) => loadBoxSet(this.ctx, group).then((g) => [set, g]))).then(
+        (boxSets) => {
+          // Pixel boxes need the image's size: wait for it unless the value says it.
+          const pixel = boxSets.some(([, g]) => (g.box_data || []).some((b) => b && b.domain === "pixel"));
+          if (!pixel || (img.width && img.height) || image.complete) place(boxSets);
+          else image.addEventListener("load", () => place(boxSets), { once: true });
+        },
+        (err) => layers.append(h("span", { class: "error small" }, `boxes: ${err.message || err}`)),
+      );
     }
     return h(
       "figure",

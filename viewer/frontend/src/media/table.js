@@ -188,6 +188,15 @@ export function create(el, ctx) {
     );
   }
 
+  // An incremental-table-file (log_mode="INCREMENTAL") names its own rows' file and the
+  // earlier increments' files: the table is all of them, in order.
+  async function readTable(value) {
+    const paths = [...(Array.isArray(value.previous_increments_paths) ? value.previous_increments_paths : []), value.path];
+    const parts = await Promise.all(paths.filter((p) => typeof p === "string").map((p) => getJSON(ctx.file(p))));
+    const last = parts[parts.length - 1];
+    return parts.length === 1 ? last : { ...last, data: parts.flatMap((t) => (Array.isArray(t.data) ? t.data : [])) };
+  }
+
   return {
     async show(items, index) {
       const path = items[index].value.path;
@@ -199,7 +208,7 @@ export function create(el, ctx) {
       if (!table) {
         el.replaceChildren(h("p", { class: "muted" }, "loading…"));
         try {
-          table = await getJSON(ctx.file(path));
+          table = await readTable(items[index].value);
         } catch (err) {
           el.replaceChildren(h("p", { class: "error" }, String(err.message || err)));
           return;
