@@ -9,10 +9,10 @@ import json
 import sys
 
 import click
-from localrun.sync import RunView, find_runs
-from localrun.sync.remote_view import is_url, remote_views
 
 from localrun.errors import RunDirError
+from localrun.sync import RunView, find_runs
+from localrun.sync.remote_view import is_url, remote_views
 
 from . import jsontext
 from .errors import report_damage

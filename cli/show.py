@@ -12,6 +12,7 @@ from operator import itemgetter
 from typing import Any
 
 import click
+
 from localrun.sync import RunView, find_runs
 from localrun.sync.protocol import SYNCING
 from localrun.sync.remote_view import is_url, remote_views

@@ -6,9 +6,9 @@ import sys
 from typing import TYPE_CHECKING
 
 import click
-from localrun.sync import find_runs
 
 from localrun.contract import project_problem, run_id_problem
+from localrun.sync import find_runs
 
 from .errors import EXIT_SYNC
 

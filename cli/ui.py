@@ -5,9 +5,9 @@ from __future__ import annotations
 import socket
 
 import click
-from localrun.viewer.auth import is_loopback_host
 
 from localrun.errors import Error
+from localrun.viewer.auth import is_loopback_host
 
 
 @click.command()
@@ -41,6 +41,7 @@ def ui(paths: tuple[str, ...], host: str, port: int, token: str | None) -> None:
     if token is not None and not token.strip():
         raise click.UsageError("--token is empty: give a token, or leave the option out")
     import uvicorn
+
     from localrun.viewer.app import create_app
     from localrun.viewer.local import LocalSource
 

@@ -24,11 +24,6 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import msgpack
-from localrun.sync.protocol import API, INCARNATION_HEADER, JSON, MSGPACK, RUN_ROUTE, run_path
-from localrun.viewer.api import ReadApi, read_error
-from localrun.viewer.app import Pages, SecurityHeaders, browser_routes, login_page, wants_html
-from localrun.viewer.auth import Guard
-from localrun.viewer.source import ReadError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -37,6 +32,11 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from localrun import __version__
+from localrun.sync.protocol import API, INCARNATION_HEADER, JSON, MSGPACK, RUN_ROUTE, run_path
+from localrun.viewer.api import ReadApi, read_error
+from localrun.viewer.app import Pages, SecurityHeaders, browser_routes, login_page, wants_html
+from localrun.viewer.auth import Guard
+from localrun.viewer.source import ReadError
 
 from .auth import NEEDS_TOKEN, LoopbackHosts
 from .blobs import BlobDir, bundle_size, decode_bundle

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import msgpack
 import msgspec
-from localrun.sync.protocol import JSON, MSGPACK
 
 from localrun.contract import (
     CONTAINER_WEIGHT,
@@ -45,6 +44,7 @@ from localrun.contract import (
     value_problem,
 )
 from localrun.mediarefs import blob_of, file_refs, media_values
+from localrun.sync.protocol import JSON, MSGPACK
 
 from .names import MAX_STEP, BadInput, check_media_path, check_sha256
 

@@ -20,13 +20,13 @@ import threading
 import msgpack
 import msgspec
 import numpy as np
-from localrun.sync.protocol import API, JSON, MSGPACK, RUN_ROUTE
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from localrun.contract import project_problem, run_id_problem
+from localrun.sync.protocol import API, JSON, MSGPACK, RUN_ROUTE
 
 from .files import FILE_CSP, content_type
 from .source import MAX_MEDIA_ITEMS, MAX_POINTS, ReadError, RunRef, Source, nonfinite_as_strings

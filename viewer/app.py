@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import os
 
-from localrun.sync.protocol import API, RUN_ROUTE
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -31,6 +30,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from localrun import __version__
+from localrun.sync.protocol import API, RUN_ROUTE
 
 from .api import ReadApi, error_response, python_json, read_error, run_ref
 from .auth import Guard

@@ -23,10 +23,9 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from localrun.sync import RunView, find_runs
-
 from localrun import rundir
 from localrun.errors import RunDirError
+from localrun.sync import RunView, find_runs
 
 from .columns import IndexDamaged, IndexStale
 from .files import resolve_media
