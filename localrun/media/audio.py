@@ -12,6 +12,8 @@ from .base import Media
 from .source import extension, is_file, is_path, read_source
 
 if TYPE_CHECKING:
+    from typing_extensions import Self
+
     from ..blobs import BlobStore
 
 FORMATS = ("wav", "mp3", "flac", "ogg", "oga", "opus", "m4a", "aac", "webm")
@@ -81,7 +83,7 @@ class Audio(Media):
         return value
 
     @classmethod
-    def combine(cls, items: list[Media], store: BlobStore) -> dict[str, Any] | None:
+    def combine(cls, items: list[Self], store: BlobStore) -> dict[str, Any] | None:
         values = [a.to_json(store) for a in items]
         out: dict[str, Any] = {
             "_type": "audio",
@@ -96,12 +98,9 @@ class Audio(Media):
 
 
 def _check_rate(rate: Any) -> int:
-    if (
-        isinstance(rate, bool)
-        or not isinstance(rate, numbers.Real)
-        or rate != int(rate)
-        or int(rate) <= 0
-    ):
+    # rate stays Any: typeshed's numbers.Real has no __int__, though every Real converts.
+    real = isinstance(rate, numbers.Real) and not isinstance(rate, bool)
+    if not real or rate != int(rate) or int(rate) <= 0:
         raise MediaError(
             f"Audio(): sample_rate must be a positive whole number of samples per second, not {rate!r}"
         )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from typing_extensions import Self  # typing.Self is 3.11+; read by the type checker only
+
     from ..blobs import BlobStore
 
 
@@ -31,7 +33,7 @@ class Media:
         raise NotImplementedError
 
     @classmethod
-    def combine(cls, items: list[Media], store: BlobStore) -> dict[str, Any] | None:
+    def combine(cls, items: list[Self], store: BlobStore) -> dict[str, Any] | None:
         """The one value wandb writes for a list of this type (e.g. ``images/separated``).
 
         None means the list is stored as a list of single values.
