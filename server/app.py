@@ -22,6 +22,7 @@ import os
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 import msgpack
 from starlette.applications import Starlette
@@ -131,22 +132,22 @@ def create_app(
         Route(RUN_ROUTE, api.run_page, methods=["GET"]),
         *browser_routes(pages),
     ]
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers={
-            BadInput: _bad_input,
-            HTTPException: _http_error,
-            UnknownRunError: _unknown_run,
-            ReadError: read_error,
-            ClientDisconnect: _client_gone,
-            Exception: _unexpected,
-        },
-    )
+    # Starlette types every handler as taking any Exception; each of these takes the class it
+    # is registered for, which is what Starlette passes it.
+    handlers: dict[Any, Any] = {
+        BadInput: _bad_input,
+        HTTPException: _http_error,
+        UnknownRunError: _unknown_run,
+        ReadError: read_error,
+        ClientDisconnect: _client_gone,
+        Exception: _unexpected,
+    }
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.state.storage = storage
     app.state.source = source
     # One guard for the API and the pages (localrun.viewer.auth): the Bearer token, or the
     # session cookie its login page sets; without a token, the Host check (421).
+    guarded: Guard | LoopbackHosts
     guarded = Guard(app, token, login_page(), check_host=False, needs_token=NEEDS_TOKEN)
     if not token and hosts is not None:
         guarded = LoopbackHosts(guarded, hosts)
@@ -456,7 +457,7 @@ class _Api:
                 "replace needs the incarnation of the run that takes the old one's place"
             )
         with self._conflicts(project, run_id, incarnation):
-            if replace:
+            if replace and incarnation is not None:  # (replace without one was refused above)
                 info, replaced = await run_in_threadpool(
                     self.storage.replace_run, project, run_id, created_at, incarnation
                 )

@@ -20,6 +20,7 @@ endpoints, Guard and headers over its storage (``localrun.server.app``), beside 
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -152,10 +153,9 @@ def create_app(
         Route(RUN_ROUTE + "/{rest:path}", pages.other, methods=["GET"]),
         *browser_routes(pages),
     ]
-    app = Starlette(
-        routes=routes,
-        exception_handlers={ReadError: read_error, HTTPException: _http_error},
-    )
+    # Starlette types a handler as taking any Exception; each takes the class it is set for.
+    handlers: dict[Any, Any] = {ReadError: read_error, HTTPException: _http_error}
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.source = source
     if warm:
         api.warm()
