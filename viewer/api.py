@@ -16,6 +16,7 @@ import json
 import math
 import sys
 import threading
+from typing import TypeVar
 
 import msgpack
 import msgspec
@@ -65,9 +66,12 @@ def run_ref(request: Request) -> RunRef:
     return RunRef(project, run_id)
 
 
+_Default = TypeVar("_Default")
+
+
 def _int(
-    request: Request, name: str, default: int | None, lo: int | None, hi: int | None
-) -> int | None:
+    request: Request, name: str, default: _Default, lo: int | None, hi: int | None
+) -> int | _Default:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default
