@@ -12,8 +12,6 @@ from .base import Media
 from .source import extension, is_file, is_path, read_source
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from ..blobs import BlobStore
 
 FORMATS = ("wav", "mp3", "flac", "ogg", "oga", "opus", "m4a", "aac", "webm")
@@ -83,7 +81,7 @@ class Audio(Media):
         return value
 
     @classmethod
-    def combine(cls, items: list[Self], store: BlobStore) -> dict[str, Any] | None:
+    def combine(cls, items: list[Audio], store: BlobStore) -> dict[str, Any] | None:
         values = [a.to_json(store) for a in items]
         out: dict[str, Any] = {
             "_type": "audio",

@@ -25,8 +25,6 @@ from .base import Media
 from .source import is_file, is_path, read_source
 
 if TYPE_CHECKING:
-    from typing_extensions import Self
-
     from ..blobs import BlobStore
 
 MAX_DIMENSION = 65500
@@ -163,7 +161,7 @@ class Image(Media):
         return value
 
     @classmethod
-    def combine(cls, items: list[Self], store: BlobStore) -> dict[str, Any] | None:
+    def combine(cls, items: list[Image], store: BlobStore) -> dict[str, Any] | None:
         if len({img._format for img in items}) > 1:
             return None  # wandb cannot show mixed formats as one value: keep them one by one
         if len(items) > MAX_ITEMS:
