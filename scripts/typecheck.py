@@ -74,12 +74,16 @@ def main(argv: list[str]) -> int:
     _, options = process_options([*argv, *(path for path, _ in files)], fscache=fscache)
     build = [BuildSource(path, module) for path, module in files]
     _, messages, blockers = run_build(build, options, fscache, t0, sys.stdout, sys.stderr)
-    errors = sum(": error:" in m for m in messages)
+    errors = [m for m in messages if ": error:" in m]
     took = time.time() - t0
     if blockers:
         return 2
     if errors:
-        print(f"Found {errors} errors in {len(build)} source files ({took:.1f} s)")
+        files = len({m.split(":", 1)[0] for m in errors})
+        print(
+            f"Found {len(errors)} errors in {files} files "
+            f"(checked {len(build)} source files, {took:.1f} s)"
+        )
         return 1
     print(f"Success: no issues found in {len(build)} source files ({took:.1f} s)")
     return 0
