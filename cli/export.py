@@ -9,10 +9,10 @@ import json
 import sys
 
 import click
-from localrun.sync import RunView, find_runs
-from localrun.sync.remote_view import is_url, remote_views
 
 from localrun.errors import RunDirError
+from localrun.sync import RunView, find_runs
+from localrun.sync.remote_view import RemoteRunView, is_url, remote_views
 
 from . import jsontext
 from .errors import report_damage
@@ -70,6 +70,7 @@ def export(run: str, fmt: str, keys: str | None, output: str | None, token: str 
 
 
 def _export(run: str, fmt: str, keys: str | None, output: str | None, token: str | None) -> None:
+    path: str | RemoteRunView
     if is_url(run):
         remote, views, single = remote_views(run, token)
         click.get_current_context().call_on_close(remote.close)

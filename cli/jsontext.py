@@ -110,7 +110,7 @@ def text(
         while stack:
             top = stack[-1]
             it, is_dict, n = top
-            item = next(it, _END)
+            item: Any = next(it, _END)
             depth = len(stack)
             if item is _END:
                 stack.pop()

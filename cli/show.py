@@ -7,14 +7,15 @@ import itertools
 import json
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from operator import itemgetter
 from typing import Any
 
 import click
+
 from localrun.sync import RunView, find_runs
 from localrun.sync.protocol import SYNCING
-from localrun.sync.remote_view import is_url, remote_views
+from localrun.sync.remote_view import RemoteRunView, is_url, remote_views
 
 from . import jsontext
 from .errors import report_damage
@@ -68,6 +69,7 @@ def show(path: str, as_json: bool, keys: str | None, token: str | None) -> None:
 
 def _show(path: str, as_json: bool, keys: str | None, token: str | None) -> None:
     wanted = key_filter(keys)
+    views: list[RunView] | list[RemoteRunView]
     if is_url(path):
         remote, views, single = remote_views(path, token)
         click.get_current_context().call_on_close(remote.close)
@@ -236,7 +238,8 @@ def _show_one(
             console.print(_kv_table(title, items[:SECTION_KEYS]))
             if more:
                 _more(console, more, f"{title} keys", items[SECTION_KEYS][0])
-    series = [(k, s) for k, s in sections.series.items() if s is not _HIDDEN and s is not _SKIPPED]
+    # _HIDDEN and _SKIPPED are the only _NoSeries: the rest are drawn.
+    series = [(k, s) for k, s in sections.series.items() if isinstance(s, _Series)]
     if series:
         shown_any = True
         table = Table(title="metrics", title_justify="left")
@@ -255,7 +258,7 @@ def _show_one(
         hidden, first = sections.hidden_series()
         if hidden:
             _more(console, hidden, "metrics", first)
-    media = [(k, c) for k, c in sections.media.items() if c is not _HIDDEN and c is not _SKIPPED]
+    media = [(k, c) for k, c in sections.media.items() if isinstance(c, Counter)]
     if media:
         shown_any = True
         table = Table(title="media", title_justify="left")
@@ -267,7 +270,9 @@ def _show_one(
         if sections.hidden_media:
             _more(console, sections.hidden_media, "media keys", sections.first_hidden_media)
     if wanted is not None and not shown_any:
-        console.print(f"no config, summary, metric or media key matches --keys {escape(spec)}")
+        console.print(
+            f"no config, summary, metric or media key matches --keys {escape(spec or '')}"
+        )
     dropped = [x for x in _list(d.get("dropped")) if type(x) is dict]
     if dropped:
         table = Table(
@@ -363,7 +368,7 @@ class _Series(Series):
 
     __slots__ = ()
 
-    def extend(self, values: list) -> None:
+    def extend(self, values: Sequence) -> None:
         """``add()`` each of ``values`` in turn, in bulk: leaves exactly the state that loop would."""
         n = len(values)
         if not n:
@@ -401,7 +406,7 @@ class _NoSeries:
     def add(self, v: Any) -> None:
         pass
 
-    def extend(self, values: list) -> None:
+    def extend(self, values: Sequence) -> None:
         pass
 
     def __getitem__(self, key: Any) -> int:
@@ -544,7 +549,7 @@ def _take_columns(chunk: list[dict], series: dict, sections: _Sections | None = 
             return True
         # A transpose, in C, that reads each row once, in order (wide rows are too big for
         # the caches).
-        columns = list(zip(*map(dict.values, chunk), strict=True))
+        columns: list[Sequence[Any]] = list(zip(*map(dict.values, chunk), strict=True))
     else:
         try:
             columns = [list(map(itemgetter(k), chunk)) for k in keys]

@@ -6,9 +6,9 @@ import sys
 from typing import TYPE_CHECKING
 
 import click
-from localrun.sync import find_runs
 
 from localrun.contract import project_problem, run_id_problem
+from localrun.sync import find_runs
 
 from .errors import EXIT_SYNC
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from localrun.sync.push import PushResult
 
 
-def _size(n: int) -> str:
+def _size(n: float) -> str:
     for unit in ("B", "kB", "MB", "GB"):
         if n < 1000 or unit == "GB":
             return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
@@ -145,8 +145,9 @@ def sync(
         (as_id, run_id_problem, "--as"),
         (as_project, project_problem, "--project"),
     ):
-        if given is not None and problem(given) is not None:
-            raise click.BadParameter(problem(given), param_hint=option)
+        message = None if given is None else problem(given)
+        if message is not None:
+            raise click.BadParameter(message, param_hint=option)
     paths = find_runs(path)
     if (as_id or as_project) and len(paths) != 1:
         option = "--as" if as_id else "--project"

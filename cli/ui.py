@@ -7,6 +7,7 @@ import socket
 import click
 
 from localrun.errors import Error
+from localrun.viewer.auth import is_loopback_host
 
 
 @click.command()
@@ -43,6 +44,7 @@ def ui(paths: tuple[str, ...], host: str, port: int, token: str | None) -> None:
     if token is not None and not token.strip():
         raise click.UsageError("--token is empty: give a token, or leave the option out")
     import uvicorn
+
     from localrun.viewer.app import create_app
     from localrun.viewer.local import LocalSource
 

@@ -6,6 +6,7 @@ import json
 import sys
 
 import click
+
 from localrun.sync import find_runs
 from localrun.sync.verify import verify_run
 

@@ -10,7 +10,7 @@ exactly the summary ``localrun show`` and sync report: the last non-None value o
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import contract
@@ -168,7 +168,7 @@ class Summary:
     def _now(self) -> dict[str, Any]:
         return self._run._summary_now()
 
-    def _set(self, changes: dict[str, Any], deleted: list[str] = ()) -> None:
+    def _set(self, changes: dict[str, Any], deleted: Iterable[str] = ()) -> None:
         self._run._record_summary(changes, list(deleted))
 
     def update(self, d: Mapping[str, Any] | None = None, **kwargs: Any) -> None:

@@ -392,7 +392,8 @@ class Replay:
                 elif p == "mean":
                     value["mean"] = agg["sum"] / agg["count"]
                 elif p == "best":
-                    value["best"] = agg["max"] if spec.get("goal") == "maximize" else agg["min"]
+                    maximize = spec is not None and spec.get("goal") == "maximize"
+                    value["best"] = agg["max"] if maximize else agg["min"]
                 else:
                     value[p] = agg[p]
             out[k] = value

@@ -225,14 +225,14 @@ class Run:
         finally:
             lock.release()
 
-    def _strict_error(self, step: int, cur: int, data: Mapping[str, Any]) -> StepError:
+    def _strict_error(self, step: int | None, cur: int, data: Mapping[str, Any]) -> StepError:
         return StepError(
             f"{BACKWARDS_WARNING.format(step=step, current=cur)} Nothing was recorded for keys "
             f"{sorted(data)!r}. Log with step >= the current step, or turn strict_steps off to "
             "record and drop"
         )
 
-    def _warn_backwards(self, step: int, cur: int) -> None:
+    def _warn_backwards(self, step: int | None, cur: int) -> None:
         """A call recorded whose step went backwards: replay drops it, as wandb does."""
         self._step_warnings += 1
         if self._step_warnings <= _MAX_STEP_WARNINGS:
@@ -273,11 +273,12 @@ class Run:
         with self._lock:
             writer = self._writer
             written = writer.size if writer is not None else self._written
-            if written != self._replayed_upto or self._summary is None:
-                self._catch_up()
-            return self._summary
+            summary = self._summary
+            if written != self._replayed_upto or summary is None:
+                summary = self._catch_up()
+            return summary
 
-    def _catch_up(self) -> None:
+    def _catch_up(self) -> dict[str, Any]:
         """Feed the replay this run's records it has not seen yet (lock held)."""
         replay = self._replay
         reader = SegmentReader(self._segment_path, self._replayed_upto)
@@ -294,9 +295,10 @@ class Run:
         # Only a record being written right now (a signal handler's) can be cut: read it next time.
         self._replayed_upto = reader.end
         explicit = replay.explicit
-        self._summary = {
+        self._summary = summary = {
             k: v for k, v in replay.summary.items() if k not in STAMPS or k in explicit
         }
+        return summary
 
     def define_metric(
         self,

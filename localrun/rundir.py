@@ -284,7 +284,8 @@ def segment_paths(path: str) -> list[str]:
 
 def next_segment_path(path: str) -> str:
     existing = segment_paths(path)
-    last = int(_SEGMENT.match(os.path.basename(existing[-1])).group(1)) if existing else 0
+    m = _SEGMENT.match(os.path.basename(existing[-1])) if existing else None
+    last = int(m.group(1)) if m else 0
     return os.path.join(path, SEGMENTS, f"{last + 1:06d}{SEGMENT_SUFFIX}")
 
 

@@ -336,7 +336,7 @@ def _list(value: list | tuple, store: BlobStore, made: Any, depth: int, where: s
                 return _normalize(combined, store, made, depth, where)
     inner = depth + 1
     scalars, scalar_of = _SCALARS, _SCALAR_OF
-    out = []
+    out: list[Any] = []
     append = out.append
     for i, v in enumerate(value):
         tv = type(v)
@@ -406,7 +406,7 @@ def key_text(key: Any) -> str | None:
     return None
 
 
-def _key_text(key: Any, where: str) -> str:
+def _key_text(key: Any, where: str | None) -> str:
     text = key_text(key)
     if text is None:
         raise KeyTypeError(
@@ -417,8 +417,8 @@ def _key_text(key: Any, where: str) -> str:
     return text
 
 
-def _same_text(value: dict, where: str) -> KeyTypeError:
-    seen: dict[str, Any] = {}
+def _same_text(value: dict, where: str | None) -> KeyTypeError:
+    seen: dict[str | None, Any] = {}
     for k in value:
         text = key_text(k)
         if text in seen:
@@ -558,6 +558,7 @@ class Encoder:
     def _plain_log_data(self, data: dict) -> tuple[dict, list[tuple[str, dict]]]:
         """The plain form of a ``log()`` call's data, and its chart records; refuses what the
         value contract does not allow (a ``_timestamp`` that is not a time included)."""
+        charts: list[tuple[str, dict]]
         if is_plain(data):
             plain, charts = data, []  # packed as it is (the usual nested dict or list)
         else:

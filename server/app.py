@@ -22,13 +22,9 @@ import os
 import threading
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
+from typing import Any
 
 import msgpack
-from localrun.sync.protocol import API, INCARNATION_HEADER, JSON, MSGPACK, RUN_ROUTE, run_path
-from localrun.viewer.api import ReadApi, read_error
-from localrun.viewer.app import Pages, SecurityHeaders, browser_routes, login_page, wants_html
-from localrun.viewer.auth import Guard
-from localrun.viewer.source import ReadError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -37,6 +33,11 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from localrun import __version__
+from localrun.sync.protocol import API, INCARNATION_HEADER, JSON, MSGPACK, RUN_ROUTE, run_path
+from localrun.viewer.api import ReadApi, read_error
+from localrun.viewer.app import Pages, SecurityHeaders, browser_routes, login_page, wants_html
+from localrun.viewer.auth import Guard
+from localrun.viewer.source import ReadError
 
 from .auth import NEEDS_TOKEN, LoopbackHosts
 from .blobs import BlobDir, bundle_size, decode_bundle
@@ -131,22 +132,22 @@ def create_app(
         Route(RUN_ROUTE, api.run_page, methods=["GET"]),
         *browser_routes(pages),
     ]
-    app = Starlette(
-        routes=routes,
-        lifespan=lifespan,
-        exception_handlers={
-            BadInput: _bad_input,
-            HTTPException: _http_error,
-            UnknownRunError: _unknown_run,
-            ReadError: read_error,
-            ClientDisconnect: _client_gone,
-            Exception: _unexpected,
-        },
-    )
+    # Starlette types every handler as taking any Exception; each of these takes the class it
+    # is registered for, which is what Starlette passes it.
+    handlers: dict[Any, Any] = {
+        BadInput: _bad_input,
+        HTTPException: _http_error,
+        UnknownRunError: _unknown_run,
+        ReadError: read_error,
+        ClientDisconnect: _client_gone,
+        Exception: _unexpected,
+    }
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.state.storage = storage
     app.state.source = source
     # One guard for the API and the pages (localrun.viewer.auth): the Bearer token, or the
     # session cookie its login page sets; without a token, the Host check (421).
+    guarded: Guard | LoopbackHosts
     guarded = Guard(app, token, login_page(), check_host=False, needs_token=NEEDS_TOKEN)
     if not token and hosts is not None:
         guarded = LoopbackHosts(guarded, hosts)
@@ -456,7 +457,7 @@ class _Api:
                 "replace needs the incarnation of the run that takes the old one's place"
             )
         with self._conflicts(project, run_id, incarnation):
-            if replace:
+            if replace and incarnation is not None:  # (replace without one was refused above)
                 info, replaced = await run_in_threadpool(
                     self.storage.replace_run, project, run_id, created_at, incarnation
                 )

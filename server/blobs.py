@@ -65,6 +65,7 @@ class BlobDir:
         checked all the same, and dropped). BadInput on a hash mismatch or an oversized body.
         """
         final = self.path(sha256)
+        tmp: str | None
         fd, tmp = durable.temp_file(self.tmp, FILE_MODE)
         try:
             digest = hashlib.sha256()
@@ -117,10 +118,10 @@ class BlobDir:
         # fsynced once at the end instead of once per file: a thousand small files took a
         # thread hop and two fsyncs apiece, most of a sync's first half second.
         shares = [new[i::_WRITERS] for i in range(min(_WRITERS, len(new)))]
-        folders = await asyncio.gather(
+        written = await asyncio.gather(
             *(run_in_threadpool(self._write_all, share, blobs) for share in shares)
         )
-        folders = sorted(set().union(*folders))
+        folders = sorted(set[str]().union(*written))
         await asyncio.gather(
             *(
                 run_in_threadpool(_fsync_dirs, folders[i::_WRITERS])

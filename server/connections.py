@@ -24,10 +24,14 @@ import json
 import resource
 import socket
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import h11
 import uvicorn
 from uvicorn.protocols.http.h11_impl import H11Protocol
+
+if TYPE_CHECKING:
+    import asyncio
 
 
 @dataclass(frozen=True)
@@ -47,9 +51,11 @@ class GuardedH11(H11Protocol):
 
     def connection_made(self, transport) -> None:
         self._refused = False
-        self._timer = None
-        self._request_since = None  # when the request coming in began (None: none coming)
-        self._last_read = self._stalled_since = None
+        self._timer: asyncio.TimerHandle | None = None
+        # when the request coming in began (None: none coming)
+        self._request_since: float | None = None
+        self._last_read = 0.0  # set below, once the connection is taken
+        self._stalled_since: float | None = None
         if len(self.connections) >= self.limits.max_connections and not self._evict_one():
             self._refused = True
             transport.write(_FULL)
@@ -143,10 +149,11 @@ class GuardedH11(H11Protocol):
 
     def _evict_one(self) -> bool:
         """Close the connection whose request has been coming in the longest, if there is one."""
-        oldest = None
+        oldest: GuardedH11 | None = None
         for other in self.connections:
             since = getattr(other, "_request_since", None)
             if since is not None and (oldest is None or since < oldest._request_since):
+                assert isinstance(other, GuardedH11)  # the only protocol with _request_since
                 oldest = other
         if oldest is None:
             return False
@@ -215,7 +222,8 @@ def serve(app, sock: socket.socket, limits: ConnectionLimits | None = None) -> N
         access_log=False,
         lifespan="on",
         timeout_graceful_shutdown=5,
-        timeout_keep_alive=limits.keep_alive_s,
+        # uvicorn annotates whole seconds, and hands the value to loop.call_later: any float works.
+        timeout_keep_alive=limits.keep_alive_s,  # type: ignore[arg-type]
         backlog=_BACKLOG,
     )
     _Server(config).run(sockets=[sock])

@@ -52,7 +52,7 @@ def tighten(path: str, mode: int) -> None:
         pass
 
 
-def disk_full(exc: BaseException) -> bool:
+def disk_full(exc: BaseException | None) -> bool:
     """Whether ``exc`` (or an exception it was raised from or while handling) says the disk is full."""
     seen = set()
     while exc is not None and id(exc) not in seen:

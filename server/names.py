@@ -53,7 +53,7 @@ def check_incarnation(value: object) -> str:
     return value
 
 
-def check_sha256(sha: str) -> str:
+def check_sha256(sha: object) -> str:
     if type(sha) is not str or not SHA256.fullmatch(sha):
         raise BadInput(f"{sha!r} is not a sha256: expected 64 lowercase hex digits")
     return sha

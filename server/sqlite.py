@@ -142,6 +142,13 @@ class SQLiteStorage(Storage):
         ).fetchone()
         return None if row is None else (row[0], RunInfo(*row[1:]))
 
+    def _written(self, project: str, run_id: str) -> RunInfo:
+        """The run this call has just written (or found), read back under the same lock."""
+        found = self._get(project, run_id)
+        if found is None:
+            raise AssertionError(f"run {project}/{run_id} is not in the database it was written to")
+        return found[1]
+
     def upsert_run(
         self, project: str, run_id: str, created_at: float | None, incarnation: str | None = None
     ) -> tuple[RunInfo, bool]:
@@ -154,14 +161,14 @@ class SQLiteStorage(Storage):
                     self._db.execute(
                         "UPDATE runs SET incarnation = ? WHERE id = ?", (incarnation, key)
                     )
-                    return self._get(project, run_id)[1], False
+                    return self._written(project, run_id), False
                 require_incarnation(info.incarnation, incarnation)
                 return info, False
             self._db.execute(
                 "INSERT INTO runs (project, run_id, created_at, updated_at, incarnation) VALUES (?, ?, ?, ?, ?)",
                 (project, run_id, created_at, time.time(), incarnation),
             )
-            return self._get(project, run_id)[1], True
+            return self._written(project, run_id), True
 
     def replace_run(
         self, project: str, run_id: str, created_at: float | None, incarnation: str
@@ -190,7 +197,7 @@ class SQLiteStorage(Storage):
                 if db.in_transaction:  # SQLite has rolled back itself after a failed write
                     db.execute("ROLLBACK")
                 raise
-            return self._get(project, run_id)[1], found is not None
+            return self._written(project, run_id), found is not None
 
     def get_run(self, project: str, run_id: str) -> RunInfo | None:
         with self._lock:
@@ -235,7 +242,7 @@ class SQLiteStorage(Storage):
                 if db.in_transaction:  # SQLite has rolled back itself after a failed write
                     db.execute("ROLLBACK")
                 raise
-            return len(batch.steps), self._get(project, run_id)[1]
+            return len(batch.steps), self._written(project, run_id)
 
     def read_rows(self, project: str, run_id: str, after: int, limit: int) -> list[dict]:
         return msgpack.unpackb(self.read_rows_packed(project, run_id, after, limit), raw=False)
@@ -283,7 +290,7 @@ class SQLiteStorage(Storage):
             self._db.execute(
                 "UPDATE runs SET doc = ?, updated_at = ? WHERE id = ?", (doc, time.time(), found[0])
             )
-            return self._get(project, run_id)[1]
+            return self._written(project, run_id)
 
     # --- lost media ----------------------------------------------------------------------------
 

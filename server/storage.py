@@ -79,7 +79,7 @@ class RowBatch:
 
     steps: list[int]
     rows: list[dict] | None
-    body: bytes
+    body: bytes | bytearray
     offsets: list[int] | None = None
 
     def after(self, step: int) -> RowBatch:
@@ -88,7 +88,9 @@ class RowBatch:
         if i == 0:
             return self
         if self.offsets is None:
-            return RowBatch(self.steps[i:], self.rows[i:], msgpack.packb(self.rows[i:]))
+            rows = self.rows
+            assert rows is not None  # a batch has its rows, or their offsets in body
+            return RowBatch(self.steps[i:], rows[i:], msgpack.packb(rows[i:]))
         n = len(self.steps) - i
         head = _PACKER.pack_array_header(n)
         start = self.offsets[i]

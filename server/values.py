@@ -30,10 +30,11 @@ import itertools
 import json
 import re
 from dataclasses import dataclass
+from types import GenericAlias
+from typing import Any
 
 import msgpack
 import msgspec
-from localrun.sync.protocol import JSON, MSGPACK
 
 from localrun.contract import (
     CONTAINER_WEIGHT,
@@ -45,6 +46,7 @@ from localrun.contract import (
     value_problem,
 )
 from localrun.mediarefs import blob_of, file_refs, media_values
+from localrun.sync.protocol import JSON, MSGPACK
 
 from .names import MAX_STEP, BadInput, check_media_path, check_sha256
 
@@ -269,6 +271,11 @@ def check_batch(body, max_values: int = MAX_VALUES) -> Batch:
                 good = 0  # one row over PIECE_BYTES by itself
             else:
                 piece = _array_head(j - i) + view[offsets[i] : offsets[j]]
+                # dicts, or _StepOnly when only the steps were still needed; a step that is not
+                # an int in (prev, MAX_STEP] makes check_row raise.
+                rows: list[Any]
+                row: Any
+                step: Any
                 try:
                     rows = _decode_scalar_rows(piece)
                     good = j - i
@@ -318,15 +325,17 @@ def _check_one(body, view, start, end, k, prev, refs, max_values) -> int:
     return step
 
 
-def _nested(levels: int):
-    value = _Scalar
+def _nested(levels: int) -> Any:
+    """``_Scalar | list[...] | dict[str, ...]``, ``levels`` deep: a type made at run time, so
+    written with ``GenericAlias`` (``list[value]`` is the same object) for the type checker."""
+    value: Any = _Scalar
     for _ in range(levels):
-        value = _Scalar | list[value] | dict[str, value]
+        value = _Scalar | GenericAlias(list, (value,)) | GenericAlias(dict, (str, value))
     return value
 
 
 # Rows with arrays and maps up to 8 deep (nearly all), checked in C as they are decoded.
-_decode_nested_row = msgspec.msgpack.Decoder(dict[str, _nested(8)]).decode
+_decode_nested_row = msgspec.msgpack.Decoder(GenericAlias(dict, (str, _nested(8)))).decode
 
 
 class _StepOnly(msgspec.Struct):

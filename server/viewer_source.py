@@ -30,12 +30,12 @@ from collections import OrderedDict
 from typing import NamedTuple
 
 import msgpack
+
+from localrun.mediarefs import SHA256, file_refs, media_values
 from localrun.sync.protocol import SYNCING, run_path
 from localrun.viewer.files import media_relpath
 from localrun.viewer.source import NotFoundError, RunRef, TableSource, newest_first
 from localrun.viewer.table import RunTable, TableBuilder, step_metric_names
-
-from localrun.mediarefs import SHA256, file_refs, media_values
 
 from .blobs import BlobDir
 from .storage import RunInfo, Storage, UnknownRunError

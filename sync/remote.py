@@ -252,7 +252,7 @@ class Remote:
             try:
                 r = self.client.request(method, path, content=body, **kwargs)
             except httpx.TransportError as exc:
-                problem: Exception = exc
+                problem: Exception | None = exc
                 what = f"cannot reach {url}: {type(exc).__name__}: {exc or 'no details'}"
             else:
                 if r.status_code < 400:

@@ -93,7 +93,7 @@ def remote_views(
 
     remote = Remote(base, token=token, transport=transport)
     try:
-        if run_id is not None:
+        if project is not None and run_id is not None:  # split_run_url gives both or neither
             view = RemoteRunView(remote, project, run_id)
             view.to_json()  # fail here, with the server's message, if there is no such run
             return remote, [view], True

@@ -7,9 +7,8 @@ import subprocess
 import sys
 import time
 
-from localrun.sync import RunView
-
 import localrun
+from localrun.sync import RunView
 
 from .conftest import history, run_python
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import msgpack
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from localrun.server.values import check_batch, check_document
 
 from localrun.mediarefs import SHA256, blob_of, file_refs, files_named, hash_in_name, media_values
+from localrun.server.values import check_batch, check_document
 
 A, B, C = "a" * 64, "b" * 64, "c" * 64
 

@@ -5,9 +5,9 @@ import os
 
 import numpy as np
 import pytest
-from localrun.sync import RunView
 
 import localrun
+from localrun.sync import RunView
 
 from .conftest import history
 

@@ -13,10 +13,10 @@ import sys
 import time
 
 import pytest
-from localrun.sync import RunView, find_runs
 
 import localrun
 from localrun import rundir
+from localrun.sync import RunView, find_runs
 
 from .conftest import history, run_python
 

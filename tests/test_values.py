@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from localrun.sync import RunView
 
 import localrun
 from localrun import contract
 from localrun.errors import KeyTypeError, ValueTypeError
+from localrun.sync import RunView
 
 from .conftest import examples, history
 

@@ -9,11 +9,11 @@ import sys
 
 import numpy as np
 import pytest
-from localrun.sync import RunView
-from localrun.sync.verify import verify_run
 
 import localrun
 from localrun.errors import Error, UsageError
+from localrun.sync import RunView
+from localrun.sync.verify import verify_run
 
 torch = pytest.importorskip("torch")
 nn = torch.nn
@@ -248,6 +248,7 @@ def test_import_localrun_does_not_import_torch_even_when_watch_is_looked_up():
 def test_a_watched_run_syncs_to_a_server_with_its_graph_file(tmp_path):
     pytest.importorskip("starlette")
     import httpx
+
     from localrun.server import create_app
     from localrun.sync.push import push_run
     from localrun.sync.remote import Remote

@@ -16,17 +16,18 @@ import json
 import math
 import sys
 import threading
+from typing import TypeVar
 
 import msgpack
 import msgspec
 import numpy as np
-from localrun.sync.protocol import API, JSON, MSGPACK, RUN_ROUTE
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from localrun.contract import project_problem, run_id_problem
+from localrun.sync.protocol import API, JSON, MSGPACK, RUN_ROUTE
 
 from .files import FILE_CSP, content_type
 from .source import MAX_MEDIA_ITEMS, MAX_POINTS, ReadError, RunRef, Source, nonfinite_as_strings
@@ -65,9 +66,12 @@ def run_ref(request: Request) -> RunRef:
     return RunRef(project, run_id)
 
 
+_Default = TypeVar("_Default")
+
+
 def _int(
-    request: Request, name: str, default: int | None, lo: int | None, hi: int | None
-) -> int | None:
+    request: Request, name: str, default: _Default, lo: int | None, hi: int | None
+) -> int | _Default:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return default

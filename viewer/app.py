@@ -20,8 +20,8 @@ endpoints, Guard and headers over its storage (``localrun.server.app``), beside 
 from __future__ import annotations
 
 import os
+from typing import Any
 
-from localrun.sync.protocol import API, RUN_ROUTE
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -31,6 +31,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from localrun import __version__
+from localrun.sync.protocol import API, RUN_ROUTE
 
 from .api import ReadApi, error_response, python_json, read_error, run_ref
 from .auth import Guard
@@ -152,10 +153,9 @@ def create_app(
         Route(RUN_ROUTE + "/{rest:path}", pages.other, methods=["GET"]),
         *browser_routes(pages),
     ]
-    app = Starlette(
-        routes=routes,
-        exception_handlers={ReadError: read_error, HTTPException: _http_error},
-    )
+    # Starlette types a handler as taking any Exception; each takes the class it is set for.
+    handlers: dict[Any, Any] = {ReadError: read_error, HTTPException: _http_error}
+    app = Starlette(routes=routes, exception_handlers=handlers)
     app.state.source = source
     if warm:
         api.warm()

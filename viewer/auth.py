@@ -179,7 +179,7 @@ class Guard:
             return
         path = scope["path"]
         if path == LOGIN_PATH:
-            await self._login(scope, receive, send)
+            await self._login(login, scope, receive, send)
             return
         if path == LOGOUT_PATH and scope["method"] == "POST":
             await _send(
@@ -216,7 +216,7 @@ class Guard:
             [(b"www-authenticate", b'Bearer realm="localrun"')],
         )
 
-    async def _login(self, scope, receive, send) -> None:
+    async def _login(self, login: Login, scope, receive, send) -> None:
         html = [(b"content-type", b"text/html; charset=utf-8"), (b"cache-control", b"no-store")]
         if scope["method"] in ("GET", "HEAD"):
             await _send(send, 200, self.login_page, html)
@@ -226,7 +226,7 @@ class Guard:
             return
         body = await _read_body(receive, MAX_LOGIN_BODY)
         given = parse_qs((body or b"").decode("utf-8", "replace")).get("token", [""])[0]
-        if not given or not self.login.token_ok(given):
+        if not given or not login.token_ok(given):
             await asyncio.sleep(0.5)  # a wrong guess costs the guesser time
             await _send(send, 401, self.failed_page, html)
             return
@@ -239,6 +239,6 @@ class Guard:
             b"",
             [
                 (b"location", quote(target, safe="/?&=%:@!$'()*+,;~-._").encode()),
-                (b"set-cookie", self.login.set_cookie(secure).encode()),
+                (b"set-cookie", login.set_cookie(secure).encode()),
             ],
         )

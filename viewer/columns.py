@@ -287,6 +287,13 @@ class ColumnStore:
     def in_memory(self) -> bool:
         return self._mems is not None
 
+    @property
+    def disk_folder(self) -> str:
+        """``folder``, for the code that runs only for a store on disk."""
+        if self.folder is None:
+            raise AssertionError("a ColumnStore in memory has no folder")
+        return self.folder
+
     def _files(self, gen: str) -> _Disk | _Memory:
         if self._mems is not None:
             m = self._mems.get(gen)
@@ -295,7 +302,7 @@ class ColumnStore:
             return m
         d = self._disks.get(gen)
         if d is None:
-            d = self._disks[gen] = _Disk(os.path.join(self.folder, gen))
+            d = self._disks[gen] = _Disk(os.path.join(self.disk_folder, gen))
         return d
 
     # --- reading the head ---------------------------------------------------------------------
@@ -305,7 +312,7 @@ class ColumnStore:
         there is none yet. Raises IndexDamaged when the head file is there but broken."""
         if self._mems is not None:
             return self._head
-        path = os.path.join(self.folder, HEAD)
+        path = os.path.join(self.disk_folder, HEAD)
         try:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | os.O_NOFOLLOW)
         except FileNotFoundError:
@@ -418,8 +425,9 @@ class ColumnStore:
 
     def _lock_folder(self) -> int:
         """flock the store's lock file (creating the folder); returns the descriptor."""
+        folder = self.disk_folder
         try:
-            st = os.lstat(self.folder)
+            st = os.lstat(folder)
         except FileNotFoundError:
             st = None
         except OSError as exc:
@@ -427,8 +435,8 @@ class ColumnStore:
         if st is not None and not stat.S_ISDIR(st.st_mode):  # a symlink or a file
             raise IndexUnwritable(f"{self.folder} is not a folder the index can use")
         try:
-            os.makedirs(self.folder, exist_ok=True)
-            path = os.path.join(self.folder, LOCK)
+            os.makedirs(folder, exist_ok=True)
+            path = os.path.join(folder, LOCK)
             while True:
                 fd = os.open(
                     path,
@@ -445,7 +453,7 @@ class ColumnStore:
                 if same:
                     return fd
                 os.close(fd)
-                os.makedirs(self.folder, exist_ok=True)
+                os.makedirs(folder, exist_ok=True)
         except OSError as exc:
             if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT):
                 raise IndexUnwritable(
@@ -461,7 +469,7 @@ class ColumnStore:
             data = encode_head(head)
         except (TypeError, OverflowError, ValueError) as exc:
             raise IndexUnwritable(f"the index cannot keep this run's values ({exc})") from exc
-        path = os.path.join(self.folder, HEAD)
+        path = os.path.join(self.disk_folder, HEAD)
         # Written whole or not at all; not fsynced: the index is rebuilt from the segments.
         durable.write(path, data, sync=False)
         st = os.stat(path)  # no one else replaces it: we hold the lock
@@ -557,8 +565,9 @@ class Update:
     def resume(self) -> None:
         """Go on from the committed head's final rows (``self.head`` must be set)."""
         head = self.head
+        assert head is not None, "Update.resume() needs the committed head"
         if self.store._mems is None and not os.path.isdir(
-            os.path.join(self.store.folder, head["gen"])
+            os.path.join(self.store.disk_folder, head["gen"])
         ):
             raise IndexDamaged(f"the index folder {head['gen']} is gone")
         self._gen = head["gen"]
@@ -574,7 +583,7 @@ class Update:
         store = self.store
         if store._mems is None:
             try:
-                os.mkdir(os.path.join(store.folder, self._gen))
+                os.mkdir(os.path.join(store.disk_folder, self._gen))
             except OSError as exc:
                 raise IndexUnwritable(
                     f"cannot write the index in {store.folder}: {exc.strerror or exc}"
@@ -588,7 +597,7 @@ class Update:
         if store._mems is not None:
             self._files = store._files(self._gen)
         else:
-            self._files = _Disk(os.path.join(store.folder, self._gen))
+            self._files = _Disk(os.path.join(store.disk_folder, self._gen))
 
     @property
     def rows(self) -> int:
@@ -658,7 +667,9 @@ class Update:
         table = np.array(block, dtype=np.float64)  # as array("d").append would convert them
         rows = np.arange(self._block_start, self._block_start + len(block), dtype=np.int64)
         chunks = self._chunks
-        for j, key in enumerate(self._block_keys):
+        keys = self._block_keys
+        assert keys is not None  # set with the block's first row
+        for j, key in enumerate(keys):
             chunks.setdefault(key, []).append((rows, table[:, j]))
         block.clear()
         self._block_keys = None
@@ -725,6 +736,7 @@ class Update:
         cols = self._part["cols"]
         n, crc = cols.get(name, (0, 0))
         raw = memoryview(data).cast("B")
+        assert self._files is not None  # opened by resume() or reset()
         self._files.write(name, n * itemsize, raw)
         cols[name] = [n + raw.nbytes // itemsize, zlib.crc32(raw, crc)]
 
@@ -736,7 +748,7 @@ class Update:
         base = part["rows"]
         columns = self._columns()
         step_rows, step_values = columns.pop("_step", (None, None))
-        if step_rows is None or step_rows.size != n:
+        if step_rows is None or step_values is None or step_rows.size != n:
             raise ValueError("every history row must have an integer _step")
         steps = step_values.astype(_INT64)
         self._write("steps", steps, 8)

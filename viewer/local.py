@@ -23,12 +23,11 @@ import time
 from collections import OrderedDict
 from collections.abc import Iterator
 
-from localrun.sync import RunView, find_runs
-
 from localrun import rundir
 from localrun.errors import RunDirError
+from localrun.sync import RunView, find_runs
 
-from .columns import IndexDamaged, IndexStale
+from .columns import IndexDamaged, IndexStale, IndexTable
 from .files import resolve_media
 from .runindex import RunIndex
 from .source import (
@@ -41,7 +40,6 @@ from .source import (
     table_media,
     table_series,
 )
-from .table import RunTable
 
 REFRESH_S = 0.5  # a run that keeps changing is read again at most this often
 STALE_TRIES = 5  # a live run's provisional rows, written over while read: read again this often
@@ -105,7 +103,7 @@ class _Run:
         self.sig: tuple | None = None
         self.read_at = 0.0
         self.doc: dict | None = None
-        self.table: RunTable | None = None
+        self.table: IndexTable | None = None
         self.table_sig: tuple | None = None
 
 
@@ -211,18 +209,21 @@ class LocalSource(TableSource):
                 self._fresh(r, want_table=False, max_age_s=max(self.refresh_s, LIST_REFRESH_S))
             except RunDirError:
                 continue  # a run folder removed or broken since it was listed
+            assert r.doc is not None  # _fresh leaves the run's document
             docs.append(r.doc)
         return newest_first(docs)
 
     def run(self, ref: RunRef) -> dict:
         r = self._run(ref)
         self._fresh(r, want_table=False)
+        assert r.doc is not None  # _fresh leaves the run's document
         return r.doc
 
-    def table(self, ref: RunRef) -> RunTable:
+    def table(self, ref: RunRef) -> IndexTable:
         r = self._run(ref)
         self._fresh(r, want_table=True)
         table = r.table
+        assert table is not None  # _fresh(want_table=True) leaves a table
         with self._lock:
             self._tables[ref] = None
             self._tables.move_to_end(ref)
@@ -254,7 +255,7 @@ class LocalSource(TableSource):
         self._forget(ref, table, damaged=True)
         return answer(self.table(ref))
 
-    def _forget(self, ref: RunRef, table: RunTable, damaged: bool) -> None:
+    def _forget(self, ref: RunRef, table: IndexTable, damaged: bool) -> None:
         r = self._run(ref)
         with r.lock:
             if damaged:

@@ -16,9 +16,8 @@ from __future__ import annotations
 import zlib
 from typing import Any
 
-from localrun.sync import Replay
-
 from localrun.steps import StepCounter
+from localrun.sync import Replay
 
 _SKIP = ("_metric_of",)  # a cache, rebuilt on demand
 

@@ -27,12 +27,11 @@ import threading
 import zlib
 from typing import Any
 
-from localrun.sync import Replay, RunView
-
 from localrun import rundir
 from localrun.errors import CorruptRecordError, RunDirError
 from localrun.record import kinds
 from localrun.record.segment import SegmentReader
+from localrun.sync import Replay, RunView
 
 from .columns import ColumnStore, IndexDamaged, IndexTable, IndexUnwritable, pack, unpack
 from .resume import replay_fingerprint, replay_state, restore_replay

@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Iterable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -58,7 +58,9 @@ class Series(NamedTuple):
 
     x: np.ndarray
     y: np.ndarray
-    count: int  # points in the whole range asked for, before downsampling
+    # points in the whole range asked for, before downsampling (the field hides tuple.count(),
+    # which nothing calls on a Series: the name is the read API's)
+    count: int  # type: ignore[assignment]
     sampled: bool  # True when downsampled (then about ``points`` of ``count`` are here)
 
 
@@ -145,8 +147,9 @@ def table_media(t: RunTable, key: str, points: int | None = None) -> dict:
     """``Source.media`` over a ``RunTable``."""
     items = t.media_items(key)
     count = len(items)
-    sampled = points is not None and count > points
-    if sampled:
+    sampled = False
+    if points is not None and count > points:
+        sampled = True
         picked = np.unique(np.linspace(0, count - 1, num=points).round().astype(np.int64))
         items = [items[i] for i in picked.tolist()]
     kinds = t.key_info().get(key, {}).get("types", {})
@@ -184,8 +187,8 @@ def table_series(
     out = {}
     for key in keys:
         if not ascending:
-            rows, values = t.numbers(key)
-            xv = column[rows].astype(np.float64)
+            key_rows, values = t.numbers(key)
+            xv = column[key_rows].astype(np.float64)
             known = ~np.isnan(xv)
             if not known.all():
                 xv, values = xv[known], values[known]
@@ -202,11 +205,11 @@ def table_series(
         n = int(values.size)
         start, stop = 0, n
         if lo is not None:
-            at = _bisect(column, lo, "left")
-            start = max(0, (at if rows is None else int(np.searchsorted(rows, at))) - 1)
+            first = _bisect(column, lo, "left")
+            start = max(0, (first if rows is None else int(np.searchsorted(rows, first))) - 1)
         if hi is not None:
-            at = _bisect(column, hi, "right")
-            stop = min(n, (at if rows is None else int(np.searchsorted(rows, at))) + 1)
+            last = _bisect(column, hi, "right")
+            stop = min(n, (last if rows is None else int(np.searchsorted(rows, last))) + 1)
         stop = max(start, stop)
         y = values[start:stop]
         idx = picks(y, points)
@@ -218,7 +221,7 @@ def table_series(
     return out
 
 
-def _bisect(column: np.ndarray, bound: float, side: str) -> int:
+def _bisect(column: np.ndarray, bound: float, side: Literal["left", "right"]) -> int:
     """``np.searchsorted(column, bound, side)``, without turning an int column into floats."""
     if column.dtype.kind == "i":
         info = np.iinfo(column.dtype)
@@ -235,7 +238,7 @@ def newest_first(docs: list[dict]) -> list[dict]:
     """Documents sorted by ``created_at``, newest first (those without one last)."""
 
     def when(d: dict) -> float:
-        c = d.get("created_at")
+        c: Any = d.get("created_at")  # (the type test below is one the checker cannot follow)
         return -c if type(c) in (int, float) and math.isfinite(c) else math.inf
 
     return sorted(docs, key=when)

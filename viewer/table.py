@@ -49,9 +49,9 @@ class RunTable:
         other: dict[str, list[int]],
         step_metric_names: Iterable[str] = (),
     ):
-        self.steps = steps
-        self.runtime = runtime
-        self.timestamp = timestamp
+        self._steps = steps
+        self._runtime = runtime
+        self._timestamp = timestamp
         self.rows = int(steps.size)
         self.last_step = int(steps[-1]) if steps.size else None
         self._numbers = numbers
@@ -61,6 +61,19 @@ class RunTable:
         self._info: dict | None = None
         self._dense: dict[str, np.ndarray] = {}
         self._ascending: dict[str, bool] = {}
+
+    # Read-only, as the whole table is (IndexTable loads them lazily, as properties too).
+    @property
+    def steps(self) -> np.ndarray:
+        return self._steps
+
+    @property
+    def runtime(self) -> np.ndarray:
+        return self._runtime
+
+    @property
+    def timestamp(self) -> np.ndarray:
+        return self._timestamp
 
     def is_numeric(self, key: str) -> bool:
         return key in self._numbers
@@ -156,7 +169,7 @@ class RunTable:
         for key, items in self._media.items():
             kinds: dict[str, int] = {}
             for _, v in items:
-                mt = media_type(v)
+                mt = media_type(v) or "other"  # (never None: only media values are kept here)
                 kinds[mt] = kinds.get(mt, 0) + 1
             for kind, n in kinds.items():
                 add(key, kind, n, items[0][0], items[-1][0])
@@ -237,7 +250,7 @@ class TableBuilder:
         )
 
 
-def step_metric_names(metrics: dict) -> list[str]:
+def step_metric_names(metrics: dict | None) -> list[str]:
     """The step metrics a run's ``define_metric`` specs name (``doc["metrics"]``), in order."""
     out: list[str] = []
     for spec in (metrics or {}).values():

@@ -103,7 +103,7 @@ class Audio(Media):
         return value
 
     @classmethod
-    def combine(cls, items: list[Media], store: BlobStore) -> dict[str, Any] | None:
+    def combine(cls, items: list[Audio], store: BlobStore) -> dict[str, Any] | None:
         values = [a.to_json(store) for a in items]
         out: dict[str, Any] = {
             "_type": "audio",
@@ -119,12 +119,9 @@ class Audio(Media):
 
 
 def _check_rate(rate: Any) -> int:
-    if (
-        isinstance(rate, bool)
-        or not isinstance(rate, numbers.Real)
-        or rate != int(rate)
-        or int(rate) <= 0
-    ):
+    # rate stays Any: typeshed's numbers.Real has no __int__, though every Real converts.
+    real = isinstance(rate, numbers.Real) and not isinstance(rate, bool)
+    if not real or rate != int(rate) or int(rate) <= 0:
         raise MediaError(
             f"Audio(): sample_rate must be a positive whole number of samples per second, not {rate!r}"
         )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from ..blobs import BlobStore
+
+# The type of a Media subclass, for combine(): it takes a list of its own class (typing.Self
+# is Python 3.11+).
+_M = TypeVar("_M", bound="Media")
 
 
 class Media:
@@ -31,7 +35,7 @@ class Media:
         raise NotImplementedError
 
     @classmethod
-    def combine(cls, items: list[Media], store: BlobStore) -> dict[str, Any] | None:
+    def combine(cls: type[_M], items: list[_M], store: BlobStore) -> dict[str, Any] | None:
         """The one value wandb writes for a list of this type (e.g. ``images/separated``).
 
         None means the list is stored as a list of single values.

@@ -69,8 +69,9 @@ class Image(Media):
     ):
         self._caption = None if caption is None else str(caption)
         self._grouping = _check_grouping(grouping)
-        self._file = None  # (bytes, ext) of a file stored as is
-        self._pil = None
+        self._file: tuple[bytes, str, tuple[int, int]] | None = None  # a file stored as is
+        self._pil: Any = None  # a PIL image
+        self._format: str
         ftype = _check_file_type(file_type)
         if isinstance(data_or_path, Image):
             self._pil, self._file = data_or_path._pil, data_or_path._file
@@ -159,7 +160,7 @@ class Image(Media):
 
     def guess_mode(self, data: Any) -> str:
         """The PIL mode of an HxW (``L``), HxWx1, HxWx3 (``RGB``) or HxWx4 (``RGBA``) array."""
-        shape = getattr(data, "shape", ())
+        shape: tuple[int, ...] = getattr(data, "shape", ())
         if len(shape) == 2 or (len(shape) == 3 and shape[-1] == 1):
             return "L"
         if len(shape) == 3 and shape[-1] in (3, 4):
@@ -199,7 +200,7 @@ class Image(Media):
         return value
 
     @classmethod
-    def combine(cls, items: list[Media], store: BlobStore) -> dict[str, Any] | None:
+    def combine(cls, items: list[Image], store: BlobStore) -> dict[str, Any] | None:
         if len({img._format for img in items}) > 1:
             return None  # wandb cannot show mixed formats as one value: keep them one by one
         if len(items) > MAX_ITEMS:
@@ -585,6 +586,7 @@ def _check_box(box: Any, who: str) -> dict[str, Any]:
             f"Image(): {who} needs 'position': {{'minX','maxX','minY','maxY'}} or {{'middle','width','height'}}"
         )
     keys = set(pos)
+    position: dict[str, Any]
     if keys == {"minX", "maxX", "minY", "maxY"}:
         position = {
             k: _number(pos[k], f"{who}['position'][{k!r}]")

@@ -51,7 +51,7 @@ class Video(Media):
             raise MediaError(
                 f"Video(): fps must be a number of frames per second in (0, 1000], not {fps!r}"
             )
-        self._fps = fps
+        self._fps: float = fps
         fmt = None
         if format is not None:
             fmt = str(format).lower().lstrip(".")
@@ -59,7 +59,12 @@ class Video(Media):
                 raise MediaError(
                     f"Video(): format={format!r} is not supported; use one of {', '.join(FORMATS)}"
                 )
-        self._width = self._height = self._frames = None
+        self._width: int | None = None
+        self._height: int | None = None
+        self._frames: int | None = None
+        self._array: Any = None  # frames to encode, or None for a file stored as is
+        self._bytes: bytes | None
+        self._format: str
         if is_path(data_or_path) or is_file(data_or_path):
             data, name = read_source(data_or_path, "Video()")
             sniffed = _sniff(data)
@@ -198,7 +203,9 @@ def _pal8_frame(av: Any, frame: Any):
     from PIL import Image as PILImage
 
     im = PILImage.fromarray(frame).quantize(256, dither=PILImage.Dither.NONE)
-    rgb = np.frombuffer(bytes(im.getpalette(rawmode="RGB")), dtype=np.uint8).reshape(-1, 3)[:256]
+    colours = im.getpalette(rawmode="RGB")
+    assert colours is not None  # quantize() always makes a palette image
+    rgb = np.frombuffer(bytes(colours), dtype=np.uint8).reshape(-1, 3)[:256]
     palette = np.zeros((256, 4), dtype=np.uint8)  # ARGB
     palette[:, 0] = 255
     palette[: len(rgb), 1:] = rgb

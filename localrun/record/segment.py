@@ -20,7 +20,7 @@ import msgpack
 from ..errors import DiskFullError, Error
 from . import kinds
 from .decode import LOG_FIRST_BYTE, log_decoder, record_decoder
-from .frame import HEADER, MAGIC, Tail, frame, scan
+from .frame import HEADER, MAGIC, Damage, Tail, frame, scan
 
 FSYNC_INTERVAL_S = 1.0
 _header = HEADER.pack
@@ -247,9 +247,9 @@ class SegmentReader:
         min_length = kinds.MIN_LENGTH
         for item in scan(view, start, size):
             if type(item) is not tuple:
-                if type(item) is Tail:
+                if isinstance(item, Tail):
                     self.tail = item
-                else:
+                elif isinstance(item, Damage):
                     self._report(item.offset, item.reason, item.size_bytes)
                 continue
             offset, payload = item

@@ -4,6 +4,7 @@ import os
 
 import pytest
 from click.testing import CliRunner
+
 from localrun.cli import main
 
 from ..conftest import REPO

@@ -7,10 +7,10 @@ import math
 import os
 
 from click.testing import CliRunner
-from localrun.cli import main
-from localrun.sync import RunView
 
 import localrun
+from localrun.cli import main
+from localrun.sync import RunView
 
 from ..conftest import cli
 

@@ -5,9 +5,9 @@ import os
 
 import pytest
 from click.testing import CliRunner
-from localrun.cli import main
 
 import localrun
+from localrun.cli import main
 
 from ..conftest import cli
 

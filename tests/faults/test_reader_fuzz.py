@@ -5,12 +5,12 @@ import shutil
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from localrun.sync import RunView
-from localrun.sync.verify import verify_run
 
 import localrun
 from localrun import rundir
 from localrun.record.segment import SegmentReader
+from localrun.sync import RunView
+from localrun.sync.verify import verify_run
 
 from ..conftest import examples
 

@@ -19,9 +19,9 @@ import time
 
 import pytest
 from click.testing import CliRunner
+
 from localrun.cli import main
 from localrun.server.connections import ConnectionLimits
-
 from tests.sync.conftest import CLI, Server
 
 from .serverwatch import get_root, open_fds

@@ -17,12 +17,12 @@ import sys
 import time
 
 import pytest
-from localrun.sync import RunView
-from localrun.sync.push import push_runs
-from localrun.sync.remote import Remote
 
 import localrun
 from localrun.errors import TransportError
+from localrun.sync import RunView
+from localrun.sync.push import push_runs
+from localrun.sync.remote import Remote
 from tests import forkcli
 from tests.sync.conftest import Server, export_rows, image_value, make_run, same, show_json
 

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 from click.testing import CliRunner
+
 from localrun.cli import main
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "media"

@@ -101,6 +101,7 @@ def test_every_public_media_name_is_exported():
 
 def test_verify_finds_every_media_type_sound_and_a_damaged_file(run):
     from click.testing import CliRunner
+
     from localrun.cli import main
 
     localrun.log(
@@ -140,6 +141,7 @@ def test_a_log_from_inside_media_encoding_corrupts_neither_record(run):
     localrun.log({"outer": [LogsWhileEncoding(), LogsWhileEncoding()]})
     run.finish(quiet=True)
     from click.testing import CliRunner
+
     from localrun.cli import main
 
     result = CliRunner().invoke(main, ["verify", run.dir])

@@ -7,6 +7,7 @@ import hashlib
 import httpx
 import msgpack
 import pytest
+
 from localrun.server import Limits, create_app
 from localrun.sync.transports import AsyncBridge
 

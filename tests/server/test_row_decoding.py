@@ -14,8 +14,8 @@ import sqlite3
 import httpx
 import msgpack
 import pytest
-from localrun.server.values import PIECE_BYTES, check_batch
 
+from localrun.server.values import PIECE_BYTES, check_batch
 from tests.sync.conftest import Server
 
 MSGPACK = {"Content-Type": "application/msgpack"}

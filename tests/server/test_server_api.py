@@ -10,6 +10,7 @@ import httpx
 import msgpack
 import pytest
 from click.testing import CliRunner
+
 from localrun.cli import main
 from localrun.server import Limits, create_app
 from localrun.sync.transports import AsyncBridge

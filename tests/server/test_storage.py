@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import msgpack
 import pytest
+
 from localrun.server.sqlite import SQLiteStorage
 from localrun.server.storage import RowBatch, UnknownRunError
 

@@ -15,12 +15,12 @@ import msgpack
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
+from localrun.contract import MAX_DEPTH, MAX_INT, MIN_INT, row_problem, value_problem
 from localrun.server import create_app
 from localrun.server.names import BadInput
 from localrun.server.values import check_batch, check_document
 from localrun.sync.transports import AsyncBridge
-
-from localrun.contract import MAX_DEPTH, MAX_INT, MIN_INT, row_problem, value_problem
 
 from ..conftest import examples
 

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import msgpack
 import pytest
+
 from localrun.server.blobs import BlobDir
 from localrun.server.sqlite import SQLiteStorage
 from localrun.server.storage import RowBatch

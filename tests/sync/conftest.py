@@ -12,11 +12,11 @@ import sys
 import httpx
 import numpy as np
 import pytest
-from localrun.server import create_app
-from localrun.sync.remote import Remote
 
 import localrun
 from localrun.blobs import BlobStore
+from localrun.server import create_app
+from localrun.sync.remote import Remote
 
 from .. import forkcli
 

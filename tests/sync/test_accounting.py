@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import httpx
 import msgpack
+
 from localrun.server import create_app
 from localrun.sync import RunView
 from localrun.sync.cursor import Cursor

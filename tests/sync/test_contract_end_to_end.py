@@ -8,10 +8,10 @@ just past it is refused by the call that tried to log it, and the run goes on.
 from __future__ import annotations
 
 import pytest
-from localrun.sync import RunView
 
 import localrun
 from localrun import contract
+from localrun.sync import RunView
 
 from .conftest import same, sync
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 import json
 import shutil
 
+import localrun
 from localrun.sync import RunView
 from localrun.sync.cursor import Cursor
-
-import localrun
 
 from .conftest import make_run, same, show_json, sync
 

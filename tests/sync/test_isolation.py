@@ -15,17 +15,17 @@ import httpx
 import msgpack
 import numpy as np
 import pytest
-from localrun.server import Limits, create_app
-from localrun.sync import RunView
-from localrun.sync.push import push_run
-from localrun.sync.remote import Remote
-from localrun.sync.transports import AsyncBridge
 
 import localrun
 from localrun import rundir
 from localrun.blobs import BlobStore
 from localrun.record import kinds
 from localrun.record.segment import SegmentWriter
+from localrun.server import Limits, create_app
+from localrun.sync import RunView
+from localrun.sync.push import push_run
+from localrun.sync.remote import Remote
+from localrun.sync.transports import AsyncBridge
 
 from .conftest import Server, image_value, same, show_json, sync
 

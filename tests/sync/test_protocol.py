@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from starlette.routing import Route
+
 from localrun.server import create_app
 from localrun.sync.protocol import API, RUN_ROUTE, api_run_path, run_path, split_run_url
-from starlette.routing import Route
 
 
 @pytest.mark.parametrize(

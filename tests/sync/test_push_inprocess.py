@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import httpx
 import pytest
+
+import localrun
+from localrun.errors import TransportError
 from localrun.server import create_app
 from localrun.sync import RunView
 from localrun.sync.push import push_run
 from localrun.sync.remote import Remote
 from localrun.sync.transports import AsyncBridge
-
-import localrun
-from localrun.errors import TransportError
 
 from .conftest import image_value, make_run, same
 

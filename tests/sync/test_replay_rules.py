@@ -9,10 +9,10 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from localrun.sync import Replay
 
 from localrun.record import kinds
 from localrun.steps import StepCounter
+from localrun.sync import Replay
 
 calls = st.lists(
     st.tuples(

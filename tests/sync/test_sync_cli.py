@@ -7,11 +7,11 @@ import os
 
 import pytest
 from click.testing import CliRunner
+
 from localrun.cli import main
 from localrun.cli.sync import describe
-from localrun.sync.push import PushResult
-
 from localrun.errors import TransportError
+from localrun.sync.push import PushResult
 
 from .conftest import make_run
 

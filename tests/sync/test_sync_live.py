@@ -9,10 +9,9 @@ import subprocess
 import sys
 import time
 
+import localrun
 from localrun.sync import RunView
 from localrun.sync.cursor import Cursor
-
-import localrun
 
 from .conftest import CLI, Server, export_rows, image_value, make_run, same, show_json, sync
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+
 from localrun.sync import RunView
 from localrun.viewer.source import table_keys, table_media, table_series
 from localrun.viewer.table import TableBuilder, step_metric_names

@@ -1,6 +1,7 @@
 """Min/max downsampling: spikes survive, NaN and infinities are kept, zooming gives full resolution."""
 
 import numpy as np
+
 from localrun.viewer.downsample import downsample
 
 

@@ -19,13 +19,13 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+import localrun
 from localrun.viewer import RunRef
 from localrun.viewer.columns import HEAD, ColumnStore
 from localrun.viewer.downsample import picks
 from localrun.viewer.local import LocalSource, signature
 from localrun.viewer.runindex import INDEX_DIR
-
-import localrun
 
 from . import runs as made
 from .indexcheck import assert_same, fresh

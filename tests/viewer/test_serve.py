@@ -17,8 +17,8 @@ import subprocess
 import httpx
 import msgpack
 import pytest
-from localrun.viewer.files import FILE_CSP
 
+from localrun.viewer.files import FILE_CSP
 from tests import forkcli
 from tests.sync.conftest import Server, export_rows, show_json, sync
 

@@ -8,6 +8,7 @@ import time
 
 import numpy as np
 import pytest
+
 from localrun.viewer import NotFoundError, ReadError, RunRef
 from localrun.viewer.local import LocalSource
 
