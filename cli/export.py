@@ -241,9 +241,9 @@ def _write_csv(path, out, wanted: list[str] | None) -> RunView:
     sparse_below = len(columns) // 4 if len(columns) >= 64 else 0
     for row in view.rows():
         if len(row) < sparse_below:
-            line = _sparse_line(row, index, len(columns))
-            if line is not None:
-                append(line)
+            sparse = _sparse_line(row, index, len(columns))
+            if sparse is not None:
+                append(sparse)
                 if len(lines) >= _BATCH_ROWS:
                     lines.append("")
                     out.write("\r\n".join(lines))

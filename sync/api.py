@@ -56,7 +56,8 @@ class Api:
         overrides = dict(overrides or {})
         base_url = base_url or overrides.get("base_url") or os.environ.get("LOCALRUN_BASE_URL")
         self.default_project: str | None = overrides.get("project")
-        self._remote = None
+        self._remote: Any = None
+        self.root: str = ""
         if base_url:
             if not is_url(base_url):
                 raise ApiError(
@@ -70,7 +71,6 @@ class Api:
             # Its connections close when nothing holds it any more (the Api and every Run it
             # gave out), or at close().
             weakref.finalize(self._remote, self._remote.client.close)
-            self.root = None
         else:
             self.root = rundir.runs_root(dir)
 
@@ -173,7 +173,7 @@ class Runs(Sequence):
     def __len__(self) -> int:
         return len(self._runs)
 
-    def __getitem__(self, i):  # type: ignore[override]
+    def __getitem__(self, i):
         return self._runs[i]
 
     def __iter__(self) -> Iterator[Run]:
@@ -210,7 +210,8 @@ class Run:
             if isinstance(created, (int, float)) and math.isfinite(created)
             else None
         )
-        self.lastHistoryStep: int = doc.get("last_step") if doc.get("last_step") is not None else -1
+        last_step = doc.get("last_step")
+        self.lastHistoryStep: int = last_step if type(last_step) is int else -1
         self.url: str | None = doc.get("path") if remote is not None else None
         self.dir: str | None = path
 
@@ -245,6 +246,7 @@ class Run:
     def _rows(self) -> Iterator[dict]:
         if self._remote_client is not None:
             return self._remote_client.iter_rows(self.project, self.id)
+        assert self._dir is not None  # a run is local or a server's
         return RunView(self._dir).rows()
 
     def scan_history(

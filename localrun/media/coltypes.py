@@ -199,11 +199,12 @@ class ListT(ColType):
         if not hasattr(value, "__iter__") or isinstance(value, (str, bytes, dict)):
             return None
         items = list(value)
-        element: ColType | None = self.element
+        element: ColType = self.element
         for item in items:
-            element = element.assign(item)
-            if element is None:
+            assigned = element.assign(item)
+            if assigned is None:
                 return None
+            element = assigned
         return ListT(element, len(items))
 
     def assign_type(self, other: ColType) -> ColType | None:
@@ -318,7 +319,7 @@ class Union(ColType):
         for t in allowed:
             flat.extend(t.allowed if isinstance(t, Union) else [t])
         flat.sort(key=repr)
-        self.allowed = flat
+        self.allowed: list[ColType] = flat
 
     def params(self) -> tuple:
         return tuple(self.allowed)
@@ -331,11 +332,12 @@ class Union(ColType):
         return None if allowed is None else Union(allowed)
 
     def assign_type(self, other: ColType) -> ColType | None:
-        allowed: list[ColType] | None = self.allowed
+        allowed: list[ColType] = self.allowed
         for t in other.allowed if isinstance(other, Union) else [other]:
-            allowed = _union_assign(allowed, t)
-            if allowed is None:
+            assigned = _union_assign(allowed, t)
+            if assigned is None:
                 return None
+            allowed = assigned
         return Union(allowed)
 
     @property

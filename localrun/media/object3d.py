@@ -101,7 +101,7 @@ class Object3D(Media):
         )
 
     @classmethod
-    def combine(cls, items: list[Media], store: BlobStore) -> dict[str, Any] | None:
+    def combine(cls, items: list[Object3D], store: BlobStore) -> dict[str, Any] | None:
         """A list of objects is one ``object3D`` value, as wandb logs it."""
         values = [o.to_json(store) for o in items]
         return {

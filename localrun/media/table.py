@@ -280,7 +280,7 @@ class Table(Media):
                 f"Table.add_column(): got {len(data)} values for {len(self.data)} rows; "
                 "pass one value per row"
             )
-        t: coltypes.ColType | None = _column_type(None, optional)
+        t: coltypes.ColType = _column_type(None, optional)
         for i, v in enumerate(data):
             got = t.assign(v)
             if got is None:
@@ -316,7 +316,7 @@ class Table(Media):
             raise MediaUsageError(
                 f"Table.cast(): no column {col_name!r}; the columns are {self.columns!r}"
             )
-        t: coltypes.ColType | None = _column_type(dtype, optional)
+        t: coltypes.ColType = _column_type(dtype, optional)
         key = isinstance(
             dtype, (coltypes.PrimaryKeyT, coltypes.ForeignKeyT, coltypes.ForeignIndexT)
         )
@@ -544,7 +544,7 @@ def _check_columns(columns: Any) -> None:
         if (
             isinstance(c, (list, tuple, dict))
             or type(c).__module__.startswith("numpy")
-            and getattr(c, "ndim", 0)
+            and bool(getattr(c, "ndim", 0))
         ):
             raise MediaUsageError(
                 f"Table(): columns must be a list of names (str or int), but it holds {c!r:.60}, which "

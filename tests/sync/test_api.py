@@ -8,9 +8,9 @@ import sys
 
 import pandas as pd
 import pytest
-from localrun.sync.api import ApiError
 
 import localrun
+from localrun.sync.api import ApiError
 
 from .. import forkcli
 
