@@ -14,7 +14,19 @@ from typing import Any
 from .config_summary import Config, Summary
 from .errors import Error
 from .run import Run
-from .session import Settings, __version__, define_metric, finish, init, log, login
+from .session import (
+    Settings,
+    __version__,
+    define_metric,
+    finish,
+    init,
+    log,
+    log_artifact,
+    log_model,
+    login,
+    use_artifact,
+    use_model,
+)
 
 
 class _Preinit:
@@ -52,6 +64,7 @@ summary: Any = _preinit_summary
 
 # Public name -> module that holds it, imported on first access (PEP 562).
 _LAZY = {
+    "Artifact": "localrun.artifacts.artifact",
     "Audio": "localrun.media.audio",
     "Histogram": "localrun.media.histogram",
     "Html": "localrun.media.html",
@@ -72,6 +85,7 @@ _LAZY_MODULES = {
 }
 
 __all__ = [
+    "Artifact",
     "Audio",
     "Config",
     "Error",
@@ -90,12 +104,16 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "log_artifact",
+    "log_model",
     "login",
     "plot",
     "plot_table",
     "run",
     "summary",
     "unwatch",
+    "use_artifact",
+    "use_model",
     "watch",
     "__version__",
 ]

@@ -22,6 +22,13 @@
     ├─ CorruptRecordError               a damaged record: names the segment, byte offset and reason
     ├─ MediaError (ValueError)          bad input to Image, Video, Audio, Table...
     │  └─ MediaTypeError (TypeError)    ...when the type itself is wrong
+    ├─ ArtifactError (ValueError)       a bad artifact name, type, alias or path in it, a file
+    │  │                                that cannot be added, a stored file that is damaged
+    │  └─ ArtifactNotFoundError         no such artifact, version or alias in the runs root
+    │                                   (or on the server)
+    ├─ ArtifactStateError (AttributeError)  an Artifact method used in the wrong state:
+    │  ├─ ArtifactNotLoggedError        ...before the artifact was logged (version, download)
+    │  └─ ArtifactFinalizedError        ...after it was logged (add_file, new_file)
     └─ SyncError                        a sync (or a read of a remote run) that did not complete
        ├─ TransportError                retryable: no connection, a timeout, a 5xx; wraps the httpx error
        └─ RemoteRejectedError           not retryable: the remote answered 4xx; carries url, status, body
@@ -108,6 +115,27 @@ class MediaError(Error, ValueError):
 
 class MediaTypeError(MediaError, TypeError):
     """A media type was given an argument of the wrong type."""
+
+
+class ArtifactError(Error, ValueError):
+    """Bad input to an Artifact (name, type, alias, a path inside it, a file that cannot be
+    read), or a stored artifact file that is damaged or missing."""
+
+
+class ArtifactNotFoundError(ArtifactError):
+    """No artifact, version or alias of that name in the runs root (or on the server)."""
+
+
+class ArtifactStateError(Error, AttributeError):
+    """An Artifact method used in a state where it means nothing (wandb raises AttributeError)."""
+
+
+class ArtifactNotLoggedError(ArtifactStateError):
+    """A property or method that needs a logged artifact (``version``, ``download``...)."""
+
+
+class ArtifactFinalizedError(ArtifactStateError):
+    """A change to an artifact that was already logged (``add_file``, ``new_file``...)."""
 
 
 class SyncError(Error):
