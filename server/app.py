@@ -38,6 +38,7 @@ from starlette.routing import Route
 
 from localrun import __version__
 
+from .artifacts import ArtifactApi
 from .auth import NEEDS_TOKEN, LoopbackHosts
 from .blobs import BlobDir, bundle_size, decode_bundle
 from .disk import disk_full
@@ -124,6 +125,7 @@ def create_app(
         Route(f"{API}/blobs", api.post_blobs, methods=["POST"]),
         Route(f"{API}/blobs/{{sha256}}", api.put_blob, methods=["PUT"]),
         Route(f"{API}/blobs/{{sha256}}", api.get_blob, methods=["GET"]),
+        *ArtifactApi(api).routes(),
         # The viewer's own read endpoints (keys, series, media, file) over this storage.
         *ReadApi(source).viewer_routes(),
         # The run's URL as `localrun sync` prints it: its page to a browser, else the run

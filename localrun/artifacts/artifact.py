@@ -86,11 +86,17 @@ def check_entry_path(name: Any) -> str:
 
 
 def manifest_digest(entries: dict[str, ManifestEntry]) -> str:
-    """The artifact's digest: sha256 of the header and one ``path:digest`` line per entry, in
-    path order. It depends on the contents only (not metadata)."""
+    """The artifact's digest: see ``digest_of``."""
+    return digest_of({path: e.digest for path, e in entries.items()})
+
+
+def digest_of(digests: dict[str, str]) -> str:
+    """An artifact's digest from ``{path: digest}``: sha256 of ``DIGEST_HEADER`` and one
+    ``path:digest`` line per entry, in path order. It depends on the contents only (not the
+    metadata); a server checks it the same way."""
     h = hashlib.sha256(DIGEST_HEADER.encode())
-    for path in sorted(entries):
-        h.update(f"{path}:{entries[path].digest}\n".encode())
+    for path in sorted(digests):
+        h.update(f"{path}:{digests[path]}\n".encode())
     return h.hexdigest()
 
 
