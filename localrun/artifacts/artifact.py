@@ -21,6 +21,7 @@ import os
 import posixpath
 import shutil
 import tempfile
+import weakref
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -206,7 +207,7 @@ class Artifact:
         self._description = description if description is None else str(description)
         self._metadata = _plain_metadata(metadata)
         self._manifest = Manifest()
-        self._tmp: tempfile.TemporaryDirectory | None = None
+        self._tmp: str | None = None  # new_file()'s folder, removed once logged (or unused)
         self._added_local_paths: dict[str, ManifestEntry] = {}
         # Set when logged or used.
         self._logged = False
@@ -411,9 +412,7 @@ class Artifact:
         """Open a new file to write; when the ``with`` block ends it is added as ``name``."""
         self._check_draft("new_file")
         path = check_entry_path(name)
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="localrun-artifact-")
-        local = os.path.join(self._tmp.name, *path.split("/"))
+        local = os.path.join(self._scratch(), *path.split("/"))
         os.makedirs(os.path.dirname(local), exist_ok=True)
         try:
             f = open(local, mode, encoding=encoding)
@@ -492,12 +491,11 @@ class Artifact:
                 f"{type(obj).__name__}. Add files with add_file()"
             )
         path = check_entry_path(name)
-        suffix = f".{obj._type}.json"
+        # wandb's suffixes: ``.table.json`` for a table, ``.image-file.json`` for an image...
+        suffix = f".{'table' if obj._type == 'table-file' else obj._type}.json"
         if not path.endswith(suffix):
             path += suffix
-        if self._tmp is None:
-            self._tmp = tempfile.TemporaryDirectory(prefix="localrun-artifact-")
-        folder = tempfile.mkdtemp(dir=self._tmp.name)
+        folder = tempfile.mkdtemp(dir=self._scratch())
         value = obj._encode(BlobStore(folder))
         for f in sorted(_files_under(folder)):
             self.add_file(
@@ -508,6 +506,13 @@ class Artifact:
         with self.new_file(path, mode="w" if overwrite else "x", encoding="utf-8") as out:
             json.dump(value, out, sort_keys=True)
         return self._manifest.entries[path]
+
+    def _scratch(self) -> str:
+        """A folder for the files new_file() and add() write, removed with the artifact."""
+        if self._tmp is None:
+            self._tmp = tempfile.mkdtemp(prefix="localrun-artifact-")
+            weakref.finalize(self, shutil.rmtree, self._tmp, True)
+        return self._tmp
 
     def _add_entry(self, entry: ManifestEntry, overwrite: bool) -> None:
         old = self._manifest.entries.get(entry.path)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ArtifactError
@@ -96,8 +97,8 @@ def log_artifact(
     )
     coll = store.collection(run.project, artifact._name)
     artifact._mark_logged(store, run.project, run.entity, coll, version)
-    if artifact._tmp is not None:
-        artifact._tmp.cleanup()
+    if artifact._tmp is not None:  # its files are in the store now
+        shutil.rmtree(artifact._tmp, ignore_errors=True)
         artifact._tmp = None
     run._append(kinds.ARTIFACT, "log", {**_info(run.project, coll, version), "aliases": aliases})
     return artifact
