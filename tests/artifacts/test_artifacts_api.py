@@ -85,7 +85,7 @@ def test_an_unchanged_file_is_stored_once_across_versions(runs, tmp_path):
     # A checkpoint folder saved every epoch: a large frozen part and a small changing one.
     run = _init(runs)
     frozen = os.urandom(2_000_000)
-    for epoch in range(5):
+    for _epoch in range(5):
         _write(str(tmp_path / "ck" / "frozen.bin"), frozen)
         _write(str(tmp_path / "ck" / "head.bin"), os.urandom(10_000))
         art = localrun.Artifact("ckpt", "model")
