@@ -6,8 +6,10 @@
       objects/<2 hex>/<sha256>      every file of every version (and every manifest), named by
                                     the sha256 of its bytes: a file shared by ten versions (a
                                     checkpoint's unchanged parts) is stored once
-      tmp/.tmp-*                    files being added; each is flock()ed by its writer, so one
-                                    whose lock is free was left by a killed process and is removed
+      tmp/.tmp-*                    files being added
+      tmp.lock                      flock()ed shared by every process adding files; whoever gets
+                                    it exclusively knows the files in tmp/ are leftovers of
+                                    killed processes, and removes them
       index/<project>/<name>.json   one artifact: its type, versions, aliases and users
       index/<project>/<name>.lock   flock()ed while a version or a use is added
 
@@ -80,29 +82,50 @@ class Store:
         else:
             self.remove_leftovers()
 
-    def remove_leftovers(self) -> None:
-        """Remove temporary files whose writer died (their flock is free)."""
+    def _tmp_lock(self) -> int:
+        return os.open(
+            os.path.join(self.dir, "tmp.lock"),
+            os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
+            0o644,
+        )
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Held (a shared flock) while this process has files in tmp/."""
+        fd = self._tmp_lock()
         try:
-            names = os.listdir(self.tmp)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            yield
+        finally:
+            os.close(fd)
+
+    def remove_leftovers(self) -> None:
+        """Remove the files in tmp/ when no live process is adding any: those were left by
+        processes killed mid-add."""
+        try:
+            if not os.listdir(self.tmp):
+                return
+            fd = self._tmp_lock()
         except OSError:
             return
-        for name in names:
-            path = os.path.join(self.tmp, name)
-            try:
-                fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-            except OSError:
-                continue
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                durable.discard(path)
-            except OSError:
-                pass  # being written by a live process
-            finally:
-                os.close(fd)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            os.close(fd)
+            return  # someone is adding files right now: next time
+        try:
+            for name in os.listdir(self.tmp):
+                durable.discard(os.path.join(self.tmp, name))
+        finally:
+            os.close(fd)
 
     def put_file(self, src: str, link: bool = False) -> tuple[str, int]:
         """Store the file at ``src``; returns ``(sha256, size)``. Streams: memory stays flat."""
         self._ready()
+        with self._writing():
+            return self._put_file(src, link)
+
+    def _put_file(self, src: str, link: bool) -> tuple[str, int]:
         if link:
             stored = self._link(src)
             if stored is not None:
@@ -112,7 +135,6 @@ class Store:
         except OSError as exc:
             raise _disk_error(src, exc) from exc
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # a live writer's file is never taken for a leftover
             digest = hashlib.sha256()
             size = 0
             try:
@@ -162,7 +184,7 @@ class Store:
             if not os.path.isdir(folder):
                 os.makedirs(folder, exist_ok=True)
             # fsynced before the rename, folder after: a version never names a file a power
-            # loss can take back. The flock (on fd) is held until the name is in place.
+            # loss can take back.
             durable.replace(tmp, final, sync=True, sync_folder=True)
         except OSError as exc:
             durable.discard(tmp)
@@ -196,7 +218,8 @@ class Store:
         if not os.path.exists(final):
             try:
                 os.makedirs(os.path.dirname(final), exist_ok=True)
-                durable.write(final, data, mode=0o444, temp_dir=self.tmp, sync_folder=True)
+                with self._writing():
+                    durable.write(final, data, mode=0o444, temp_dir=self.tmp, sync_folder=True)
             except OSError as exc:
                 raise _disk_error("the artifact's manifest", exc) from exc
         return sha
