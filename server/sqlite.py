@@ -384,8 +384,20 @@ class SQLiteStorage(Storage):
                 "SELECT project, name, type, count(*), max(version) FROM artifact_versions "
                 "GROUP BY project, name ORDER BY project, name"
             ).fetchall()
+            aliases: dict[tuple, dict] = {}
+            for p, n, a, v in self._db.execute(
+                "SELECT project, name, alias, version FROM artifact_aliases ORDER BY alias"
+            ):
+                aliases.setdefault((p, n), {})[a] = f"v{v}"
         return [
-            {"project": p, "name": n, "type": t, "versions": c, "latest": f"v{m}"}
+            {
+                "project": p,
+                "name": n,
+                "type": t,
+                "versions": c,
+                "latest": f"v{m}",
+                "aliases": aliases.get((p, n), {}),
+            }
             for p, n, t, c, m in rows
         ]
 

@@ -189,7 +189,8 @@ class Storage(abc.ABC):
         raise NotImplementedError
 
     def artifact_collections(self) -> list[dict]:
-        """Every artifact: ``{"project", "name", "type", "versions", "latest"}``."""
+        """Every artifact: ``{"project", "name", "type", "versions" (how many), "latest"
+        (``vN``), "aliases": {alias: "vN"}}``, by project and name."""
         raise NotImplementedError
 
     def artifact_collection(self, project: str, name: str) -> dict | None:
