@@ -27,6 +27,8 @@ _TOKEN = click.option(
 
 
 def _open(source: str | None, token: str | None):
+    # Imported here: reading commands do not import httpx unless they talk to a server.
+
     src = artifact_source(source or runs_root(None), token)
     if hasattr(src, "close"):
         click.get_current_context().call_on_close(src.close)
@@ -76,6 +78,7 @@ def list_(path: str | None, as_json: bool, token: str | None) -> None:
 def show(name: str, as_json: bool, source: str | None, token: str | None) -> None:
     """Show one version (NAME:v3, NAME:best, NAME:latest) with its files, or, for a bare NAME,
     every version of the artifact."""
+
     src = _open(source, token)
     project, base, ref = split_name(name)
     project = src.find(project, base)
@@ -136,6 +139,7 @@ def download(name: str, root: str | None, source: str | None, token: str | None)
 
     References (add_reference) are recorded, not fetched: they are not written.
     """
+
     src = _open(source, token)
     project, base, ref = split_name(name)
     project = src.find(project, base)

@@ -17,7 +17,6 @@ from localrun import durable
 from localrun.artifacts.store import Store, aliases_of, find_version
 from localrun.errors import ArtifactError, ArtifactNotFoundError, RemoteRejectedError
 
-from .remote import Remote
 from .remote_view import is_url
 
 
@@ -109,6 +108,8 @@ class RemoteArtifacts:
     """The artifacts on a server."""
 
     def __init__(self, url: str, token: str | None):
+        from .remote import Remote
+
         self.where = url
         self.remote = Remote(url, token=token)
 
