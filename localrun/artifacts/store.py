@@ -10,6 +10,8 @@
       tmp.lock                      flock()ed shared by every process adding files; whoever gets
                                     it exclusively knows the files in tmp/ are leftovers of
                                     killed processes, and removes them
+      stat-cache                    lines ``<device:inode:size:mtime:ctime> <sha256>``: a file added
+                                    again unchanged (same inode, size and times) is not read again
       index/<project>/<name>.json   one artifact: its type, versions, aliases and users
       index/<project>/<name>.lock   flock()ed while a version or a use is added
 
@@ -17,7 +19,11 @@ A file is copied into ``tmp/`` a piece at a time (never read whole into memory) 
 hashed, fsynced, then renamed to its hash (``durable.replace``): a process killed at any point
 leaves the whole object or none under ``objects/``. With ``link=True`` (wandb's
 ``policy="immutable"``: the caller promises not to change the file) it is hard-linked instead of
-copied where the filesystem allows. A version is added to the index only after all its
+copied where the filesystem allows. A file whose ``stat`` matches a line of ``stat-cache`` and whose object is stored is not read
+again (a checkpoint folder logged every epoch costs only its changed files, in time as on
+disk); a file changed less than ``RACY_S`` before it was read is not put in the cache, as git
+does for "racily clean" files, since a change within the filesystem's timestamp resolution
+would not show in its times. A version is added to the index only after all its
 objects and its manifest are in place, under the name's lock, so two runs logging the same
 name at once get distinct versions. docs/format.md, "Artifacts", is the specification.
 """
@@ -44,6 +50,9 @@ TMP = "tmp"
 #: Bytes read and written at a time: big enough to hash at full speed, small for memory.
 CHUNK_BYTES = 4 * 1024 * 1024
 INDEX_FORMAT = 1
+STAT_CACHE = "stat-cache"
+#: A file changed this recently (seconds) is not remembered by its stat (see the docstring).
+RACY_S = 2.0
 
 
 def _disk_error(what: str, exc: OSError) -> Error:
@@ -65,6 +74,7 @@ class Store:
         self.objects = os.path.join(self.dir, OBJECTS)
         self.index = os.path.join(self.dir, INDEX)
         self.tmp = os.path.join(self.dir, TMP)
+        self._stat_cache: dict[str, str] | None = None
 
     # --- objects -------------------------------------------------------------------------------
 
@@ -126,6 +136,50 @@ class Store:
             return self._put_file(src, link)
 
     def _put_file(self, src: str, link: bool) -> tuple[str, int]:
+        try:
+            st = os.stat(src)
+        except OSError as exc:
+            raise ArtifactError(f"cannot add {src!r}: {exc.strerror or exc}") from exc
+        key = f"{st.st_dev}:{st.st_ino}:{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+        known = self._stat_cached().get(key)
+        if known is not None and self.has(known):
+            return known, st.st_size
+        sha, size = self._store_file(src, link)
+        if time.time() - max(st.st_mtime, st.st_ctime) > RACY_S and size == st.st_size:
+            self._remember(key, sha)
+        return sha, size
+
+    def _stat_cached(self) -> dict[str, str]:
+        if self._stat_cache is None:
+            cache: dict[str, str] = {}
+            try:
+                with open(os.path.join(self.dir, STAT_CACHE), encoding="ascii") as f:
+                    for line in f:
+                        parts = line.split()
+                        if len(parts) == 2 and len(parts[1]) == 64:
+                            cache[parts[0]] = parts[1]
+            except (OSError, ValueError):
+                pass
+            self._stat_cache = cache
+        return self._stat_cache
+
+    def _remember(self, key: str, sha: str) -> None:
+        """Append ``key sha`` to the stat cache: one small write with O_APPEND, whole."""
+        self._stat_cached()[key] = sha
+        try:
+            fd = os.open(
+                os.path.join(self.dir, STAT_CACHE),
+                os.O_WRONLY | os.O_CREAT | os.O_APPEND | getattr(os, "O_CLOEXEC", 0),
+                0o644,
+            )
+            try:
+                os.write(fd, f"{key} {sha}\n".encode())
+            finally:
+                os.close(fd)
+        except OSError:
+            pass  # a cache: the next add reads the file again
+
+    def _store_file(self, src: str, link: bool) -> tuple[str, int]:
         if link:
             stored = self._link(src)
             if stored is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 
 import pytest
 
@@ -358,3 +359,23 @@ def _files(root):
     for folder, _, files in os.walk(root):
         out += [os.path.relpath(os.path.join(folder, f), root).replace(os.sep, "/") for f in files]
     return sorted(out)
+
+
+def test_a_file_changed_in_place_is_read_again_whatever_the_stat_cache_holds(runs, tmp_path):
+    run = _init(runs)
+    f = _write(str(tmp_path / "weights.bin"), b"A" * 4096)
+    time.sleep(2.1)  # older than the cache's racy window: remembered by its stat
+    first = localrun.Artifact("w", "model")
+    first.add_file(f)
+    run.log_artifact(first)
+    with open(os.path.join(runs, ".artifacts", "stat-cache")) as cache:
+        assert cache.read().split()[1] == first.manifest.entries["weights.bin"].digest
+    with open(f, "r+b") as out:  # the same size, rewritten in place: its ctime moves
+        out.write(b"B" * 4096)
+    second = localrun.Artifact("w", "model")
+    second.add_file(f)
+    run.log_artifact(second)
+    assert second.version == "v1"
+    got = second.download(root=str(tmp_path / "got"))
+    with open(os.path.join(got, "weights.bin"), "rb") as g:
+        assert g.read() == b"B" * 4096
