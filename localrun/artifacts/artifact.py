@@ -320,6 +320,14 @@ class Artifact:
         self._logged_field("wait", self._version)
         return self
 
+    def save(self, project: str | None = None, settings: Any = None) -> None:
+        """A draft is logged to the current run (as wandb does); a logged artifact has nothing
+        to save (its aliases move when a version is logged with them)."""
+        if not self._logged:
+            from ..session import current
+
+            current().log_artifact(self)
+
     def logged_by(self) -> str | None:
         """The id of the run that logged this version."""
         self._logged_field("logged_by", self._version)

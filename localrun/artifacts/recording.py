@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
 
 def _store(run: Run) -> Store:
-    return Store(run._root)
+    return Store(os.path.abspath(run._root))  # a later chdir must not move it
 
 
 def _prepare(run: Run, artifact_or_path: Any, name: str | None, type: str | None) -> Artifact:

@@ -379,3 +379,15 @@ def test_a_file_changed_in_place_is_read_again_whatever_the_stat_cache_holds(run
     got = second.download(root=str(tmp_path / "got"))
     with open(os.path.join(got, "weights.bin"), "rb") as g:
         assert g.read() == b"B" * 4096
+
+
+def test_save_logs_a_draft_to_the_current_run_and_paths_survive_a_chdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    run = localrun.init(project="proj", dir="runs")
+    art = localrun.Artifact("saved", "dataset")
+    art.add_file(_write(str(tmp_path / "f.txt"), b"f"))
+    art.save()
+    assert art.version == "v0" and art.logged_by() == run.id
+    os.makedirs(tmp_path / "elsewhere")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert _files(art.download(root="out")) == ["f.txt"]
