@@ -3,8 +3,10 @@ the draft and logged states, wandb's errors, and what the integrations call."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import tempfile
 import time
 
 import pytest
@@ -391,3 +393,40 @@ def test_save_logs_a_draft_to_the_current_run_and_paths_survive_a_chdir(tmp_path
     os.makedirs(tmp_path / "elsewhere")
     monkeypatch.chdir(tmp_path / "elsewhere")
     assert _files(art.download(root="out")) == ["f.txt"]
+
+
+def test_a_damaged_stored_file_is_refused_on_download_and_nothing_is_written(runs, tmp_path):
+    run = _init(runs)
+    art = localrun.Artifact("fragile", "model")
+    art.add_file(_write(str(tmp_path / "w.bin"), b"good bytes" * 1000))
+    run.log_artifact(art)
+    sha = art.get_entry("w.bin").digest
+    obj = os.path.join(runs, ".artifacts", "objects", sha[:2], sha)
+    os.chmod(obj, 0o644)
+    with open(obj, "r+b") as f:
+        f.write(b"BAD")
+    dest = tmp_path / "dl"
+    with pytest.raises(ArtifactError, match="is damaged"):
+        art.download(root=str(dest))
+    assert not (dest / "w.bin").exists() and os.listdir(dest) == []
+
+
+@pytest.mark.skipif(not os.path.isdir("/dev/shm"), reason="needs a tmpfs at /dev/shm")
+def test_a_file_on_another_filesystem_is_copied_through_the_process(runs, tmp_path):
+    # The kernel will not copy_file_range from tmpfs to the runs' filesystem (EXDEV): the
+    # store reads, hashes and writes it itself (on a worker thread, for a large file).
+    data = os.urandom(9 * 1024 * 1024)
+    fd, path = tempfile.mkstemp(dir="/dev/shm")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        run = _init(runs)
+        art = localrun.Artifact("shm", "dataset")
+        art.add_file(path, name="blob.bin")
+        run.log_artifact(art)
+        assert art.get_entry("blob.bin").digest == hashlib.sha256(data).hexdigest()
+        got = art.download(root=str(tmp_path / "got"))
+        with open(os.path.join(got, "blob.bin"), "rb") as f:
+            assert f.read() == data
+    finally:
+        os.remove(path)
