@@ -63,25 +63,40 @@ def send_artifacts(push, records: list[dict]) -> None:
                 continue
             # Under the run's name on the server when the artifact is in the run's project.
             on_remote = push.project if project == r.project else project
-            answer = push.remote.put_artifact_version(
-                on_remote,
-                name,
-                number,
-                {
-                    "type": rec.get("type"),
-                    "digest": rec.get("digest"),
-                    "size": rec.get("size"),
-                    "created_at": rec.get("time"),
-                    "run": push.run_id,
-                    "manifest": doc,
-                    "aliases": aliases,
-                },
-            )
+            answer = _put_version(push, on_remote, name, number, rec, doc, aliases)
             r.artifacts_sent += bool(answer.get("created")) if type(answer) is dict else 0
         except TransportError:
             raise  # the server is unreachable: the run's sync fails, and is retried later
         except (Error, OSError, KeyError, TypeError) as exc:
             r.artifacts_not_sent.append(f"{what} not sent: {exc}")
+
+
+def _put_version(push, project, name, number, rec, doc, aliases) -> dict:
+    try:
+        return push.remote.put_artifact_version(
+            project,
+            name,
+            number,
+            {
+                "type": rec.get("type"),
+                "digest": rec.get("digest"),
+                "size": rec.get("size"),
+                "created_at": rec.get("time"),
+                "run": push.run_id,
+                "manifest": doc,
+                "aliases": aliases,
+            },
+        )
+    except RemoteRejectedError as exc:
+        if exc.status in (404, 405, 501):
+            raise RemoteRejectedError(
+                f"{push.remote.base_url} does not keep artifacts (it answered {exc.status}): "
+                "a localrun serve older than this localrun. Upgrade the server, then sync again",
+                url=exc.url,
+                status=exc.status,
+                body=exc.body,
+            ) from exc
+        raise
 
 
 def _upload(push, files: dict[str, str], store: Store) -> str | None:

@@ -169,3 +169,26 @@ def test_a_version_the_server_holds_otherwise_is_reported_and_the_rest_synced(tm
     assert "1 artifact version not sent" in res.stdout
     assert "artifact proj/m:v0 not sent" in res.stderr and "holds other contents" in res.stderr
     assert json.loads(cli("show", f"{server.url}/runs/proj/r2", "--json").stdout)["rows"] == 1
+
+
+def test_dry_run_counts_the_versions_and_contacts_no_server(tmp_path):
+    runs = str(tmp_path / "runs")
+    _log(runs, "r1", "m", {"f": b"f"})
+    out = cli("sync", runs, "--to", "http://127.0.0.1:9", "--dry-run").stdout
+    assert "would send 1 row; would send 1 artifact version" in out
+
+
+def test_a_file_over_the_servers_limit_is_reported_and_the_run_still_synced(tmp_path):
+    server = Server(str(tmp_path / "small-server"), None, "--max-blob-mb", "1")
+    try:
+        runs = str(tmp_path / "runs")
+        _log(runs, "r1", "big", {"weights.bin": os.urandom(2 * 1024 * 1024)})
+        res = cli("sync", runs, "--to", server.url, check=False)
+        assert res.returncode == 3
+        assert "1 artifact version not sent" in res.stdout
+        assert "over the server's limit" in res.stderr and "--max-blob-mb" in res.stderr
+        doc = json.loads(cli("show", f"{server.url}/runs/proj/r1", "--json").stdout)
+        assert doc["rows"] == 1 and doc["state"] == "finished"
+        assert httpx.get(f"{server.url}/api/v1/artifacts").json() == []
+    finally:
+        server.stop()
