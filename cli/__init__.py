@@ -11,6 +11,7 @@ import click
 
 from localrun import __version__
 
+from .artifacts import artifacts
 from .errors import Group
 from .export import export
 from .serve import serve
@@ -44,5 +45,6 @@ main.add_command(verify)
 main.add_command(sync)
 main.add_command(serve)
 main.add_command(ui)
+main.add_command(artifacts)
 
 __all__ = ["main"]

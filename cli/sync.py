@@ -45,6 +45,14 @@ def describe(r: PushResult) -> str:
             what += f" and {_plural(r.files_sent, 'media file')} ({_size(r.file_bytes_sent)})"
         if r.rows_sent == 0 and not r.files_sent and not r.dry_run:
             what = "nothing new to send"
+        if r.artifacts_sent:
+            what += f"; {verb} {_plural(r.artifacts_sent, 'artifact version')}"
+            if r.artifact_files_sent:
+                what += (
+                    f" ({_plural(r.artifact_files_sent, 'file')}, {_size(r.artifact_bytes_sent)})"
+                )
+        if r.artifacts_not_sent:
+            what += f"; {_plural(len(r.artifacts_not_sent), 'artifact version')} not sent"
         if r.state == "running":
             what += "; still running, sync again for more"
             if r.held_back:
@@ -66,6 +74,7 @@ def details(r: PushResult, limit: int = DETAIL_LINES) -> list[str]:
         f"{r.run_id}: {path} not sent: {reason}" for path, reason in sorted(r.lost_media.values())
     ]
     lines += [f"{r.run_id}: {problem}" for problem in r.not_sent]
+    lines += [f"{r.run_id}: {problem}" for problem in r.artifacts_not_sent]
     if len(lines) > limit:
         lines = lines[:limit] + [f"{r.run_id}: ... and {len(lines) - limit:,} more not sent"]
     return lines

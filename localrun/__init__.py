@@ -14,7 +14,19 @@ from typing import Any
 from .config_summary import Config, Summary
 from .errors import Error
 from .run import Run
-from .session import Settings, __version__, define_metric, finish, init, log, login
+from .session import (
+    Settings,
+    __version__,
+    define_metric,
+    finish,
+    init,
+    log,
+    log_artifact,
+    log_model,
+    login,
+    use_artifact,
+    use_model,
+)
 
 
 class _Preinit:
@@ -55,6 +67,7 @@ _LAZY = {
     # Reading runs back (wandb's public API) is the reading side's: ``localrun.sync.api``,
     # imported only when a script asks for ``localrun.Api``. The recorder never imports it.
     "Api": "localrun.sync.api",
+    "Artifact": "localrun.artifacts.artifact",
     "Audio": "localrun.media.audio",
     "Bokeh": "localrun.media.bokeh",
     "Classes": "localrun.media.classes",
@@ -84,6 +97,7 @@ _LAZY_MODULES = {
 
 __all__ = [
     "Api",
+    "Artifact",
     "Audio",
     "Bokeh",
     "Classes",
@@ -110,12 +124,16 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "log_artifact",
+    "log_model",
     "login",
     "plot",
     "plot_table",
     "run",
     "summary",
     "unwatch",
+    "use_artifact",
+    "use_model",
     "watch",
     "__version__",
 ]

@@ -48,6 +48,16 @@ RUN_ID_RULE = (
 PROJECT = re.compile(r"[^/\\#?%:.\s\x00-\x1f\x7f][^/\\#?%:\x00-\x1f\x7f]{0,127}")
 PROJECT_RULE = "1-128 characters, none of / \\ # ? % : or control characters, not starting with '.' or a space, no trailing space"
 
+#: An artifact's name (wandb's rule): it names a file in the runs root and a path segment on a
+#: server. Not "." or "..".
+ARTIFACT_NAME = re.compile(r"[A-Za-z0-9_.-]{1,128}")
+ARTIFACT_NAME_RULE = "1-128 letters, digits, '_', '-' or '.' (not '.' or '..')"
+#: An artifact version's alias (``latest``, ``best``): no '/' or ':' (wandb's rule), no control
+#: characters, and not ``v<number>``, which names a version.
+ALIAS = re.compile(r"[^/:\x00-\x1f\x7f]{1,128}")
+ALIAS_RULE = "1-128 characters, no '/', ':' or control characters, and not v<number> (a version)"
+_VERSION = re.compile(r"v[0-9]+")
+
 _SCALARS = frozenset((str, float, bool, type(None)))
 
 
@@ -67,6 +77,27 @@ def project_problem(project: object) -> str | None:
         or project != project.strip()
     ):
         return f"project {_short(project)} is not allowed: use {PROJECT_RULE}"
+    return None
+
+
+def artifact_name_problem(name: object) -> str | None:
+    """Why ``name`` is not a usable artifact name, or None."""
+    if type(name) is not str or not ARTIFACT_NAME.fullmatch(name) or name in (".", ".."):
+        return f"artifact name {_short(name)} is not allowed: use {ARTIFACT_NAME_RULE}"
+    return None
+
+
+def alias_problem(alias: object) -> str | None:
+    """Why ``alias`` is not a usable artifact alias, or None."""
+    if type(alias) is not str or not ALIAS.fullmatch(alias) or _VERSION.fullmatch(alias):
+        return f"alias {_short(alias)} is not allowed: use {ALIAS_RULE}"
+    return None
+
+
+def version_number(text: object) -> int | None:
+    """The number of a version written ``v<number>`` (``"v3"`` is 3), else None."""
+    if type(text) is str and _VERSION.fullmatch(text) and len(text) < 20:
+        return int(text[1:])
     return None
 
 

@@ -25,6 +25,14 @@
     │     │                             fit its column's type, where wandb raises TypeError)
     │     └─ MediaUsageError (AssertionError)   a media object used against its rules where
     │                                   wandb asserts: Table(rows) where columns go, a second primary key
+    ├─ ArtifactError (ValueError)       a bad artifact name, type, alias or path in it, a file
+    │  │                                that cannot be added, a stored file that is damaged
+    │  └─ ArtifactNotFoundError         no such artifact, version or alias in the runs root
+    │                                   (or on the server)
+    ├─ ArtifactStateError (AttributeError)  an Artifact method used in the wrong state:
+    │  ├─ ArtifactNotLoggedError        ...before the artifact was logged (version, download)
+    │  └─ ArtifactFinalizedError        ...after it was logged (add_file, new_file)
+    ├─ ApiError (ValueError)            localrun.Api given a path, filter or argument it cannot take
     └─ SyncError                        a sync (or a read of a remote run) that did not complete
        ├─ TransportError                retryable: no connection, a timeout, a 5xx; wraps the httpx error
        └─ RemoteRejectedError           not retryable: the remote answered 4xx; carries url, status, body
@@ -118,6 +126,32 @@ class MediaUsageError(MediaTypeError, AssertionError):
     passed as a Table's columns, a column added with the wrong number of values, a second
     primary key, an unknown ``log_mode``. Also an ``AssertionError``, so code that catches
     wandb's keeps working."""
+
+
+class ArtifactError(Error, ValueError):
+    """Bad input to an Artifact (name, type, alias, a path inside it, a file that cannot be
+    read), or a stored artifact file that is damaged or missing."""
+
+
+class ArtifactNotFoundError(ArtifactError):
+    """No artifact, version or alias of that name in the runs root (or on the server)."""
+
+
+class ArtifactStateError(Error, AttributeError):
+    """An Artifact method used in a state where it means nothing (wandb raises AttributeError)."""
+
+
+class ArtifactNotLoggedError(ArtifactStateError):
+    """A property or method that needs a logged artifact (``version``, ``download``...)."""
+
+
+class ArtifactFinalizedError(ArtifactStateError):
+    """A change to an artifact that was already logged (``add_file``, ``new_file``...)."""
+
+
+class ApiError(Error, ValueError):
+    """``localrun.Api`` given a run or project path, a filter or an argument it cannot take, or
+    asked for a run that is not there."""
 
 
 class SyncError(Error):

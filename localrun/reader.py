@@ -203,10 +203,11 @@ class RunView:
         return self.replay.meta.get("name", self.info.get("name"))
 
     def to_json(self) -> dict[str, Any]:
-        """The object ``localrun show RUN --json`` prints (see docs/cli.md)."""
+        """The object ``localrun show RUN --json`` prints (see docs/cli.md); ``artifacts``
+        only for a run that logged or used one."""
         self._ensure()
         r = self.replay
-        return {
+        doc = {
             "id": self.id,
             "project": self.project,
             "name": self.name,
@@ -237,3 +238,24 @@ class RunView:
                 for d in self.damage
             ],
         }
+        if r.artifacts:
+            doc["artifacts"] = artifact_lineage(r.artifacts)
+        return doc
+
+
+def artifact_lineage(records: list[dict]) -> dict[str, list[dict]]:
+    """The artifact versions a run logged and used, for its document:
+    ``{"logged": [...], "used": [...]}``, each ``{"project", "name", "version", "type",
+    "digest"}`` (``aliases`` too for logged ones), in order, each version once."""
+    out: dict[str, list[dict]] = {"logged": [], "used": []}
+    seen = set()
+    for rec in records:
+        key = (rec["action"], rec.get("project"), rec.get("name"), rec.get("version"))
+        if key in seen:
+            continue
+        seen.add(key)
+        item = {k: rec.get(k) for k in ("project", "name", "version", "type", "digest")}
+        if rec["action"] == "log":
+            item["aliases"] = rec.get("aliases") or []
+        out["logged" if rec["action"] == "log" else "used"].append(item)
+    return out

@@ -51,6 +51,9 @@ class Replay:
         self.meta: dict[str, Any] = {}
         self.metrics: dict[str, dict] = {}
         self.charts: dict[str, dict] = {}
+        #: Artifact versions the run logged and used, in order: ``{"action": "log"|"use",
+        #: "time", "project", "name", "version", "type", "digest", "manifest", ...}``.
+        self.artifacts: list[dict] = []
         self.dropped: list[dict] = []
         #: ``(offset, reason)`` of each record replay could not apply (offset None when the
         #: record came through ``feed()`` without one).
@@ -210,6 +213,9 @@ class Replay:
         elif kind == kinds.CHART:
             if type(rec[3]) is str and type(rec[4]) is dict:
                 self.charts[rec[3]] = rec[4]
+        elif kind == kinds.ARTIFACT:
+            if rec[3] in ("log", "use") and type(rec[4]) is dict:
+                self.artifacts.append({"action": rec[3], "time": t, **rec[4]})
         elif kind == kinds.SIGNAL:
             self.signalled = True
         elif kind == kinds.FINISH:

@@ -379,6 +379,34 @@ class Run:
                 self._watcher = Watcher(self)
             return self._watcher
 
+    # --- artifacts (localrun/artifacts/recording.py) -------------------------------------------
+
+    def log_artifact(self, artifact_or_path, name=None, type=None, aliases=None, tags=None):
+        """Store an Artifact (or the file or folder at a path) as a new version; returns it.
+        ``aliases`` (default ``["latest"]``; ``latest`` is always added) move to it."""
+        from .artifacts import recording
+
+        return recording.log_artifact(self, artifact_or_path, name, type, aliases, tags)
+
+    def use_artifact(self, artifact_or_name, type=None, aliases=None, use_as=None):
+        """The artifact version ``"name:alias"`` / ``"name:v3"`` / ``"project/name"`` names in
+        the runs root (or an Artifact, logged first if it is a draft), recorded as used."""
+        from .artifacts import recording
+
+        return recording.use_artifact(self, artifact_or_name, type, aliases, use_as)
+
+    def log_model(self, path, name=None, aliases=None) -> None:
+        """Log the file or folder at ``path`` as an artifact of type ``model``."""
+        from .artifacts import recording
+
+        recording.log_model(self, path, name, aliases)
+
+    def use_model(self, name: str) -> str:
+        """Use model artifact ``name`` and download it; returns its path (the file, if one)."""
+        from .artifacts import recording
+
+        return recording.use_model(self, name)
+
     # --- ending --------------------------------------------------------------------------------
 
     def finish(self, exit_code: int | None = None, quiet: bool | None = None) -> None:

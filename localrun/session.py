@@ -399,6 +399,34 @@ def define_metric(name: str, step_metric: str | None = None, **kwargs: Any) -> d
     return current().define_metric(name, step_metric, **kwargs)
 
 
+def log_artifact(
+    artifact_or_path: Any,
+    name: str | None = None,
+    type: str | None = None,
+    aliases: Any = None,
+    tags: Any = None,
+):
+    """``log_artifact`` on the current run; see ``Run.log_artifact``."""
+    return current().log_artifact(artifact_or_path, name, type, aliases, tags)
+
+
+def use_artifact(
+    artifact_or_name: Any, type: str | None = None, aliases: Any = None, use_as: str | None = None
+):
+    """``use_artifact`` on the current run; see ``Run.use_artifact``."""
+    return current().use_artifact(artifact_or_name, type, aliases, use_as)
+
+
+def log_model(path: Any, name: str | None = None, aliases: Any = None) -> None:
+    """``log_model`` on the current run; see ``Run.log_model``."""
+    current().log_model(path, name, aliases)
+
+
+def use_model(name: str) -> str:
+    """``use_model`` on the current run; see ``Run.use_model``."""
+    return current().use_model(name)
+
+
 def login(
     key: str | None = None, relogin: bool | None = None, host: str | None = None, **kwargs: Any
 ) -> bool:

@@ -39,6 +39,7 @@ from localrun.viewer.app import Pages, SecurityHeaders, browser_routes, login_pa
 from localrun.viewer.auth import Guard
 from localrun.viewer.source import ReadError
 
+from .artifacts import ArtifactApi
 from .auth import NEEDS_TOKEN, LoopbackHosts
 from .blobs import BlobDir, bundle_size, decode_bundle
 from .disk import disk_full
@@ -125,6 +126,7 @@ def create_app(
         Route(f"{API}/blobs", api.post_blobs, methods=["POST"]),
         Route(f"{API}/blobs/{{sha256}}", api.put_blob, methods=["PUT"]),
         Route(f"{API}/blobs/{{sha256}}", api.get_blob, methods=["GET"]),
+        *ArtifactApi(api).routes(),
         # The viewer's own read endpoints (keys, series, media, file) over this storage.
         *ReadApi(source).viewer_routes(),
         # The run's URL as `localrun sync` prints it: its page to a browser, else the run

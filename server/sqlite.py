@@ -5,7 +5,9 @@ client was told is stored survives a crash or power loss of the server. One conn
 guarded by a lock, serves every thread: SQLite allows one writer at a time anyway.
 
 Schema versions (``meta.schema_version``): 1 had no incarnations; 2 adds ``runs.incarnation``
-and the ``lost_media`` table. A version-1 database is migrated in place when it is opened
+and the ``lost_media`` table. The artifact tables (``artifact_versions``, ``artifact_aliases``)
+are added to a version-2 database in place, without a new version: they are only added to,
+and a server that does not know them never reads or writes them. A version-1 database is migrated in place when it is opened
 (its runs keep no incarnation until a client names one); a database of a later version than
 this code knows is refused, so an older server never writes to a newer schema.
 
@@ -26,6 +28,7 @@ from localrun.errors import Error
 
 from .disk import FILE_MODE, private_file, tighten
 from .storage import (
+    ArtifactConflict,
     LostFile,
     RowBatch,
     RunInfo,
@@ -59,6 +62,27 @@ CREATE TABLE IF NOT EXISTS chunks (
     UNIQUE (run, first_step)
 );
 CREATE INDEX IF NOT EXISTS chunks_by_last_step ON chunks (run, last_step);
+CREATE TABLE IF NOT EXISTS artifact_versions (
+    project     TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    type        TEXT NOT NULL,
+    digest      TEXT NOT NULL,
+    size        INTEGER,
+    file_count  INTEGER,
+    created_at  REAL,
+    run_id      TEXT,
+    manifest    BLOB NOT NULL,
+    PRIMARY KEY (project, name, version)
+);
+CREATE TABLE IF NOT EXISTS artifact_aliases (
+    project     TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    alias       TEXT NOT NULL,
+    version     INTEGER NOT NULL,
+    set_at      REAL NOT NULL,
+    PRIMARY KEY (project, name, alias)
+);
 CREATE TABLE IF NOT EXISTS lost_media (
     run         INTEGER NOT NULL REFERENCES runs (id),
     sha256      TEXT NOT NULL,
@@ -332,6 +356,126 @@ class SQLiteStorage(Storage):
                 (project, run_id),
             ).fetchall()
         return [LostFile(*r) for r in rows]
+
+    # --- artifacts -----------------------------------------------------------------------------
+
+    def put_artifact_version(
+        self, project: str, name: str, version: int, info: dict, aliases: list[tuple[str, float]]
+    ) -> bool:
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                row = db.execute(
+                    "SELECT type, digest FROM artifact_versions WHERE project = ? AND name = ? AND version = ?",
+                    (project, name, version),
+                ).fetchone()
+                other = db.execute(
+                    "SELECT type FROM artifact_versions WHERE project = ? AND name = ? LIMIT 1",
+                    (project, name),
+                ).fetchone()
+                if row is not None and row[1] != info["digest"]:
+                    raise ArtifactConflict(f"v{version} holds other contents (digest {row[1]})")
+                if other is not None and other[0] != info["type"]:
+                    raise ArtifactConflict(
+                        f"the artifact has type {other[0]!r}, not {info['type']!r}"
+                    )
+                created = row is None
+                if created:
+                    db.execute(
+                        "INSERT INTO artifact_versions (project, name, version, type, digest, size, "
+                        "file_count, created_at, run_id, manifest) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            project,
+                            name,
+                            version,
+                            info["type"],
+                            info["digest"],
+                            info.get("size"),
+                            info.get("file_count"),
+                            info.get("created_at"),
+                            info.get("run"),
+                            info["manifest"],
+                        ),
+                    )
+                for alias, set_at in aliases:
+                    # An alias goes to the version it was given to last: a run synced late
+                    # does not take it back.
+                    db.execute(
+                        "INSERT INTO artifact_aliases (project, name, alias, version, set_at) "
+                        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (project, name, alias) DO UPDATE SET "
+                        "version = excluded.version, set_at = excluded.set_at "
+                        "WHERE excluded.set_at >= artifact_aliases.set_at",
+                        (project, name, alias, version, set_at),
+                    )
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            return created
+
+    def artifact_collections(self) -> list[dict]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT project, name, type, count(*), max(version) FROM artifact_versions "
+                "GROUP BY project, name ORDER BY project, name"
+            ).fetchall()
+            aliases: dict[tuple, dict] = {}
+            for p, n, a, v in self._db.execute(
+                "SELECT project, name, alias, version FROM artifact_aliases ORDER BY alias"
+            ):
+                aliases.setdefault((p, n), {})[a] = f"v{v}"
+        return [
+            {
+                "project": p,
+                "name": n,
+                "type": t,
+                "versions": c,
+                "latest": f"v{m}",
+                "aliases": aliases.get((p, n), {}),
+            }
+            for p, n, t, c, m in rows
+        ]
+
+    def artifact_collection(self, project: str, name: str) -> dict | None:
+        with self._lock:
+            versions = self._db.execute(
+                "SELECT version, type, digest, size, file_count, created_at, run_id FROM "
+                "artifact_versions WHERE project = ? AND name = ? ORDER BY version",
+                (project, name),
+            ).fetchall()
+            aliases = self._db.execute(
+                "SELECT alias, version FROM artifact_aliases WHERE project = ? AND name = ? ORDER BY alias",
+                (project, name),
+            ).fetchall()
+        if not versions:
+            return None
+        return {
+            "project": project,
+            "name": name,
+            "type": versions[0][1],
+            "versions": [
+                {
+                    "version": v,
+                    "digest": d,
+                    "size": s,
+                    "file_count": fc,
+                    "created_at": c,
+                    "run": r,
+                }
+                for v, _, d, s, fc, c, r in versions
+            ],
+            "aliases": dict(aliases),
+        }
+
+    def artifact_manifest(self, project: str, name: str, version: int) -> bytes | None:
+        with self._lock:
+            row = self._db.execute(
+                "SELECT manifest FROM artifact_versions WHERE project = ? AND name = ? AND version = ?",
+                (project, name, version),
+            ).fetchone()
+        return None if row is None else bytes(row[0])
 
     def close(self) -> None:
         with self._lock:

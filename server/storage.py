@@ -39,6 +39,10 @@ class IncarnationConflict(Exception):
         super().__init__(f"the run holds incarnation {stored!r}, not {sent!r}")
 
 
+class ArtifactConflict(Exception):
+    """An artifact version or type that the server holds otherwise (the server answers 409)."""
+
+
 def require_incarnation(stored: str | None, sent: str | None) -> None:
     """IncarnationConflict unless ``sent`` is None (not checked) or the ``stored`` one."""
     if sent is not None and sent != stored:
@@ -177,6 +181,32 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def lost_media(self, project: str, run_id: str) -> list[LostFile]:
         """The run's lost media files, sorted by path then hash (none for an unknown run)."""
+
+    # Artifacts (docs/protocol.md, "Artifacts"). Not abstract: a backend without them answers
+    # the artifact routes with 501.
+
+    def put_artifact_version(
+        self, project: str, name: str, version: int, info: dict, aliases: list[tuple[str, float]]
+    ) -> bool:
+        """Store version ``version`` of artifact ``project/name`` (``info``: type, digest,
+        size, file_count, created_at, run, manifest as JSON bytes) and move ``aliases``
+        (``(alias, time set)``) to it, each only if set later than where it points now; in
+        one transaction. Returns whether the version is new. ArtifactConflict when the version
+        holds another digest, or the artifact another type."""
+        raise NotImplementedError
+
+    def artifact_collections(self) -> list[dict]:
+        """Every artifact: ``{"project", "name", "type", "versions" (how many), "latest"
+        (``vN``), "aliases": {alias: "vN"}}``, by project and name."""
+        raise NotImplementedError
+
+    def artifact_collection(self, project: str, name: str) -> dict | None:
+        """``{"project", "name", "type", "versions": [...], "aliases": {alias: n}}`` or None."""
+        raise NotImplementedError
+
+    def artifact_manifest(self, project: str, name: str, version: int) -> bytes | None:
+        """The JSON manifest of a version, as stored, or None."""
+        raise NotImplementedError
 
     @abc.abstractmethod
     def close(self) -> None:

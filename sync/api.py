@@ -29,16 +29,12 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from localrun import rundir
-from localrun.errors import Error
+from localrun.errors import ApiError
 from localrun.reader import RunView, find_runs
 
 from .remote_view import is_url
 
 __all__ = ["Api", "ApiError", "Run", "Runs"]
-
-
-class ApiError(Error, ValueError):
-    """A path, filter or argument ``localrun.Api`` cannot take."""
 
 
 class Api:

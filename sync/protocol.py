@@ -23,6 +23,12 @@ JSON = "application/json"
 INCARNATION_HEADER = "Localrun-Incarnation"
 #: A run's path as a route: ``/runs/{project}/{run_id}``.
 RUN_ROUTE = "/runs/{project}/{run_id}"
+#: Artifacts (docs/protocol.md, "Artifacts"): every artifact, one artifact, one version (``v3``
+#: or an alias), a file of a version.
+ARTIFACTS_ROUTE = "/artifacts"
+ARTIFACT_ROUTE = "/artifacts/{project}/{name}"
+ARTIFACT_VERSION_ROUTE = "/artifacts/{project}/{name}/{ref}"
+ARTIFACT_FILE_ROUTE = "/artifacts/{project}/{name}/{ref}/files/{path:path}"
 #: The state a reader gives a run whose document has not reached the server yet (its rows may
 #: have: a sync is under way, or stopped half-way).
 SYNCING = "syncing"
@@ -36,6 +42,12 @@ def run_path(project: str, run_id: str) -> str:
 def api_run_path(project: str, run_id: str) -> str:
     """The API's path for the run: ``/api/v1/runs/<project>/<run id>``."""
     return API + run_path(project, run_id)
+
+
+def artifact_path(project: str, name: str, ref: str | None = None) -> str:
+    """The API's path of an artifact (``ref`` None), or of one version or alias of it."""
+    path = f"{API}/artifacts/{quote(project, safe='')}/{quote(name, safe='')}"
+    return path if ref is None else f"{path}/{quote(ref, safe='')}"
 
 
 def split_run_url(url: str) -> tuple[str, str | None, str | None]:

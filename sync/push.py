@@ -42,6 +42,7 @@ from localrun.errors import Error, RemoteRejectedError, SyncError
 from localrun.mediarefs import files_named, hash_in_name
 from localrun.reader import RunView
 
+from .artifacts import send_artifacts
 from .cursor import Cursor, SyncLock
 from .remote import Remote, RunConflictError
 from .values import scrub_doc, scrub_rows
@@ -99,11 +100,22 @@ class PushResult:
     lost_media: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: Values (or rows) left out because they break the value contract, one message each.
     not_sent: list[str] = field(default_factory=list)
+    #: Artifact versions the run logged that the remote now holds (``sync/artifacts.py``), the
+    #: files uploaded for them, and one message per version that could not be sent.
+    artifacts_sent: int = 0
+    artifact_files_sent: int = 0
+    artifact_bytes_sent: int = 0
+    artifacts_not_sent: list[str] = field(default_factory=list)
 
     @property
     def complete(self) -> bool:
         """Everything of the run the remote should hold, it holds (so far, for a live run)."""
-        return self.error is None and not self.lost_media and not self.not_sent
+        return (
+            self.error is None
+            and not self.lost_media
+            and not self.not_sent
+            and not self.artifacts_not_sent
+        )
 
 
 def run_identity(path: str) -> tuple[str, str, float | None]:
@@ -394,6 +406,7 @@ class _Push:
         r.state = view.state
         r.dropped = len(view.replay.dropped)
         r.held_back = len(view.held_back)
+        send_artifacts(self, view.replay.artifacts)
         if r.dry_run:
             return
         doc = view.to_json()
@@ -414,7 +427,7 @@ class _Push:
         cursor.rows = r.rows_total
         # A run with lost media files is not done: a later sync sends any that are back.
         cursor.lost = {sha: rel for sha, (rel, _) in r.lost_media.items()}
-        cursor.synced = finished and not r.lost_media
+        cursor.synced = finished and not r.lost_media and not r.artifacts_not_sent
         cursor.segments = sizes if cursor.synced else {}
         cursor.save(self.path)
         r.synced = cursor.synced
@@ -791,6 +804,13 @@ class _Push:
         with self.lost_lock:
             r.files_sent += n_files
             r.file_bytes_sent += n_bytes
+        self.progress(files=n_files, bytes=n_bytes)
+
+    def _sent_artifact(self, n_bytes: int, n_files: int) -> None:
+        r = self.result
+        with self.lost_lock:
+            r.artifact_files_sent += n_files
+            r.artifact_bytes_sent += n_bytes
         self.progress(files=n_files, bytes=n_bytes)
 
     def _too_large(self, size: int) -> str:

@@ -19,7 +19,7 @@ import msgspec
 
 from localrun.errors import RemoteRejectedError, SyncError, TransportError
 
-from .protocol import API, INCARNATION_HEADER, MSGPACK, api_run_path, run_path
+from .protocol import API, INCARNATION_HEADER, MSGPACK, api_run_path, artifact_path, run_path
 from .transports import AsyncBridge
 
 RETRIES = 5
@@ -217,6 +217,52 @@ class Remote:
         )
         answer = _loads(r)
         return len(answer.get("stored") or []) if type(answer) is dict else 0
+
+    # --- artifacts -----------------------------------------------------------------------------
+
+    def put_artifact_version(self, project: str, name: str, version: int, body: dict) -> dict:
+        """Store version ``version`` of an artifact (its files must be uploaded first)."""
+        return _loads(self._call("PUT", artifact_path(project, name, f"v{version}"), json=body))
+
+    def artifacts(self) -> list[dict]:
+        return _loads(self._call("GET", f"{API}/artifacts"))
+
+    def artifact(self, project: str, name: str, ref: str | None = None) -> dict:
+        """An artifact (its versions and aliases), or with ``ref`` one version and its manifest."""
+        return _loads(self._call("GET", artifact_path(project, name, ref)))
+
+    def download_blob(self, sha256: str, dest) -> int:
+        """Write blob ``sha256`` to the open binary file ``dest``, streamed; returns its size.
+        SyncError when the bytes do not hash to ``sha256``."""
+        import hashlib
+
+        digest = hashlib.sha256()
+        size = 0
+        url = f"{API}/blobs/{sha256}"
+        try:
+            with self.client.stream("GET", url) as r:
+                if r.status_code >= 400:
+                    r.read()
+                    raise RemoteRejectedError(
+                        f"GET {self.base_url}{url} was refused with {r.status_code}: {_error_text(r)}",
+                        url=self.base_url + url,
+                        status=r.status_code,
+                        body=r.text[:500],
+                    )
+                for chunk in r.iter_bytes(1 << 20):
+                    digest.update(chunk)
+                    dest.write(chunk)
+                    size += len(chunk)
+        except httpx.TransportError as exc:
+            raise TransportError(
+                f"cannot reach {self.base_url}: {type(exc).__name__}: {exc}"
+            ) from exc
+        if digest.hexdigest() != sha256:
+            raise SyncError(
+                f"{self.base_url} sent {size} bytes for blob {sha256[:16]}... that hash to "
+                f"{digest.hexdigest()[:16]}...: not the file. Try again"
+            )
+        return size
 
     def get_run(self, project: str, run_id: str) -> dict:
         return _loads(self._call("GET", api_run_path(project, run_id)))

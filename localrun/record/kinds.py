@@ -19,6 +19,9 @@ SIGNAL = (
 )
 FINISH = 7  # [7, seq, time, exit_code: int, state: str, next_step: int]
 CHART = 8  # [8, seq, time, key: str, spec: dict]              a chart preset logged under key
+ARTIFACT = (
+    9  # [9, seq, time, action: str, info: dict]       log_artifact ("log"), use_artifact ("use")
+)
 
 NAMES = {
     START: "start",
@@ -30,6 +33,7 @@ NAMES = {
     SIGNAL: "signal",
     FINISH: "finish",
     CHART: "chart",
+    ARTIFACT: "artifact",
 }
 
 # How many elements each kind has at least; a shorter record is treated as damaged.
@@ -43,6 +47,7 @@ MIN_LENGTH = {
     SIGNAL: 4,
     FINISH: 6,
     CHART: 5,
+    ARTIFACT: 5,
 }
 
 #: What a METRIC record's ``spec["summary"]`` may list (define_metric's ``summary=``).
