@@ -13,6 +13,7 @@ from localrun import __version__
 
 from .errors import Group
 from .export import export
+from .run import run
 from .serve import serve
 from .show import show
 from .sync import sync
@@ -44,5 +45,6 @@ main.add_command(verify)
 main.add_command(sync)
 main.add_command(serve)
 main.add_command(ui)
+main.add_command(run)
 
 __all__ = ["main"]
