@@ -1,8 +1,9 @@
 """``wandb``, as localrun: the module ``import wandb`` finds under ``localrun run``.
 
 Every name localrun has is forwarded, looked up when it is used (module ``__getattr__``):
-``wandb.run``, ``wandb.config`` and ``wandb.summary`` are the current run's, never a copy
-taken at import; ``wandb.log``, ``wandb.Image``, ``wandb.Artifact`` are localrun's. The few
+``wandb.run``, ``wandb.config`` and ``wandb.summary`` are the current run's at each use, never
+a copy taken at import; ``wandb.log``, ``wandb.Image``, ``wandb.Artifact`` are localrun's,
+looked up on first use (so a name localrun gains later is there too) and kept. The few
 names wandb has and localrun does not are here: ``require``, ``setup``, ``teardown``, the
 ``term*`` printers, the ``sdk``/``wandb_run``/``errors``/``util`` modules integrations
 import from. A name neither has raises AttributeError saying so (``hasattr()`` is False).
@@ -116,12 +117,22 @@ MISSING = {
 }
 
 
+#: What localrun changes as runs start and end: read from localrun at every use.
+_LIVE = frozenset({"run", "config", "summary"})
+
+
 def __getattr__(name: str) -> Any:
     if not name.startswith("_"):
         try:
-            return getattr(_localrun, name)
+            value = getattr(_localrun, name)
         except AttributeError:
             pass
+        else:
+            if name not in _LIVE:
+                # The rest never changes once it exists: kept here, the next wandb.log costs
+                # a plain attribute lookup instead of a call to this function.
+                globals()[name] = value
+            return value
         why = MISSING.get(name)
         if why is not None:
             raise AttributeError(
