@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import random
-import string
-
-_ALPHABET = string.ascii_lowercase + string.digits
+from localrun.rundir import new_run_id
 
 
 def generate_id(length: int = 8) -> str:
-    """A new random run id (lowercase letters and digits), as ``wandb.util.generate_id``."""
-    return "".join(random.SystemRandom().choice(_ALPHABET) for _ in range(length))
+    """A new random run id of ``length`` lowercase letters and digits, as
+    ``wandb.util.generate_id``: made of localrun's own run ids."""
+    return "".join(new_run_id() for _ in range(-(-length // 8)))[:length]
 
 
 __all__ = ["generate_id"]
