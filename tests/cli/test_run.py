@@ -309,3 +309,20 @@ def test_the_stand_ins_dist_info_is_named_for_its_version():
     with open(os.path.join(SHIM_PATH, f"wandb-{WANDB_VERSION}.dist-info", "METADATA")) as f:
         meta = f.read()
     assert "Name: wandb\n" in meta and f"Version: {WANDB_VERSION}\n" in meta
+
+
+def test_the_network_watch_of_these_tests_sees_a_call_leave_the_machine(tmp_path):
+    """The check the integration tests rely on: a call to another host is seen, one to this
+    machine is not (the audit event is raised by hand: nothing is sent)."""
+    proc = launch(
+        tmp_path,
+        """
+        import socket, sys
+        sys.audit("socket.connect", None, ("203.0.113.9", 443))
+        sys.audit("socket.connect", None, ("127.0.0.1", 8080))
+        sys.audit("socket.getaddrinfo", "localhost", 80, 0, 0, 0)
+        """,
+    )
+    assert proc.returncode == 0, explain(proc)
+    (call,) = network_calls(tmp_path)
+    assert call["event"] == "socket.connect" and "203.0.113.9" in call["address"]
