@@ -1,9 +1,10 @@
 """accelerate's ``Accelerator(log_with="wandb")`` through ``localrun run``: the tracker is found
-(accelerate reads the package metadata) and records config and metrics."""
+(accelerate reads the package metadata) and records config, metrics and images."""
 
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -33,6 +34,7 @@ for step in range(3):
     opt.step()
     opt.zero_grad()
     accelerator.log({"train/loss": loss.item()}, step=step * 10)
+accelerator.get_tracker("wandb").log_images({"inputs": [x.numpy()[None]]}, step=30)
 accelerator.end_training()
 """
 
@@ -49,6 +51,10 @@ def test_accelerator_log_with_wandb_records_config_and_metrics(tmp_path):
         json.loads(line)
         for line in forkcli.run(["export", f"runs/{run['id']}"], cwd=tmp_path).stdout.splitlines()
     ]
-    assert [r["_step"] for r in rows] == [0, 10, 20]
-    assert rows[0]["train/loss"] > rows[-1]["train/loss"] > 0
+    *losses, last = rows
+    assert [r["_step"] for r in rows] == [0, 10, 20, 30]
+    assert losses[0]["train/loss"] > losses[-1]["train/loss"] > 0
+    # The tracker's log_images: wandb.Image, stored as media files beside the run.
+    assert last["inputs"]["_type"] == "images/separated" and last["inputs"]["count"] == 1
+    assert os.path.exists(os.path.join(tmp_path, run["path"], last["inputs"]["filenames"][0]))
     assert network_calls(tmp_path) == []

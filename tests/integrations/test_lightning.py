@@ -55,6 +55,7 @@ trainer = L.Trainer(
     enable_model_summary=False,
 )
 trainer.fit(Tiny(), torch.utils.data.DataLoader(data, batch_size=4))
+trainer.logger.log_image(key="samples", images=[torch.zeros(8, 8, 3).numpy()], caption=["zeros"])
 """
 
 
@@ -73,7 +74,12 @@ def test_wandb_logger_with_defaults_records_where_show_finds_it(tmp_path):
         json.loads(line)
         for line in forkcli.run(["export", f"runs/{run['id']}"], cwd=tmp_path).stdout.splitlines()
     ]
-    assert [r["trainer/global_step"] for r in rows] == [0, 1, 2, 3, 4]
-    assert all(r["train/loss"] > 0 for r in rows)
+    *steps, last = rows
+    assert [r["trainer/global_step"] for r in steps] == [0, 1, 2, 3, 4]
+    assert all(r["train/loss"] > 0 for r in steps)
+    # WandbLogger.log_image: wandb.Image, stored as media files beside the run.
+    images = last["samples"]
+    assert images["_type"] == "images/separated" and images["count"] == 1
+    assert os.path.exists(os.path.join(tmp_path, run["path"], images["filenames"][0]))
     assert run["metrics"]["*"] == {"step_metric": "trainer/global_step", "step_sync": True}
     assert network_calls(tmp_path) == []
