@@ -14,6 +14,7 @@ from localrun import __version__
 from .artifacts import artifacts
 from .errors import Group
 from .export import export
+from .run import run
 from .serve import serve
 from .show import show
 from .sync import sync
@@ -46,5 +47,6 @@ main.add_command(sync)
 main.add_command(serve)
 main.add_command(ui)
 main.add_command(artifacts)
+main.add_command(run)
 
 __all__ = ["main"]

@@ -7,7 +7,6 @@ import socket
 import click
 
 from localrun.errors import Error
-from localrun.viewer.auth import is_loopback_host
 
 
 @click.command()
@@ -34,6 +33,9 @@ def ui(paths: tuple[str, ...], host: str, port: int, token: str | None) -> None:
     requests for localhost or 127.0.0.1 (reach it from elsewhere with `ssh -L`).
     """
     # The viewer (and numpy with it) is imported by this command only, not by every command.
+
+    # The viewer (and numpy with it) is imported by this command only, not by every command.
+    from localrun.viewer.auth import is_loopback_host
 
     if not is_loopback_host(host) and not token:
         raise click.UsageError(

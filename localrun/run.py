@@ -175,6 +175,15 @@ class Run:
     def finished(self) -> bool:
         return self._writer is None
 
+    @property
+    def url(self) -> None:
+        """None, as a wandb run's offline: a local run has no web page until it is synced."""
+        return None
+
+    def _label(self, code: str | None = None, repo: str | None = None, **kwargs: Any) -> None:
+        """wandb's note of which integration made the run (``code="transformers_trainer"``),
+        sent to its server as telemetry: integrations call it, and here it records nothing."""
+
     def __repr__(self) -> str:
         return f"<localrun.Run {self._id} project={self._project!r} name={self._name!r} dir={self._path!r}>"
 

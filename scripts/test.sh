@@ -11,8 +11,11 @@ python3 -m venv .venv
 # the watch tests skip instead.
 if .venv/bin/python -m pip install -q --dry-run --no-index --no-deps torch==2.13.0 >/dev/null 2>&1; then
     .venv/bin/python -m pip install -q torch==2.13.0
+    # tests/integrations: transformers, lightning and accelerate, run through `localrun run`.
+    # After torch, so they take the CPU build installed above (about 40 s with a warm cache).
+    .venv/bin/python -m pip install -q -e '.[integrations]'
 else
-    echo "scripts/test.sh: no local torch 2.13.0 wheel; tests/test_watch.py will skip" >&2
+    echo "scripts/test.sh: no local torch 2.13.0 wheel; tests/test_watch.py and tests/integrations will skip" >&2
 fi
 # The viewer's browser tests (tests/viewer) drive Debian's Chromium by its path: Playwright
 # cannot download a browser of its own here. They skip, saying so, where it cannot be installed.

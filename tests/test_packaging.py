@@ -95,3 +95,24 @@ def test_console_script_runs():
     exe = os.path.join(os.path.dirname(sys.executable), "localrun")
     out = subprocess.run([exe, "--version"], capture_output=True, text=True, check=True).stdout
     assert "localrun" in out
+
+
+def test_every_package_under_localrun_is_listed_and_the_wandb_stand_ins_record_ships():
+    import fnmatch
+
+    import tomllib
+
+    from localrun.wandb_shim import WANDB_VERSION
+
+    with open(os.path.join(REPO, "pyproject.toml"), "rb") as f:
+        conf = tomllib.load(f)
+    listed = set(conf["tool"]["setuptools"]["packages"])
+    found = set()
+    for folder, dirs, files in os.walk(os.path.join(REPO, "localrun")):
+        dirs[:] = [d for d in dirs if d != "__pycache__"]
+        if "__init__.py" in files:
+            found.add(os.path.relpath(folder, REPO).replace(os.sep, "."))
+    assert "localrun.wandb_shim.wandb.sdk.lib" in found
+    assert found <= listed, sorted(found - listed)
+    globs = conf["tool"]["setuptools"]["package-data"]["localrun.wandb_shim"]
+    assert any(fnmatch.fnmatch(f"wandb-{WANDB_VERSION}.dist-info/METADATA", g) for g in globs)
