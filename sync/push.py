@@ -38,7 +38,13 @@ import msgspec
 from localrun import rundir
 from localrun.blobs import MEDIA_DIR
 from localrun.contract import project_problem, run_id_problem
-from localrun.errors import Error, RemoteRejectedError, SyncError
+from localrun.errors import (
+    Error,
+    RemoteAuthError,
+    RemoteRejectedError,
+    RemoteUnreachableError,
+    SyncError,
+)
 from localrun.mediarefs import files_named, hash_in_name
 from localrun.reader import RunView
 
@@ -860,11 +866,22 @@ def push_runs(
     on_result: Callable[[PushResult], None] | None = None,
     **kwargs,
 ) -> list[PushResult]:
-    """Sync each run in turn; one run failing does not stop the others."""
+    """Sync each run in turn; one run failing does not stop the others, unless the remote
+    itself is the trouble (``remote_failure``): then the runs after it are not tried, and the
+    results end with that run's."""
     results = []
     for path in paths:
         result = push_run(path, remote, **kwargs)
         if on_result is not None:
             on_result(result)
         results.append(result)
+        if remote_failure(result):
+            break
     return results
+
+
+def remote_failure(result: PushResult) -> bool:
+    """Whether the run failed because of the remote, not the run: no connection could be made
+    (``RemoteUnreachableError``) or the remote refuses this client (``RemoteAuthError``: no
+    token or a wrong one). Every other run would fail the same way."""
+    return isinstance(result.error, (RemoteUnreachableError, RemoteAuthError))
