@@ -1,4 +1,5 @@
-"""``localrun verify [PATH]``: check every record's checksum and every media file's hash."""
+"""``localrun verify [PATH]``: check every record's checksum, every media file's hash and every
+run file's (files/, against files.json)."""
 
 from __future__ import annotations
 
@@ -50,7 +51,9 @@ def verify(path: str | None, as_json: bool) -> None:
         bad = sum(len(r.problems) for r in reports)
         records = sum(r.records for r in reports)
         files = sum(r.media_files for r in reports)
-        summary = f"{len(reports)} run(s), {records} records, {files} media files: "
+        run_files = sum(r.run_files for r in reports)
+        saved = f", {run_files} run files" if run_files else ""
+        summary = f"{len(reports)} run(s), {records} records, {files} media files{saved}: "
         click.echo(summary + ("sound" if ok else f"{bad} damaged"), err=True)
     if not ok:
         sys.exit(1)

@@ -8,7 +8,7 @@ import numpy as np
 
 import localrun as wandb
 
-root = os.environ.setdefault("LOCALRUN_DIR", "demo-runs")
+root = os.environ.setdefault("LOCALRUN_DIR", "runs")
 fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "media")
 run = wandb.init(project="demo", config={"lr": 3e-4, "epochs": 5, "batch_size": 64})
 wandb.define_metric("val/loss", summary="min")

@@ -14,7 +14,17 @@ from typing import Any
 from .config_summary import Config, Summary
 from .errors import Error
 from .run import Run
-from .session import Settings, __version__, define_metric, finish, init, log, login
+from .session import (
+    Settings,
+    __version__,
+    define_metric,
+    finish,
+    init,
+    log,
+    log_code,
+    login,
+    save,
+)
 
 
 class _Preinit:
@@ -90,10 +100,12 @@ __all__ = [
     "finish",
     "init",
     "log",
+    "log_code",
     "login",
     "plot",
     "plot_table",
     "run",
+    "save",
     "summary",
     "unwatch",
     "watch",
