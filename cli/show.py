@@ -273,6 +273,17 @@ def _show_one(
         console.print(table)
         if sections.hidden_media:
             _more(console, sections.hidden_media, "media keys", sections.first_hidden_media)
+    files = [f for f in _list(d.get("files")) if type(f) is dict]
+    if files and wanted is None:
+        table = Table(title="files", title_justify="left")
+        table.add_column("path")
+        table.add_column("size", justify="right")
+        for f in files[:SECTION_KEYS]:
+            size = f.get("size")
+            table.add_row(_text(f.get("path")), f"{size:,} B" if type(size) is int else "")
+        console.print(table)
+        if len(files) > SECTION_KEYS:
+            console.print(f"[dim]... and {len(files) - SECTION_KEYS:,} more files: see --json[/]")
     if wanted is not None and not shown_any:
         keys = itertools.chain(
             _dict(d.get("config")), _dict(d.get("summary")), sections.series, sections.media

@@ -108,6 +108,9 @@ try:
     plt.close(fig)
 except ImportError:
     pass
+# A file written into run.dir is kept with the run (files/), synced with it, as wandb's files.
+with open(os.path.join(run.dir, "notes.txt"), "w") as f:
+    f.write("a demo run: the loss goes down\n")
 run.summary["best_epoch"] = run.config.epochs - 1
 run.summary["final_weights"] = wandb.Histogram(rng.normal(size=1000))
 wandb.finish()

@@ -283,4 +283,24 @@ class RunView:
                 }
                 for d in self.damage
             ],
+            **self._files(),
+        }
+
+    def _files(self) -> dict[str, Any]:
+        """``{"files": [{"path", "sha256", "size"}, ...]}`` for a run with files (run.save(),
+        what the script wrote into run.dir: files.json), else {}: a run without files reads as
+        it always has."""
+        if not os.path.exists(os.path.join(self.path, rundir.FILES_JSON)):
+            return {}
+        from .runfiles import read_manifest
+
+        try:
+            files = read_manifest(self.path)
+        except RunDirError:
+            return {}  # verify reports it
+        return {
+            "files": [
+                {"path": k, "sha256": v["sha256"], "size": v.get("size")}
+                for k, v in sorted(files.items())
+            ]
         }

@@ -68,6 +68,15 @@ class LostFile:
     reason: str
 
 
+@dataclass(frozen=True, order=True)
+class RunFile:
+    """One of a run's files (docs/protocol.md, "Run files"): its bytes are blob ``sha256``."""
+
+    path: str
+    sha256: str
+    size: int
+
+
 @dataclass(frozen=True)
 class RowBatch:
     """Checked rows, steps strictly increasing; ``body`` is their msgpack array as received.
@@ -121,7 +130,7 @@ class Storage(abc.ABC):
         self, project: str, run_id: str, created_at: float | None, incarnation: str
     ) -> tuple[RunInfo, bool]:
         """Make the run new again with ``incarnation``, in one transaction: its rows, document
-        and lost media are dropped, ``created_at`` is taken. Returns the run and whether there
+        lost media and files are dropped, ``created_at`` is taken. Returns the run and whether there
         was one to replace."""
 
     @abc.abstractmethod
@@ -170,6 +179,17 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def lost_media(self, project: str, run_id: str) -> list[LostFile]:
         """The run's lost media files, sorted by path then hash (none for an unknown run)."""
+
+    @abc.abstractmethod
+    def set_files(
+        self, project: str, run_id: str, files: list[RunFile], incarnation: str | None = None
+    ) -> int:
+        """Replace the run's list of files; returns how many it has. UnknownRunError,
+        IncarnationConflict as for ``append_rows``."""
+
+    @abc.abstractmethod
+    def run_files(self, project: str, run_id: str) -> list[RunFile]:
+        """The run's files, sorted by path (none for an unknown run)."""
 
     @abc.abstractmethod
     def close(self) -> None:

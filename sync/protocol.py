@@ -23,6 +23,9 @@ JSON = "application/json"
 INCARNATION_HEADER = "Localrun-Incarnation"
 #: A run's path as a route: ``/runs/{project}/{run_id}``.
 RUN_ROUTE = "/runs/{project}/{run_id}"
+#: After a run's API path: its files (``run.save()``, ``files/``), as a list of
+#: ``{"path", "sha256", "size"}``; each file's bytes are a blob (docs/protocol.md, "Run files").
+RUN_FILES = "/files"
 #: The state a reader gives a run whose document has not reached the server yet (its rows may
 #: have: a sync is under way, or stopped half-way).
 SYNCING = "syncing"

@@ -29,7 +29,15 @@ from localrun.errors import (
     TransportError,
 )
 
-from .protocol import API, INCARNATION_HEADER, MSGPACK, api_run_path, run_path, server_url
+from .protocol import (
+    API,
+    INCARNATION_HEADER,
+    MSGPACK,
+    RUN_FILES,
+    api_run_path,
+    run_path,
+    server_url,
+)
 from .transports import AsyncBridge
 
 RETRIES = 5
@@ -190,6 +198,26 @@ class Remote:
                 json={"files": files[i : i + step]},
                 headers=_headers(incarnation, {}),
             )
+
+    def put_files(
+        self, project: str, run_id: str, files: list[dict], incarnation: str | None = None
+    ) -> dict:
+        """Replace the run's list of files, ``[{"path", "sha256", "size"}]`` (each a blob the
+        remote holds)."""
+        return _loads(
+            self._call(
+                "PUT",
+                api_run_path(project, run_id) + RUN_FILES,
+                json={"files": files},
+                headers=_headers(incarnation, {}),
+            )
+        )
+
+    def get_files(self, project: str, run_id: str) -> list[dict]:
+        """The run's files as the remote lists them: ``[{"path", "sha256", "size"}]``."""
+        answer = _loads(self._call("GET", api_run_path(project, run_id) + RUN_FILES))
+        files = answer.get("files") if type(answer) is dict else None
+        return files if type(files) is list else []
 
     def missing_blobs(self, hashes: list[str]) -> list[str]:
         missing: list[str] = []
