@@ -162,3 +162,28 @@ def test_piped_tables_do_not_wrap_cells_mid_word(tmp_path):
     # On a terminal of a given width ($COLUMNS), rich fits the table to it as before.
     narrow = lr("show", cwd=tmp_path, env={"COLUMNS": "60"})
     assert max(len(line) for line in narrow.stdout.splitlines()) <= 60
+
+
+def test_the_demo_writes_where_the_readmes_next_command_reads_and_says_each_step():
+    from localrun import rundir
+
+    from ..conftest import REPO
+
+    with open(os.path.join(REPO, "scripts", "demo.sh")) as f:
+        script = f.read()
+    with open(os.path.join(REPO, "examples", "demo.py")) as f:
+        demo = f.read()
+    root = rundir.DEFAULT_ROOT
+    assert f'export LOCALRUN_DIR="${{LOCALRUN_DIR:-{root}}}"' in script
+    assert f'os.environ.setdefault("LOCALRUN_DIR", "{root}")' in demo
+    # Each thing the demo runs is announced on a line of its own just before it.
+    lines = [line.strip() for line in script.splitlines()]
+    commands = [
+        i
+        for i, line in enumerate(lines)
+        if line.startswith((".venv/bin/localrun", ".venv/bin/python examples", "python3 -m venv"))
+    ]
+    assert len(commands) >= 6
+    for i in commands:
+        before = [line for line in lines[:i] if line and not line.startswith("#")]
+        assert any(b.startswith("step ") for b in before[-3:]), lines[i]
