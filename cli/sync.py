@@ -145,7 +145,6 @@ def sync(
     # httpx (a tenth of a second) is imported only by the commands that talk to a server.
     from localrun.sync.push import push_runs, remote_failure
     from localrun.sync.remote import Remote
-    from localrun.sync.remote_view import is_url
 
     for given, problem, option in (
         (as_id, run_id_problem, "--as"),
@@ -159,12 +158,6 @@ def sync(
         option = "--as" if as_id else "--project"
         raise click.UsageError(
             f"{option} names one run, and {path} holds {len(paths)}: give the run's own folder as PATH"
-        )
-    if not is_url(url):
-        raise click.BadParameter(
-            f"{url!r} is not a server URL: give one like http://127.0.0.1:8080 (what "
-            "`localrun serve` printed)",
-            param_hint="--to",
         )
     remote = Remote(url, token=token)
     if remote.base_url != url.rstrip("/"):
