@@ -5,23 +5,26 @@ from __future__ import annotations
 import base64
 import csv
 import datetime
+import itertools
 import json
 import sys
 
 import click
 
 from localrun.errors import RunDirError
-from localrun.sync import RunView, find_runs
+from localrun.sync import RunView, find_runs, resolve_path
 from localrun.sync.remote_view import RemoteRunView, is_url, remote_views
 
 from . import jsontext
 from .errors import report_damage
+from .keynames import missing_keys, missing_keys_error
 from .render import fmt_key
 
 _BATCH_ROWS = 512
 
 
-def _one_run(path: str) -> str:
+def _one_run(path: str | None) -> str:
+    path = resolve_path(path)
     runs = find_runs(path)
     if len(runs) > 1:
         ids = ", ".join(r.rsplit("/", 1)[-1] for r in runs[:5])
@@ -33,7 +36,7 @@ def _one_run(path: str) -> str:
 
 
 @click.command()
-@click.argument("run", default="runs", metavar="RUN")
+@click.argument("run", default=None, required=False, metavar="RUN")
 @click.option(
     "--format",
     "fmt",
@@ -58,21 +61,26 @@ def _one_run(path: str) -> str:
     envvar="LOCALRUN_TOKEN",
     help="Bearer token when RUN is a server URL [env: LOCALRUN_TOKEN].",
 )
-def export(run: str, fmt: str, keys: str | None, output: str | None, token: str | None) -> None:
+def export(
+    run: str | None, fmt: str, keys: str | None, output: str | None, token: str | None
+) -> None:
     """Print RUN's history: one row per line, in step order, exactly as replay made them.
 
     Values are JSON (NaN and infinities as NaN, Infinity, -Infinity, as Python's json module
-    reads them). Damaged records are skipped and reported on stderr. RUN may also be a run's
-    URL on a server, as `localrun sync` printed it.
+    reads them). Damaged records are skipped and reported on stderr. RUN is a run's folder, a
+    run id (or the start of one) in the runs root ($LOCALRUN_DIR, else ./runs), or a run's URL
+    on a server, as `localrun sync` printed it.
     """
     with jsontext.deep_values():
         _export(run, fmt, keys, output, token)
 
 
-def _export(run: str, fmt: str, keys: str | None, output: str | None, token: str | None) -> None:
+def _export(
+    run: str | None, fmt: str, keys: str | None, output: str | None, token: str | None
+) -> None:
     path: str | RemoteRunView
-    if is_url(run):
-        remote, views, single = remote_views(run, token)
+    if run is not None and is_url(run):
+        remote, views, single = remote_views(run, token, reader="export")
         click.get_current_context().call_on_close(remote.close)
         if not single:
             raise RunDirError(
@@ -189,14 +197,59 @@ def _view(path):
     return RunView(path) if isinstance(path, str) else path
 
 
+_HOW = "--keys names keys exactly, comma separated"
+
+#: Rows ``--keys`` holds back while a key it names has not been seen yet (``_checked``): past
+#: it, they are written, and a key never seen is still reported at the end.
+HELD_ROWS = 200_000
+
+
+def _checked(rows, wanted: list[str] | None):
+    """``rows``, narrowed to ``wanted`` (plus ``_step``), checking that each wanted key is in
+    some row (``keynames.missing_keys``): when none is, RunDirError naming them and the keys
+    closest to them, and no row; when some are not, a warning at the end.
+
+    Rows are held back (up to ``HELD_ROWS``) until a wanted key has been seen, so names that
+    are not there print no rows at all; from then on they stream through.
+    """
+    if wanted is None:
+        yield from rows
+        return
+    names = [k for k in wanted if k != "_step"]
+    unseen = set(names)
+    keys: dict = {}  # every key of the rows, while some name is unseen: for the close ones
+    held: list[dict] = []
+    rows = iter(rows)
+    for row in rows:
+        if unseen:
+            keys.update(row)
+            unseen.difference_update([k for k in unseen if k in row])
+        held.append(_select(row, wanted))
+        if len(unseen) < len(set(names)) or len(held) >= HELD_ROWS:
+            break
+    else:
+        if unseen:  # every row read, none written: the error alone
+            raise missing_keys_error(sorted(unseen), keys, _HOW)
+    yield from held
+    held.clear()
+    for row in rows:
+        if unseen:
+            keys.update(row)
+            unseen.difference_update([k for k in unseen if k in row])
+        yield _select(row, wanted)
+    error = missing_keys(names, sorted(unseen), keys, _HOW)
+    if error is not None:
+        raise error
+
+
 def _write_jsonl(path, out, wanted: list[str] | None) -> RunView:
     view = _view(path)
     lines = _RowEncoder().lines
     write = out.write
     batch: list[dict] = []
     append = batch.append
-    for row in view.rows():
-        append(row if wanted is None else _select(row, wanted))
+    for row in _checked(view.rows(), wanted):
+        append(row)
         if len(batch) >= _BATCH_ROWS:
             write(lines(batch))
             batch.clear()
@@ -222,9 +275,11 @@ def _write_csv(path, out, wanted: list[str] | None) -> RunView:
         columns = ["_step"] + [k for k in wanted if k != "_step"]
     import msgspec
 
+    view = _view(path)
+    rows = _checked(view.rows(), wanted)
+    first = next(rows, None)  # a --keys name no row has: the error, before the header
     writer = csv.writer(out)
     writer.writerow([fmt_key(k) for k in columns])
-    view = _view(path)
     writerow = writer.writerow
     # A row of finite numbers only (most rows of most runs) is written without the csv
     # module: its cells as a JSON array, in C, brackets off (a JSON number is a CSV field as
@@ -239,7 +294,7 @@ def _write_csv(path, out, wanted: list[str] | None) -> RunView:
     # with runs of commas between them, instead of looking at every column.
     index = {k: i for i, k in enumerate(columns)}
     sparse_below = len(columns) // 4 if len(columns) >= 64 else 0
-    for row in view.rows():
+    for row in itertools.chain(() if first is None else (first,), rows):
         if len(row) < sparse_below:
             sparse = _sparse_line(row, index, len(columns))
             if sparse is not None:

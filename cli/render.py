@@ -110,3 +110,21 @@ def fmt_duration(seconds: float | None) -> str:
     h, rem = divmod(seconds, 3600)
     m, s = divmod(rem, 60)
     return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+#: The width of a table printed to something that is not a terminal (a pipe, a file): wide
+#: enough that no cell is wrapped mid-word; the values themselves are already cut short.
+PIPE_WIDTH = 4000
+
+
+def console():
+    """A rich console for stdout: the terminal's width on a terminal (or $COLUMNS when set);
+    otherwise wide, so that ``localrun show | cat`` or ``| grep`` gets each row on one line."""
+    import os
+    import sys
+
+    from rich.console import Console
+
+    if os.environ.get("COLUMNS") or sys.stdout.isatty():
+        return Console()
+    return Console(width=PIPE_WIDTH)

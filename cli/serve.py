@@ -133,7 +133,8 @@ def serve(
     bound = sock.getsockname()[1]
     click.echo(
         f"localrun serve: listening on http://{shown}:{bound} (data in {os.path.abspath(data_dir)}, "
-        f"{'token required' if token else 'no token'}). Sync with: localrun sync ./runs --to http://{shown}:{bound}",
+        f"{'token required' if token else 'no token'}). Sync with: localrun sync --to http://{shown}:{bound}"
+        + (" --token TOKEN (the token given to serve, or set $LOCALRUN_TOKEN)" if token else ""),
     )
     run_server(
         app,

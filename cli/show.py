@@ -13,13 +13,14 @@ from typing import Any
 
 import click
 
-from localrun.sync import RunView, find_runs
+from localrun.sync import RunView, find_runs, resolve_path
 from localrun.sync.protocol import SYNCING
 from localrun.sync.remote_view import RemoteRunView, is_url, remote_views
 
-from . import jsontext
+from . import jsontext, render
 from .errors import report_damage
 from .jsontext import deep_values
+from .keynames import close_keys
 from .render import Series, fmt_duration, fmt_key, fmt_text, fmt_time, fmt_value
 
 STATE_STYLE = {
@@ -37,7 +38,7 @@ SECTION_KEYS = 50
 
 
 @click.command()
-@click.argument("path", default="runs", metavar="[PATH]")
+@click.argument("path", default=None, required=False, metavar="[PATH]")
 @click.option(
     "--json",
     "as_json",
@@ -57,8 +58,11 @@ SECTION_KEYS = 50
     envvar="LOCALRUN_TOKEN",
     help="Bearer token when PATH is a server URL [env: LOCALRUN_TOKEN].",
 )
-def show(path: str, as_json: bool, keys: str | None, token: str | None) -> None:
-    """Show a folder of runs as a table, or one run in detail (default PATH: ./runs).
+def show(path: str | None, as_json: bool, keys: str | None, token: str | None) -> None:
+    """Show a folder of runs as a table, or one run in detail (default PATH: the runs root).
+
+    The runs root is where init() writes: $LOCALRUN_DIR, else ./runs. PATH may be a run's
+    folder, a folder of runs, or a run id (or the start of one) in the runs root.
 
     PATH may also be a server URL: a run's URL as `localrun sync` printed it, or the server's.
     A run with many keys shows the first 50 of each section; --keys picks others.
@@ -67,13 +71,14 @@ def show(path: str, as_json: bool, keys: str | None, token: str | None) -> None:
         _show(path, as_json, keys, token)
 
 
-def _show(path: str, as_json: bool, keys: str | None, token: str | None) -> None:
+def _show(path: str | None, as_json: bool, keys: str | None, token: str | None) -> None:
     wanted = key_filter(keys)
     views: list[RunView] | list[RemoteRunView]
-    if is_url(path):
-        remote, views, single = remote_views(path, token)
+    if path is not None and is_url(path):
+        remote, views, single = remote_views(path, token, reader="show")
         click.get_current_context().call_on_close(remote.close)
     else:
+        path = resolve_path(path)
         runs = find_runs(path)
         single = (
             len(runs) == 1 and runs[0] == path.rstrip("/") or (len(runs) == 1 and _is_run(path))
@@ -89,9 +94,7 @@ def _show(path: str, as_json: bool, keys: str | None, token: str | None) -> None
         for v in views:
             report_damage(v)
         return
-    from rich.console import Console
-
-    console = Console()
+    console = render.console()
     if single:
         _show_one(console, views[0], wanted, keys)
     else:
@@ -121,6 +124,10 @@ def key_filter(spec: str | None) -> Callable[[Any], bool] | None:
 
 
 _GLOB = re.compile(r"[*?[]")
+
+
+def _names(spec: str | None) -> list[str]:
+    return [p.strip() for p in spec.split(",") if p.strip()] if spec else []
 
 
 def _narrowed(doc: Any, wanted: Callable[[Any], bool] | None) -> Any:
@@ -269,9 +276,25 @@ def _show_one(
         console.print(table)
         if sections.hidden_media:
             _more(console, sections.hidden_media, "media keys", sections.first_hidden_media)
+    files = [f for f in _list(d.get("files")) if type(f) is dict]
+    if files and wanted is None:
+        table = Table(title="files", title_justify="left")
+        table.add_column("path")
+        table.add_column("size", justify="right")
+        for f in files[:SECTION_KEYS]:
+            size = f.get("size")
+            table.add_row(_text(f.get("path")), f"{size:,} B" if type(size) is int else "")
+        console.print(table)
+        if len(files) > SECTION_KEYS:
+            console.print(f"[dim]... and {len(files) - SECTION_KEYS:,} more files: see --json[/]")
     if wanted is not None and not shown_any:
+        keys = itertools.chain(
+            _dict(d.get("config")), _dict(d.get("summary")), sections.series, sections.media
+        )
+        close = close_keys(_names(spec), keys, listed=0)
         console.print(
             f"no config, summary, metric or media key matches --keys {escape(spec or '')}"
+            + (f". {escape(close)}" if close else "")
         )
     dropped = [x for x in _list(d.get("dropped")) if type(x) is dict]
     if dropped:

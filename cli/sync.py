@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from localrun.contract import project_problem, run_id_problem
-from localrun.sync import find_runs
+from localrun.errors import RemoteUnreachableError
+from localrun.sync import find_runs, resolve_path
 
 from .errors import EXIT_SYNC
 
@@ -33,10 +34,11 @@ def _plural(n: int, word: str) -> str:
 
 
 def describe(r: PushResult) -> str:
-    """The one line printed for a run: what happened, then its URL on the server."""
+    """The one line printed for a run: what happened, then its URL on the server (not for a
+    run that failed)."""
     if r.error is not None:
-        what = f"FAILED: {r.error}"
-    elif r.up_to_date:
+        return f"{r.run_id}: FAILED: {r.error}"  # no URL: the run is not (all) there
+    if r.up_to_date:
         what = f"up to date, nothing new to send ({_plural(r.rows_total, 'row')} on the server)"
     else:
         verb = "would send" if r.dry_run else "sent"
@@ -81,7 +83,7 @@ def details(r: PushResult, limit: int = DETAIL_LINES) -> list[str]:
 
 
 @click.command()
-@click.argument("path", default="runs", metavar="[PATH]")
+@click.argument("path", default=None, required=False, metavar="[PATH]")
 @click.option(
     "--to",
     "url",
@@ -126,7 +128,7 @@ def details(r: PushResult, limit: int = DETAIL_LINES) -> list[str]:
     help="Rows per request (default 10,000; also cut to the server's limits).",
 )
 def sync(
-    path: str,
+    path: str | None,
     url: str,
     token: str | None,
     dry_run: bool,
@@ -135,7 +137,10 @@ def sync(
     replace: bool,
     batch_rows: int | None,
 ) -> None:
-    """Push every run beneath PATH (default ./runs) to the server at URL.
+    """Push every run beneath PATH to the server at URL.
+
+    PATH is a run's folder, a folder of runs, or a run id (or the start of one) in the runs
+    root ($LOCALRUN_DIR, else ./runs; the default).
 
     Rows, config, summary, state and media files are sent; each media file once. Interrupted
     syncs resume where they stopped, and re-syncing sends only what is new. Prints one line per
@@ -147,7 +152,7 @@ def sync(
     cannot store, are left out and listed on stderr: everything else of the run is sent.
     """
     # httpx (a tenth of a second) is imported only by the commands that talk to a server.
-    from localrun.sync.push import push_runs
+    from localrun.sync.push import push_runs, remote_failure
     from localrun.sync.remote import Remote
 
     for given, problem, option in (
@@ -157,6 +162,7 @@ def sync(
         message = None if given is None else problem(given)
         if message is not None:
             raise click.BadParameter(message, param_hint=option)
+    path = resolve_path(path)
     paths = find_runs(path)
     if (as_id or as_project) and len(paths) != 1:
         option = "--as" if as_id else "--project"
@@ -164,13 +170,20 @@ def sync(
             f"{option} names one run, and {path} holds {len(paths)}: give the run's own folder as PATH"
         )
     remote = Remote(url, token=token)
+    if remote.base_url != url.rstrip("/"):
+        click.echo(f"localrun: syncing to the server at {remote.base_url} (from {url})", err=True)
     failed = 0
     stuck = 0  # failed in a way the same command will not fix
     incomplete = 0  # synced, but without some media files or values
+    stopped: list[PushResult] = []  # the run that showed the remote itself is the trouble
+    synced = 0
     with remote, _progress() as progress:
 
         def on_result(r: PushResult) -> None:
-            nonlocal failed, stuck, incomplete
+            nonlocal failed, stuck, incomplete, synced
+            if remote_failure(r):
+                stopped.append(r)
+            synced += r.error is None
             failed += r.error is not None
             stuck += r.needs_action
             incomplete += r.error is None and not r.complete
@@ -189,6 +202,18 @@ def sync(
             replace=replace,
             batch_rows=batch_rows,
         )
+    if stopped:
+        why = (
+            "could not be reached"
+            if isinstance(stopped[0].error, RemoteUnreachableError)
+            else "refuses this client"
+        )
+        click.echo(
+            f"localrun: sync stopped: the server {why}, and every other run would fail the "
+            f"same way ({len(paths) - synced} of {len(paths)} run(s) not synced; see above)",
+            err=True,
+        )
+        sys.exit(EXIT_SYNC)
     if failed:
         then = (
             "Run the same command again: it resumes where it stopped"

@@ -7,6 +7,7 @@ import socket
 import click
 
 from localrun.errors import Error
+from localrun.sync import resolve_path
 
 
 @click.command()
@@ -26,9 +27,10 @@ from localrun.errors import Error
     help="Ask for this token once per browser (a login page) [env: LOCALRUN_UI_TOKEN].",
 )
 def ui(paths: tuple[str, ...], host: str, port: int, token: str | None) -> None:
-    """Look at runs in a web browser: charts, media, compare (default PATH: ./runs).
+    """Look at runs in a web browser: charts, media, compare (default PATH: the runs root).
 
-    PATH is a run directory or a folder of runs, as `localrun show` takes it; runs are read
+    PATH is a run directory, a folder of runs or a run id, as `localrun show` takes it (the
+    runs root is $LOCALRUN_DIR, else ./runs, where init() writes); runs are read
     while they are written. Without a token it listens on loopback only and answers only
     requests for localhost or 127.0.0.1 (reach it from elsewhere with `ssh -L`).
     """
@@ -49,7 +51,8 @@ def ui(paths: tuple[str, ...], host: str, port: int, token: str | None) -> None:
     from localrun.viewer.app import create_app
     from localrun.viewer.local import LocalSource
 
-    source = LocalSource(list(paths) or ["runs"])
+    paths = tuple(resolve_path(p) for p in paths) or (resolve_path(None),)
+    source = LocalSource(list(paths))
     runs = len(source.discover())  # found, not read yet: each run is read when first shown
     for d in source.duplicates:
         click.echo(
@@ -71,7 +74,7 @@ def ui(paths: tuple[str, ...], host: str, port: int, token: str | None) -> None:
     sock.listen(128)
     bound = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
-    where = ", ".join(paths) or "runs"
+    where = ", ".join(paths)
     click.echo(
         f"localrun ui: http://{shown}:{bound}/ ({runs} run{'' if runs == 1 else 's'} in {where}; "
         f"{'token required' if token else 'no token, loopback only'}; Ctrl-C to stop)"

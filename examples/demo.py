@@ -8,7 +8,7 @@ import numpy as np
 
 import localrun as wandb
 
-root = os.environ.setdefault("LOCALRUN_DIR", "demo-runs")
+root = os.environ.setdefault("LOCALRUN_DIR", "runs")
 fixtures = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "fixtures", "media")
 run = wandb.init(project="demo", config={"lr": 3e-4, "epochs": 5, "batch_size": 64})
 wandb.define_metric("val/loss", summary="min")
@@ -108,6 +108,9 @@ try:
     plt.close(fig)
 except ImportError:
     pass
+# A file written into run.dir is kept with the run (files/), synced with it, as wandb's files.
+with open(os.path.join(run.dir, "notes.txt"), "w") as f:
+    f.write("a demo run: the loss goes down\n")
 run.summary["best_epoch"] = run.config.epochs - 1
 run.summary["final_weights"] = wandb.Histogram(rng.normal(size=1000))
 wandb.finish()

@@ -35,7 +35,11 @@
     ├─ ApiError (ValueError)            localrun.Api given a path, filter or argument it cannot take
     └─ SyncError                        a sync (or a read of a remote run) that did not complete
        ├─ TransportError                retryable: no connection, a timeout, a 5xx; wraps the httpx error
+       │  └─ RemoteUnreachableError     no connection at all, after the retries (refused, no such
+       │                                host): every other call fails the same way, so a sync stops
        └─ RemoteRejectedError           not retryable: the remote answered 4xx; carries url, status, body
+          └─ RemoteAuthError            401/403/421: no token, a wrong one, or a name the remote does
+                                        not answer to; a sync stops (every call would be refused)
 
 Where wandb users would catch a builtin (``TypeError`` for a bad key, ``ValueError`` for bad
 data), our class subclasses both, so ``except ValueError`` keeps working after the import switch.
@@ -170,3 +174,13 @@ class RemoteRejectedError(SyncError):
         self.status = status
         self.body = body
         super().__init__(message)
+
+
+class RemoteUnreachableError(TransportError):
+    """No connection to the remote at all (refused, no such host, connect timeout), after the
+    retries: every other call would fail the same way."""
+
+
+class RemoteAuthError(RemoteRejectedError):
+    """The remote refused this client, not one request: 401 (no token or a wrong one), 403 or
+    421 (a name it does not answer to). Every other call would be refused the same way."""

@@ -29,24 +29,21 @@ def _offset(d: CorruptRecordError) -> int:
     return d.offset
 
 
-def find_runs(path: str) -> list[str]:
+def find_runs(path: str | None = None) -> list[str]:
     """The run directories at ``path``: itself if it is one, else those directly beneath it.
 
-    Raises RunDirError with a hint when there are none.
+    ``path`` is what a command takes (``resolve_path``): None for the runs root ``init()``
+    writes to, or a run id (or a unique prefix of one) in that root. Raises RunDirError with a
+    hint when there are none.
     """
-    path = os.fspath(path)
+    path = resolve_path(path)
     if not os.path.exists(path):
+        root = rundir.runs_root(None)
         hint = ""
-        if (
-            os.path.isdir(os.path.join(os.path.dirname(path) or ".", rundir.DEFAULT_ROOT))
-            and path != rundir.DEFAULT_ROOT
-        ):
-            hint = (
-                f" Did you mean {os.path.join(os.path.dirname(path) or '.', rundir.DEFAULT_ROOT)}?"
-            )
-        raise RunDirError(
-            f"{path} does not exist.{hint} Runs are stored in ./runs unless init(dir=...) or $LOCALRUN_DIR says otherwise"
-        )
+        sibling = os.path.join(os.path.dirname(path) or ".", root)
+        if os.path.normpath(path) != os.path.normpath(root) and os.path.isdir(sibling):
+            hint = f" Did you mean {sibling}?"
+        raise RunDirError(f"{path} does not exist.{hint} {_where_runs_go(root)}")
     if rundir.is_run_dir(path):
         return [path]
     if not os.path.isdir(path):
@@ -61,6 +58,56 @@ def find_runs(path: str) -> list[str]:
         hint = f" Did you mean {nested}?" if os.path.isdir(nested) else ""
         raise RunDirError(f"{path} is not a localrun run directory and holds no runs.{hint}")
     return runs
+
+
+def _where_runs_go(root: str) -> str:
+    env = "" if root == rundir.DEFAULT_ROOT else f" (here: {root})"
+    return (
+        f"Runs are stored in init(dir=...), else $LOCALRUN_DIR, else ./{rundir.DEFAULT_ROOT}{env}; "
+        "a command takes a run's folder, a folder of runs, or a run id"
+    )
+
+
+#: Candidates listed when a run id prefix matches several runs.
+_CANDIDATES = 10
+
+
+def resolve_path(path: str | os.PathLike | None) -> str:
+    """What a command's PATH names, as a path: the runs root for None; ``path`` itself when it
+    exists; else a run id, or a unique prefix of one, in the runs root (``rundir.runs_root``,
+    the folder ``init()`` writes to).
+
+    A prefix that several runs share raises RunDirError listing them, and so does a bare name
+    (no ``/``) that is neither a path nor a run id in the root, saying where it looked. A path
+    with a ``/`` that does not exist is returned as it is (``find_runs`` says so).
+    """
+    root = rundir.runs_root(None)
+    if path is None:
+        return root
+    path = os.fspath(path)
+    if os.path.exists(path) or not path or os.sep in path or path.startswith("."):
+        return path
+    try:
+        with os.scandir(root) as entries:
+            names = sorted(e.name for e in entries if e.name.startswith(path) and e.is_dir())
+    except OSError:
+        return path
+    if path in names and rundir.is_run_dir(os.path.join(root, path)):
+        return os.path.join(root, path)
+    found = [n for n in names if rundir.is_run_dir(os.path.join(root, n))]
+    if len(found) == 1:
+        return os.path.join(root, found[0])
+    if found:
+        shown = ", ".join(found[:_CANDIDATES])
+        more = f" and {len(found) - _CANDIDATES} more" if len(found) > _CANDIDATES else ""
+        raise RunDirError(
+            f"{path!r} is the start of {len(found)} run ids in {root}: {shown}{more}. "
+            "Give more of the id"
+        )
+    raise RunDirError(
+        f"{path} is neither a folder nor the id (or the start of an id) of a run in {root}. "
+        + _where_runs_go(root)
+    )
 
 
 #: A run's document (``RunView.to_json()``) before anything is known: its keys, in order, with
@@ -237,10 +284,30 @@ class RunView:
                 }
                 for d in self.damage
             ],
+            **self._files(),
         }
         if r.artifacts:
             doc["artifacts"] = artifact_lineage(r.artifacts)
         return doc
+
+    def _files(self) -> dict[str, Any]:
+        """``{"files": [{"path", "sha256", "size"}, ...]}`` for a run with files (run.save(),
+        what the script wrote into run.dir: files.json), else {}: a run without files reads as
+        it always has."""
+        if not os.path.exists(os.path.join(self.path, rundir.FILES_JSON)):
+            return {}
+        from .runfiles import read_manifest
+
+        try:
+            files = read_manifest(self.path)
+        except RunDirError:
+            return {}  # verify reports it
+        return {
+            "files": [
+                {"path": k, "sha256": v["sha256"], "size": v.get("size")}
+                for k, v in sorted(files.items())
+            ]
+        }
 
 
 def artifact_lineage(records: list[dict]) -> dict[str, list[dict]]:

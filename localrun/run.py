@@ -25,7 +25,7 @@ from . import terminal
 from .blobs import BlobStore
 from .clock import Clock
 from .config_summary import Config, Summary
-from .errors import StepError, UsageError, ValueTypeError
+from .errors import Error, StepError, UsageError, ValueTypeError
 from .record import kinds
 from .record.segment import SegmentReader, SegmentWriter
 from .replay import STAMPS, Replay
@@ -98,6 +98,7 @@ class Run:
         self._closed_reason = "finished"
         self._start_time = clock.start_s
         self._watcher: Watcher | None = None  # made by the first watch() or unwatch()
+        self._files = None  # runfiles.RunFiles, made by the first save() or at finish()
         self.config = Config(self, replay.config)
         self.summary = Summary(self)
 
@@ -428,12 +429,60 @@ class Run:
         if watcher is not None:
             watcher.unwatch()
         try:
+            if self._writer is not None:
+                self._keep_files()
             state = self._close(exit_code)
         finally:
             if self._on_finish is not None:
                 self._on_finish(self)
         if state is not None and not (self._quiet or quiet):
             terminal.say(f"run {self._id} {state}; stored in {self._path}")
+
+    # --- files ---------------------------------------------------------------------------------
+
+    def save(
+        self,
+        glob_str: str | os.PathLike | None = None,
+        base_path: str | None = None,
+        policy: str = "live",
+    ) -> list[str]:
+        """Keep the files ``glob_str`` matches with the run, as wandb's ``run.save``: under
+        ``files/`` in the run's folder, by their path relative to ``base_path`` (default: the
+        working folder for a relative glob; the file's own folder for an absolute one).
+        ``policy``: ``"live"`` copies now and again at ``finish()`` if changed, ``"now"`` once
+        now, ``"end"`` at ``finish()``. Returns the copies' paths. ``localrun sync`` sends
+        them; see localrun/runfiles.py."""
+        if self._writer is None:
+            raise self._closed_error("save files to")
+        return self._run_files().save(glob_str, base_path, policy)
+
+    def log_code(
+        self,
+        root: str | None = ".",
+        name: str | None = None,
+        include_fn: Callable[..., bool] | None = None,
+        exclude_fn: Callable[..., bool] | None = None,
+    ) -> list[str] | None:
+        """Save the source files under ``root`` (``*.py`` unless ``include_fn(path, root)``
+        says otherwise; ``exclude_fn`` leaves some out) under ``files/code/``, as wandb's
+        ``run.log_code`` does (there, a code artifact). Returns the copies' paths."""
+        if self._writer is None:
+            raise self._closed_error("save code to")
+        return self._run_files().log_code(root or ".", include_fn, exclude_fn)
+
+    def _run_files(self):
+        from .runfiles import RunFiles
+
+        if self._files is None:
+            self._files = RunFiles(self._path)
+        return self._files
+
+    def _keep_files(self) -> None:
+        """At finish: the files save() will copy then, and what the script wrote into run.dir."""
+        try:
+            self._run_files().finish()
+        except (OSError, Error) as exc:  # the run still finishes; its records matter most
+            terminal.warn(f"run {self._id}: could not keep its files: {exc}")
 
     def _close(self, exit_code: int | None) -> str | None:
         with self._lock:

@@ -9,6 +9,8 @@
         lock                  held (flock) by the one live writer; readers test it for "running"
         segments/000001.lrs   one per writer process, in order; see record/segment.py
         media/<sha256>.<ext>  content-addressed media files; see blobs.py
+        files/<path>          the run's files (run.save(), what the script wrote into run.dir),
+        files.json            and what each held; see runfiles.py
       .init-<run id>.<random>/   a run being created: made whole, with its lock held, then
                                  renamed to <run id> (readers skip it; see create())
 
@@ -31,6 +33,7 @@ import time
 import uuid
 
 from . import contract, durable
+from .blobs import MEDIA_DIR
 from .errors import FormatVersionError, RunDirError, RunLockedError
 from .record.kinds import FORMAT_VERSION
 
@@ -39,6 +42,15 @@ LOCK = "lock"
 SEGMENTS = "segments"
 SEGMENT_SUFFIX = ".lrs"
 DEFAULT_ROOT = "runs"
+#: The run's files (runfiles.py): the folder, and what each file held.
+FILES_DIR = "files"
+FILES_JSON = "files.json"
+#: The names the format gives inside a run directory (with sync's cursors, ``sync/``, and the
+#: viewer's cache, ``index/``). Anything else a script writes into ``run.dir``, but a name
+#: starting with ``.``, is one of the run's files (runfiles.py).
+FORMAT_NAMES = frozenset(
+    {RUN_JSON, LOCK, SEGMENTS, MEDIA_DIR, "sync", "index", FILES_DIR, FILES_JSON}
+)
 #: Names of runs being created, in the folder of runs (a run id never starts with a dot).
 TEMP_PREFIX = ".init-"
 #: A temporary folder with no lock file yet is left alone this long (its creator may be

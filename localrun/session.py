@@ -427,6 +427,16 @@ def use_model(name: str) -> str:
     return current().use_model(name)
 
 
+def save(glob_str: Any = None, base_path: str | None = None, policy: str = "live") -> list[str]:
+    """``save`` on the current run; see ``Run.save``."""
+    return current().save(glob_str, base_path, policy)
+
+
+def log_code(root: str | None = ".", name: str | None = None, include_fn=None, exclude_fn=None):
+    """``log_code`` on the current run; see ``Run.log_code``."""
+    return current().log_code(root, name, include_fn, exclude_fn)
+
+
 def login(
     key: str | None = None, relogin: bool | None = None, host: str | None = None, **kwargs: Any
 ) -> bool:

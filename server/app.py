@@ -33,7 +33,15 @@ from starlette.responses import FileResponse, Response
 from starlette.routing import Route
 
 from localrun import __version__
-from localrun.sync.protocol import API, INCARNATION_HEADER, JSON, MSGPACK, RUN_ROUTE, run_path
+from localrun.sync.protocol import (
+    API,
+    INCARNATION_HEADER,
+    JSON,
+    MSGPACK,
+    RUN_FILES,
+    RUN_ROUTE,
+    run_path,
+)
 from localrun.viewer.api import ReadApi, read_error
 from localrun.viewer.app import Pages, SecurityHeaders, browser_routes, login_page, wants_html
 from localrun.viewer.auth import Guard
@@ -49,6 +57,7 @@ from .names import (
     check_incarnation,
     check_media_path,
     check_project,
+    check_run_file,
     check_run_id,
     check_sha256,
 )
@@ -56,6 +65,7 @@ from .storage import (
     IncarnationConflict,
     LostFile,
     RowBatch,
+    RunFile,
     RunInfo,
     Storage,
     UnknownRunError,
@@ -122,6 +132,8 @@ def create_app(
         Route(f"{API}{RUN_ROUTE}/rows", api.post_rows, methods=["POST"]),
         Route(f"{API}{RUN_ROUTE}/rows", api.get_rows, methods=["GET"]),
         Route(f"{API}{RUN_ROUTE}/lost-media", api.post_lost_media, methods=["POST"]),
+        Route(f"{API}{RUN_ROUTE}{RUN_FILES}", api.put_files, methods=["PUT"]),
+        Route(f"{API}{RUN_ROUTE}{RUN_FILES}", api.get_files, methods=["GET"]),
         Route(f"{API}/blobs/missing", api.missing_blobs, methods=["POST"]),
         Route(f"{API}/blobs", api.post_blobs, methods=["POST"]),
         Route(f"{API}/blobs/{{sha256}}", api.put_blob, methods=["PUT"]),
@@ -488,6 +500,9 @@ class _Api:
         lost = await run_in_threadpool(lost_media, self.storage, self.blobs, project, run_id)
         if lost:
             doc["lost_media"] = lost
+        files = await run_in_threadpool(self.storage.run_files, project, run_id)
+        if files:  # as a local run's document lists them (localrun show --json)
+            doc["files"] = [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in files]
         return _json(doc)
 
     async def run_page(self, request: Request) -> Response:
@@ -572,6 +587,44 @@ class _Api:
                 self.storage.add_lost_media, project, run_id, lost, incarnation
             )
         return _json({"project": project, "id": run_id, "lost_media": count})
+
+    async def put_files(self, request: Request) -> Response:
+        """The run's list of files, replaced whole: each names a blob already stored."""
+        project, run_id = self._names(request)
+        incarnation = self._incarnation(request)
+        body = await self._decode(request)
+        files = body.get("files") if type(body) is dict else None
+        if type(files) is not list:
+            raise BadInput('the body must be {"files": [{"path", "sha256", "size"}, ...]}')
+        if len(files) > self.limits.max_hashes:
+            raise BadInput(f"a run may list at most {self.limits.max_hashes} files", status=413)
+        checked = {}
+        for f in files:
+            path, sha, size = check_run_file(f)
+            checked[path] = RunFile(path, sha, size)
+        missing = self.blobs.missing(sorted({f.sha256 for f in checked.values()}))
+        if missing:
+            raise BadInput(
+                f"{len(missing)} run file(s) are not uploaded: upload them first "
+                f"(PUT {API}/blobs/<sha256>)",
+                status=409,
+                missing=missing,
+            )
+        with self._conflicts(project, run_id, incarnation):
+            count = await run_in_threadpool(
+                self.storage.set_files, project, run_id, sorted(checked.values()), incarnation
+            )
+        return _json({"project": project, "id": run_id, "files": count})
+
+    async def get_files(self, request: Request) -> Response:
+        project, run_id = self._names(request)
+        info = await run_in_threadpool(self.storage.get_run, project, run_id)
+        if info is None:
+            raise UnknownRunError((project, run_id))
+        files = await run_in_threadpool(self.storage.run_files, project, run_id)
+        return _json(
+            {"files": [{"path": f.path, "sha256": f.sha256, "size": f.size} for f in files]}
+        )
 
     async def missing_blobs(self, request: Request) -> Response:
         body = await self._decode(request)

@@ -12,6 +12,7 @@ import re
 # accepts is accepted here. Projects never become file names on the server.
 from localrun.contract import project_problem, run_id_problem
 from localrun.mediarefs import SHA256
+from localrun.runfiles import check_file_path
 
 #: What tells one run from another with the same project and id (docs/protocol.md).
 INCARNATION = re.compile(r"[A-Za-z0-9_-]{1,100}")
@@ -74,3 +75,19 @@ def check_media_path(path: object) -> str:
             f"media path {path!r} is not allowed: it must be relative to the run, like 'media/<sha256>.png'"
         )
     return path
+
+
+def check_run_file(entry: object) -> tuple[str, str, int]:
+    """One entry of a run's list of files, ``{"path", "sha256", "size"}``: its path by the
+    recorder's rule for run files (relative, no ``..``, ``.`` or empty part, no backslash or
+    NUL), a sha256, and a size (a non-negative int)."""
+    if type(entry) is not dict:
+        raise BadInput(f'each run file must be {{"path", "sha256", "size"}}, not {str(entry)[:80]}')
+    path = entry.get("path")
+    problem = check_file_path(path)
+    if problem is not None:
+        raise BadInput(problem)
+    size = entry.get("size")
+    if type(size) is not int or size < 0:
+        raise BadInput(f"run file {path!r}: size must be a non-negative int, not {size!r:.40}")
+    return path, check_sha256(entry.get("sha256")), size

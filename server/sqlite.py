@@ -5,9 +5,10 @@ client was told is stored survives a crash or power loss of the server. One conn
 guarded by a lock, serves every thread: SQLite allows one writer at a time anyway.
 
 Schema versions (``meta.schema_version``): 1 had no incarnations; 2 adds ``runs.incarnation``
-and the ``lost_media`` table. The artifact tables (``artifact_versions``, ``artifact_aliases``)
-are added to a version-2 database in place, without a new version: they are only added to,
-and a server that does not know them never reads or writes them. A version-1 database is migrated in place when it is opened
+and the ``lost_media`` table. Tables added within version 2, in place, without a new version:
+the artifact tables (``artifact_versions``, ``artifact_aliases``) and ``run_files`` (a run's
+files); they are made when missing, and a server that does not know them never reads or writes
+them. A version-1 database is migrated in place when it is opened
 (its runs keep no incarnation until a client names one); a database of a later version than
 this code knows is refused, so an older server never writes to a newer schema.
 
@@ -31,6 +32,7 @@ from .storage import (
     ArtifactConflict,
     LostFile,
     RowBatch,
+    RunFile,
     RunInfo,
     Storage,
     UnknownRunError,
@@ -89,6 +91,13 @@ CREATE TABLE IF NOT EXISTS lost_media (
     path        TEXT NOT NULL,
     reason      TEXT NOT NULL,
     PRIMARY KEY (run, sha256, path)
+);
+CREATE TABLE IF NOT EXISTS run_files (
+    run         INTEGER NOT NULL REFERENCES runs (id),
+    path        TEXT NOT NULL,
+    sha256      TEXT NOT NULL,
+    size        INTEGER NOT NULL,
+    PRIMARY KEY (run, path)
 );
 """
 _PACKER = msgpack.Packer()
@@ -211,6 +220,7 @@ class SQLiteStorage(Storage):
                     key = found[0]
                     db.execute("DELETE FROM chunks WHERE run = ?", (key,))
                     db.execute("DELETE FROM lost_media WHERE run = ?", (key,))
+                    db.execute("DELETE FROM run_files WHERE run = ?", (key,))
                     db.execute(
                         "UPDATE runs SET created_at = ?, updated_at = ?, row_count = 0, last_step = NULL, "
                         "doc = NULL, incarnation = ? WHERE id = ?",
@@ -476,6 +486,42 @@ class SQLiteStorage(Storage):
                 (project, name, version),
             ).fetchone()
         return None if row is None else bytes(row[0])
+
+    # --- run files -----------------------------------------------------------------------------
+
+    def set_files(
+        self, project: str, run_id: str, files: list[RunFile], incarnation: str | None = None
+    ) -> int:
+        with self._lock:
+            found = self._get(project, run_id)
+            if found is None:
+                raise UnknownRunError((project, run_id))
+            require_incarnation(found[1].incarnation, incarnation)
+            key = found[0]
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                db.execute("DELETE FROM run_files WHERE run = ?", (key,))
+                db.executemany(
+                    "INSERT OR REPLACE INTO run_files (run, path, sha256, size) VALUES (?, ?, ?, ?)",
+                    [(key, f.path, f.sha256, f.size) for f in files],
+                )
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise
+            (count,) = db.execute("SELECT count(*) FROM run_files WHERE run = ?", (key,)).fetchone()
+            return count
+
+    def run_files(self, project: str, run_id: str) -> list[RunFile]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT f.path, f.sha256, f.size FROM run_files f JOIN runs r ON f.run = r.id "
+                "WHERE r.project = ? AND r.run_id = ? ORDER BY f.path",
+                (project, run_id),
+            ).fetchall()
+        return [RunFile(*r) for r in rows]
 
     def close(self) -> None:
         with self._lock:

@@ -72,6 +72,15 @@ class LostFile:
     reason: str
 
 
+@dataclass(frozen=True, order=True)
+class RunFile:
+    """One of a run's files (docs/protocol.md, "Run files"): its bytes are blob ``sha256``."""
+
+    path: str
+    sha256: str
+    size: int
+
+
 @dataclass(frozen=True)
 class RowBatch:
     """Checked rows, steps strictly increasing; ``body`` is their msgpack array as received.
@@ -127,7 +136,7 @@ class Storage(abc.ABC):
         self, project: str, run_id: str, created_at: float | None, incarnation: str
     ) -> tuple[RunInfo, bool]:
         """Make the run new again with ``incarnation``, in one transaction: its rows, document
-        and lost media are dropped, ``created_at`` is taken. Returns the run and whether there
+        lost media and files are dropped, ``created_at`` is taken. Returns the run and whether there
         was one to replace."""
 
     @abc.abstractmethod
@@ -207,6 +216,17 @@ class Storage(abc.ABC):
     def artifact_manifest(self, project: str, name: str, version: int) -> bytes | None:
         """The JSON manifest of a version, as stored, or None."""
         raise NotImplementedError
+
+    @abc.abstractmethod
+    def set_files(
+        self, project: str, run_id: str, files: list[RunFile], incarnation: str | None = None
+    ) -> int:
+        """Replace the run's list of files; returns how many it has. UnknownRunError,
+        IncarnationConflict as for ``append_rows``."""
+
+    @abc.abstractmethod
+    def run_files(self, project: str, run_id: str) -> list[RunFile]:
+        """The run's files, sorted by path (none for an unknown run)."""
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -8,7 +8,7 @@ re-exported here, where they have always been imported from.
 
 from typing import TYPE_CHECKING
 
-from localrun.reader import STATES, RunView, find_runs
+from localrun.reader import STATES, RunView, find_runs, resolve_path
 from localrun.replay import Replay
 
 if TYPE_CHECKING:
@@ -38,4 +38,5 @@ __all__ = [
     "find_runs",
     "push_run",
     "push_runs",
+    "resolve_path",
 ]

@@ -29,6 +29,9 @@ ARTIFACTS_ROUTE = "/artifacts"
 ARTIFACT_ROUTE = "/artifacts/{project}/{name}"
 ARTIFACT_VERSION_ROUTE = "/artifacts/{project}/{name}/{ref}"
 ARTIFACT_FILE_ROUTE = "/artifacts/{project}/{name}/{ref}/files/{path:path}"
+#: After a run's API path: its files (``run.save()``, ``files/``), as a list of
+#: ``{"path", "sha256", "size"}``; each file's bytes are a blob (docs/protocol.md, "Run files").
+RUN_FILES = "/files"
 #: The state a reader gives a run whose document has not reached the server yet (its rows may
 #: have: a sync is under way, or stopped half-way).
 SYNCING = "syncing"
@@ -50,10 +53,28 @@ def artifact_path(project: str, name: str, ref: str | None = None) -> str:
     return path if ref is None else f"{path}/{quote(ref, safe='')}"
 
 
+def server_url(url: str) -> str:
+    """The server's URL in ``url``: ``url`` without a trailing ``/``, cut before the API's path
+    (``http://h:8080/api/v1/runs`` -> ``http://h:8080``) and before a run's path or ``/runs``
+    (a URL ``localrun sync`` printed)."""
+    return split_run_url(url)[0]
+
+
 def split_run_url(url: str) -> tuple[str, str | None, str | None]:
     """``(server URL, project, run id)`` of a run's URL (``run_path`` after the server's URL);
-    project and id are None for the server itself (its URL, or that URL + ``/runs``)."""
+    project and id are None for the server itself (its URL, or that URL + ``/runs``). The API's
+    path for a run (``API`` + ``run_path``) names the same run; anything else after ``API``
+    names the server."""
     url = url.rstrip("/")
+    path = urlsplit(url).path
+    at = (path + "/").find(API + "/")
+    if at >= 0:
+        base = url[: len(url) - len(path) + at]
+        rest = path[at + len(API) :]
+        _, project, run_id = split_run_url("http://x" + rest)
+        if project is not None and rest.count("/") == 3:
+            return base, project, run_id
+        return base, None, None
     segments = urlsplit(url).path.split("/")
     if len(segments) >= 3 and segments[-3] == "runs":
         base = url[: url.rfind("/runs/")]

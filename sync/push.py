@@ -38,9 +38,17 @@ import msgspec
 from localrun import rundir
 from localrun.blobs import MEDIA_DIR
 from localrun.contract import project_problem, run_id_problem
-from localrun.errors import Error, RemoteRejectedError, SyncError
+from localrun.errors import (
+    Error,
+    RemoteAuthError,
+    RemoteRejectedError,
+    RemoteUnreachableError,
+    RunDirError,
+    SyncError,
+)
 from localrun.mediarefs import files_named, hash_in_name
 from localrun.reader import RunView
+from localrun.runfiles import hash_file, list_files, read_manifest
 
 from .artifacts import send_artifacts
 from .cursor import Cursor, SyncLock
@@ -391,7 +399,12 @@ class _Push:
                 # First on the sender thread, so before any batch: the media folder, while
                 # this thread starts replaying.
                 media = self._media_folder()
-                absent = {h: rel for h, rel in cursor.lost.items() if h not in media}
+                # (Run files are checked again by _send_run_files, from files.json.)
+                absent = {
+                    h: rel
+                    for h, rel in cursor.lost.items()
+                    if h not in media and not rel.startswith(rundir.FILES_DIR + "/")
+                }
                 preload = sender.submit(self._send_media_folder, media, absent)
                 self.walk_batches = live
             # islice, not a loop appending row by row: this runs a million times for a
@@ -412,9 +425,11 @@ class _Push:
         doc = view.to_json()
         doc["path"] = r.url  # not the local folder: the server reports its own URL here anyway
         doc["id"], doc["project"] = self.run_id, self.project
+        doc.pop("files", None)  # the server lists the run's files itself (from _send_run_files)
         doc, problems = scrub_doc(doc)
         r.not_sent.extend(problems)
         self._send_files(doc)
+        self._send_run_files()
         self._declare_lost()
         try:
             there = self.remote.set_doc(self.project, self.run_id, doc, self.incarnation)
@@ -646,6 +661,54 @@ class _Push:
                     continue
                 r.files_sent += 1
                 r.file_bytes_sent += size
+
+    # --- run files -----------------------------------------------------------------------------
+
+    def _send_run_files(self) -> None:
+        """Upload the run's files (``files/``) the remote lacks, as blobs (each once per
+        remote), then the run's list of them. A file that is not what files.json says is not
+        sent, and is listed as a file not sent; one files.json does not list is hashed here."""
+        r = self.result
+        try:
+            manifest = read_manifest(self.path)
+        except RunDirError as exc:
+            r.not_sent.append(f"run files: {exc}")
+            manifest = {}
+        present = list_files(self.path)
+        if not present:
+            return
+        local: dict[str, str] = {}
+        sizes: dict[str, int] = {}
+        entries = []
+        for rel in present:
+            full = os.path.join(self.path, rundir.FILES_DIR, *rel.split("/"))
+            known = manifest.get(rel)
+            try:
+                size = os.path.getsize(full)
+                sha = known["sha256"] if known is not None else hash_file(full)[0]
+            except OSError:
+                continue
+            local[sha], sizes[sha] = full, size
+            entries.append({"path": rel, "sha256": sha, "size": size})
+        unknown = [h for h in local if h not in self.known]
+        if unknown:
+            missing = self.remote.missing_blobs(unknown)
+            self._upload(missing, local, sizes)
+            self.known.update(h for h in unknown if h not in r.lost_media)
+        sent = [e for e in entries if e["sha256"] not in r.lost_media]
+        try:
+            self.remote.put_files(self.project, self.run_id, sent, self.incarnation)
+        except RunConflictError:
+            raise self._conflict(
+                "another sync put it there while this one ran", midway=True
+            ) from None
+        except RemoteRejectedError as exc:
+            if exc.status not in (404, 405):
+                raise
+            r.not_sent.append(
+                f"{_plural(len(sent), 'run file')} (files/) not listed: {self.remote.base_url} is "
+                "older than this localrun and keeps no run files. Upgrade the server, then sync again"
+            )
 
     # --- media ---------------------------------------------------------------------------------
 
@@ -880,11 +943,22 @@ def push_runs(
     on_result: Callable[[PushResult], None] | None = None,
     **kwargs,
 ) -> list[PushResult]:
-    """Sync each run in turn; one run failing does not stop the others."""
+    """Sync each run in turn; one run failing does not stop the others, unless the remote
+    itself is the trouble (``remote_failure``): then the runs after it are not tried, and the
+    results end with that run's."""
     results = []
     for path in paths:
         result = push_run(path, remote, **kwargs)
         if on_result is not None:
             on_result(result)
         results.append(result)
+        if remote_failure(result):
+            break
     return results
+
+
+def remote_failure(result: PushResult) -> bool:
+    """Whether the run failed because of the remote, not the run: no connection could be made
+    (``RemoteUnreachableError``) or the remote refuses this client (``RemoteAuthError``: no
+    token or a wrong one). Every other run would fail the same way."""
+    return isinstance(result.error, (RemoteUnreachableError, RemoteAuthError))

@@ -1,8 +1,12 @@
 """The client side of docs/protocol.md: one ``Remote`` per server, over an httpx transport.
 
 Connection errors, timeouts and 5xx answers are retried with exponential backoff (every call
-of the protocol is idempotent, so a retry is always safe), then raised as ``TransportError``;
-a 4xx is raised at once as ``RemoteRejectedError``. Pass ``transport=httpx.ASGITransport(app)``
+of the protocol is idempotent, so a retry is always safe), then raised as ``TransportError``
+(``RemoteUnreachableError`` when no connection could be made at all); a 4xx is raised at once
+as ``RemoteRejectedError`` (``RemoteAuthError`` for 401, 403 and 421: the remote refuses this
+client, not one request). Those two say the remote, not a run, is the trouble: a sync of many
+runs stops at them. ``retries`` and ``backoff_s`` set the retrying; ``advice`` is the last
+sentence of a gave-up message (what the caller's user should do then). Pass ``transport=httpx.ASGITransport(app)``
 to talk to an in-process server.
 """
 
@@ -17,13 +21,32 @@ from urllib.parse import urlsplit
 import httpx
 import msgspec
 
-from localrun.errors import RemoteRejectedError, SyncError, TransportError
+from localrun.errors import (
+    RemoteAuthError,
+    RemoteRejectedError,
+    RemoteUnreachableError,
+    SyncError,
+    TransportError,
+)
 
-from .protocol import API, INCARNATION_HEADER, MSGPACK, api_run_path, artifact_path, run_path
+from .protocol import (
+    API,
+    INCARNATION_HEADER,
+    MSGPACK,
+    RUN_FILES,
+    api_run_path,
+    artifact_path,
+    run_path,
+    server_url,
+)
 from .transports import AsyncBridge
 
 RETRIES = 5
 BACKOFF_S = 0.25  # doubled after each failed try: 0.25, 0.5, 1, 2 (about 4 s in all)
+#: What a gave-up message ends with, for a sync.
+SYNC_ADVICE = "Check the server, then run the sync again: it resumes where it stopped"
+#: Statuses that refuse the client rather than the request (see RemoteAuthError).
+REFUSED_CLIENT = (401, 403, 421)
 
 _encode = msgspec.msgpack.Encoder().encode  # the same bytes as msgpack.packb, faster
 _decode = msgspec.msgpack.Decoder().decode
@@ -41,10 +64,12 @@ class RunConflictError(RemoteRejectedError):
 
 
 def check_url(url: str) -> str:
+    """The server's URL that ``url`` names: itself, or the server of an API or run URL
+    (``protocol.server_url``). SyncError for what is not an http(s) URL."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise SyncError(f"{url!r} is not a server URL: give one like http://127.0.0.1:8080")
-    return url.rstrip("/")
+    return server_url(url)
 
 
 class Remote:
@@ -59,11 +84,14 @@ class Remote:
         backoff_s: float = BACKOFF_S,
         timeout_s: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
+        advice: str = SYNC_ADVICE,
     ):
         self.base_url = check_url(base_url)
         self.retries = max(1, retries)
         self.backoff_s = backoff_s
         self.sleep = sleep
+        self.advice = advice
+        self.has_token = bool(token)
         headers = {"User-Agent": "localrun-sync"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
@@ -171,6 +199,26 @@ class Remote:
                 json={"files": files[i : i + step]},
                 headers=_headers(incarnation, {}),
             )
+
+    def put_files(
+        self, project: str, run_id: str, files: list[dict], incarnation: str | None = None
+    ) -> dict:
+        """Replace the run's list of files, ``[{"path", "sha256", "size"}]`` (each a blob the
+        remote holds)."""
+        return _loads(
+            self._call(
+                "PUT",
+                api_run_path(project, run_id) + RUN_FILES,
+                json={"files": files},
+                headers=_headers(incarnation, {}),
+            )
+        )
+
+    def get_files(self, project: str, run_id: str) -> list[dict]:
+        """The run's files as the remote lists them: ``[{"path", "sha256", "size"}]``."""
+        answer = _loads(self._call("GET", api_run_path(project, run_id) + RUN_FILES))
+        files = answer.get("files") if type(answer) is dict else None
+        return files if type(files) is list else []
 
     def missing_blobs(self, hashes: list[str]) -> list[str]:
         missing: list[str] = []
@@ -303,6 +351,10 @@ class Remote:
             else:
                 if r.status_code < 400:
                     return r
+                if r.status_code in REFUSED_CLIENT:
+                    raise RemoteAuthError(
+                        self._refused(r), url=url, status=r.status_code, body=r.text[:500]
+                    )
                 if r.status_code < 500:
                     conflict = _conflict(r)
                     if conflict is not None:
@@ -321,12 +373,33 @@ class Remote:
                 problem = None
                 what = f"{method} {url} failed with {r.status_code}: {_error_text(r)}"
             if attempt == self.retries:
+                if isinstance(problem, (httpx.ConnectError, httpx.ConnectTimeout)):
+                    raise RemoteUnreachableError(
+                        f"cannot reach {self.base_url}: {type(problem).__name__}: "
+                        f"{problem or 'no details'} (gave up after {attempt} tries). Is "
+                        f"`localrun serve` running there, and is the URL right? {self.advice}"
+                    ) from problem
                 raise TransportError(
-                    f"{what} (gave up after {attempt} tries). Check the server, then run the sync again: it resumes where it stopped"
+                    f"{what} (gave up after {attempt} tries). {self.advice}"
                 ) from problem
             self.sleep(delay)
             delay *= 2
         raise AssertionError("unreachable")
+
+    def _refused(self, r: httpx.Response) -> str:
+        """The message for an answer that refuses this client (``REFUSED_CLIENT``)."""
+        said = f"{r.status_code}: {_error_text(r)}"
+        if r.status_code != 401:
+            return f"{self.base_url} refused this client ({said})"
+        if not self.has_token:
+            return (
+                f"{self.base_url} needs a token ({said}). Pass the token the server was started "
+                "with: --token TOKEN, or set $LOCALRUN_TOKEN"
+            )
+        return (
+            f"{self.base_url} refused the token given ({said}). Pass the token the server was "
+            "started with: --token TOKEN, or $LOCALRUN_TOKEN"
+        )
 
 
 def _loads(r: httpx.Response):

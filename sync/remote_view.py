@@ -15,7 +15,7 @@ import copy
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-from localrun.errors import SyncError
+from localrun.errors import RemoteRejectedError, SyncError
 from localrun.reader import EMPTY_DOC
 
 from .protocol import SYNCING, split_run_url
@@ -85,17 +85,43 @@ def complete(doc: dict, path: str, run_id: str, project: str) -> dict[str, Any]:
 
 
 def remote_views(
-    url: str, token: str | None = None, transport=None
+    url: str,
+    token: str | None = None,
+    transport=None,
+    reader: str = "show",
+    backoff_s: float | None = None,
 ) -> tuple[Remote, list[RemoteRunView], bool]:
-    """The runs a URL names: ``(remote, views, single)``; ``single`` when it named one run."""
-    base, project, run_id = split_run_url(url)
-    from .remote import Remote  # httpx: imported only when a URL is read
+    """The runs a URL names: ``(remote, views, single)``; ``single`` when it named one run.
 
-    remote = Remote(base, token=token, transport=transport)
+    ``reader`` is the command reading (``show``, ``export``), for what its messages advise;
+    ``backoff_s`` the first pause between retries (``Remote``'s default when None).
+    """
+    base, project, run_id = split_run_url(url)
+    from .remote import BACKOFF_S, Remote  # httpx: imported only when a URL is read
+
+    advice = (
+        f"`localrun {reader}` reads a server while `localrun serve` runs there; a run's own "
+        "folder reads without one"
+    )
+    remote = Remote(
+        base,
+        token=token,
+        transport=transport,
+        advice=advice,
+        backoff_s=BACKOFF_S if backoff_s is None else backoff_s,
+    )
     try:
         if project is not None and run_id is not None:  # split_run_url gives both or neither
             view = RemoteRunView(remote, project, run_id)
-            view.to_json()  # fail here, with the server's message, if there is no such run
+            try:
+                view.to_json()  # fail here, with the server's message, if there is no such run
+            except RemoteRejectedError as exc:
+                if exc.status != 404:
+                    raise
+                raise SyncError(
+                    f"no run {project!r}/{run_id!r} on this server ({base}). "
+                    f"`localrun show {base}` lists the runs it holds"
+                ) from None
             return remote, [view], True
         docs = remote.list_runs()
         if type(docs) is not list or not all(type(d) is dict for d in docs):

@@ -25,12 +25,14 @@ from localrun import rundir
 from localrun.blobs import MEDIA_DIR
 from localrun.contract import RESERVED_KEYS, value_problem
 from localrun.durable import TEMP_PREFIX
+from localrun.errors import RunDirError
 from localrun.mediarefs import file_refs, hash_in_name, media_values
 from localrun.reader import run_id
 from localrun.record import kinds
 from localrun.record.frame import HEADER, HEADER_SIZE, MAX_PAYLOAD_BYTES
 from localrun.record.segment import SegmentReader
 from localrun.replay import _short
+from localrun.runfiles import hash_file, list_files, read_manifest
 
 _CHUNK_BYTES = 1 << 20
 _EMPTY = hashlib.sha256(b"").hexdigest()
@@ -68,6 +70,7 @@ class Report:
     segments: int = 0
     records: int = 0
     media_files: int = 0
+    run_files: int = 0  # files under files/ (run.save(), what the script wrote into run.dir)
     problems: list[Problem] = field(default_factory=list)
     torn_tails: list[dict] = field(default_factory=list)
 
@@ -83,6 +86,7 @@ class Report:
             "segments": self.segments,
             "records": self.records,
             "media_files": self.media_files,
+            "run_files": self.run_files,
             "damaged": [p.to_json() for p in self.problems],
             "torn_tails": self.torn_tails,
         }
@@ -153,7 +157,39 @@ def verify_run(path: str) -> Report:
                     f"a record says its sha256 is {sha}, but the file's is {present[ref]}",
                 )
             )
+    _check_run_files(path, report)
     return report
+
+
+def _check_run_files(path: str, report: Report) -> None:
+    """Each file ``files.json`` lists is under ``files/`` and hashes to what it says; a file
+    there that it does not list (put there by hand) is counted, not damage."""
+    try:
+        manifest = read_manifest(path)
+    except RunDirError as exc:
+        report.problems.append(Problem("file", rundir.FILES_JSON, str(exc)))
+        manifest = {}
+    present = set(list_files(path))
+    report.run_files = len(present | set(manifest))
+    for rel, entry in sorted(manifest.items()):
+        where = f"{rundir.FILES_DIR}/{rel}"
+        if rel not in present:
+            report.problems.append(Problem("file", where, "saved with the run but missing"))
+            continue
+        try:
+            sha, size = hash_file(os.path.join(path, rundir.FILES_DIR, *rel.split("/")))
+        except OSError as exc:
+            report.problems.append(Problem("file", where, f"unreadable: {exc.strerror or exc}"))
+            continue
+        if sha != entry["sha256"]:
+            report.problems.append(
+                Problem(
+                    "file",
+                    where,
+                    f"its sha256 is {sha} ({size:,} bytes), but {rundir.FILES_JSON} says "
+                    f"{entry['sha256']}: changed or damaged since it was saved",
+                )
+            )
 
 
 _CONTAINERS = frozenset((dict, list))

@@ -109,6 +109,7 @@ class Server:
             raise RuntimeError(f"server did not start: {line!r} {self.proc.stderr.read()}")
         self.url = line.split("listening on ")[1].split()[0]
         self.port = int(self.url.rsplit(":", 1)[1])
+        self.banner = line
 
     def stop(self, sig=signal.SIGTERM) -> None:
         if self.proc is not None and self.proc.poll() is None:

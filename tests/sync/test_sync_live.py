@@ -160,8 +160,9 @@ def test_dead_endpoint_fails_cleanly_and_changes_nothing(tmp_path, server):
     dead = "http://127.0.0.1:9"  # discard port: nothing listens there
     done = sync(tmp_path / "runs", dead)
     assert done.returncode == 3
-    assert done.stdout.startswith("r1: FAILED: cannot reach http://127.0.0.1:9/")
-    assert done.stdout.strip().endswith(f"-> {dead}/runs/proj/r1")
+    assert done.stdout.startswith("r1: FAILED: cannot reach http://127.0.0.1:9")
+    assert "->" not in done.stdout  # a run that failed is not shown as if it were there
+    assert "sync stopped: the server could not be reached" in done.stderr
     assert "Traceback" not in done.stderr
     assert dir_state(tmp_path / "runs") == before
     sync(tmp_path / "runs", server.url, check=True)
