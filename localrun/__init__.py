@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from .config_summary import Config, Summary
-from .errors import Error
+from .errors import ConfigError, Error
 from .run import Run
 from .session import Settings, __version__, define_metric, finish, init, log, login
 
@@ -52,6 +52,11 @@ summary: Any = _preinit_summary
 
 # Public name -> module that holds it, imported on first access (PEP 562).
 _LAZY = {
+    "AlertLevel": "localrun.alerts",
+    "Metric": "localrun.metric",
+    "termerror": "localrun.terminal",
+    "termlog": "localrun.terminal",
+    "termwarn": "localrun.terminal",
     "Audio": "localrun.media.audio",
     "Histogram": "localrun.media.histogram",
     "Html": "localrun.media.html",
@@ -72,12 +77,15 @@ _LAZY_MODULES = {
 }
 
 __all__ = [
+    "AlertLevel",
     "Audio",
     "Config",
+    "ConfigError",
     "Error",
     "Histogram",
     "Html",
     "Image",
+    "Metric",
     "Molecule",
     "Object3D",
     "Run",
@@ -95,6 +103,9 @@ __all__ = [
     "plot_table",
     "run",
     "summary",
+    "termerror",
+    "termlog",
+    "termwarn",
     "unwatch",
     "watch",
     "__version__",

@@ -29,6 +29,7 @@ import fnmatch
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from .metric import metric_path
 from .record import kinds
 from .steps import DROPPED, StepCounter
 
@@ -51,6 +52,8 @@ class Replay:
         self.meta: dict[str, Any] = {}
         self.metrics: dict[str, dict] = {}
         self.charts: dict[str, dict] = {}
+        #: ``run.alert()`` calls: ``{"title", "text", "level", "time"}`` each, in order.
+        self.alerts: list[dict] = []
         self.dropped: list[dict] = []
         #: ``(offset, reason)`` of each record replay could not apply (offset None when the
         #: record came through ``feed()`` without one).
@@ -63,8 +66,15 @@ class Replay:
         self.last_time: float | None = None
         self._latest: dict[str, Any] = {}
         self._explicit: set[str] = set()
-        self._aggregates: dict[str, dict] = {}
-        self._metric_of: dict[str, dict | None] = {}
+        self._aggregates: dict[Any, dict] = {}  # by key, or by path (a tuple) inside a value
+        self._metric_of: dict[Any, dict | None] = {}  # likewise
+        # define_metric names as wandb reads them (metric.metric_path): exact paths, prefixes.
+        self._exact: dict[tuple, dict] = {}
+        self._prefixes: list[tuple[str, dict]] = []
+        self._nested = False  # a metric may apply inside a logged dict
+        # step_sync: the last value of each step metric (wandb starts them at 0).
+        self._step_values: dict[str, Any] = {}
+        self._step_sync = False  # some metric asks for its step metric to be filled in
         self._runtime_base = 0.0
         self._segment_start: float | None = None
 
@@ -144,6 +154,8 @@ class Replay:
                 ):
                     t = rec[2]
                     self.last_time = t  # (no row is pending: pending_time is not read)
+                    if self._step_sync:
+                        data = self._with_steps(data)
                     if rec[6] > counter.step:
                         counter.catch_up(rec[6])  # nothing is pending: no row to write
                     at = next_step()
@@ -151,6 +163,8 @@ class Replay:
                         latest.update(data)
                     else:
                         self._merge_summary(data)
+                    if self._step_sync:  # after the summary, as a row written by _row()
+                        data = self._with_steps(data)
                     runtime = t - start
                     if runtime < 0.0:
                         runtime = 0.0  # a record from before its segment began (a clock set back)
@@ -210,6 +224,10 @@ class Replay:
         elif kind == kinds.CHART:
             if type(rec[3]) is str and type(rec[4]) is dict:
                 self.charts[rec[3]] = rec[4]
+        elif kind == kinds.ALERT:
+            self.alerts.append(
+                {"title": rec[3], "text": rec[4], "level": rec[5], "time": t if number else None}
+            )
         elif kind == kinds.SIGNAL:
             self.signalled = True
         elif kind == kinds.FINISH:
@@ -223,8 +241,9 @@ class Replay:
         return []
 
     def _define_metric(self, name: str, spec: dict) -> None:
-        """A later define_metric of the same name adds its summaries, as wandb does."""
-        old = self.metrics.get(name)
+        """A later define_metric of the same name adds its summaries, as wandb does (unless it
+        says ``overwrite``: then it replaces the earlier one)."""
+        old = None if spec.get("overwrite") is True else self.metrics.get(name)
         if (
             old is not None
             and type(old.get("summary")) is list
@@ -239,6 +258,19 @@ class Replay:
             spec = {**old, **spec}
         self.metrics[name] = spec
         self._metric_of.clear()
+        if name.endswith("*"):
+            self._prefixes = [(p, s) for p, s in self._prefixes if p != name[:-1]]
+            self._prefixes.append((name[:-1], spec))
+            self._nested = True
+        else:
+            path = metric_path(name)
+            self._exact[path] = spec
+            self._nested = self._nested or len(path) > 1
+        step_metric = spec.get("step_metric")
+        if type(step_metric) is str and step_metric:
+            self._step_values.setdefault(step_metric, 0)
+            if spec.get("step_sync") is True:
+                self._step_sync = True
 
     def _log(self, rec: Sequence) -> list[dict]:
         data, step, commit, writer_step = rec[3], rec[4], rec[5], rec[6]
@@ -284,6 +316,8 @@ class Replay:
     def _row(self, step: int) -> dict:
         data = self.pending or {}
         self.pending = None
+        if self._step_sync:
+            data = self._with_steps(data)
         t = self.pending_time
         runtime = self._runtime(t)
         row = {"_step": step, **data, "_runtime": runtime, "_timestamp": t}
@@ -314,9 +348,27 @@ class Replay:
         if self._explicit:
             self._explicit.difference_update(data)
         if self.metrics:
+            nested = self._nested
             for k, v in data.items():
-                if type(v) in _NUMBER and self._metric_for(k) is not None:
-                    self._aggregate(k, v)
+                t = type(v)
+                if t in _NUMBER:
+                    if self._metric_for(k) is not None:
+                        self._aggregate(k, v)
+                elif t is dict and nested and "_type" not in v:
+                    self._aggregate_inside((k,), v)
+
+    def _aggregate_inside(self, path: tuple, value: dict) -> None:
+        """Aggregate the numbers inside a logged dict that a define_metric names by path."""
+        for k, v in value.items():
+            if type(k) is not str:
+                continue
+            t = type(v)
+            if t in _NUMBER:
+                at = (*path, k)
+                if self._metric_for(at) is not None:
+                    self._aggregate(at, v)
+            elif t is dict and "_type" not in v:
+                self._aggregate_inside((*path, k), v)
 
     def _summary(self, changes: Any, deleted: Any) -> None:
         if type(changes) is dict:
@@ -328,20 +380,86 @@ class Replay:
                     self._latest.pop(k, None)
                     self._explicit.discard(k)
 
-    def _metric_for(self, key: str) -> dict | None:
+    def _metric_for(self, key: Any) -> dict | None:
+        """The define_metric that applies to a top-level key (a str) or to a path inside a
+        logged value (a tuple of keys): the one of that name, else the last prefix (``*``) it
+        starts with (keys starting with ``_`` match no prefix, as in wandb)."""
         try:
             return self._metric_of[key]
         except KeyError:
             pass
-        if type(key) is not str:
+        if type(key) is str:
+            path = (key,)
+        elif type(key) is tuple:
+            path, key = key, key
+        else:
             return None
-        spec = self.metrics.get(key)
+        spec = self._exact.get(path)
         if spec is None:
-            for pattern, s in self.metrics.items():
-                if "*" in pattern and fnmatch.fnmatchcase(key, pattern):
-                    spec = s
+            joined = path[0] if len(path) == 1 else ".".join(path)
+            if not joined.startswith("_"):
+                for prefix, s in self._prefixes:
+                    if joined.startswith(prefix):
+                        spec = s
+            if spec is None and len(path) == 1:  # a pattern an older localrun accepted
+                for pattern, s in self.metrics.items():
+                    if "*" in pattern[:-1] and fnmatch.fnmatchcase(joined, pattern):
+                        spec = s
         self._metric_of[key] = spec
         return spec
+
+    def _with_steps(self, row: dict) -> dict:
+        """``row`` with the step metric of each metric defined with ``step_sync`` filled in
+        where the row lacks it, with that step metric's last value (0 before any), as wandb's
+        backend does; ``row`` itself when nothing is missing (it is never changed)."""
+        values = self._step_values
+        for name in values:
+            v = _at_path(row, metric_path(name)) if "." in name else row.get(name)
+            if type(v) in _NUMBER:
+                values[name] = v
+        missing: dict[str, Any] | None = None
+        for k, v in row.items():
+            if type(k) is not str:
+                continue
+            spec = self._metric_for(k)
+            if spec is None and type(v) is dict and self._nested and "_type" not in v:
+                spec = self._first_synced((k,), v)
+            if spec is None or spec.get("step_sync") is not True:
+                continue
+            name = spec.get("step_metric")
+            if type(name) is not str or not name or (missing and name in missing):
+                continue
+            here = _at_path(row, metric_path(name)) if "." in name else row.get(name)
+            if here is None:
+                if missing is None:
+                    missing = {}
+                missing[name] = values.get(name, 0)
+        if not missing:
+            return row
+        row = dict(row)
+        latest = self._latest
+        for name, value in missing.items():
+            path = metric_path(name)
+            if len(path) == 1:
+                row[name] = value
+                if name not in latest:
+                    latest[name] = value
+            else:
+                _set_path(row, path, value)
+        return row
+
+    def _first_synced(self, path: tuple, value: dict) -> dict | None:
+        """The first metric with ``step_sync`` that applies to a number inside ``value``."""
+        for k, v in value.items():
+            if type(k) is not str:
+                continue
+            if type(v) is dict and "_type" not in v:
+                spec = self._first_synced((*path, k), v)
+            else:
+                spec = self._metric_for((*path, k))
+            if spec is not None and spec.get("step_sync") is True:
+                return spec
+        return None
 
     def _aggregate(self, key: str, v: float) -> None:
         agg = self._aggregates.get(key)
@@ -371,32 +489,82 @@ class Replay:
     def summary(self) -> dict[str, Any]:
         """The run's summary: last logged values, explicit sets, define_metric aggregates."""
         out: dict[str, Any] = {}
+        metrics = self.metrics
+        nested = self._nested
         for k, v in self._latest.items():
-            spec = self._metric_for(k) if self.metrics else None
-            parts = spec.get("summary") if spec else None
-            if not parts or k in self._explicit:
+            if not metrics or k in self._explicit:
                 out[k] = v
                 continue
-            if "none" in parts:
+            if nested and type(v) is dict and "_type" not in v:
+                spec = self._metric_for(k)
+                if not (spec and "none" in (spec.get("summary") or ())):
+                    out[k] = self._summary_inside((k,), v)
                 continue
-            if parts in (["last"], ["copy"]):
-                out[k] = v
-                continue
-            agg = self._aggregates.get(k)
-            value: dict[str, Any] = {}
-            for p in parts:
-                if p in ("last", "copy"):
-                    value["last"] = v
-                elif agg is None:
-                    continue
-                elif p == "mean":
-                    value["mean"] = agg["sum"] / agg["count"]
-                elif p == "best":
-                    value["best"] = agg["max"] if spec.get("goal") == "maximize" else agg["min"]
-                else:
-                    value[p] = agg[p]
-            out[k] = value
+            value = self._summarised(k, v)
+            if value is not _LEFT_OUT:
+                out[k] = value
         return out
+
+    def _summarised(self, key: Any, v: Any) -> Any:
+        """What the summary shows for ``key`` (a top-level key or a path) whose last value is
+        ``v``: ``v``, a dict of its define_metric aggregates, or _LEFT_OUT (``summary="none"``)."""
+        spec = self._metric_for(key)
+        parts = spec.get("summary") if spec else None
+        if not parts:
+            return v
+        if "none" in parts:
+            return _LEFT_OUT
+        if parts in (["last"], ["copy"]):
+            return v
+        agg = self._aggregates.get(key)
+        value: dict[str, Any] = {}
+        for p in parts:
+            if p in ("last", "copy"):
+                value["last"] = v
+            elif agg is None:
+                continue
+            elif p == "mean":
+                value["mean"] = agg["sum"] / agg["count"]
+            elif p == "best":
+                value["best"] = agg["max"] if spec.get("goal") == "maximize" else agg["min"]
+            else:
+                value[p] = agg[p]
+        return value
+
+    def _summary_inside(self, path: tuple, value: dict) -> dict:
+        """A logged dict in the summary, with define_metric aggregates at the paths named."""
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            at = (*path, k)
+            if type(v) is dict and "_type" not in v:
+                out[k] = self._summary_inside(at, v)
+                continue
+            shown = self._summarised(at, v) if type(k) is str else v
+            if shown is not _LEFT_OUT:
+                out[k] = shown
+        return out
+
+
+_LEFT_OUT = object()  # a summary value define_metric(summary="none") leaves out
+
+
+def _at_path(d: dict, path: tuple) -> Any:
+    """The value at ``path`` inside nested dicts, or None."""
+    for k in path:
+        if type(d) is not dict:
+            return None
+        d = d.get(k)
+    return d
+
+
+def _set_path(d: dict, path: tuple, value: Any) -> None:
+    """Set ``value`` at ``path`` in ``d`` (a fresh dict), copying the dicts on the way."""
+    for k in path[:-1]:
+        inner = d.get(k)
+        inner = dict(inner) if type(inner) is dict else {}
+        d[k] = inner
+        d = inner
+    d[path[-1]] = value
 
 
 def _metric_problem(name: str, spec: dict) -> str | None:

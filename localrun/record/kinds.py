@@ -19,6 +19,7 @@ SIGNAL = (
 )
 FINISH = 7  # [7, seq, time, exit_code: int, state: str, next_step: int]
 CHART = 8  # [8, seq, time, key: str, spec: dict]              a chart preset logged under key
+ALERT = 9  # [9, seq, time, title: str, text: str, level: str, wait_duration_s: float]  run.alert()
 
 NAMES = {
     START: "start",
@@ -30,6 +31,7 @@ NAMES = {
     SIGNAL: "signal",
     FINISH: "finish",
     CHART: "chart",
+    ALERT: "alert",
 }
 
 # How many elements each kind has at least; a shorter record is treated as damaged.
@@ -43,6 +45,7 @@ MIN_LENGTH = {
     SIGNAL: 4,
     FINISH: 6,
     CHART: 5,
+    ALERT: 7,
 }
 
 #: What a METRIC record's ``spec["summary"]`` may list (define_metric's ``summary=``).
