@@ -88,6 +88,7 @@ EMPTY_DOC: dict[str, Any] = {
     "segments": 0,
     "metrics": {},
     "charts": {},
+    "alerts": [],
     "damaged": [],
 }
 
@@ -228,6 +229,7 @@ class RunView:
             "segments": r.segments,
             "metrics": r.metrics,
             "charts": r.charts,
+            "alerts": r.alerts,
             "damaged": [
                 {
                     "segment": os.path.relpath(d.segment, self.path),

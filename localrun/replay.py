@@ -75,6 +75,7 @@ class Replay:
         # step_sync: the last value of each step metric (wandb starts them at 0).
         self._step_values: dict[str, Any] = {}
         self._step_sync = False  # some metric asks for its step metric to be filled in
+        self._synced: dict[str, str | None] = {}  # key -> the step metric filled in for it
         self._runtime_base = 0.0
         self._segment_start: float | None = None
 
@@ -258,6 +259,7 @@ class Replay:
             spec = {**old, **spec}
         self.metrics[name] = spec
         self._metric_of.clear()
+        self._synced.clear()
         if name.endswith("*"):
             self._prefixes = [(p, s) for p, s in self._prefixes if p != name[:-1]]
             self._prefixes.append((name[:-1], spec))
@@ -414,22 +416,18 @@ class Replay:
         backend does; ``row`` itself when nothing is missing (it is never changed)."""
         values = self._step_values
         for name in values:
-            v = _at_path(row, metric_path(name)) if "." in name else row.get(name)
+            v = row.get(name) if "." not in name else _at_path(row, metric_path(name))
             if type(v) in _NUMBER:
                 values[name] = v
+        synced = self._synced
         missing: dict[str, Any] | None = None
         for k, v in row.items():
-            if type(k) is not str:
+            name = synced.get(k, _UNKNOWN)
+            if name is _UNKNOWN:
+                name = self._synced_step(k, v)
+            if name is None or (missing is not None and name in missing):
                 continue
-            spec = self._metric_for(k)
-            if spec is None and type(v) is dict and self._nested and "_type" not in v:
-                spec = self._first_synced((k,), v)
-            if spec is None or spec.get("step_sync") is not True:
-                continue
-            name = spec.get("step_metric")
-            if type(name) is not str or not name or (missing and name in missing):
-                continue
-            here = _at_path(row, metric_path(name)) if "." in name else row.get(name)
+            here = row.get(name) if "." not in name else _at_path(row, metric_path(name))
             if here is None:
                 if missing is None:
                     missing = {}
@@ -447,6 +445,23 @@ class Replay:
             else:
                 _set_path(row, path, value)
         return row
+
+    def _synced_step(self, key: Any, value: Any) -> str | None:
+        """The step metric to fill in for a row's ``key`` (None if none); remembered for a
+        key whose answer does not depend on its value (all but a dict's)."""
+        if type(key) is not str:
+            return None
+        spec = self._metric_for(key)
+        inside = spec is None and type(value) is dict and self._nested and "_type" not in value
+        if inside:
+            spec = self._first_synced((key,), value)
+        name = (
+            spec.get("step_metric") if spec is not None and spec.get("step_sync") is True else None
+        )
+        name = name if type(name) is str and name else None
+        if not inside:
+            self._synced[key] = name
+        return name
 
     def _first_synced(self, path: tuple, value: dict) -> dict | None:
         """The first metric with ``step_sync`` that applies to a number inside ``value``."""
@@ -514,12 +529,14 @@ class Replay:
             return v
         if "none" in parts:
             return _LEFT_OUT
-        if parts in (["last"], ["copy"]):
-            return v
+        if "copy" in parts:  # as wandb's: copy adds nothing; alone, the value as logged
+            parts = [p for p in parts if p != "copy"]
+            if not parts:
+                return v
         agg = self._aggregates.get(key)
         value: dict[str, Any] = {}
         for p in parts:
-            if p in ("last", "copy"):
+            if p == "last":
                 value["last"] = v
             elif agg is None:
                 continue
@@ -546,6 +563,7 @@ class Replay:
 
 
 _LEFT_OUT = object()  # a summary value define_metric(summary="none") leaves out
+_UNKNOWN = object()
 
 
 def _at_path(d: dict, path: tuple) -> Any:
