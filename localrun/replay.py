@@ -42,6 +42,10 @@ STAMPS = ("_step", "_runtime", "_timestamp")
 class Replay:
     """Feed it a run's records in order (segment by segment); it hands back rows."""
 
+    #: Attributes that are caches of others: a saved replay state leaves them out
+    #: (viewer/resume.py), and they are rebuilt on demand.
+    CACHES = ("_metric_of", "_index")
+
     def __init__(self) -> None:
         self.counter = StepCounter()
         self.pending: dict[str, Any] | None = None
@@ -66,16 +70,13 @@ class Replay:
         self.last_time: float | None = None
         self._latest: dict[str, Any] = {}
         self._explicit: set[str] = set()
-        self._aggregates: dict[Any, dict] = {}  # by key, or by path (a tuple) inside a value
-        self._metric_of: dict[Any, dict | None] = {}  # likewise
-        # define_metric names as wandb reads them (metric.metric_path): exact paths, prefixes.
-        self._exact: dict[tuple, dict] = {}
-        self._prefixes: list[tuple[str, dict]] = []
-        self._nested = False  # a metric may apply inside a logged dict
+        self._aggregates: dict[str, dict] = {}  # by top-level key
+        self._path_aggregates: dict[str, dict] = {}  # by path inside a value, "\0"-joined
         # step_sync: the last value of each step metric (wandb starts them at 0).
         self._step_values: dict[str, Any] = {}
-        self._step_sync = False  # some metric asks for its step metric to be filled in
-        self._synced: dict[str, str | None] = {}  # key -> the step metric filled in for it
+        # Derived from ``metrics`` (CACHES): rebuilt on demand, not part of a saved state.
+        self._metric_of: dict[Any, dict | None] = {}  # key or path -> its define_metric
+        self._index: _MetricIndex | None = None
         self._runtime_base = 0.0
         self._segment_start: float | None = None
 
@@ -142,6 +143,7 @@ class Replay:
         # is worked out again after each feed() only.
         fast = self.pending is None and not counter.pending and self._segment_start is not None
         plain_summary = not self._explicit and not self.metrics
+        step_sync = bool(self.metrics) and self._metric_index().step_sync
         start = self._segment_start or 0.0
         base = self._runtime_base
         for offset, rec, checked in records:
@@ -155,8 +157,6 @@ class Replay:
                 ):
                     t = rec[2]
                     self.last_time = t  # (no row is pending: pending_time is not read)
-                    if self._step_sync:
-                        data = self._with_steps(data)
                     if rec[6] > counter.step:
                         counter.catch_up(rec[6])  # nothing is pending: no row to write
                     at = next_step()
@@ -164,7 +164,7 @@ class Replay:
                         latest.update(data)
                     else:
                         self._merge_summary(data)
-                    if self._step_sync:  # after the summary, as a row written by _row()
+                    if step_sync:  # after the summary, as for a row written by _row()
                         data = self._with_steps(data)
                     runtime = t - start
                     if runtime < 0.0:
@@ -184,6 +184,7 @@ class Replay:
             rows = feed(rec, offset)
             fast = self.pending is None and not counter.pending and self._segment_start is not None
             plain_summary = not self._explicit and not self.metrics
+            step_sync = bool(self.metrics) and self._metric_index().step_sync
             start = self._segment_start or 0.0
             base = self._runtime_base
             if rows:
@@ -259,20 +260,16 @@ class Replay:
             spec = {**old, **spec}
         self.metrics[name] = spec
         self._metric_of.clear()
-        self._synced.clear()
-        if name.endswith("*"):
-            self._prefixes = [(p, s) for p, s in self._prefixes if p != name[:-1]]
-            self._prefixes.append((name[:-1], spec))
-            self._nested = True
-        else:
-            path = metric_path(name)
-            self._exact[path] = spec
-            self._nested = self._nested or len(path) > 1
+        self._index = None
         step_metric = spec.get("step_metric")
         if type(step_metric) is str and step_metric:
             self._step_values.setdefault(step_metric, 0)
-            if spec.get("step_sync") is True:
-                self._step_sync = True
+
+    def _metric_index(self) -> _MetricIndex:
+        index = self._index
+        if index is None:
+            self._index = index = _MetricIndex(self.metrics)
+        return index
 
     def _log(self, rec: Sequence) -> list[dict]:
         data, step, commit, writer_step = rec[3], rec[4], rec[5], rec[6]
@@ -318,7 +315,7 @@ class Replay:
     def _row(self, step: int) -> dict:
         data = self.pending or {}
         self.pending = None
-        if self._step_sync:
+        if self.metrics and self._metric_index().step_sync:
             data = self._with_steps(data)
         t = self.pending_time
         runtime = self._runtime(t)
@@ -350,12 +347,12 @@ class Replay:
         if self._explicit:
             self._explicit.difference_update(data)
         if self.metrics:
-            nested = self._nested
+            nested = self._metric_index().nested
             for k, v in data.items():
                 t = type(v)
                 if t in _NUMBER:
                     if self._metric_for(k) is not None:
-                        self._aggregate(k, v)
+                        _aggregate(self._aggregates, k, v)
                 elif t is dict and nested and "_type" not in v:
                     self._aggregate_inside((k,), v)
 
@@ -368,7 +365,7 @@ class Replay:
             if t in _NUMBER:
                 at = (*path, k)
                 if self._metric_for(at) is not None:
-                    self._aggregate(at, v)
+                    _aggregate(self._path_aggregates, "\0".join(at), v)
             elif t is dict and "_type" not in v:
                 self._aggregate_inside((*path, k), v)
 
@@ -396,11 +393,12 @@ class Replay:
             path, key = key, key
         else:
             return None
-        spec = self._exact.get(path)
+        index = self._metric_index()
+        spec = index.exact.get(path)
         if spec is None:
             joined = path[0] if len(path) == 1 else ".".join(path)
             if not joined.startswith("_"):
-                for prefix, s in self._prefixes:
+                for prefix, s in index.prefixes:
                     if joined.startswith(prefix):
                         spec = s
             if spec is None and len(path) == 1:  # a pattern an older localrun accepted
@@ -419,7 +417,7 @@ class Replay:
             v = row.get(name) if "." not in name else _at_path(row, metric_path(name))
             if type(v) in _NUMBER:
                 values[name] = v
-        synced = self._synced
+        synced = self._metric_index().synced
         missing: dict[str, Any] | None = None
         for k, v in row.items():
             name = synced.get(k, _UNKNOWN)
@@ -452,7 +450,8 @@ class Replay:
         if type(key) is not str:
             return None
         spec = self._metric_for(key)
-        inside = spec is None and type(value) is dict and self._nested and "_type" not in value
+        index = self._metric_index()
+        inside = spec is None and type(value) is dict and index.nested and "_type" not in value
         if inside:
             spec = self._first_synced((key,), value)
         name = (
@@ -460,7 +459,7 @@ class Replay:
         )
         name = name if type(name) is str and name else None
         if not inside:
-            self._synced[key] = name
+            index.synced[key] = name
         return name
 
     def _first_synced(self, path: tuple, value: dict) -> dict | None:
@@ -475,18 +474,6 @@ class Replay:
             if spec is not None and spec.get("step_sync") is True:
                 return spec
         return None
-
-    def _aggregate(self, key: str, v: float) -> None:
-        agg = self._aggregates.get(key)
-        if agg is None:
-            self._aggregates[key] = {"min": v, "max": v, "sum": v, "count": 1, "first": v}
-            return
-        if v < agg["min"]:
-            agg["min"] = v
-        if v > agg["max"]:
-            agg["max"] = v
-        agg["sum"] += v
-        agg["count"] += 1
 
     @property
     def explicit(self) -> frozenset[str]:
@@ -505,7 +492,7 @@ class Replay:
         """The run's summary: last logged values, explicit sets, define_metric aggregates."""
         out: dict[str, Any] = {}
         metrics = self.metrics
-        nested = self._nested
+        nested = bool(metrics) and self._metric_index().nested
         for k, v in self._latest.items():
             if not metrics or k in self._explicit:
                 out[k] = v
@@ -533,7 +520,10 @@ class Replay:
             parts = [p for p in parts if p != "copy"]
             if not parts:
                 return v
-        agg = self._aggregates.get(key)
+        if type(key) is str:
+            agg = self._aggregates.get(key)
+        else:
+            agg = self._path_aggregates.get("\0".join(key))
         value: dict[str, Any] = {}
         for p in parts:
             if p == "last":
@@ -560,6 +550,44 @@ class Replay:
             if shown is not _LEFT_OUT:
                 out[k] = shown
         return out
+
+
+class _MetricIndex:
+    """The define_metric names as wandb reads them (``metric.metric_path``): a name ending in
+    ``*`` is a prefix, any other the path of keys it names. Derived from ``Replay.metrics``."""
+
+    __slots__ = ("exact", "prefixes", "nested", "step_sync", "synced")
+
+    def __init__(self, metrics: dict[str, dict]):
+        self.exact: dict[tuple, dict] = {}
+        self.prefixes: list[tuple[str, dict]] = []
+        self.nested = False  # a metric may apply inside a logged dict
+        self.step_sync = False  # some metric has its step metric filled in
+        self.synced: dict[str, str | None] = {}  # key -> the step metric filled in for it
+        for name, spec in metrics.items():
+            if name.endswith("*"):
+                self.prefixes.append((name[:-1], spec))
+                self.nested = True
+            else:
+                path = metric_path(name)
+                self.exact[path] = spec
+                self.nested = self.nested or len(path) > 1
+            step_metric = spec.get("step_metric")
+            if spec.get("step_sync") is True and type(step_metric) is str and step_metric:
+                self.step_sync = True
+
+
+def _aggregate(aggregates: dict[str, dict], key: str, v: float) -> None:
+    agg = aggregates.get(key)
+    if agg is None:
+        aggregates[key] = {"min": v, "max": v, "sum": v, "count": 1, "first": v}
+        return
+    if v < agg["min"]:
+        agg["min"] = v
+    if v > agg["max"]:
+        agg["max"] = v
+    agg["sum"] += v
+    agg["count"] += 1
 
 
 _LEFT_OUT = object()  # a summary value define_metric(summary="none") leaves out

@@ -97,8 +97,12 @@ _uncaught: list[BaseException] = []
 class Settings:
     """Run settings, as ``wandb.Settings(...)``: any keyword is accepted and kept.
 
-    localrun reads ``strict_steps`` (a step that goes backwards raises instead of warning) and
-    ``quiet``/``silent`` (no lines printed).
+    ``init(settings=...)`` reads ``strict_steps`` (a step that goes backwards raises instead of
+    warning), ``quiet``/``silent`` (no lines printed), and wandb's names of init()'s arguments
+    (``mode``, ``project``, ``entity``, ``run_name``, ``run_notes``, ``run_tags``, ``run_id``,
+    ``resume``, ``run_group``, ``run_job_type``, ``root_dir``), which win over the environment
+    (``ENVIRONMENT``) and lose to the arguments themselves. ``run.settings`` is one of these,
+    holding what init() resolved.
     """
 
     def __init__(self, **kwargs: Any):
@@ -199,6 +203,12 @@ def init(
     Reusing an existing ``id`` without ``resume`` is refused, and so is a run another live
     process is writing (RunLockedError). A run already current in this process is finished
     first, as wandb does.
+
+    ``mode="disabled"`` (or ``$LOCALRUN_MODE``/``$WANDB_MODE``) writes nothing and returns a
+    run whose calls are harmless (localrun/disabled.py); every other wandb mode records locally.
+    An argument not passed is taken from ``settings=``, else from the environment: see
+    ``ENVIRONMENT`` (``$WANDB_PROJECT``, ``$WANDB_RUN_ID``... each with a ``$LOCALRUN_`` twin
+    that wins).
 
     Every argument is checked before anything is written: a project a server could not hold
     raises InvalidNameError, a config nested deeper than 64 or ``notes`` that are not a str

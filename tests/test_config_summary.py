@@ -73,3 +73,11 @@ def test_changing_a_nested_summary_value_in_place_is_recorded(runs):
     assert isinstance(run.summary["eval"], dict)
     run.finish()
     assert RunView(run.dir).to_json()["summary"]["eval"] == expected
+
+
+def test_a_summary_key_that_is_not_text_is_refused_naming_the_summary(runs):
+    run = localrun.init(dir=runs)
+    with pytest.raises(localrun.Error) as err:
+        run.summary.update({0: 1})
+    assert str(err.value).startswith("summary keys must be strings")
+    run.finish()

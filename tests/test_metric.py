@@ -6,6 +6,7 @@ to the summary and the rows (nested keys, escaped dots, step_sync), live and rep
 from __future__ import annotations
 
 import math
+import os
 
 import pytest
 from localrun.sync import RunView
@@ -198,3 +199,36 @@ def test_nan_keeps_min_as_wandb_does(runs):
     run.log({"val": 4})
     assert math.isnan(run.summary["val"]["min"])
     run.finish()
+
+
+def test_a_saved_replay_state_goes_on_with_nested_aggregates_and_step_sync(runs):
+    # The viewer's index saves a replay's state as msgpack and goes on from it later
+    # (viewer/resume.py): what define_metric derives must survive that, or be rebuilt.
+    from localrun.sync import Replay
+    from localrun.viewer.columns import pack, unpack
+    from localrun.viewer.resume import replay_state, restore_replay
+
+    from localrun.record.segment import SegmentReader
+
+    run = localrun.init(dir=runs)
+    run.define_metric("this.that", summary="min,max")
+    run.define_metric("val", step_metric="epoch")
+    run.define_metric("p/*", summary="mean")
+    for i in range(10):
+        run.log({"this": {"that": i % 4}, "val": i, "p/x": i, **({"epoch": i} if i % 3 else {})})
+    run.finish()
+    records = list(SegmentReader(os.path.join(run.dir, "segments", "000001.lrs")))
+
+    def replayed(split):
+        replay, rows = Replay(), []
+        replay.begin(records[0][1])
+        rows += replay.feed_all(records[:split])
+        replay = restore_replay(unpack(pack(replay_state(replay))))
+        rows += replay.feed_all(records[split:])
+        return rows, replay.summary
+
+    whole = replayed(0)
+    for split in (3, 7, len(records) - 1):
+        assert replayed(split) == whole
+    assert whole[1]["this"] == {"that": {"min": 0, "max": 3}} and whole[1]["p/x"] == {"mean": 4.5}
+    assert [r.get("epoch") for r in whole[0]] == [0, 1, 2, 2, 4, 5, 5, 7, 8, 8]
