@@ -239,7 +239,7 @@ class Summary:
         self._set({key: value})
 
     def __getattr__(self, key: str) -> Any:
-        if key.startswith("__"):
+        if key.startswith("__") or key == "_run":  # (asked before it is set by a copy)
             raise AttributeError(key)
         try:
             return _branch(self, key, self._now()[key])

@@ -222,7 +222,7 @@ def init(
     mode = _check_mode(mode, mode_from) if mode is not None else None
     resume, resume_from = _resolved("resume", resume, settings)
     resume = _check_resume(resume, resume_from)
-    id = _resolved("id", id, settings)[0]
+    id, id_from = _resolved("id", id, settings)
     name = _resolved("name", name, settings)[0]
     notes = _resolved("notes", notes, settings)[0]
     tags, tags_from = _resolved("tags", tags, settings)
@@ -273,13 +273,22 @@ def init(
             previous.finish()
         new_name = name or rundir.friendly_name(root)
         clock = Clock()
-        lock, resumed = _open_run(
-            path,
-            root,
-            run_id,
-            resume,
-            {"id": run_id, "project": project, "name": new_name, "created_at": clock.start_s},
-        )
+        try:
+            lock, resumed = _open_run(
+                path,
+                root,
+                run_id,
+                resume,
+                {"id": run_id, "project": project, "name": new_name, "created_at": clock.start_s},
+            )
+        except (RunExistsError, RunNotFoundError) as exc:
+            if id_from is None:
+                raise
+            raise type(exc)(
+                f"{exc} (the id {run_id!r} comes from {id_from}"
+                + (f", resume {resume!r} from {resume_from}" if resume_from else "")
+                + ")"
+            ) from None
         try:
             replay: Replay | None = None
             if resumed:

@@ -587,3 +587,10 @@ def test_run_settings_say_what_init_resolved(runs, monkeypatch):
     s.project = "changed"  # a copy
     assert run.settings.project == "p"
     run.finish()
+
+
+def test_a_run_id_from_the_environment_is_named_when_the_run_exists(runs, monkeypatch):
+    monkeypatch.setenv("WANDB_RUN_ID", "same")
+    localrun.init(dir=runs).finish()
+    with pytest.raises(localrun.errors.RunExistsError, match=r"comes from \$WANDB_RUN_ID"):
+        localrun.init(dir=runs)
