@@ -64,10 +64,11 @@ _WANDB_ONLY_ARGS = {
 }
 
 #: init() argument -> the variables that stand for it when it is not passed, in order, and
-#: the name wandb's Settings give it (``init(settings=...)``). docs/cli.md, "Environment".
+#: the name wandb's Settings give it (``init(settings=...)``). README, "Modes and environment
+#: variables".
 ENVIRONMENT = {
     "mode": (("LOCALRUN_MODE", "WANDB_MODE"), "mode"),
-    "silent": (("LOCALRUN_SILENT", "WANDB_SILENT"), "silent"),
+    "silent": (terminal.SILENT_VARIABLES, "silent"),
     "dir": (("LOCALRUN_DIR", "WANDB_DIR"), "root_dir"),
     "project": (("LOCALRUN_PROJECT", "WANDB_PROJECT"), "project"),
     "entity": (("LOCALRUN_ENTITY", "WANDB_ENTITY"), "entity"),
@@ -223,6 +224,7 @@ def init(
     resume, resume_from = _resolved("resume", resume, settings)
     resume = _check_resume(resume, resume_from)
     id, id_from = _resolved("id", id, settings)
+    project, project_from = _resolved("project", project or None, settings)
     name = _resolved("name", name, settings)[0]
     notes = _resolved("notes", notes, settings)[0]
     tags, tags_from = _resolved("tags", tags, settings)
@@ -253,8 +255,8 @@ def init(
         path = os.path.join(root, run_id)
         strict = bool(_setting(settings, "strict_steps") or _env_flag("LOCALRUN_STRICT_STEPS"))
         # Everything the caller passed is checked before anything is written (or finished).
-        given_project = project
-        project = _check_project(project if project is not None else _setting(settings, "project"))
+        given_project = project if project_from is None else None
+        project = _check_project(project, project_from)
         meta = {
             "tags": _tags(tags, tags_from),
             "group": _plain(group),
@@ -413,12 +415,6 @@ def _disabled(
     from .disabled import DisabledRun
 
     run_id = str(id) if id is not None else rundir.new_run_id()
-    if project is None:
-        project = (
-            _setting(settings, "project")
-            or os.environ.get("LOCALRUN_PROJECT")
-            or os.environ.get("WANDB_PROJECT")
-        )
     meta = {
         "tags": _tags(tags, tags_from),
         "group": _plain(group),
@@ -502,22 +498,17 @@ def _open_run(
     )
 
 
-def _check_project(project: Any) -> str:
-    """The project a new run gets: ``project``, else $LOCALRUN_PROJECT or $WANDB_PROJECT, else
-    ``uncategorized``; InvalidNameError for a name a server could not hold."""
-    source = "project"
+def _check_project(project: Any, source: str | None) -> str:
+    """The project a new run gets: ``project`` (resolved by ``_resolved``: from ``source``,
+    None for init()'s argument), else ``uncategorized``; InvalidNameError for a name a server
+    could not hold."""
     if not project:
-        for var in ("LOCALRUN_PROJECT", "WANDB_PROJECT"):
-            if os.environ.get(var):
-                project, source = os.environ[var], f"${var}"
-                break
-        else:
-            return "uncategorized"
+        return "uncategorized"
     problem = contract.project_problem(project)
     if problem is not None:
         raise InvalidNameError(
             f"init(): {problem}"
-            + (f" (it comes from {source})" if source != "project" else "")
+            + (f" (it comes from {source})" if source is not None else "")
             + ". Name the project e.g. 'exp-lr-0.1'; put settings in config"
         )
     return project

@@ -14,8 +14,12 @@ def warn(message: str) -> None:
     _write(f"localrun: WARNING {message}\n")
 
 
+#: What silences localrun's lines (and ``init()``'s), the first one set deciding.
+SILENT_VARIABLES = ("LOCALRUN_SILENT", "WANDB_SILENT")
+
+
 def _silent() -> bool:
-    for var in ("LOCALRUN_SILENT", "WANDB_SILENT"):
+    for var in SILENT_VARIABLES:
         text = os.environ.get(var)
         if text:
             return text.strip().lower() in ("1", "true", "yes", "on", "y", "t")
