@@ -87,6 +87,11 @@ class Metric:
             spec["overwrite"] = True
         return spec
 
+    def __getitem__(self, key: str) -> Any:
+        """``metric["summary"]``...: define_metric returned a dict before it returned a Metric
+        (``{"name": ..., **spec}``), and code written then keeps working."""
+        return {"name": self._name, **self.spec()}[key]
+
     def __repr__(self) -> str:
         return f"<localrun.Metric {self._name!r} {self.spec()!r}>"
 

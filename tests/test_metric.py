@@ -37,6 +37,7 @@ def test_define_metric_returns_a_metric_object(runs):
     assert run.define_metric("g2", goal="min").goal == "minimize"
     assert run.define_metric("o", summary="max", overwrite=True).overwrite is True
     assert isinstance(m, localrun.Metric)
+    assert m["name"] == "val" and m["step_metric"] == "globalstep"  # as the dict it was
     run.finish()
 
 
