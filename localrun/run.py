@@ -79,6 +79,7 @@ class Run:
         replay = replay if replay is not None else Replay()
         self._replay = replay  # this run's records are fed to it as run.summary is read
         self._steps = StepCounter(replay.counter.step)
+        self._starting_step = replay.counter.step
         self._strict = strict_steps
         self._quiet = quiet
         self.resumed = resumed
@@ -181,7 +182,7 @@ class Run:
     @property
     def starting_step(self) -> int:
         """The step this process started at (0, or where a resumed run went on)."""
-        return self._replay.counter.step if self.resumed else 0
+        return self._starting_step
 
     # --- what wandb code asks of a run, offline ----------------------------------------------
 

@@ -244,8 +244,6 @@ def init(
             job_type,
             entity,
             config,
-            settings,
-            kwargs,
         )
     given_dir = dir if dir is not None else _setting(settings, "root_dir")
     with _state_lock:
@@ -407,8 +405,6 @@ def _disabled(
     job_type: Any,
     entity: Any,
     config: Any,
-    settings: Any,
-    kwargs: dict,
 ) -> Run:
     """``init(mode="disabled")``: a run that writes nothing (localrun/disabled.py), made the
     current one; a run already current is left as it is (wandb leaves it too)."""

@@ -644,3 +644,15 @@ def test_termlog_prints_unless_silent(monkeypatch, capsys):
     monkeypatch.setenv("WANDB_SILENT", "true")
     localrun.termlog("hello")
     assert capsys.readouterr().err == ""
+
+
+def test_starting_step_is_where_this_process_began(runs):
+    run = localrun.init(dir=runs, id="s")
+    run.log({"a": 1})
+    run.log({"a": 2})
+    run.finish()
+    run = localrun.init(dir=runs, id="s", resume="allow")
+    run.log({"a": 3})
+    assert run.summary["a"] == 3  # (reading the summary replays this run's records)
+    assert (run.starting_step, run.step) == (2, 3)
+    run.finish()
