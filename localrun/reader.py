@@ -88,7 +88,6 @@ EMPTY_DOC: dict[str, Any] = {
     "segments": 0,
     "metrics": {},
     "charts": {},
-    "alerts": [],
     "damaged": [],
 }
 
@@ -207,7 +206,7 @@ class RunView:
         """The object ``localrun show RUN --json`` prints (see docs/cli.md)."""
         self._ensure()
         r = self.replay
-        return {
+        doc = {
             "id": self.id,
             "project": self.project,
             "name": self.name,
@@ -229,7 +228,6 @@ class RunView:
             "segments": r.segments,
             "metrics": r.metrics,
             "charts": r.charts,
-            "alerts": r.alerts,
             "damaged": [
                 {
                     "segment": os.path.relpath(d.segment, self.path),
@@ -239,3 +237,6 @@ class RunView:
                 for d in self.damage
             ],
         }
+        if r.alerts:  # only then: a run without alerts reads as it did before they existed
+            doc["alerts"] = r.alerts
+        return doc

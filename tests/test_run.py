@@ -599,6 +599,9 @@ def test_alert_is_recorded_and_read_back(runs, monkeypatch, capsys):
         ("note", "plain", "INFO"),
     ]
     assert all(type(a["time"]) is float for a in alerts)
+    quiet = localrun.init(dir=runs)
+    quiet.finish()
+    assert "alerts" not in RunView(quiet.dir).to_json()  # documents without alerts as before
 
 
 def test_url_and_friends_are_none_offline_as_wandb_offline(runs):
