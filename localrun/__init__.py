@@ -12,11 +12,12 @@ from __future__ import annotations
 from typing import Any
 
 from .config_summary import Config, Summary
-from .errors import Error
+from .errors import ConfigError, Error
 from .run import Run
 from .session import (
     Settings,
     __version__,
+    alert,
     define_metric,
     finish,
     init,
@@ -25,6 +26,7 @@ from .session import (
     log_code,
     log_model,
     login,
+    mark_preempting,
     save,
     use_artifact,
     use_model,
@@ -70,6 +72,11 @@ _LAZY = {
     # imported only when a script asks for ``localrun.Api``. The recorder never imports it.
     "Api": "localrun.sync.api",
     "Artifact": "localrun.artifacts.artifact",
+    "AlertLevel": "localrun.alerts",
+    "Metric": "localrun.metric",
+    "termerror": "localrun.terminal",
+    "termlog": "localrun.terminal",
+    "termwarn": "localrun.terminal",
     "Audio": "localrun.media.audio",
     "Bokeh": "localrun.media.bokeh",
     "Classes": "localrun.media.classes",
@@ -98,18 +105,23 @@ _LAZY_MODULES = {
 }
 
 __all__ = [
+    "alert",
+    "mark_preempting",
     "Api",
     "Artifact",
+    "AlertLevel",
     "Audio",
     "Bokeh",
     "Classes",
     "Config",
     "Edge",
+    "ConfigError",
     "Error",
     "Graph",
     "Histogram",
     "Html",
     "Image",
+    "Metric",
     "Molecule",
     "Node",
     "Object3D",
@@ -135,6 +147,9 @@ __all__ = [
     "run",
     "save",
     "summary",
+    "termerror",
+    "termlog",
+    "termwarn",
     "unwatch",
     "use_artifact",
     "use_model",

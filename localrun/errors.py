@@ -12,6 +12,9 @@
     │                                   16 MiB, a reserved key (_step, _runtime); or a bad argument
     ├─ InvalidNameError (ValueError)    a project name a server could not hold (init(project=...))
     ├─ StepError (ValueError)           a step that goes backwards, with strict_steps on
+    ├─ ConfigError                      config.update() (or config[k] = v, config.k = v) changing
+    │                                   a value set before, without allow_val_change=True (wandb's
+    │                                   wandb.sdk.lib.config_util.ConfigError)
     ├─ RunDirError                      a path that is not a run directory, a run that cannot be
     │  │                                opened, or a run id that cannot name one
     │  ├─ RunExistsError                init(id=X) for an existing run without resume="allow"
@@ -80,6 +83,11 @@ class InvalidNameError(Error, ValueError):
 
 class StepError(Error, ValueError):
     """A step went backwards while strict steps are on."""
+
+
+class ConfigError(Error):
+    """A config value set before was changed without ``allow_val_change=True``, as wandb
+    refuses it (``wandb.sdk.lib.config_util.ConfigError``, which is not a ValueError either)."""
 
 
 class RunDirError(Error):

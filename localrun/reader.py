@@ -288,6 +288,8 @@ class RunView:
         }
         if r.artifacts:
             doc["artifacts"] = artifact_lineage(r.artifacts)
+        if r.alerts:  # only then: a run without alerts reads as it did before they existed
+            doc["alerts"] = r.alerts
         return doc
 
     def _files(self) -> dict[str, Any]:

@@ -29,6 +29,7 @@ import fnmatch
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from .metric import metric_path
 from .record import kinds
 from .steps import DROPPED, StepCounter
 
@@ -40,6 +41,10 @@ STAMPS = ("_step", "_runtime", "_timestamp")
 
 class Replay:
     """Feed it a run's records in order (segment by segment); it hands back rows."""
+
+    #: Attributes that are caches of others: a saved replay state leaves them out
+    #: (viewer/resume.py), and they are rebuilt on demand.
+    CACHES = ("_metric_of", "_index")
 
     def __init__(self) -> None:
         self.counter = StepCounter()
@@ -54,6 +59,8 @@ class Replay:
         #: Artifact versions the run logged and used, in order: ``{"action": "log"|"use",
         #: "time", "project", "name", "version", "type", "digest", "manifest", ...}``.
         self.artifacts: list[dict] = []
+        #: ``run.alert()`` calls: ``{"title", "text", "level", "time"}`` each, in order.
+        self.alerts: list[dict] = []
         self.dropped: list[dict] = []
         #: ``(offset, reason)`` of each record replay could not apply (offset None when the
         #: record came through ``feed()`` without one).
@@ -66,8 +73,13 @@ class Replay:
         self.last_time: float | None = None
         self._latest: dict[str, Any] = {}
         self._explicit: set[str] = set()
-        self._aggregates: dict[str, dict] = {}
-        self._metric_of: dict[str, dict | None] = {}
+        self._aggregates: dict[str, dict] = {}  # by top-level key
+        self._path_aggregates: dict[str, dict] = {}  # by path inside a value, "\0"-joined
+        # step_sync: the last value of each step metric (wandb starts them at 0).
+        self._step_values: dict[str, Any] = {}
+        # Derived from ``metrics`` (CACHES): rebuilt on demand, not part of a saved state.
+        self._metric_of: dict[Any, dict | None] = {}  # key or path -> its define_metric
+        self._index: _MetricIndex | None = None
         self._runtime_base = 0.0
         self._segment_start: float | None = None
 
@@ -134,6 +146,7 @@ class Replay:
         # is worked out again after each feed() only.
         fast = self.pending is None and not counter.pending and self._segment_start is not None
         plain_summary = not self._explicit and not self.metrics
+        step_sync = bool(self.metrics) and self._metric_index().step_sync
         start = self._segment_start or 0.0
         base = self._runtime_base
         for offset, rec, checked in records:
@@ -154,6 +167,8 @@ class Replay:
                         latest.update(data)
                     else:
                         self._merge_summary(data)
+                    if step_sync:  # after the summary, as for a row written by _row()
+                        data = self._with_steps(data)
                     runtime = t - start
                     if runtime < 0.0:
                         runtime = 0.0  # a record from before its segment began (a clock set back)
@@ -172,6 +187,7 @@ class Replay:
             rows = feed(rec, offset)
             fast = self.pending is None and not counter.pending and self._segment_start is not None
             plain_summary = not self._explicit and not self.metrics
+            step_sync = bool(self.metrics) and self._metric_index().step_sync
             start = self._segment_start or 0.0
             base = self._runtime_base
             if rows:
@@ -216,6 +232,10 @@ class Replay:
         elif kind == kinds.ARTIFACT:
             if rec[3] in ("log", "use") and type(rec[4]) is dict:
                 self.artifacts.append({"action": rec[3], "time": t, **rec[4]})
+        elif kind == kinds.ALERT:
+            self.alerts.append(
+                {"title": rec[3], "text": rec[4], "level": rec[5], "time": t if number else None}
+            )
         elif kind == kinds.SIGNAL:
             self.signalled = True
         elif kind == kinds.FINISH:
@@ -229,8 +249,9 @@ class Replay:
         return []
 
     def _define_metric(self, name: str, spec: dict) -> None:
-        """A later define_metric of the same name adds its summaries, as wandb does."""
-        old = self.metrics.get(name)
+        """A later define_metric of the same name adds its summaries, as wandb does (unless it
+        says ``overwrite``: then it replaces the earlier one)."""
+        old = None if spec.get("overwrite") is True else self.metrics.get(name)
         if (
             old is not None
             and type(old.get("summary")) is list
@@ -245,6 +266,16 @@ class Replay:
             spec = {**old, **spec}
         self.metrics[name] = spec
         self._metric_of.clear()
+        self._index = None
+        step_metric = spec.get("step_metric")
+        if type(step_metric) is str and step_metric:
+            self._step_values.setdefault(step_metric, 0)
+
+    def _metric_index(self) -> _MetricIndex:
+        index = self._index
+        if index is None:
+            self._index = index = _MetricIndex(self.metrics)
+        return index
 
     def _log(self, rec: Sequence) -> list[dict]:
         data, step, commit, writer_step = rec[3], rec[4], rec[5], rec[6]
@@ -290,6 +321,8 @@ class Replay:
     def _row(self, step: int) -> dict:
         data = self.pending or {}
         self.pending = None
+        if self.metrics and self._metric_index().step_sync:
+            data = self._with_steps(data)
         t = self.pending_time
         runtime = self._runtime(t)
         row = {"_step": step, **data, "_runtime": runtime, "_timestamp": t}
@@ -320,9 +353,27 @@ class Replay:
         if self._explicit:
             self._explicit.difference_update(data)
         if self.metrics:
+            nested = self._metric_index().nested
             for k, v in data.items():
-                if type(v) in _NUMBER and self._metric_for(k) is not None:
-                    self._aggregate(k, v)
+                t = type(v)
+                if t in _NUMBER:
+                    if self._metric_for(k) is not None:
+                        _aggregate(self._aggregates, k, v)
+                elif t is dict and nested and "_type" not in v:
+                    self._aggregate_inside((k,), v)
+
+    def _aggregate_inside(self, path: tuple, value: dict) -> None:
+        """Aggregate the numbers inside a logged dict that a define_metric names by path."""
+        for k, v in value.items():
+            if type(k) is not str:
+                continue
+            t = type(v)
+            if t in _NUMBER:
+                at = (*path, k)
+                if self._metric_for(at) is not None:
+                    _aggregate(self._path_aggregates, "\0".join(at), v)
+            elif t is dict and "_type" not in v:
+                self._aggregate_inside((*path, k), v)
 
     def _summary(self, changes: Any, deleted: Any) -> None:
         if type(changes) is dict:
@@ -334,32 +385,101 @@ class Replay:
                     self._latest.pop(k, None)
                     self._explicit.discard(k)
 
-    def _metric_for(self, key: str) -> dict | None:
+    def _metric_for(self, key: Any) -> dict | None:
+        """The define_metric that applies to a top-level key (a str) or to a path inside a
+        logged value (a tuple of keys): the one of that name, else the last prefix (``*``) it
+        starts with (keys starting with ``_`` match no prefix, as in wandb)."""
         try:
             return self._metric_of[key]
         except KeyError:
             pass
-        if type(key) is not str:
+        if type(key) is str:
+            path = (key,)
+        elif type(key) is tuple:
+            path, key = key, key
+        else:
             return None
-        spec = self.metrics.get(key)
+        index = self._metric_index()
+        spec = index.exact.get(path)
         if spec is None:
-            for pattern, s in self.metrics.items():
-                if "*" in pattern and fnmatch.fnmatchcase(key, pattern):
-                    spec = s
+            joined = path[0] if len(path) == 1 else ".".join(path)
+            if not joined.startswith("_"):
+                for prefix, s in index.prefixes:
+                    if joined.startswith(prefix):
+                        spec = s
+            if spec is None and len(path) == 1:  # a pattern an older localrun accepted
+                for pattern, s in self.metrics.items():
+                    if "*" in pattern[:-1] and fnmatch.fnmatchcase(joined, pattern):
+                        spec = s
         self._metric_of[key] = spec
         return spec
 
-    def _aggregate(self, key: str, v: float) -> None:
-        agg = self._aggregates.get(key)
-        if agg is None:
-            self._aggregates[key] = {"min": v, "max": v, "sum": v, "count": 1, "first": v}
-            return
-        if v < agg["min"]:
-            agg["min"] = v
-        if v > agg["max"]:
-            agg["max"] = v
-        agg["sum"] += v
-        agg["count"] += 1
+    def _with_steps(self, row: dict) -> dict:
+        """``row`` with the step metric of each metric defined with ``step_sync`` filled in
+        where the row lacks it, with that step metric's last value (0 before any), as wandb's
+        backend does; ``row`` itself when nothing is missing (it is never changed)."""
+        values = self._step_values
+        for name in values:
+            v = row.get(name) if "." not in name else _at_path(row, metric_path(name))
+            if type(v) in _NUMBER:
+                values[name] = v
+        synced = self._metric_index().synced
+        missing: dict[str, Any] | None = None
+        for k, v in row.items():
+            name = synced.get(k, _UNKNOWN)
+            if name is _UNKNOWN:
+                name = self._synced_step(k, v)
+            if name is None or (missing is not None and name in missing):
+                continue
+            here = row.get(name) if "." not in name else _at_path(row, metric_path(name))
+            if here is None:
+                if missing is None:
+                    missing = {}
+                missing[name] = values.get(name, 0)
+        if not missing:
+            return row
+        row = dict(row)
+        latest = self._latest
+        for name, value in missing.items():
+            path = metric_path(name)
+            if len(path) == 1:
+                row[name] = value
+                if name not in latest:
+                    latest[name] = value
+            else:
+                _set_path(row, path, value)
+        return row
+
+    def _synced_step(self, key: Any, value: Any) -> str | None:
+        """The step metric to fill in for a row's ``key`` (None if none); remembered for a
+        key whose answer does not depend on its value (all but a dict's)."""
+        if type(key) is not str:
+            return None
+        spec = self._metric_for(key)
+        index = self._metric_index()
+        inside = spec is None and type(value) is dict and index.nested and "_type" not in value
+        if inside:
+            spec = self._first_synced((key,), value)
+        name = (
+            spec.get("step_metric") if spec is not None and spec.get("step_sync") is True else None
+        )
+        name = name if type(name) is str and name else None
+        if not inside:
+            index.synced[key] = name
+        return name
+
+    def _first_synced(self, path: tuple, value: dict) -> dict | None:
+        """The first metric with ``step_sync`` that applies to a number inside ``value``."""
+        for k, v in value.items():
+            if type(k) is not str:
+                continue
+            if type(v) is dict and "_type" not in v:
+                spec = self._first_synced((*path, k), v)
+            else:
+                spec = self._metric_for((*path, k))
+            if spec is not None and spec.get("step_sync") is True:
+                return spec
+        return None
 
     @property
     def explicit(self) -> frozenset[str]:
@@ -377,33 +497,126 @@ class Replay:
     def summary(self) -> dict[str, Any]:
         """The run's summary: last logged values, explicit sets, define_metric aggregates."""
         out: dict[str, Any] = {}
+        metrics = self.metrics
+        nested = bool(metrics) and self._metric_index().nested
         for k, v in self._latest.items():
-            spec = self._metric_for(k) if self.metrics else None
-            parts = spec.get("summary") if spec else None
-            if not parts or k in self._explicit:
+            if not metrics or k in self._explicit:
                 out[k] = v
                 continue
-            if "none" in parts:
+            if nested and type(v) is dict and "_type" not in v:
+                spec = self._metric_for(k)
+                if not (spec and "none" in (spec.get("summary") or ())):
+                    out[k] = self._summary_inside((k,), v)
                 continue
-            if parts in (["last"], ["copy"]):
-                out[k] = v
-                continue
-            agg = self._aggregates.get(k)
-            value: dict[str, Any] = {}
-            for p in parts:
-                if p in ("last", "copy"):
-                    value["last"] = v
-                elif agg is None:
-                    continue
-                elif p == "mean":
-                    value["mean"] = agg["sum"] / agg["count"]
-                elif p == "best":
-                    maximize = spec is not None and spec.get("goal") == "maximize"
-                    value["best"] = agg["max"] if maximize else agg["min"]
-                else:
-                    value[p] = agg[p]
-            out[k] = value
+            value = self._summarised(k, v)
+            if value is not _LEFT_OUT:
+                out[k] = value
         return out
+
+    def _summarised(self, key: Any, v: Any) -> Any:
+        """What the summary shows for ``key`` (a top-level key or a path) whose last value is
+        ``v``: ``v``, a dict of its define_metric aggregates, or _LEFT_OUT (``summary="none"``)."""
+        spec = self._metric_for(key)
+        parts = spec.get("summary") if spec else None
+        if not parts:
+            return v
+        if "none" in parts:
+            return _LEFT_OUT
+        if "copy" in parts:  # as wandb's: copy adds nothing; alone, the value as logged
+            parts = [p for p in parts if p != "copy"]
+            if not parts:
+                return v
+        if type(key) is str:
+            agg = self._aggregates.get(key)
+        else:
+            agg = self._path_aggregates.get("\0".join(key))
+        value: dict[str, Any] = {}
+        for p in parts:
+            if p == "last":
+                value["last"] = v
+            elif agg is None:
+                continue
+            elif p == "mean":
+                value["mean"] = agg["sum"] / agg["count"]
+            elif p == "best":
+                value["best"] = agg["max"] if spec.get("goal") == "maximize" else agg["min"]
+            else:
+                value[p] = agg[p]
+        return value
+
+    def _summary_inside(self, path: tuple, value: dict) -> dict:
+        """A logged dict in the summary, with define_metric aggregates at the paths named."""
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            at = (*path, k)
+            if type(v) is dict and "_type" not in v:
+                out[k] = self._summary_inside(at, v)
+                continue
+            shown = self._summarised(at, v) if type(k) is str else v
+            if shown is not _LEFT_OUT:
+                out[k] = shown
+        return out
+
+
+class _MetricIndex:
+    """The define_metric names as wandb reads them (``metric.metric_path``): a name ending in
+    ``*`` is a prefix, any other the path of keys it names. Derived from ``Replay.metrics``."""
+
+    __slots__ = ("exact", "prefixes", "nested", "step_sync", "synced")
+
+    def __init__(self, metrics: dict[str, dict]):
+        self.exact: dict[tuple, dict] = {}
+        self.prefixes: list[tuple[str, dict]] = []
+        self.nested = False  # a metric may apply inside a logged dict
+        self.step_sync = False  # some metric has its step metric filled in
+        self.synced: dict[str, str | None] = {}  # key -> the step metric filled in for it
+        for name, spec in metrics.items():
+            if name.endswith("*"):
+                self.prefixes.append((name[:-1], spec))
+                self.nested = True
+            else:
+                path = metric_path(name)
+                self.exact[path] = spec
+                self.nested = self.nested or len(path) > 1
+            step_metric = spec.get("step_metric")
+            if spec.get("step_sync") is True and type(step_metric) is str and step_metric:
+                self.step_sync = True
+
+
+def _aggregate(aggregates: dict[str, dict], key: str, v: float) -> None:
+    agg = aggregates.get(key)
+    if agg is None:
+        aggregates[key] = {"min": v, "max": v, "sum": v, "count": 1, "first": v}
+        return
+    if v < agg["min"]:
+        agg["min"] = v
+    if v > agg["max"]:
+        agg["max"] = v
+    agg["sum"] += v
+    agg["count"] += 1
+
+
+_LEFT_OUT = object()  # a summary value define_metric(summary="none") leaves out
+_UNKNOWN = object()
+
+
+def _at_path(d: dict, path: tuple) -> Any:
+    """The value at ``path`` inside nested dicts, or None."""
+    for k in path:
+        if type(d) is not dict:
+            return None
+        d = d.get(k)
+    return d
+
+
+def _set_path(d: dict, path: tuple, value: Any) -> None:
+    """Set ``value`` at ``path`` in ``d`` (a fresh dict), copying the dicts on the way."""
+    for k in path[:-1]:
+        inner = d.get(k)
+        inner = dict(inner) if type(inner) is dict else {}
+        d[k] = inner
+        d = inner
+    d[path[-1]] = value
 
 
 def _metric_problem(name: str, spec: dict) -> str | None:

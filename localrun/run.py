@@ -26,6 +26,7 @@ from .blobs import BlobStore
 from .clock import Clock
 from .config_summary import Config, Summary
 from .errors import Error, StepError, UsageError, ValueTypeError
+from .metric import Metric, check_metric
 from .record import kinds
 from .record.segment import SegmentReader, SegmentWriter
 from .replay import STAMPS, Replay
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
     from .watcher import Watcher
 
 _MAX_STEP_WARNINGS = 20
-_SUMMARY_AGGREGATES = kinds.METRIC_SUMMARIES
 
 
 class Run:
@@ -65,6 +65,8 @@ class Run:
         replay: Replay | None = None,
         clock: Clock | None = None,
         on_finish: Callable[[Run], None] | None = None,
+        settings: Any = None,
+        allow_val_change: bool = False,
     ):
         self._path = path
         self._root = root
@@ -77,6 +79,7 @@ class Run:
         replay = replay if replay is not None else Replay()
         self._replay = replay  # this run's records are fed to it as run.summary is read
         self._steps = StepCounter(replay.counter.step)
+        self._starting_step = replay.counter.step
         self._strict = strict_steps
         self._quiet = quiet
         self.resumed = resumed
@@ -99,7 +102,8 @@ class Run:
         self._start_time = clock.start_s
         self._watcher: Watcher | None = None  # made by the first watch() or unwatch()
         self._files = None  # runfiles.RunFiles, made by the first save() or at finish()
-        self.config = Config(self, replay.config)
+        self._settings = settings  # session.Settings: what init() resolved (run.settings)
+        self.config = Config(self, replay.config, allow_val_change)
         self.summary = Summary(self)
 
     # --- identity ------------------------------------------------------------------------------
@@ -177,9 +181,94 @@ class Run:
         return self._writer is None
 
     @property
+    def starting_step(self) -> int:
+        """The step this process started at (0, or where a resumed run went on)."""
+        return self._starting_step
+
+    # --- what wandb code asks of a run, offline ----------------------------------------------
+
+    @property
+    def offline(self) -> bool:
+        """True: a run is recorded on local disk, nothing is sent while it runs (``localrun
+        sync`` sends it later), whatever ``mode`` said."""
+        return True
+
+    @property
+    def disabled(self) -> bool:
+        """False: this run is recorded (``init(mode="disabled")`` returns a DisabledRun)."""
+        return False
+
+    @property
+    def settings(self) -> Any:
+        """The settings ``init()`` resolved (mode, project, run_id, root_dir, files_dir...),
+        as a copy: changing it changes nothing."""
+        from .session import Settings
+
+        s = self._settings
+        return Settings(**(vars(s) if s is not None else {}))
+
+    @property
     def url(self) -> None:
-        """None, as a wandb run's offline: a local run has no web page until it is synced."""
+        """None, as for wandb's offline runs: a run has a URL once synced (``localrun sync``
+        prints it)."""
         return None
+
+    project_url = sweep_url = url
+
+    def get_url(self) -> None:
+        """None, as ``url``."""
+        return None
+
+    def get_project_url(self) -> None:
+        """None, as ``url``."""
+        return None
+
+    def get_sweep_url(self) -> None:
+        return None
+
+    @property
+    def sweep_id(self) -> None:
+        return None
+
+    def project_name(self) -> str:
+        """The project (wandb's older spelling of ``run.project``)."""
+        return self._project
+
+    def display(self, height: int = 420, hidden: bool = False) -> bool:
+        """False: there is no run page to show in a notebook while the run is offline (wandb's
+        returns False outside Jupyter too). ``localrun ui`` shows runs in a browser."""
+        return False
+
+    def alert(
+        self,
+        title: str,
+        text: str,
+        level: Any = None,
+        wait_duration: Any = None,
+    ) -> None:
+        """Record an alert in the run (an ``alert`` record) and print it on stderr.
+
+        Checked as wandb checks it: ``level`` is ``"INFO"`` (default), ``"WARN"``, ``"ERROR"``
+        or a ``localrun.AlertLevel``; ``wait_duration`` is seconds or a ``timedelta``. Readers
+        list alerts: ``localrun show RUN --json`` (``alerts``), ``RunView.replay.alerts``.
+        """
+        from .alerts import check_alert
+
+        title, text, level_text, seconds = check_alert(title, text, level, wait_duration)
+        self._append(kinds.ALERT, title, text, level_text, seconds)
+        if not self._quiet:
+            terminal.say(f"alert [{level_text}] {title}: {text}")
+
+    def mark_preempting(self) -> None:
+        """Say this run may be preempted: if the process then dies without finishing, the run
+        reads as ``preempted`` instead of ``crashed`` (a ``signal`` record with signum 0). A
+        run that goes on to finish reads as finished."""
+        self._append(kinds.SIGNAL, 0)
+
+    def pin_config_keys(self, keys: Any = ()) -> None:
+        """Record which config keys to show first (a ``meta`` change, ``pinned_config_keys``);
+        calling it again replaces the list, as wandb's."""
+        self._append_meta({"pinned_config_keys": [str(k) for k in keys]})
 
     def _label(self, code: str | None = None, repo: str | None = None, **kwargs: Any) -> None:
         """wandb's note of which integration made the run (``code="transformers_trainer"``),
@@ -313,43 +402,34 @@ class Run:
     def define_metric(
         self,
         name: str,
-        step_metric: str | None = None,
+        step_metric: str | Metric | None = None,
         step_sync: bool | None = None,
         hidden: bool | None = None,
         summary: str | None = None,
         goal: str | None = None,
         overwrite: bool | None = None,
         objective: str | None = None,
-    ) -> dict:
-        """Say how a metric is summarised and plotted; ``name`` may end in ``*`` (``"train/*"``)."""
-        if not isinstance(name, str) or not name:
-            raise ValueTypeError(f"define_metric() needs a metric name (str), not {name!r}")
-        spec: dict[str, Any] = {}
-        if step_metric is not None:
-            spec["step_metric"] = str(step_metric)
-        if step_sync is not None:
-            spec["step_sync"] = bool(step_sync)
-        if hidden:
-            spec["hidden"] = True
-        if summary is not None:
-            parts = [p.strip() for p in str(summary).split(",") if p.strip()]
-            bad = [p for p in parts if p not in _SUMMARY_AGGREGATES]
-            if bad or not parts:
-                raise UsageError(
-                    f"define_metric({name!r}, summary={summary!r}): unknown summary {bad or summary!r}. "
-                    f"Use one or more of {', '.join(sorted(_SUMMARY_AGGREGATES))}, comma separated"
-                )
-            spec["summary"] = parts
-        goal = goal if goal is not None else objective
-        if goal is not None:
-            g = {"min": "minimize", "max": "maximize"}.get(goal, goal)
-            if g not in ("minimize", "maximize"):
-                raise UsageError(
-                    f"define_metric({name!r}, goal={goal!r}): use 'minimize' or 'maximize'"
-                )
-            spec["goal"] = g
-        self._append(kinds.METRIC, name, spec)
-        return {"name": name, **spec}
+    ) -> Metric:
+        """Say how a metric is summarised and plotted, as wandb's ``define_metric``.
+
+        ``name`` may end in ``*`` (``"train/*"``) and names nested keys with dots
+        (``"val.acc"``; ``"val\\.acc"`` for a key with a dot); ``step_metric`` is the metric
+        to plot against, filled into rows that log ``name`` without it while ``step_sync``
+        (default True with a step_metric); ``summary`` is a comma separated list of
+        min, max, mean, first, last, best, copy, none. Arguments are checked as wandb checks
+        them (localrun.metric). Returns the ``Metric``.
+        """
+        metric = check_metric(
+            name,
+            step_metric,
+            step_sync,
+            hidden,
+            summary,
+            goal if goal is not None else objective,
+            overwrite,
+        )
+        self._append(kinds.METRIC, name, metric.spec())
+        return metric
 
     # --- watching torch models ------------------------------------------------------------------
 

@@ -2,7 +2,8 @@
 
 ::
 
-    runs/                     the folder of runs: init(dir=...), else $LOCALRUN_DIR, else ./runs
+    runs/                     the folder of runs: init(dir=...), else $LOCALRUN_DIR, else
+                              $WANDB_DIR, else ./runs
       <run id>/
         run.json              written once at creation: format, id, project, name, created_at,
                               incarnation (random: tells this run from another with its id)
@@ -61,11 +62,12 @@ _SEGMENT = re.compile(r"^(\d{6,})\.lrs$")
 
 
 def runs_root(dir: str | os.PathLike | None, environ: dict | None = None) -> str:
-    """The folder runs go into: ``dir``, else ``$LOCALRUN_DIR``, else ``./runs``."""
+    """The folder runs go into: ``dir``, else ``$LOCALRUN_DIR``, else ``$WANDB_DIR`` (its
+    wandb twin, which job scripts set), else ``./runs``."""
     env = os.environ if environ is None else environ
     if dir is not None:
         return os.fspath(dir)
-    return env.get("LOCALRUN_DIR") or DEFAULT_ROOT
+    return env.get("LOCALRUN_DIR") or env.get("WANDB_DIR") or DEFAULT_ROOT
 
 
 def new_run_id() -> str:

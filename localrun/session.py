@@ -8,6 +8,10 @@ Hooks installed while a run is live:
   on another thread is covered), and again at each ``init()`` on the main thread.
 - ``atexit``: a run the script never finished is finished, as failed if an exception ended it.
 - ``os.register_at_fork``: a forked child never writes to its parent's segment.
+
+``init()`` takes what job scripts set for wandb from the environment (``ENVIRONMENT``): an
+argument passed to ``init()`` wins, then ``settings=``, then ``$LOCALRUN_*``, then ``$WANDB_*``,
+as in wandb (where ``init()``'s arguments and settings win over the environment).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import threading
 from typing import Any
 
@@ -58,6 +63,29 @@ _WANDB_ONLY_ARGS = {
     "fork_from",
 }
 
+#: init() argument -> the variables that stand for it when it is not passed, in order, and
+#: the name wandb's Settings give it (``init(settings=...)``). README, "Modes and environment
+#: variables".
+ENVIRONMENT = {
+    "mode": (("LOCALRUN_MODE", "WANDB_MODE"), "mode"),
+    "silent": (terminal.SILENT_VARIABLES, "silent"),
+    "dir": (("LOCALRUN_DIR", "WANDB_DIR"), "root_dir"),
+    "project": (("LOCALRUN_PROJECT", "WANDB_PROJECT"), "project"),
+    "entity": (("LOCALRUN_ENTITY", "WANDB_ENTITY"), "entity"),
+    "name": (("LOCALRUN_NAME", "WANDB_NAME"), "run_name"),
+    "notes": (("LOCALRUN_NOTES", "WANDB_NOTES"), "run_notes"),
+    "tags": (("LOCALRUN_TAGS", "WANDB_TAGS"), "run_tags"),
+    "id": (("LOCALRUN_RUN_ID", "WANDB_RUN_ID"), "run_id"),
+    "resume": (("LOCALRUN_RESUME", "WANDB_RESUME"), "resume"),
+    "group": (("LOCALRUN_RUN_GROUP", "WANDB_RUN_GROUP"), "run_group"),
+    "job_type": (("LOCALRUN_JOB_TYPE", "WANDB_JOB_TYPE"), "run_job_type"),
+}
+#: wandb's modes. All but "disabled" record the run on local disk; "dryrun" is an old name
+#: of "offline", "run" of "online", and "shared" (several writers to one run) records each
+#: process's run as its own.
+MODES = ("online", "offline", "disabled", "shared", "dryrun", "run")
+_RESUME = (None, False, True, "allow", "must", "never", "auto")
+
 _active: list[Run] = []
 _state_lock = threading.RLock()
 _hooks_installed = False
@@ -70,8 +98,12 @@ _uncaught: list[BaseException] = []
 class Settings:
     """Run settings, as ``wandb.Settings(...)``: any keyword is accepted and kept.
 
-    localrun reads ``strict_steps`` (a step that goes backwards raises instead of warning) and
-    ``quiet``/``silent`` (no lines printed).
+    ``init(settings=...)`` reads ``strict_steps`` (a step that goes backwards raises instead of
+    warning), ``quiet``/``silent`` (no lines printed), and wandb's names of init()'s arguments
+    (``mode``, ``project``, ``entity``, ``run_name``, ``run_notes``, ``run_tags``, ``run_id``,
+    ``resume``, ``run_group``, ``run_job_type``, ``root_dir``), which win over the environment
+    (``ENVIRONMENT``) and lose to the arguments themselves. ``run.settings`` is one of these,
+    holding what init() resolved.
     """
 
     def __init__(self, **kwargs: Any):
@@ -91,6 +123,64 @@ def _setting(settings: Any, key: str, default: Any = None) -> Any:
 
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _resolved(arg: str, given: Any, settings: Any) -> tuple[Any, str | None]:
+    """``(value, source)`` of an init() argument: ``given`` if passed (source None), else
+    the setting of that name in ``settings``, else the first of its environment variables
+    that is set (source ``"$VAR"``), else ``(None, None)``."""
+    if given is not None:
+        return given, None
+    variables, setting = ENVIRONMENT[arg]
+    value = _setting(settings, setting)
+    if arg == "silent" and value is None:
+        value = _setting(settings, "quiet")
+    if value is not None:
+        return value, f"settings.{setting}"
+    for var in variables:
+        text = os.environ.get(var)
+        if text:
+            return text, f"${var}"
+    return None, None
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() in ("1", "true", "yes", "on", "y", "t")
+    return bool(value)
+
+
+def _check_mode(mode: Any, source: str | None) -> str:
+    text = mode.strip().lower() if isinstance(mode, str) else mode
+    if text not in MODES:
+        raise UsageError(
+            f"mode={mode!r}{f' (from {source})' if source else ''} is not a mode: use one of "
+            f"{', '.join(repr(m) for m in MODES)}. localrun records every mode but 'disabled' "
+            "on local disk"
+        )
+    return text
+
+
+def _check_resume(resume: Any, source: str | None) -> Any:
+    if isinstance(resume, str) and source is not None:  # from the environment: text
+        text = resume.strip().lower()
+        resume = {"true": "auto", "1": "auto", "false": None, "0": None}.get(text, text)
+    if resume not in _RESUME:
+        raise UsageError(
+            f"resume={resume!r}{f' (from {source})' if source else ''} is not understood: "
+            "use 'allow', 'must', 'never', 'auto' or None"
+        )
+    return resume
+
+
+def _tags(tags: Any, source: str | None) -> list[str]:
+    """Tags as a run keeps them: a str is one tag (from the environment, comma separated)."""
+    if not tags:
+        return []
+    if isinstance(tags, str):
+        parts = tags.split(",") if source is not None and source.startswith("$") else [tags]
+        return [t.strip() for t in parts if t.strip()]
+    return [str(t) for t in tags]
 
 
 def init(
@@ -115,6 +205,12 @@ def init(
     process is writing (RunLockedError). A run already current in this process is finished
     first, as wandb does.
 
+    ``mode="disabled"`` (or ``$LOCALRUN_MODE``/``$WANDB_MODE``) writes nothing and returns a
+    run whose calls are harmless (localrun/disabled.py); every other wandb mode records locally.
+    An argument not passed is taken from ``settings=``, else from the environment: see
+    ``ENVIRONMENT`` (``$WANDB_PROJECT``, ``$WANDB_RUN_ID``... each with a ``$LOCALRUN_`` twin
+    that wins).
+
     Every argument is checked before anything is written: a project a server could not hold
     raises InvalidNameError, a config nested deeper than 64 or ``notes`` that are not a str
     ValueTypeError (see docs/format.md, "Values"). A new run is made whole, then renamed into
@@ -123,29 +219,48 @@ def init(
     unknown = set(kwargs) - _WANDB_ONLY_ARGS
     if unknown:
         raise TypeError(f"init() got unexpected keyword argument(s) {sorted(unknown)!r}")
-    if resume not in (None, False, True, "allow", "must", "never", "auto"):
-        raise UsageError(
-            f"resume={resume!r} is not understood: use 'allow', 'must', 'never' or None"
+    mode, mode_from = _resolved("mode", kwargs.get("mode"), settings)
+    mode = _check_mode(mode, mode_from) if mode is not None else None
+    resume, resume_from = _resolved("resume", resume, settings)
+    resume = _check_resume(resume, resume_from)
+    id, id_from = _resolved("id", id, settings)
+    project, project_from = _resolved("project", project or None, settings)
+    name = _resolved("name", name, settings)[0]
+    notes = _resolved("notes", notes, settings)[0]
+    tags, tags_from = _resolved("tags", tags, settings)
+    group = _resolved("group", group, settings)[0]
+    job_type = _resolved("job_type", job_type, settings)[0]
+    entity = _resolved("entity", kwargs.get("entity"), settings)[0]
+    quiet = _flag(_resolved("silent", None, settings)[0])
+    if mode == "disabled":
+        return _disabled(
+            id,
+            project,
+            name,
+            notes,
+            tags,
+            tags_from,
+            group,
+            job_type,
+            entity,
+            config,
         )
+    given_dir = dir if dir is not None else _setting(settings, "root_dir")
     with _state_lock:
-        root = rundir.runs_root(dir)
+        # $LOCALRUN_DIR, else $WANDB_DIR, when no dir is given (rundir.runs_root).
+        root = rundir.runs_root(given_dir)
         run_id = rundir.check_run_id(id) if id is not None else rundir.new_run_id()
         path = os.path.join(root, run_id)
-        quiet = bool(
-            _setting(settings, "quiet")
-            or _setting(settings, "silent")
-            or _env_flag("LOCALRUN_SILENT")
-        )
         strict = bool(_setting(settings, "strict_steps") or _env_flag("LOCALRUN_STRICT_STEPS"))
         # Everything the caller passed is checked before anything is written (or finished).
-        given_project = project
-        project = _check_project(project)
+        given_project = project if project_from is None else None
+        project = _check_project(project, project_from)
         meta = {
-            "tags": [str(t) for t in tags] if tags else [],
+            "tags": _tags(tags, tags_from),
             "group": _plain(group),
             "job_type": _plain(job_type),
             "notes": check_notes(notes),
-            **{k: _plain(v) for k, v in kwargs.items() if k == "entity"},
+            **({"entity": _plain(entity)} if entity is not None else {}),
         }
         wandb_args = {k: _plain(v) for k, v in kwargs.items()}
         argv = [_text(a) for a in sys.argv]
@@ -158,13 +273,22 @@ def init(
             previous.finish()
         new_name = name or rundir.friendly_name(root)
         clock = Clock()
-        lock, resumed = _open_run(
-            path,
-            root,
-            run_id,
-            resume,
-            {"id": run_id, "project": project, "name": new_name, "created_at": clock.start_s},
-        )
+        try:
+            lock, resumed = _open_run(
+                path,
+                root,
+                run_id,
+                resume,
+                {"id": run_id, "project": project, "name": new_name, "created_at": clock.start_s},
+            )
+        except (RunExistsError, RunNotFoundError) as exc:
+            if id_from is None:
+                raise
+            raise type(exc)(
+                f"{exc} (the id {run_id!r} comes from {id_from}"
+                + (f", resume {resume!r} from {resume_from}" if resume_from else "")
+                + ")"
+            ) from None
         try:
             replay: Replay | None = None
             if resumed:
@@ -210,19 +334,114 @@ def init(
             replay=replay,
             clock=clock,
             on_finish=_forget,
+            settings=_run_settings(
+                mode or "offline", project, run_id, name, meta, resume, root, path, quiet, strict
+            ),
+            allow_val_change=bool(kwargs.get("allow_val_change")),
         )
         _activate(run)
         if changes:
             try:
-                run.config.update(changes)
+                run.config.update(changes, allow_val_change=True)  # as wandb's init(config=)
             except BaseException:
                 run.finish(exit_code=1, quiet=True)
                 raise
     if not quiet:
+        if mode in ("online", "run", "shared"):
+            terminal.say(
+                f"mode={mode!r}{f' (from {mode_from})' if mode_from else ''}: localrun records "
+                "the run on local disk and sends nothing now; send it with localrun sync"
+            )
         how = f"resumed at step {run.step}" if resumed else "started"
         terminal.say(
             f"run {run_id} ({name}) {how}, stored in {path}. Sync it later with: localrun sync {root}"
         )
+    return run
+
+
+def _run_settings(
+    mode: str,
+    project: str,
+    run_id: str,
+    name: str,
+    meta: dict,
+    resume: Any,
+    root: str,
+    path: str,
+    quiet: bool,
+    strict: bool,
+) -> Settings:
+    """``run.settings``: what init() resolved, under the names wandb's Settings use."""
+    return Settings(
+        mode=mode,
+        project=project,
+        entity=meta.get("entity"),
+        run_id=run_id,
+        run_name=name,
+        run_notes=meta.get("notes"),
+        run_tags=tuple(meta.get("tags") or ()),
+        run_group=meta.get("group"),
+        run_job_type=meta.get("job_type"),
+        resume=resume,
+        root_dir=root,
+        sync_dir=path,
+        files_dir=path,
+        silent=quiet,
+        quiet=quiet,
+        strict_steps=strict,
+        _offline=mode != "disabled",
+        _noop=mode == "disabled",
+    )
+
+
+def _disabled(
+    id: Any,
+    project: Any,
+    name: Any,
+    notes: Any,
+    tags: Any,
+    tags_from: str | None,
+    group: Any,
+    job_type: Any,
+    entity: Any,
+    config: Any,
+) -> Run:
+    """``init(mode="disabled")``: a run that writes nothing (localrun/disabled.py), made the
+    current one; a run already current is left as it is (wandb leaves it too)."""
+    from .disabled import DisabledRun
+
+    run_id = str(id) if id is not None else rundir.new_run_id()
+    meta = {
+        "tags": _tags(tags, tags_from),
+        "group": _plain(group),
+        "job_type": _plain(job_type),
+        "notes": notes,
+        "entity": _plain(entity),
+    }
+    run = DisabledRun(
+        run_id=run_id,
+        project=str(project) if project else None,
+        name=str(name) if name else None,
+        meta=meta,
+        config=mapping_of(config) if config is not None else {},
+        settings=None,
+        on_finish=_forget,
+    )
+    run._settings = _run_settings(
+        "disabled",
+        run.project,
+        run_id,
+        run.name,
+        run._meta,
+        None,
+        tempfile.gettempdir(),
+        "",
+        True,
+        False,
+    )
+    with _state_lock:
+        m = _module()
+        m.run, m.config, m.summary = run, run.config, run.summary
     return run
 
 
@@ -277,22 +496,17 @@ def _open_run(
     )
 
 
-def _check_project(project: Any) -> str:
-    """The project a new run gets: ``project``, else $LOCALRUN_PROJECT or $WANDB_PROJECT, else
-    ``uncategorized``; InvalidNameError for a name a server could not hold."""
-    source = "project"
+def _check_project(project: Any, source: str | None) -> str:
+    """The project a new run gets: ``project`` (resolved by ``_resolved``: from ``source``,
+    None for init()'s argument), else ``uncategorized``; InvalidNameError for a name a server
+    could not hold."""
     if not project:
-        for var in ("LOCALRUN_PROJECT", "WANDB_PROJECT"):
-            if os.environ.get(var):
-                project, source = os.environ[var], f"${var}"
-                break
-        else:
-            return "uncategorized"
+        return "uncategorized"
     problem = contract.project_problem(project)
     if problem is not None:
         raise InvalidNameError(
             f"init(): {problem}"
-            + (f" (it comes from {source})" if source != "project" else "")
+            + (f" (it comes from {source})" if source is not None else "")
             + ". Name the project e.g. 'exp-lr-0.1'; put settings in config"
         )
     return project
@@ -394,7 +608,7 @@ def finish(exit_code: int | None = None, quiet: bool | None = None) -> None:
         run.finish(exit_code, quiet)
 
 
-def define_metric(name: str, step_metric: str | None = None, **kwargs: Any) -> dict:
+def define_metric(name: str, step_metric: str | None = None, **kwargs: Any) -> Any:
     """``define_metric`` on the current run; see ``Run.define_metric``."""
     return current().define_metric(name, step_metric, **kwargs)
 
@@ -435,6 +649,19 @@ def save(glob_str: Any = None, base_path: str | None = None, policy: str = "live
 def log_code(root: str | None = ".", name: str | None = None, include_fn=None, exclude_fn=None):
     """``log_code`` on the current run; see ``Run.log_code``."""
     return current().log_code(root, name, include_fn, exclude_fn)
+
+
+def alert(title: str, text: str, level: Any = None, wait_duration: Any = None) -> None:
+    """``alert`` on the current run; see ``Run.alert``."""
+    current().alert(title, text, level, wait_duration)
+
+
+def mark_preempting() -> None:
+    """``mark_preempting`` on the current run, if there is one; see ``Run.mark_preempting``."""
+    from . import run
+
+    if run is not None:
+        run.mark_preempting()
 
 
 def login(

@@ -430,12 +430,12 @@ def _same_text(value: dict, where: str | None) -> KeyTypeError:
     return KeyTypeError(f"{where or 'a dict'}: two keys are stored as the same text")
 
 
-def check_keys(data: dict) -> None:
-    """Raise KeyTypeError for the first key of ``data`` that is not a str."""
+def check_keys(data: dict, call: str = "log()") -> None:
+    """Raise KeyTypeError for the first key of ``data`` that is not a str (naming ``call``)."""
     for k in data:
         if k.__class__ is not str and not isinstance(k, str):
             raise KeyTypeError(
-                f"log() keys must be strings, but got {k!r} ({type(k).__name__}). "
+                f"{call} keys must be strings, but got {k!r} ({type(k).__name__}). "
                 f"Use str keys, e.g. {{{str(k)!r}: ...}}"
             )
 
@@ -552,7 +552,7 @@ class Encoder:
 
     def summary(self, changes: dict) -> dict:
         """The plain form of a summary change (keys must be str, values any loggable value)."""
-        check_keys(changes)
+        check_keys(changes, "summary")
         return normalize(changes, self._store, depth=-1)
 
     def _plain_log_data(self, data: dict) -> tuple[dict, list[tuple[str, dict]]]:

@@ -18,6 +18,12 @@ def _no_run_leaks(monkeypatch):
     monkeypatch.setenv("LOCALRUN_SILENT", "1")
     monkeypatch.delenv("LOCALRUN_DIR", raising=False)
     monkeypatch.delenv("LOCALRUN_STRICT_STEPS", raising=False)
+    from localrun.session import ENVIRONMENT
+
+    for variables, _ in ENVIRONMENT.values():  # what init() reads from a job's environment
+        for var in variables:
+            if var != "LOCALRUN_SILENT":
+                monkeypatch.delenv(var, raising=False)
     yield
     for _ in range(5):
         if localrun.run is None:

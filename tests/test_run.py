@@ -573,3 +573,89 @@ def test_a_logged_timestamp_is_the_rows_time_as_in_wandb(runs):
     assert rows[3]["_timestamp"] == 1_600_000_200 and rows[3]["x"] == 4
     assert all(0 <= r["_runtime"] < 60 for r in rows)  # _runtime is the run's own clock
     assert RunView(run.dir).to_json()["summary"]["_timestamp"] == 1_600_000_200
+
+
+# --- what wandb code asks of a run (issue 14, "Run") ----------------------------------------------
+
+
+def test_alert_is_recorded_and_read_back(runs, monkeypatch, capsys):
+    import datetime
+
+    monkeypatch.delenv("LOCALRUN_SILENT")
+    run = localrun.init(dir=runs)
+    run.alert("loss is nan", "at step 3", level=localrun.AlertLevel.ERROR)
+    run.alert("slow", "epoch took long", "WARN", wait_duration=datetime.timedelta(minutes=5))
+    run.alert("note", "plain")
+    with pytest.raises(localrun.Error, match="'LOUD'"):
+        run.alert("x", "y", level="LOUD")
+    with pytest.raises(localrun.Error, match="wait_duration"):
+        run.alert("x", "y", wait_duration="soon")
+    assert "alert [ERROR] loss is nan: at step 3" in capsys.readouterr().err
+    run.finish()
+    alerts = RunView(run.dir).to_json()["alerts"]
+    assert [(a["title"], a["text"], a["level"]) for a in alerts] == [
+        ("loss is nan", "at step 3", "ERROR"),
+        ("slow", "epoch took long", "WARN"),
+        ("note", "plain", "INFO"),
+    ]
+    assert all(type(a["time"]) is float for a in alerts)
+    quiet = localrun.init(dir=runs)
+    quiet.finish()
+    assert "alerts" not in RunView(quiet.dir).to_json()  # documents without alerts as before
+
+
+def test_url_and_friends_are_none_offline_as_wandb_offline(runs):
+    run = localrun.init(dir=runs, project="p")
+    assert (run.url, run.get_url(), run.project_url, run.get_project_url()) == (None,) * 4
+    assert (run.sweep_url, run.get_sweep_url(), run.sweep_id) == (None, None, None)
+    assert run.offline is True and run.disabled is False
+    assert run.display() is False and run.project_name() == "p" and run.starting_step == 0
+    run.finish()
+
+
+def test_mark_preempting_makes_a_killed_run_preempted_and_a_finished_one_finished(runs):
+    from .conftest import run_python
+
+    code = (
+        "import os, signal, localrun\n"
+        f"run = localrun.init(dir={runs!r}, id='pre')\n"
+        "run.log({'a': 1})\n"
+        "run.mark_preempting()\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    run_python(code, check=False)
+    assert RunView(os.path.join(runs, "pre")).to_json()["state"] == "preempted"
+    run = localrun.init(dir=runs)
+    run.mark_preempting()
+    run.finish()
+    assert RunView(run.dir).to_json()["state"] == "finished"
+
+
+def test_pin_config_keys_is_recorded_and_replaced(runs):
+    run = localrun.init(dir=runs, config={"lr": 0.1, "model": "gpt2"})
+    run.pin_config_keys(["lr"])
+    run.pin_config_keys(["model", "lr"])
+    run.finish()
+    assert RunView(run.dir).scan().replay.meta["pinned_config_keys"] == ["model", "lr"]
+
+
+def test_termlog_prints_unless_silent(monkeypatch, capsys):
+    monkeypatch.delenv("LOCALRUN_SILENT")
+    localrun.termlog("hello")
+    localrun.termwarn("careful")
+    assert capsys.readouterr().err == "localrun: hello\nlocalrun: WARNING careful\n"
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    localrun.termlog("hello")
+    assert capsys.readouterr().err == ""
+
+
+def test_starting_step_is_where_this_process_began(runs):
+    run = localrun.init(dir=runs, id="s")
+    run.log({"a": 1})
+    run.log({"a": 2})
+    run.finish()
+    run = localrun.init(dir=runs, id="s", resume="allow")
+    run.log({"a": 3})
+    assert run.summary["a"] == 3  # (reading the summary replays this run's records)
+    assert (run.starting_step, run.step) == (2, 3)
+    run.finish()

@@ -340,3 +340,257 @@ def test_a_refused_init_leaves_the_current_run_logging(runs):
     rows, _ = history(run.dir)
     assert rows == [{"_step": 0, "a": 1}, {"_step": 1, "a": 2}]
     assert sorted(os.listdir(runs)) == ["current"]
+
+
+# --- wandb's modes and environment (issue 13, item 2) ---------------------------------------------
+
+
+def test_disabled_mode_writes_nothing_and_every_call_is_harmless(tmp_path, monkeypatch):
+    import pickle
+
+    monkeypatch.chdir(tmp_path)
+    run = localrun.init(mode="disabled", config={"lr": 0.1}, project="p")
+    assert localrun.run is run and localrun.config is run.config and localrun.summary is run.summary
+    assert isinstance(run, localrun.Run) and run.disabled and run.offline is False
+    assert (run.project, run.step, run.url, run.get_url(), run.get_project_url()) == (
+        "p",
+        0,
+        None,
+        None,
+        None,
+    )
+    localrun.log({"a": 1, "x": {"y": "z"}})
+    assert run.summary["a"] == 1 and localrun.summary["x"].y == "z"
+    run.summary["nested"] = {"level": 3}
+    assert run.summary.nested.level == 3
+    with pytest.raises(KeyError):
+        run.summary["missing"]
+    run.config.update({"b": 2})
+    assert run.config.lr == 0.1 and run.config.b == 2
+    with pytest.raises(localrun.ConfigError):
+        run.config.update({"lr": 0.5})
+    assert run.define_metric("m", summary="min").name == "m"
+    localrun.define_metric("loss")
+    run.alert("t", "x")
+    run.mark_preempting()
+    run.pin_config_keys(["lr"])
+    assert run.log_artifact("artifact").wait() is not None
+    run.use_artifact("artifact")
+    assert run.save("x") is False and run.display() is False
+    run.name, run.tags, run.notes = "n", ["t"], "notes"
+    assert (run.name, run.tags, run.notes) == ("n", ("t",), "notes")
+    assert run.settings.mode == "disabled"
+    pickle.dumps(run)
+    assert os.path.isdir(run.dir) and not os.listdir(run.dir)  # a temporary folder
+    # Every public attribute can be read, and every method called without arguments.
+    for symbol in [s for s in dir(run) if not s.startswith("_") and s != "log"]:
+        value = getattr(run, symbol)
+        if callable(value) and not isinstance(value, (localrun.Config, dict)):
+            value()
+    with pytest.raises(AttributeError):
+        _ = run.no_such_attribute
+    localrun.finish()
+    assert localrun.run is None
+    assert os.listdir(tmp_path) == []  # no runs folder, no run directory
+
+
+@pytest.mark.parametrize("var", ["WANDB_MODE", "LOCALRUN_MODE"])
+def test_disabled_from_the_environment_writes_nothing(tmp_path, monkeypatch, var):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(var, "disabled")
+    with localrun.init(dir=str(tmp_path / "runs")) as run:
+        run.log({"a": 1})
+    assert run.disabled and not os.path.exists(tmp_path / "runs")
+    assert localrun.run is None
+
+
+def test_the_localrun_mode_wins_over_wandb_mode_and_the_argument_over_both(runs, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "disabled")
+    monkeypatch.setenv("LOCALRUN_MODE", "offline")
+    run = localrun.init(dir=runs)
+    assert not run.disabled and os.path.isdir(run.dir)
+    run.finish()
+    monkeypatch.delenv("LOCALRUN_MODE")
+    run = localrun.init(dir=runs, mode="offline")
+    assert not run.disabled
+    run.finish()
+    assert localrun.init(dir=runs, settings={"mode": "disabled"}).disabled
+
+
+def test_disabled_run_leaves_the_live_run_current_again_when_it_finishes(runs):
+    live = localrun.init(dir=runs)
+    off = localrun.init(mode="disabled")
+    assert localrun.run is off
+    off.finish()
+    assert localrun.run is live and not live.finished
+    live.finish()
+
+
+@pytest.mark.parametrize("mode", ["offline", "online", "dryrun", "run", "shared", "OFFLINE"])
+def test_every_other_mode_records_locally(runs, mode):
+    run = localrun.init(dir=runs, mode=mode)
+    run.log({"a": 1})
+    run.finish()
+    assert history(run.dir)[0] == [{"_step": 0, "a": 1}]
+
+
+def test_online_mode_says_once_that_the_run_is_recorded_locally(runs, monkeypatch, capsys):
+    monkeypatch.delenv("LOCALRUN_SILENT")
+    monkeypatch.setenv("WANDB_MODE", "online")
+    localrun.init(dir=runs).finish()
+    err = capsys.readouterr().err
+    assert err.count("mode='online' (from $WANDB_MODE)") == 1 and "localrun sync" in err
+
+
+@pytest.mark.parametrize("where", ["argument", "environment"])
+def test_an_invalid_mode_names_the_allowed_ones(runs, monkeypatch, where):
+    if where == "environment":
+        monkeypatch.setenv("WANDB_MODE", "airplane")
+        call = {}
+    else:
+        call = {"mode": "airplane"}
+    with pytest.raises(localrun.Error) as err:
+        localrun.init(dir=runs, **call)
+    text = str(err.value)
+    assert "'airplane'" in text and "'offline'" in text and "'disabled'" in text
+    assert ("$WANDB_MODE" in text) == (where == "environment")
+    assert not os.path.exists(runs)
+
+
+def test_wandb_variables_fill_what_init_is_not_given(tmp_path, monkeypatch):
+    root = str(tmp_path / "wandb-dir")
+    for var, value in {
+        "WANDB_DIR": root,
+        "WANDB_PROJECT": "proj",
+        "WANDB_ENTITY": "team",
+        "WANDB_NAME": "nice",
+        "WANDB_NOTES": "some notes",
+        "WANDB_TAGS": "a, b,c",
+        "WANDB_RUN_ID": "fixedid",
+        "WANDB_RUN_GROUP": "grp",
+        "WANDB_JOB_TYPE": "train",
+    }.items():
+        monkeypatch.setenv(var, value)
+    run = localrun.init()
+    assert run.dir == os.path.join(root, "fixedid")
+    assert (run.project, run.entity, run.name, run.notes, run.tags) == (
+        "proj",
+        "team",
+        "nice",
+        "some notes",
+        ("a", "b", "c"),
+    )
+    assert (run.group, run.job_type, run.id) == ("grp", "train", "fixedid")
+    run.finish()
+    d = RunView(run.dir).to_json()
+    assert (d["project"], d["name"], d["tags"], d["group"], d["job_type"], d["notes"]) == (
+        "proj",
+        "nice",
+        ["a", "b", "c"],
+        "grp",
+        "train",
+        "some notes",
+    )
+    # WANDB_RESUME lets the same job script continue the run with the same id.
+    monkeypatch.setenv("WANDB_RESUME", "allow")
+    again = localrun.init()
+    assert again.resumed and again.id == "fixedid"
+    again.finish()
+
+
+def test_localrun_twins_win_over_wandb_variables_and_arguments_over_both(tmp_path, monkeypatch):
+    pairs = {
+        "DIR": ("DIR", str(tmp_path / "w"), str(tmp_path / "l")),
+        "PROJECT": ("PROJECT", "wp", "lp"),
+        "ENTITY": ("ENTITY", "we", "le"),
+        "NAME": ("NAME", "wn", "ln"),
+        "NOTES": ("NOTES", "wno", "lno"),
+        "TAGS": ("TAGS", "wt", "lt1,lt2"),
+        "RUN_ID": ("RUN_ID", "wid", "lid"),
+        "RUN_GROUP": ("RUN_GROUP", "wg", "lg"),
+        "JOB_TYPE": ("JOB_TYPE", "wj", "lj"),
+    }
+    for suffix, wandb_value, localrun_value in pairs.values():
+        monkeypatch.setenv(f"WANDB_{suffix}", wandb_value)
+        monkeypatch.setenv(f"LOCALRUN_{suffix}", localrun_value)
+    run = localrun.init()
+    assert run.dir == os.path.join(str(tmp_path / "l"), "lid")
+    assert (run.project, run.entity, run.name, run.notes, run.tags) == (
+        "lp",
+        "le",
+        "ln",
+        "lno",
+        ("lt1", "lt2"),
+    )
+    assert (run.group, run.job_type) == ("lg", "lj")
+    run.finish()
+    given = localrun.init(
+        dir=str(tmp_path / "a"),
+        project="ap",
+        entity="ae",
+        name="an",
+        notes="ano",
+        tags=["at"],
+        id="aid",
+        group="ag",
+        job_type="aj",
+    )
+    assert given.dir == os.path.join(str(tmp_path / "a"), "aid")
+    assert (given.project, given.entity, given.name, given.notes, given.tags) == (
+        "ap",
+        "ae",
+        "an",
+        "ano",
+        ("at",),
+    )
+    assert (given.group, given.job_type) == ("ag", "aj")
+    given.finish()
+
+
+def test_wandb_silent_silences_and_localrun_silent_wins(runs, monkeypatch, capsys):
+    monkeypatch.delenv("LOCALRUN_SILENT")
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    localrun.init(dir=runs).finish()
+    assert capsys.readouterr().err == ""
+    monkeypatch.setenv("LOCALRUN_SILENT", "0")
+    localrun.init(dir=runs).finish()
+    assert "started" in capsys.readouterr().err
+
+
+def test_wandb_resume_must_and_a_bad_value_are_understood(runs, monkeypatch):
+    monkeypatch.setenv("WANDB_RESUME", "must")
+    monkeypatch.setenv("WANDB_RUN_ID", "nothere")
+    with pytest.raises(localrun.errors.RunNotFoundError):
+        localrun.init(dir=runs)
+    monkeypatch.setenv("WANDB_RESUME", "sometimes")
+    with pytest.raises(localrun.Error, match=r"'sometimes' \(from \$WANDB_RESUME\)"):
+        localrun.init(dir=runs)
+
+
+def test_a_single_tag_string_is_one_tag(runs):
+    run = localrun.init(dir=runs, tags="baseline")
+    assert run.tags == ("baseline",)
+    run.finish()
+
+
+def test_run_settings_say_what_init_resolved(runs, monkeypatch):
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    run = localrun.init(dir=runs, project="p", id="sid")
+    s = run.settings
+    assert (s.mode, s.project, s.run_id, s.root_dir, s.files_dir) == (
+        "offline",
+        "p",
+        "sid",
+        runs,
+        run.dir,
+    )
+    s.project = "changed"  # a copy
+    assert run.settings.project == "p"
+    run.finish()
+
+
+def test_a_run_id_from_the_environment_is_named_when_the_run_exists(runs, monkeypatch):
+    monkeypatch.setenv("WANDB_RUN_ID", "same")
+    localrun.init(dir=runs).finish()
+    with pytest.raises(localrun.errors.RunExistsError, match=r"comes from \$WANDB_RUN_ID"):
+        localrun.init(dir=runs)

@@ -6,7 +6,7 @@ bytes (``SegmentReader(path, start=...)``) and feeds them to the replay restored
 state, so the rows that come out are those a replay of the whole run would give.
 
 - ``replay_state(replay)`` / ``restore_replay(state)``: every attribute of a ``Replay`` as
-  plain data (its step counter as ``[step, pending]``, its define_metric cache left out), and
+  plain data (its step counter as ``[step, pending]``, its define_metric caches left out), and
   back. A state saved by another version of ``Replay`` (other attributes) is refused, so the
   index is rebuilt instead.
 """
@@ -19,7 +19,7 @@ from typing import Any
 from localrun.steps import StepCounter
 from localrun.sync import Replay
 
-_SKIP = ("_metric_of",)  # a cache, rebuilt on demand
+_SKIP = Replay.CACHES  # caches, rebuilt on demand
 
 
 def replay_state(replay: Replay) -> dict[str, Any]:

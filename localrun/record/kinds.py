@@ -22,6 +22,9 @@ CHART = 8  # [8, seq, time, key: str, spec: dict]              a chart preset lo
 ARTIFACT = (
     9  # [9, seq, time, action: str, info: dict]       log_artifact ("log"), use_artifact ("use")
 )
+ALERT = (
+    10  # [10, seq, time, title: str, text: str, level: str, wait_duration_s: float]  run.alert()
+)
 
 NAMES = {
     START: "start",
@@ -34,6 +37,7 @@ NAMES = {
     FINISH: "finish",
     CHART: "chart",
     ARTIFACT: "artifact",
+    ALERT: "alert",
 }
 
 # How many elements each kind has at least; a shorter record is treated as damaged.
@@ -48,6 +52,7 @@ MIN_LENGTH = {
     FINISH: 6,
     CHART: 5,
     ARTIFACT: 5,
+    ALERT: 7,
 }
 
 #: What a METRIC record's ``spec["summary"]`` may list (define_metric's ``summary=``).

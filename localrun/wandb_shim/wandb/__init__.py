@@ -62,11 +62,6 @@ def join(exit_code: int | None = None, quiet: bool | None = None) -> None:
     _localrun.finish(exit_code, quiet)
 
 
-def mark_preempting() -> None:
-    """wandb's note that the job is about to be preempted: localrun records SIGTERM itself
-    (a ``signal`` record, the run then "preempted"), so a no-op."""
-
-
 _said: set[str] = set()
 
 
@@ -111,7 +106,6 @@ MISSING = {
     "controller": "sweeps run on a wandb server",
     "restore": "it downloads a file from a wandb server; the run's files are in run.dir",
     "attach": "runs are not shared between processes through a service",
-    "alert": "alerts are sent by a wandb server",
 }
 
 
@@ -148,7 +142,6 @@ __all__ = [
     "errors",
     "init",
     "join",
-    "mark_preempting",
     "require",
     "sdk",
     "setup",
