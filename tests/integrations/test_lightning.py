@@ -2,7 +2,8 @@
 LightningModule, five steps on the CPU. Its ``save_dir="."`` must not put the run where
 ``localrun show`` cannot find it.
 
-``log_model=True`` needs Artifact, which comes with issue 14: not run here.
+With ``log_model=True`` its checkpoints become a model artifact through ``wandb.Artifact`` and
+``log_artifact``.
 """
 
 from __future__ import annotations
@@ -82,4 +83,27 @@ def test_wandb_logger_with_defaults_records_where_show_finds_it(tmp_path):
     assert images["_type"] == "images/separated" and images["count"] == 1
     assert os.path.exists(os.path.join(tmp_path, run["path"], images["filenames"][0]))
     assert run["metrics"]["*"] == {"step_metric": "trainer/global_step", "step_sync": True}
+    assert network_calls(tmp_path) == []
+
+
+def test_wandb_logger_log_model_keeps_the_checkpoint_as_a_model_artifact(tmp_path):
+    script = SCRIPT.replace("logger=WandbLogger()", "logger=WandbLogger(log_model=True)").replace(
+        "enable_checkpointing=False", "enable_checkpointing=True"
+    )
+    proc = launch(tmp_path, script)
+    assert proc.returncode == 0, explain(proc)
+    (listed,) = json.loads(forkcli.run(["show", "--json"], cwd=tmp_path).stdout)
+    run = json.loads(forkcli.run(["show", "--json", f"runs/{listed['id']}"], cwd=tmp_path).stdout)
+    (logged,) = run["artifacts"]["logged"]
+    assert logged["name"] == f"model-{run['id']}" and logged["type"] == "model"
+    assert "latest" in logged["aliases"] and logged["version"] == 0
+    got = forkcli.run(
+        ["artifacts", "download", f"model-{run['id']}:latest", "--root", "out"], cwd=tmp_path
+    )
+    assert got.returncode == 0, got.stderr
+    (ckpt,) = [f for f in os.listdir(tmp_path / "out") if f.endswith(".ckpt")]
+    import torch
+
+    state = torch.load(tmp_path / "out" / ckpt, map_location="cpu", weights_only=False)
+    assert state["global_step"] == 5 and "layer.weight" in "".join(state["state_dict"])
     assert network_calls(tmp_path) == []

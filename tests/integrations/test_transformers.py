@@ -1,7 +1,8 @@
 """Hugging Face ``Trainer(report_to="wandb")`` through ``localrun run``: a tiny GPT-2 built from
 a config (nothing downloaded), four steps on the CPU, with the library's default WandbCallback.
 
-Model logging (``WANDB_LOG_MODEL``) needs Artifact, which comes with issue 14: not run here.
+With ``WANDB_LOG_MODEL=end`` the trained model becomes a model artifact (``wandb.Artifact``,
+``add_dir``, ``log_artifact``).
 """
 
 from __future__ import annotations
@@ -72,4 +73,25 @@ def test_trainer_report_to_wandb_records_loss_steps_and_the_model_config(tmp_pat
     # The end-of-training figures go to the summary, as wandb's.
     assert run["summary"]["train_loss"] > 0 and "train_runtime" in run["summary"]
     assert run["metrics"]["*"] == {"step_metric": "train/global_step", "step_sync": True}
+    assert network_calls(tmp_path) == []
+
+
+def test_wandb_log_model_end_keeps_the_trained_model_as_an_artifact(tmp_path):
+    proc = launch(tmp_path, SCRIPT, env={"WANDB_LOG_MODEL": "end"})
+    assert proc.returncode == 0, explain(proc)
+    (listed,) = json.loads(forkcli.run(["show", "--json"], cwd=tmp_path).stdout)
+    run = json.loads(forkcli.run(["show", "--json", f"runs/{listed['id']}"], cwd=tmp_path).stdout)
+    # The model before training (base_model), then after it (final_model, latest).
+    base, final = run["artifacts"]["logged"]
+    assert base["name"] == final["name"] == f"model-{run['id']}" and final["type"] == "model"
+    assert (base["version"], final["version"]) == (0, 1)
+    assert "base_model" in base["aliases"] and {"final_model", "latest"} <= set(final["aliases"])
+    got = forkcli.run(
+        ["artifacts", "download", f"{final['name']}:final_model", "--root", "model"], cwd=tmp_path
+    )
+    assert got.returncode == 0, got.stderr
+    from transformers import GPT2LMHeadModel
+
+    model = GPT2LMHeadModel.from_pretrained(str(tmp_path / "model"))
+    assert model.config.n_embd == 16 and model.config.vocab_size == 64
     assert network_calls(tmp_path) == []
