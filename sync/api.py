@@ -53,6 +53,8 @@ class Api:
         base_url = base_url or overrides.get("base_url") or os.environ.get("LOCALRUN_BASE_URL")
         self.default_project: str | None = overrides.get("project")
         self._remote: Any = None
+        self._remote_artifacts: Any = None
+        self._token: str | None = None
         self.root: str = ""
         if base_url:
             if not is_url(base_url):
@@ -62,7 +64,7 @@ class Api:
                 )
             from .remote import Remote  # httpx: only for a server
 
-            token = api_key or os.environ.get("LOCALRUN_TOKEN")
+            token = self._token = api_key or os.environ.get("LOCALRUN_TOKEN")
             self._remote = Remote(base_url, token=token, timeout_s=timeout or 60.0)
             # Its connections close when nothing holds it any more (the Api and every Run it
             # gave out), or at close().
@@ -116,6 +118,49 @@ class Api:
             )
         return matches[0]
 
+    def artifact(self, name: str, type: str | None = None) -> ApiArtifact:
+        """One artifact version: ``"name:v3"``, ``"name:alias"``, ``"project/name:latest"``
+        (``"entity/project/name:..."``), from the runs root's store or the server's."""
+        from .artifact_view import split_name
+
+        parts = [p for p in str(name).split("/") if p]
+        text = "/".join(parts[-2:])  # the entity, if any, is dropped
+        project, short, ref = split_name(text)
+        source = self._artifacts()
+        project = source.find(project or self.default_project, short)
+        version = source.version(project, short, ref or "latest")
+        if type is not None and version["type"] != type:
+            raise ApiError(
+                f"{project}/{short}:{ref or 'latest'} is of type {version['type']!r}, not {type!r}"
+            )
+        return ApiArtifact(version, source)
+
+    def artifact_versions(self, type_name: str | None, name: str) -> list[ApiArtifact]:
+        """Every version of an artifact (``"name"`` or ``"project/name"``), oldest first."""
+        from .artifact_view import split_name
+
+        project, short, _ = split_name("/".join([p for p in name.split("/") if p][-2:]))
+        source = self._artifacts()
+        project = source.find(project or self.default_project, short)
+        coll = source.collection(project, short)
+        out = [
+            ApiArtifact(source.version(project, short, f"v{v['version']}"), source)
+            for v in coll["versions"]
+        ]
+        return [a for a in out if type_name is None or a.type == type_name]
+
+    artifacts = artifact_versions
+
+    def _artifacts(self):
+        from .artifact_view import LocalArtifacts, RemoteArtifacts
+
+        if self._remote is None:
+            return LocalArtifacts(self.root)
+        if self._remote_artifacts is None:
+            self._remote_artifacts = RemoteArtifacts(self._remote.base_url, self._token)
+            weakref.finalize(self._remote_artifacts, self._remote_artifacts.remote.client.close)
+        return self._remote_artifacts
+
     def projects(self, entity: str | None = None) -> list[str]:
         """The projects that hold runs, sorted."""
         return sorted({r.project for r in self._all_runs() if r.project is not None})
@@ -124,6 +169,8 @@ class Api:
         """Close the connections to the server (runs read from it can no longer fetch rows)."""
         if self._remote is not None:
             self._remote.close()
+        if self._remote_artifacts is not None:
+            self._remote_artifacts.close()
 
     def __enter__(self) -> Api:
         return self
@@ -236,6 +283,23 @@ class Run:
 
     def __repr__(self) -> str:
         return f"<Run {self.project}/{self.id} ({self.state})>"
+
+    def files(self) -> list[dict]:
+        """The run's files (``run.save()``, what the script wrote into ``run.dir``): each
+        ``{"path", "sha256", "size"}``."""
+        files = self._doc.get("files")
+        if not files and self._remote_client is not None:  # a server lists them apart
+            files = self._remote_client.get_files(self.project, self.id)
+        return [dict(f) for f in files or [] if isinstance(f, dict)]
+
+    def logged_artifacts(self) -> list[dict]:
+        """The artifact versions the run logged: ``{"project", "name", "version", "type",
+        "digest", "aliases"}`` each; ``Api.artifact(f"{name}:v{version}")`` gives one whole."""
+        return list((self._doc.get("artifacts") or {}).get("logged") or [])
+
+    def used_artifacts(self) -> list[dict]:
+        """The artifact versions the run used, as ``logged_artifacts``."""
+        return list((self._doc.get("artifacts") or {}).get("used") or [])
 
     # --- history ----------------------------------------------------------------------------------
 
@@ -382,6 +446,47 @@ def _extend(runs: dict, key: Any, first: int, values: list) -> None:
         last[1].extend(values)
     else:
         pieces.append([first, values])
+
+
+class ApiArtifact:
+    """One artifact version read back: wandb's public ``Artifact`` attributes and
+    ``download()``."""
+
+    def __init__(self, version: dict, source: Any):
+        self._v = version
+        self._source = source
+        manifest = version.get("manifest") or {}
+        self.project: str = version["project"]
+        self.type: str = version["type"]
+        self.version: str = f"v{version['version']}"
+        self.name: str = f"{version['name']}:{self.version}"
+        self.qualified_name: str = f"{self.project}/{self.name}"
+        self.aliases: list[str] = list(version.get("aliases") or [])
+        self.digest: str | None = version.get("digest")
+        self.size: int | None = version.get("size")
+        self.created_at = version.get("created_at")
+        self.description: str | None = manifest.get("description")
+        self.metadata: dict = dict(manifest.get("metadata") or {})
+        self.manifest: dict = manifest
+
+    def files(self) -> list[str]:
+        """The paths inside the artifact."""
+        return sorted((self.manifest.get("entries") or {}).keys())
+
+    def logged_by(self) -> str | None:
+        """The id of the run that logged this version."""
+        return self._v.get("run")
+
+    def download(self, root: str | None = None) -> str:
+        """Write the version's files under ``root`` (default ``./artifacts/<name>``) and
+        return that folder. Files are checked against their hashes as they are copied."""
+        root = root or os.path.join("artifacts", self.name.replace(":", "-"))
+        os.makedirs(root, exist_ok=True)
+        self._source.download(self._v, root)
+        return root
+
+    def __repr__(self) -> str:
+        return f"<Artifact {self.qualified_name} ({self.type})>"
 
 
 # --- filters and order --------------------------------------------------------------------------

@@ -185,3 +185,45 @@ def test_api_is_imported_only_when_asked_for():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.split()
     assert out == ["False", "True"]
+
+
+def test_artifacts_files_and_lineage_read_back_locally_and_from_a_server(tmp_path):
+    from .conftest import Server
+
+    root = str(tmp_path / "runs")
+    src = tmp_path / "weights.bin"
+    src.write_bytes(b"w" * 1000)
+    run = localrun.init(dir=root, id="maker", project="p")
+    art = localrun.Artifact("net", type="model", metadata={"depth": 3})
+    art.add_file(str(src))
+    run.log_artifact(art, aliases=["best"])
+    (tmp_path / "notes.txt").write_text("hello")
+    run.save(str(tmp_path / "notes.txt"), base_path=str(tmp_path), policy="now")
+    run.finish()
+    user = localrun.init(dir=root, id="user", project="p")
+    user.use_artifact("net:best")
+    user.finish()
+
+    server = Server(str(tmp_path / "server-data"))
+    try:
+        assert forkcli.run(["sync", root, "--to", server.url]).returncode == 0
+        for api in (localrun.Api(dir=root), localrun.Api(base_url=server.url)):
+            with api:
+                got = api.artifact("p/net:best", type="model")
+                assert (got.name, got.type, got.version) == ("net:v0", "model", "v0")
+                assert "best" in got.aliases and got.metadata == {"depth": 3}
+                assert got.files() == ["weights.bin"] and got.logged_by() == "maker"
+                out = got.download(str(tmp_path / f"out-{id(api)}"))
+                assert (tmp_path / out / "weights.bin").read_bytes() == b"w" * 1000
+                assert [a.version for a in api.artifact_versions("model", "net")] == ["v0"]
+                maker = api.run("p/maker")
+                assert [(a["name"], a["version"]) for a in maker.logged_artifacts()] == [("net", 0)]
+                assert [f["path"] for f in maker.files()] == ["notes.txt"], api.root
+                if api.root:  # lineage is kept in the runs root
+                    assert [a["name"] for a in api.run("p/user").used_artifacts()] == ["net"]
+                with pytest.raises(ApiError, match="not 'dataset'"):
+                    api.artifact("net:best", type="dataset")
+                with pytest.raises(localrun.Error):
+                    api.artifact("p/nothing:latest")
+    finally:
+        server.stop()
