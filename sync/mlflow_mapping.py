@@ -155,13 +155,17 @@ def artifacts_for(key: str, value, step: int | str, timestamp_ms: int) -> list[A
     - an ``image-file`` also in MLflow's own layout for logged images,
       ``images/<key>+step+<step>+timestamp+<ms>+<id>.<ext>`` with its ``+compressed.webp``
       thumbnail, so the run's page in MLflow's UI shows it by step (keys MLflow takes there);
-    - a ``table-file``: MLflow's table JSON instead (see ``table_artifact``).
+    - a table (a ``table-file``, or a ``table`` value holding its rows): MLflow's table JSON
+      instead, ``media/<key>/<step>.table.json`` (see ``table_artifact``).
     """
     folder = folder_of(key)
     out: list[Artifact] = []
     kind = value.get("_type") if type(value) is dict else "list"
     if kind == "table-file" and type(value.get("path")) is str:
         return [Artifact(f"{folder}/{step}.table.json", source=value["path"])]
+    if kind == "table" and type(value.get("data")) is list:  # a table held in the value itself
+        content, files = table_artifact(key, value)
+        return [Artifact(f"{folder}/{step}.table.json", content=content), *files]
     for media in media_values(value):
         for path, _sha in file_refs(media):
             out.append(Artifact(f"{folder}/{posixpath.basename(path)}", source=path, once=True))

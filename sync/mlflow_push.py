@@ -239,7 +239,9 @@ class _MlflowPush:
         if type(name) is str and name:
             tags["mlflow.runName"] = name[:MAX_TAG_CHARS]
         start = int(created_at * 1000) if created_at is not None else None
-        run = self.remote.create_run(experiment_id, start, name if type(name) is str else None, tags)
+        run = self.remote.create_run(
+            experiment_id, start, name if type(name) is str else None, tags
+        )
         cursor.mlflow_run_id = run["info"]["run_id"]
         cursor.tags = _tags(run)
         cursor.save(self.path)
@@ -343,6 +345,8 @@ class _MlflowPush:
     def _artifacts(self, key: str, value, step, ms: int) -> list[Artifact]:
         out = []
         for art in artifacts_for(key, value, step, ms):
+            if art.once and not self._claim(art):
+                continue
             if art.path.endswith(".table.json") and art.source is not None:
                 # MLflow's table JSON is made here, on this thread, in step order: the files
                 # its cells name are claimed by the first batch that sends them.
@@ -355,7 +359,7 @@ class _MlflowPush:
                 content, files = table_artifact(key, table if type(table) is dict else {})
                 out.append(Artifact(art.path, content=content))
                 out += [a for a in files if self._claim(a)]
-            elif not art.once or self._claim(art):
+            else:
                 out.append(art)
         return out
 
@@ -464,7 +468,10 @@ class _MlflowPush:
         doc = view.to_json()
         self._send_params(params_of(doc.get("config") or {}))
         self._send_tags(self._tags_of(doc))
-        self._send_summary(doc)
+        if r.state != "running":
+            # A live run's summary holds the values of its open row, which history will hold
+            # once the row is written: its summary numbers go when the run is done.
+            self._send_summary(doc)
         doc.pop("path", None)  # the local folder
         doc["mlflow_run_id"] = self.mlflow_run_id
         content = json.dumps(doc, separators=(",", ":"), default=str).encode()
@@ -584,7 +591,11 @@ class _MlflowPush:
             if cursor.summary.get(key) == seen:
                 continue
             points.append(
-                (key, seen, {"key": key, "value": metric_value(value), "timestamp": ms, "step": step})
+                (
+                    key,
+                    seen,
+                    {"key": key, "value": metric_value(value), "timestamp": ms, "step": step},
+                )
             )
         for i in range(0, len(points), MAX_METRICS_PER_CALL):
             chunk = points[i : i + MAX_METRICS_PER_CALL]
@@ -616,4 +627,3 @@ def _why(exc: Exception) -> str:
 
 def _short(value: str) -> str:
     return repr(value) if len(value) <= 60 else repr(value[:57] + "...")
-
