@@ -1,16 +1,20 @@
 """A real ``mlflow server`` on 127.0.0.1 for the tests of ``sync --to mlflow+http://...``.
 
-One server per pytest process (so one per xdist worker): it takes 25-40 s to start (most of it
-importing MLflow's server app), so the session fixture starts it once, with a SQLite backend
-store and a local artifact destination served through the tracking server (``mlflow server
---artifacts-destination``), and stops it at the end. It dies with the process that started it
-(``PR_SET_PDEATHSIG``), so a killed test run leaves no server behind. Tests skip, saying why,
-when the ``mlflow`` package (the ``mlflow`` test extra) is not installed.
+It takes 25-40 s to start (most of it importing MLflow's server app), so one server serves the
+whole pytest run, every xdist worker included: the first worker that needs it starts it (under
+a file lock in the run's shared temporary folder) and writes where it listens; the others read
+that. The server is started by a small watchdog, in a process group of its own, that stops it
+when the pytest run that owns it (the xdist controller, or pytest itself without xdist) ends,
+however it ends: a killed test run leaves no server behind. SQLite backend store; artifacts in
+a local folder, served through the tracking server (``--artifacts-destination``).
+
+Tests skip, saying why, when the ``mlflow`` package (the ``mlflow`` extra) is not installed.
 """
 
 from __future__ import annotations
 
-import ctypes
+import fcntl
+import json
 import os
 import signal
 import socket
@@ -21,7 +25,34 @@ import time
 import httpx
 import pytest
 
-START_TIMEOUT_S = 180
+START_TIMEOUT_S = 240
+
+# Runs the server in a process group of its own until the owner process is gone.
+WATCHDOG = r"""
+import os, signal, subprocess, sys, time
+owner, log = int(sys.argv[1]), sys.argv[2]
+with open(log, "ab") as out:
+    proc = subprocess.Popen(sys.argv[3:], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+def alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+stop = []
+signal.signal(signal.SIGTERM, lambda *_: stop.append(1))
+while proc.poll() is None and alive(owner) and not stop:
+    time.sleep(0.5)
+if proc.poll() is None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+"""
 
 
 def _free_port() -> int:
@@ -30,56 +61,51 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _die_with_parent() -> None:
+def _healthy(http: str) -> bool:
     try:
-        libc = ctypes.CDLL("libc.so.6", use_errno=True)
-        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    except OSError:
-        pass
-    os.setsid()
+        return httpx.get(f"{http}/health", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 class MlflowServer:
-    def __init__(self, folder: str):
+    """An ``mlflow server`` in ``folder``, alive while ``owner`` (a pid; this process by
+    default) is, or until ``stop()``."""
+
+    def __init__(self, folder: str, workers: int = 1, owner: int | None = None):
         self.folder = folder
         self.port = _free_port()
         self.http = f"http://127.0.0.1:{self.port}"
         self.url = f"mlflow+{self.http}"  # what `localrun sync --to` takes
-        self.log = open(os.path.join(folder, "server.log"), "wb")
-        env = {**os.environ, "MLFLOW_HOST": "", "PYTHONWARNINGS": "ignore"}
-        env.pop("MLFLOW_TRACKING_URI", None)
+        self.log_path = os.path.join(folder, "server.log")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")}
+        env["PYTHONWARNINGS"] = "ignore"
+        server = [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+            "--backend-store-uri",
+            f"sqlite:///{os.path.join(folder, 'mlflow.db')}",
+            "--artifacts-destination",
+            os.path.join(folder, "artifacts"),
+        ]
         started = time.monotonic()
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "mlflow",
-                "server",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(self.port),
-                "--workers",
-                "1",
-                "--backend-store-uri",
-                f"sqlite:///{os.path.join(folder, 'mlflow.db')}",
-                "--artifacts-destination",
-                os.path.join(folder, "artifacts"),
-            ],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
+            [sys.executable, "-c", WATCHDOG, str(owner or os.getpid()), self.log_path, *server],
             env=env,
             cwd=folder,
-            preexec_fn=_die_with_parent,
+            start_new_session=True,
         )
-        while True:
+        while not _healthy(self.http):
             if self.proc.poll() is not None:
-                raise RuntimeError(f"mlflow server exited ({self.proc.returncode}): {self.tail()}")
-            try:
-                if httpx.get(f"{self.http}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
+                raise RuntimeError(f"mlflow server exited: {self.tail()}")
             if time.monotonic() - started > START_TIMEOUT_S:
                 self.stop()
                 raise RuntimeError(
@@ -88,9 +114,22 @@ class MlflowServer:
             time.sleep(0.25)
         self.start_s = time.monotonic() - started
 
+    @classmethod
+    def at(cls, http: str, folder: str) -> MlflowServer:
+        """One that another process started (found through its state file)."""
+        server = cls.__new__(cls)
+        server.folder, server.http, server.url = folder, http, f"mlflow+{http}"
+        server.log_path = os.path.join(folder, "server.log")
+        server.proc = None
+        server.start_s = 0.0
+        return server
+
     def tail(self) -> str:
-        with open(os.path.join(self.folder, "server.log"), "rb") as f:
-            return f.read()[-2000:].decode(errors="replace")
+        try:
+            with open(self.log_path, "rb") as f:
+                return f.read()[-2000:].decode(errors="replace")
+        except OSError:
+            return "(no log)"
 
     def client(self):
         from mlflow import MlflowClient
@@ -98,14 +137,10 @@ class MlflowServer:
         return MlflowClient(tracking_uri=self.http)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
-        self.log.close()
+        """Stop the server (through its watchdog) and wait for it."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(timeout=60)
 
 
 def session_server(tmp_path_factory):
@@ -117,6 +152,20 @@ def session_server(tmp_path_factory):
             "the mlflow package is not installed: `pip install -e '.[test,mlflow]'` (scripts/test.sh "
             "installs it) to run the MLflow sync tests"
         )
-    server = MlflowServer(str(tmp_path_factory.mktemp("mlflow-server")))
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if worker else base  # the run's folder, above each worker's own
+    owner = os.getppid() if worker else os.getpid()
+    folder = shared / "mlflow-server"
+    folder.mkdir(exist_ok=True)
+    with open(shared / "mlflow-server.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        state = folder / "state.json"
+        http = json.loads(state.read_text())["http"] if state.exists() else None
+        if http is not None and _healthy(http):
+            server = MlflowServer.at(http, str(folder))
+        else:
+            server = MlflowServer(str(folder), owner=owner)
+            state.write_text(json.dumps({"http": server.http, "start_s": server.start_s}))
     yield server
-    server.stop()
+    # Left running for the other workers: its watchdog stops it when the run ends.
