@@ -166,15 +166,18 @@ def artifacts_for(key: str, value, step: int | str, timestamp_ms: int) -> list[A
     if kind == "table" and type(value.get("data")) is list:  # a table held in the value itself
         content, files = table_artifact(key, value)
         return [Artifact(f"{folder}/{step}.table.json", content=content), *files]
-    for media in media_values(value):
-        for path, _sha in file_refs(media):
-            out.append(Artifact(f"{folder}/{posixpath.basename(path)}", source=path, once=True))
-    if (
+    shown = (  # an image MLflow's UI shows: its file goes to images/ only
         kind == "image-file"
         and type(value.get("path")) is str
         and type(step) is int
-        and _IMAGE_KEY.fullmatch(key)
-    ):
+        and _IMAGE_KEY.fullmatch(key) is not None
+    )
+    for media in media_values(value):
+        for path, _sha in file_refs(media):
+            if shown and media is value and path == value["path"]:
+                continue
+            out.append(Artifact(f"{folder}/{posixpath.basename(path)}", source=path, once=True))
+    if shown:
         sha = str(value.get("sha256") or "")
         ident = (
             f"{sha[:8]}-{sha[8:12]}-{sha[12:16]}-{sha[16:20]}-{sha[20:32]}"

@@ -153,6 +153,9 @@ def test_a_run_in_mlflow_is_what_export_gives(tmp_path, mlflow_server):
     images = sorted(f for f in files if f.startswith("images/img+step+"))
     assert len(images) == 6  # each image and its thumbnail, named as mlflow.log_image names them
     assert {f.split("+step+")[1].split("+")[0] for f in images} == {"0", "1", "2"}
+    assert {f for f in files if f.startswith("media/img/")} == {
+        f"media/img/{step}.image-file.json" for step in range(3)
+    }
     assert "media/table/3.table.json" in files
     assert any(f.startswith("media/hist/0.histogram") for f in files)
     assert "localrun/run.json" in files
@@ -193,40 +196,45 @@ def test_a_resumed_run_syncs_only_what_is_new_and_reports_a_changed_param(tmp_pa
     assert again.stdout.startswith("resumed: up to date") and again.stderr == ""
 
 
-def test_kill_nine_mid_sync_then_again_is_exact(tmp_path, mlflow_server):
+def test_kill_nine_mid_sync_then_again_is_exact(tmp_path, mlflow_server, slow):
+    # One kill by default, three with --slow (and a longer run).
+    rows, kills = (6000, 3) if slow else (2500, 1)
     runs = tmp_path / "runs"
     run = make_run(runs, run_id="killed", rows=0, finish=False)
-    for i in range(6000):
+    for i in range(rows):
         data = {"a": i, "b": i * 0.5}
-        if i % 1000 == 0:
-            data["img"] = image_value(run, (i // 1000, 1, 2))
+        if i % 500 == 0:
+            data["img"] = image_value(run, (i // 500, 1, 2))
         run.log(data)
     localrun.finish(quiet=True)
     path = str(runs / "killed")
     cursor_file = Cursor.file_for(path, mlflow_server.url)
-    proc = subprocess.Popen(
-        [*CLI, "sync", str(runs), "--to", mlflow_server.url, "--batch-rows", "100"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if (
-            os.path.exists(cursor_file)
-            and (MlflowCursor.load(path, mlflow_server.url).last_step or 0) > 300
-        ):
-            break
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    cursor = MlflowCursor.load(path, mlflow_server.url)
-    assert not cursor.synced and cursor.last_step, "killed too late (or too early) to test anything"
+    last = 0
+    for _ in range(kills):
+        proc = subprocess.Popen(
+            [*CLI, "sync", str(runs), "--to", mlflow_server.url, "--batch-rows", "100"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if os.path.exists(cursor_file):
+                step = MlflowCursor.load(path, mlflow_server.url).last_step
+                if step is not None and step > last + 300:
+                    break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        cursor = MlflowCursor.load(path, mlflow_server.url)
+        assert not cursor.synced and cursor.last_step, "killed too late to test anything"
+        last = cursor.last_step
     done = sync(runs, mlflow_server.url, "--batch-rows", "100", check=True)
     assert "killed: sent " in done.stdout
     reader = Reader(mlflow_server)
     mrun = reader.run_of("proj", "killed")
     assert_same_metrics(reader, mrun, export_rows(path))  # every point once, no duplicates
-    assert sum(1 for f in reader.files(mrun) if f.startswith("images/")) == 12
+    images = {f for f in reader.files(mrun) if f.startswith("images/")}
+    assert len(images) == 2 * (rows // 500)  # each image and its thumbnail
 
 
 def test_a_sync_killed_before_its_cursor_finds_its_mlflow_run_again(tmp_path, mlflow_server):
@@ -383,3 +391,25 @@ def test_5xx_is_retried_with_backoff_then_reported(tmp_path):
     ) as remote:
         with pytest.raises(localrun.errors.RemoteRejectedError, match="MLFLOW_TRACKING_TOKEN"):
             remote.experiment_id("p")
+
+
+def test_a_missing_media_file_is_listed_then_sent_once_it_is_back(tmp_path, mlflow_server):
+    runs = tmp_path / "runs"
+    run = localrun.init(project="proj", id="lost", dir=str(runs), settings={"quiet": True})
+    run.log({"clip": localrun.Html("<p>hello</p>"), "a": 1})
+    localrun.finish(quiet=True)
+    (name,) = os.listdir(runs / "lost" / "media")
+    os.rename(runs / "lost" / "media" / name, tmp_path / name)
+    done = sync(runs, mlflow_server.url)
+    assert done.returncode == EXIT_SYNC
+    assert f"lost: media/{name} not sent: missing from the run directory" in done.stderr
+    reader = Reader(mlflow_server)
+    assert reader.files(reader.run_of("proj", "lost"), "media") == {"media/clip/0.html-file.json"}
+    os.rename(tmp_path / name, runs / "lost" / "media" / name)
+    again = sync(runs, mlflow_server.url, check=True)
+    assert again.stdout.startswith("lost: sent 0 rows and 1 media file (")
+    assert reader.files(reader.run_of("proj", "lost"), "media") == {
+        "media/clip/0.html-file.json",
+        f"media/clip/{name}",
+    }
+    assert sync(runs, mlflow_server.url, check=True).stdout.startswith("lost: up to date")
