@@ -70,6 +70,8 @@ BATCH_ARTIFACTS = 64  # a batch is cut after this many artifact files too
 TAG_RUN_ID = "localrun.run_id"
 TAG_INCARNATION = "localrun.incarnation"
 RUN_DOC = "localrun/run.json"
+LOGGED_IMAGES = "mlflow.loggedImages"
+LOGGED_ARTIFACTS = "mlflow.loggedArtifacts"
 #: localrun's states as MLflow spells run statuses. A crashed run (no finish(), no signal)
 #: failed; a preempted one (SIGTERM, SIGINT) was killed.
 STATUS = {
@@ -172,6 +174,8 @@ class _MlflowPush:
         self.root = ""  # the run's path in the artifact proxy
         self.claimed: set[str] = set()  # content-named artifacts some batch uploads
         self.bad_keys: dict[str, str | None] = {}
+        self.images = False  # images sent in MLflow's layout: its UI looks for them
+        self.tables: list[str] = []  # table artifacts sent, for MLflow's table list
         self.lock = threading.Lock()
 
     # --- names and the MLflow run ----------------------------------------------------------
@@ -347,6 +351,10 @@ class _MlflowPush:
         for art in artifacts_for(key, value, step, ms):
             if art.once and not self._claim(art):
                 continue
+            if art.path.startswith("images/"):
+                self.images = True
+            elif art.path.endswith(".table.json"):
+                self.tables.append(art.path)
             if art.path.endswith(".table.json") and art.source is not None:
                 # MLflow's table JSON is made here, on this thread, in step order: the files
                 # its cells name are claimed by the first batch that sends them.
@@ -510,6 +518,13 @@ class _MlflowPush:
                 tags[tag] = str(value)
         if doc.get("tags"):
             tags["localrun.tags"] = json.dumps(doc["tags"], ensure_ascii=False)
+        sent = self.cursor.tags
+        if self.images or LOGGED_IMAGES in sent:
+            tags[LOGGED_IMAGES] = "True"  # what mlflow.log_image sets; the UI's image grid reads it
+        if self.tables:
+            tags[LOGGED_ARTIFACTS] = _table_list(sent.get(LOGGED_ARTIFACTS), self.tables)
+        elif LOGGED_ARTIFACTS in sent:
+            tags[LOGGED_ARTIFACTS] = sent[LOGGED_ARTIFACTS]
         for tag, value in list(tags.items()):
             if len(value) > MAX_TAG_CHARS:
                 self._report(
@@ -609,6 +624,24 @@ class _MlflowPush:
                 return
             self.cursor.reported.append(once)
             self.result.not_sent.append(message)
+
+
+def _table_list(sent: str | None, paths: list[str]) -> str:
+    """MLflow's list of a run's tables (the tag ``mlflow.log_table`` keeps), with ``paths``
+    added while it fits in a tag; the tables past that are in the artifacts all the same."""
+    try:
+        tables = json.loads(sent) if sent else []
+    except ValueError:
+        tables = []
+    tables = tables if type(tables) is list else []
+    for path in paths:
+        entry = {"path": path, "type": "table"}
+        if entry in tables:
+            continue
+        if len(json.dumps([*tables, entry])) > MAX_TAG_CHARS:
+            break
+        tables.append(entry)
+    return json.dumps(tables)
 
 
 def _tags(run: dict) -> dict[str, str]:

@@ -30,9 +30,11 @@ START_TIMEOUT_S = 240
 # Runs the server in a process group of its own until the owner process is gone.
 WATCHDOG = r"""
 import os, signal, subprocess, sys, time
-owner, log = int(sys.argv[1]), sys.argv[2]
+owner, log, detach = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "1"
+if detach and os.fork():
+    os._exit(0)  # the watchdog goes on in the child, no longer the starter's to wait for
 with open(log, "ab") as out:
-    proc = subprocess.Popen(sys.argv[3:], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(sys.argv[4:], stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 def alive(pid):
     try:
         os.kill(pid, 0)
@@ -70,9 +72,12 @@ def _healthy(http: str) -> bool:
 
 class MlflowServer:
     """An ``mlflow server`` in ``folder``, alive while ``owner`` (a pid; this process by
-    default) is, or until ``stop()``."""
+    default) is, or until ``stop()`` (not for a ``detach``-ed one: its watchdog is no child of
+    this process, and it lives until the owner ends)."""
 
-    def __init__(self, folder: str, workers: int = 1, owner: int | None = None):
+    def __init__(
+        self, folder: str, workers: int = 1, owner: int | None = None, detach: bool = False
+    ):
         self.folder = folder
         self.port = _free_port()
         self.http = f"http://127.0.0.1:{self.port}"
@@ -98,13 +103,24 @@ class MlflowServer:
         ]
         started = time.monotonic()
         self.proc = subprocess.Popen(
-            [sys.executable, "-c", WATCHDOG, str(owner or os.getpid()), self.log_path, *server],
+            [
+                sys.executable,
+                "-c",
+                WATCHDOG,
+                str(owner or os.getpid()),
+                self.log_path,
+                "1" if detach else "0",
+                *server,
+            ],
             env=env,
             cwd=folder,
             start_new_session=True,
         )
+        if detach:
+            self.proc.wait()  # it forked the watchdog and left
+            self.proc = None
         while not _healthy(self.http):
-            if self.proc.poll() is not None:
+            if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"mlflow server exited: {self.tail()}")
             if time.monotonic() - started > START_TIMEOUT_S:
                 self.stop()
@@ -165,7 +181,7 @@ def session_server(tmp_path_factory):
         if http is not None and _healthy(http):
             server = MlflowServer.at(http, str(folder))
         else:
-            server = MlflowServer(str(folder), owner=owner)
+            server = MlflowServer(str(folder), owner=owner, detach=True)
             state.write_text(json.dumps({"http": server.http, "start_s": server.start_s}))
     yield server
     # Left running for the other workers: its watchdog stops it when the run ends.

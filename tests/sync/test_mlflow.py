@@ -148,6 +148,11 @@ def test_a_run_in_mlflow_is_what_export_gives(tmp_path, mlflow_server):
     assert tags["localrun.state"] == "finished"
     assert len(tags["localrun.incarnation"]) == 32
     assert mrun.info.status == "FINISHED" and mrun.info.end_time is not None
+    assert tags["mlflow.loggedImages"] == "True"  # MLflow's UI shows the run's images
+    assert {t["path"] for t in json.loads(tags["mlflow.loggedArtifacts"])} == {
+        "media/table/3.table.json",
+        "media/real_table/30.table.json",
+    }
 
     files = reader.files(mrun)
     images = sorted(f for f in files if f.startswith("images/img+step+"))
@@ -413,3 +418,12 @@ def test_a_missing_media_file_is_listed_then_sent_once_it_is_back(tmp_path, mlfl
         f"media/clip/{name}",
     }
     assert sync(runs, mlflow_server.url, check=True).stdout.startswith("lost: up to date")
+
+
+def test_a_server_that_does_not_serve_artifacts_is_named_with_the_way_on():
+    remote = MlflowRemote("mlflow+http://x.invalid", environ={})
+    with remote, pytest.raises(localrun.errors.SyncError, match="--serve-artifacts"):
+        remote.artifact_root({"info": {"artifact_uri": "s3://bucket/1/abc/artifacts"}})
+    assert remote.artifact_root(
+        {"info": {"artifact_uri": "mlflow-artifacts:/1/abc/artifacts"}}
+    ) == ("1/abc/artifacts")
