@@ -1,6 +1,6 @@
 """A real ``mlflow server`` on 127.0.0.1 for the tests of ``sync --to mlflow+http://...``.
 
-It takes 25-40 s to start (most of it importing MLflow's server app), so one server serves the
+It takes 12-40 s to start (most of it importing MLflow's server app), so one server serves the
 whole pytest run, every xdist worker included: the first worker that needs it starts it (under
 a file lock in the run's shared temporary folder) and writes where it listens; the others read
 that. The server is started by a small watchdog, in a process group of its own, that stops it
