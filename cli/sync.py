@@ -89,7 +89,8 @@ def details(r: PushResult, limit: int = DETAIL_LINES) -> list[str]:
     "url",
     required=True,
     metavar="URL",
-    help="The server, e.g. http://127.0.0.1:8080 (see localrun serve).",
+    help="The server, e.g. http://127.0.0.1:8080 (see localrun serve), or an MLflow tracking "
+    "server as mlflow+http://HOST:PORT (see docs/sync.md).",
 )
 @click.option(
     "--token",
@@ -152,6 +153,8 @@ def sync(
     cannot store, are left out and listed on stderr: everything else of the run is sent.
     """
     # httpx (a tenth of a second) is imported only by the commands that talk to a server.
+    from localrun.sync.mlflow_push import push_runs_mlflow
+    from localrun.sync.mlflow_remote import MlflowRemote, is_mlflow_url
     from localrun.sync.push import push_runs, remote_failure
     from localrun.sync.remote import Remote
 
@@ -169,9 +172,18 @@ def sync(
         raise click.UsageError(
             f"{option} names one run, and {path} holds {len(paths)}: give the run's own folder as PATH"
         )
-    remote = Remote(url, token=token)
-    if remote.base_url != url.rstrip("/"):
-        click.echo(f"localrun: syncing to the server at {remote.base_url} (from {url})", err=True)
+    if is_mlflow_url(url):
+        # An MLflow tracking server (localrun.sync.mlflow_push): --token, or MLflow's own
+        # variables, not LOCALRUN_TOKEN, which is for localrun servers.
+        from_env = click.get_current_context().get_parameter_source("token").name == "ENVIRONMENT"
+        remote = MlflowRemote(url, token=None if from_env else token)
+        push_runs = push_runs_mlflow
+    else:
+        remote = Remote(url, token=token)
+        if remote.base_url != url.rstrip("/"):
+            click.echo(
+                f"localrun: syncing to the server at {remote.base_url} (from {url})", err=True
+            )
     failed = 0
     stuck = 0  # failed in a way the same command will not fix
     incomplete = 0  # synced, but without some media files or values
