@@ -678,6 +678,9 @@ def login(
 # --- process hooks -----------------------------------------------------------------------------
 
 
+_exit_codes: list[object] = []  # what sys.exit() was called with, in this process
+
+
 def _install_hooks() -> None:
     global _hooks_installed
     _install_sigterm(at_init=True)  # again at each init: a handler set since is chained to
@@ -692,6 +695,15 @@ def _install_hooks() -> None:
         previous_excepthook(exc_type, exc, tb)
 
     sys.excepthook = excepthook
+    # A script that ends with sys.exit(N) is a run that ended with N (as wandb records it):
+    # atexit does not see the code, so the call is wrapped to note it, then goes on as before.
+    previous_exit = sys.exit
+
+    def exit(code: object = None) -> None:
+        _exit_codes.append(code)
+        previous_exit(code)
+
+    sys.exit = exit
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
@@ -744,8 +756,21 @@ def _on_sigterm(signum, frame) -> None:
     os.kill(os.getpid(), signal.SIGTERM)
 
 
+def _exit_code() -> int:
+    """The process's exit status as far as Python knows it: 1 after an uncaught exception,
+    else what the last ``sys.exit()`` was given (None 0, an int itself, anything else 1)."""
+    if _uncaught:
+        return 1
+    if not _exit_codes:
+        return 0
+    code = _exit_codes[-1]
+    if code is None:
+        return 0
+    return code if type(code) is int else 1
+
+
 def _at_exit() -> None:
-    code = 1 if _uncaught else 0
+    code = _exit_code()
     for run in list(_active):
         try:
             run.finish(exit_code=code)

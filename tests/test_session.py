@@ -594,3 +594,27 @@ def test_a_run_id_from_the_environment_is_named_when_the_run_exists(runs, monkey
     localrun.init(dir=runs).finish()
     with pytest.raises(localrun.errors.RunExistsError, match=r"comes from \$WANDB_RUN_ID"):
         localrun.init(dir=runs)
+
+
+@pytest.mark.parametrize(
+    ("ending", "status", "state", "exit_code"),
+    [
+        ("sys.exit(7)", 7, "failed", 7),
+        ("sys.exit(0)", 0, "finished", 0),
+        ("sys.exit()", 0, "finished", 0),
+        ("sys.exit('out of data')", 1, "failed", 1),
+        ("pass", 0, "finished", 0),
+    ],
+)
+def test_a_script_s_sys_exit_code_is_the_run_s_exit_code(runs, ending, status, state, exit_code):
+    code = (
+        "import sys, localrun\n"
+        f"run = localrun.init(dir={runs!r}, id='ends')\n"
+        "run.log({'a': 1})\n"
+        f"{ending}\n"
+    )
+    proc = run_python(code, check=False)
+    assert proc.returncode == status, proc.stderr
+    _, view = history(os.path.join(runs, "ends"))
+    doc = view.to_json()
+    assert (doc["state"], doc["exit_code"]) == (state, exit_code)
