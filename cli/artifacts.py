@@ -117,11 +117,11 @@ def show(name: str, as_json: bool, source: str | None, token: str | None) -> Non
         click.echo(f"description: {manifest['description']}")
     if manifest.get("metadata"):
         click.echo(f"metadata: {json.dumps(manifest['metadata'])}")
-    rows = [
+    files = [
         (path, f"{e.get('size') or 0:,}", e.get("ref") or e["digest"][:16])
         for path, e in sorted((manifest.get("entries") or {}).items())
     ]
-    _table(("FILE", "BYTES", "SHA256 / REFERENCE"), rows)
+    _table(("FILE", "BYTES", "SHA256 / REFERENCE"), files)
 
 
 @artifacts.command()

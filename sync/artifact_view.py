@@ -12,6 +12,8 @@ A version is ``{"project", "name", "type", "version", "digest", "size", "file_co
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from localrun import durable
 from localrun.artifacts.store import Store, aliases_of, find_version
@@ -116,16 +118,13 @@ class RemoteArtifacts:
     def close(self) -> None:
         self.remote.close()
 
-    def _get(self, *args) -> dict:
-        try:
-            return self.remote.artifact(*args) if args else self.remote.artifacts()
-        except RemoteRejectedError as exc:
-            if exc.status == 404:
-                raise ArtifactNotFoundError(f"{exc}") from None
-            raise
+    def _get(self, project: str, name: str, ref: str | None = None) -> dict:
+        with _found():
+            return self.remote.artifact(project, name, ref)
 
     def list(self) -> list[dict]:
-        return self._get()
+        with _found():
+            return self.remote.artifacts()
 
     def find(self, project: str | None, name: str) -> str:
         if project is not None:
@@ -153,6 +152,7 @@ class RemoteArtifacts:
     def fetch(self, sha256: str, dest: str, what: str) -> None:
         folder = os.path.dirname(dest) or "."
         os.makedirs(folder, exist_ok=True)
+        tmp: str | None  # None once in place
         fd, tmp = durable.temp_file(folder, 0o644)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -165,6 +165,17 @@ class RemoteArtifacts:
 
     def download(self, version: dict, root: str) -> int:
         return _download(self, version, root)
+
+
+@contextmanager
+def _found() -> Iterator[None]:
+    """A server's 404 as ``ArtifactNotFoundError``; other refusals as they are."""
+    try:
+        yield
+    except RemoteRejectedError as exc:
+        if exc.status == 404:
+            raise ArtifactNotFoundError(f"{exc}") from None
+        raise
 
 
 def _public(v: dict) -> dict:

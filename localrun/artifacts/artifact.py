@@ -124,7 +124,12 @@ class ManifestEntry:
     @property
     def digest(self) -> str:
         """The sha256 of the file (hex); of a reference that is not a local file, of its URI."""
-        if self._digest is None and self.local_path is not None:
+        if self._digest is None:
+            if self.local_path is None:  # every entry is made with a digest or a local file
+                raise ArtifactError(
+                    f"manifest entry {self.path!r} has neither a digest nor a local file; "
+                    "add the file to the artifact again"
+                )
             self._digest, self.size = hash_file(self.local_path)
         return self._digest
 
@@ -336,7 +341,8 @@ class Artifact:
     def used_by(self) -> list[str]:
         """The ids of the runs that used this version (as far as the runs root knows)."""
         self._logged_field("used_by", self._version)
-        coll = self._store.collection(self._project, self._name) or {}
+        store, project = self._home()
+        coll = store.collection(project, self._name) or {}
         return list(coll.get("used_by", {}).get(str(self._version), []))
 
     def _logged_field(self, what: str, value: Any) -> Any:
@@ -346,6 +352,15 @@ class Artifact:
                 "Log it first with run.log_artifact(artifact)"
             )
         return value
+
+    def _home(self) -> tuple[Store, str]:
+        """``(store, project)`` of a logged artifact (``_mark_logged`` sets both)."""
+        if self._store is None or self._project is None:
+            raise ArtifactNotLoggedError(
+                f"artifact {self._name!r} is not logged, so it has no runs root yet. "
+                "Log it first with run.log_artifact(artifact)"
+            )
+        return self._store, self._project
 
     def _check_draft(self, what: str) -> None:
         if self._logged:
@@ -626,7 +641,7 @@ class Artifact:
         if os.path.isfile(dest) and os.path.getsize(dest) == entry.size:
             if hash_file(dest)[0] == entry.digest:
                 return dest
-        self._store.copy_out(entry.digest, dest, f"{self.name}/{entry.path}")
+        self._home()[0].copy_out(entry.digest, dest, f"{self.name}/{entry.path}")
         return dest
 
     def file(self, root: str | os.PathLike | None = None) -> str:

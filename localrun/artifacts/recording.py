@@ -15,7 +15,7 @@ import os
 import shutil
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ArtifactError
+from ..errors import ArtifactError, ArtifactNotFoundError
 from ..record import kinds
 from .artifact import MANIFEST_FORMAT, Artifact, check_aliases, check_name, from_version
 from .store import Store
@@ -34,7 +34,7 @@ def _prepare(run: Run, artifact_or_path: Any, name: str | None, type: str | None
     if not isinstance(artifact_or_path, (str, os.PathLike)):
         raise TypeError(
             "You must pass an instance of localrun.Artifact or a valid file path to "
-            f"log_artifact, not {type(artifact_or_path).__name__}"
+            f"log_artifact, not {artifact_or_path.__class__.__name__}"
         )
     path = os.fspath(artifact_or_path)
     name = name or f"run-{run.id}-{os.path.basename(os.path.normpath(path))}"
@@ -68,7 +68,7 @@ def log_artifact(
     aliases = check_aliases(aliases)
     artifact = _prepare(run, artifact_or_path, name, type)
     store = _store(run)
-    if artifact._logged and artifact._store is not None and artifact._store.root != store.root:
+    if artifact._logged and artifact._home()[0].root != store.root:
         _import(artifact, store)
     entries = artifact._manifest.entries
     for entry in entries.values():
@@ -95,7 +95,7 @@ def log_artifact(
         },
         aliases,
     )
-    coll = store.collection(run.project, artifact._name)
+    coll = _collection(store, run.project, artifact._name)
     artifact._mark_logged(store, run.project, run.entity, coll, version)
     if artifact._tmp is not None:  # its files are in the store now
         shutil.rmtree(artifact._tmp, ignore_errors=True)
@@ -106,10 +106,21 @@ def log_artifact(
 
 def _import(artifact: Artifact, store: Store) -> None:
     """A logged artifact from another runs root, logged here: its files are copied over."""
-    src = artifact._store
+    src, _ = artifact._home()
     for entry in artifact._manifest.entries.values():
         if entry.ref is None and not store.has(entry.digest):
             store.put_file(src.object_path(entry.digest))
+
+
+def _collection(store: Store, project: str, name: str) -> dict:
+    """The index entry of ``project/name``, which a logged version guarantees."""
+    coll = store.collection(project, name)
+    if coll is None:
+        raise ArtifactNotFoundError(
+            f"artifact {project}/{name} was logged but is gone from the index in {store.root}: "
+            "was its .artifacts folder removed meanwhile? Log the artifact again"
+        )
+    return coll
 
 
 def _info(project: str, coll: dict, version: dict) -> dict:
@@ -164,7 +175,7 @@ def use_artifact(
         artifact = artifact_or_name
         if not artifact._logged:
             log_artifact(run, artifact, aliases=aliases)
-        coll = artifact._store.collection(artifact._project, artifact._name)
+        coll = _collection(*artifact._home(), artifact._name)
         version = next(v for v in coll["versions"] if v["version"] == artifact._version)
     elif isinstance(artifact_or_name, str):
         coll, version = resolve(store, artifact_or_name, run.project)
@@ -178,8 +189,9 @@ def use_artifact(
             'You must pass an artifact name (e.g. "pedestrian-dataset:v1") or a '
             f"localrun.Artifact to use_artifact, not {artifact_or_name!r}"
         )
-    artifact._store.add_use(artifact._project, coll["name"], version["version"], run.id)
-    run._append(kinds.ARTIFACT, "use", _info(artifact._project, coll, version))
+    home, project = artifact._home()
+    home.add_use(project, coll["name"], version["version"], run.id)
+    run._append(kinds.ARTIFACT, "use", _info(project, coll, version))
     return artifact
 
 

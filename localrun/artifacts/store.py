@@ -198,6 +198,7 @@ class Store:
             stored = self._link(src)
             if stored is not None:
                 return stored
+        tmp: str | None  # None once placed
         try:
             fd, tmp = durable.temp_file(self.tmp, 0o444)
         except OSError as exc:
@@ -311,6 +312,7 @@ class Store:
                 f"{ref or sha256}: its file {sha256[:16]}... is not in {self.objects}. "
                 "Was the runs root copied without its .artifacts folder?"
             ) from None
+        tmp: str | None  # None once in place
         fd, tmp = durable.temp_file(folder, 0o644)
         try:
             with source:
@@ -537,6 +539,7 @@ def copy_hashing_through(source, fd: int) -> tuple[str, int]:
             _write_all(fd, chunk)
             size += len(chunk)
             chunk = source.read(CHUNK_BYTES)
+        assert pending is not None  # the first chunk was a full one: the loop ran
         pending.result()
     return digest.hexdigest(), size
 

@@ -166,6 +166,10 @@ def test_log_artifact_of_a_path(runs, tmp_path):
     assert folder.name == "run-pathrun-d:v0" and folder.type == "unspecified"
     with pytest.raises(ArtifactError, match="not a file or a folder"):
         run.log_artifact(str(tmp_path / "nothing"))
+    with pytest.raises(TypeError, match="a valid file path to log_artifact, not int"):
+        run.log_artifact(123)
+    with pytest.raises(TypeError, match="not int"):
+        run.log_artifact(123, type="model")
 
 
 def test_drafts_and_logged_artifacts_refuse_what_wandb_refuses(runs, tmp_path):
