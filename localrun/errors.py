@@ -22,6 +22,9 @@
     ├─ CorruptRecordError               a damaged record: names the segment, byte offset and reason
     ├─ MediaError (ValueError)          bad input to Image, Video, Audio, Table...
     │  └─ MediaTypeError (TypeError)    ...when the type itself is wrong
+    ├─ ExportError                      an export to another tool's format that cannot be written:
+    │                                   its output folder is not empty, or the optional package
+    │                                   it needs (``localrun[wandb]``...) is not installed
     └─ SyncError                        a sync (or a read of a remote run) that did not complete
        ├─ TransportError                retryable: no connection, a timeout, a 5xx; wraps the httpx error
        └─ RemoteRejectedError           not retryable: the remote answered 4xx; carries url, status, body
@@ -108,6 +111,11 @@ class MediaError(Error, ValueError):
 
 class MediaTypeError(MediaError, TypeError):
     """A media type was given an argument of the wrong type."""
+
+
+class ExportError(Error):
+    """An export to another tool's format (``localrun export --format wandb|tensorboard``) cannot
+    be written: the output folder is not empty, or the package it needs is missing."""
 
 
 class SyncError(Error):
