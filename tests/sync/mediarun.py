@@ -61,8 +61,10 @@ def make_media_run(root: str, run_id: str = "media") -> str:
                 boxes={
                     "truth": {
                         "box_data": [
-                            {"position": {"minX": 0.1, "maxX": 0.5, "minY": 0.2, "maxY": 0.6},
-                             "class_id": 1}
+                            {
+                                "position": {"minX": 0.1, "maxX": 0.5, "minY": 0.2, "maxY": 0.6},
+                                "class_id": 1,
+                            }
                         ],
                         "class_labels": {1: "cat"},
                     }
@@ -73,7 +75,9 @@ def make_media_run(root: str, run_id: str = "media") -> str:
             row["photo"] = localrun.Image(os.path.join(FIXTURES, "sample.jpg"))
         if i == 3:
             t = np.linspace(0, 1, 800)
-            row["clip"] = localrun.Audio(np.sin(2 * np.pi * 440 * t), sample_rate=8000, caption="la")
+            row["clip"] = localrun.Audio(
+                np.sin(2 * np.pi * 440 * t), sample_rate=8000, caption="la"
+            )
             row["clips"] = [
                 localrun.Audio(np.sin(2 * np.pi * 220 * t), sample_rate=8000, caption="low"),
                 localrun.Audio(np.sin(2 * np.pi * 880 * t), sample_rate=8000),
