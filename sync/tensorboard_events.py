@@ -274,6 +274,10 @@ def _values(pb, np, tag: str, value: Any, file_bytes, media, note, dumps) -> Ite
         elif cells is not None:
             note(tag, f"a {kind} TensorBoard cannot show as a table; left out")
         return
+    if kind == "video-file":
+        fmt = value.get("format") or "this"
+        note(tag, f"{fmt} video; TensorBoard shows only GIF animations (as images), left out")
+        return
     note(tag, f"{kind} values have no TensorBoard form; left out")
 
 
