@@ -1,9 +1,12 @@
 """A run as TensorBoard event files, for ``tensorboard --logdir DIR`` to show offline.
 
 ``localrun export RUN --format tensorboard -o DIR`` writes ``DIR/<run id>/events.out.tfevents.*``
-with the ``tensorboard`` package's own protobufs and event file writer (``EventFileWriter``),
-in the summary forms TensorBoard's plugins read today (a tensor and the plugin's metadata, as
-``tf.summary`` v2 writes them). One event per history row, at the row's ``_step`` and with the
+with the ``tensorboard`` package's own protobufs and record writer (``RecordWriter``: the
+framing with its masked CRC-32C), in the summary forms TensorBoard's plugins read today (a
+tensor and the plugin's metadata, as ``tf.summary`` v2 writes them). The file begins, as
+TensorBoard's ``EventFileWriter`` begins one, with an event naming the format version;
+``EventFileWriter`` itself is not used because its writer thread hands over one event at a
+time, which made an export four times slower than writing the records in this thread. One event per history row, at the row's ``_step`` and with the
 row's ``_timestamp`` as its wall time, holding a value for each key the mapping below takes:
 
 ============================  ==============================================================
@@ -35,6 +38,7 @@ import io
 import json
 import math
 import os
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -72,7 +76,13 @@ class _Summaries:
 
     def __init__(self) -> None:
         need(EXTRA, EXTRA)
-        from tensorboard.compat.proto import event_pb2, summary_pb2
+        from tensorboard.compat.proto import (
+            event_pb2,
+            summary_pb2,
+            tensor_pb2,
+            tensor_shape_pb2,
+            types_pb2,
+        )
         from tensorboard.plugins.audio import metadata as audio
         from tensorboard.plugins.histogram import metadata as histogram
         from tensorboard.plugins.image import metadata as image
@@ -83,6 +93,9 @@ class _Summaries:
         self.event_pb2 = event_pb2
         self.summary_pb2 = summary_pb2
         self.make_tensor = tensor_util.make_tensor_proto
+        self.TensorProto = tensor_pb2.TensorProto
+        self.DT_FLOAT = types_pb2.DT_FLOAT
+        self._shape = tensor_shape_pb2.TensorShapeProto()
         self._meta = {
             "scalar": scalar.create_summary_metadata("", ""),
             "image": image.create_summary_metadata("", ""),
@@ -90,6 +103,15 @@ class _Summaries:
             "audio": audio.create_summary_metadata("", "", encoding=audio.Encoding.Value("WAV")),
             "text": text.create_summary_metadata("", ""),
         }
+
+    def scalar(self, tag: str, number: float):
+        """A scalar summary: the float32 tensor ``make_tensor_proto(np.float32(number))``
+        makes, built directly (five times faster; the protobuf rounds the double to float32,
+        beyond its range to an infinity)."""
+        tensor = self.TensorProto(
+            dtype=self.DT_FLOAT, tensor_shape=self._shape, float_val=(number,)
+        )
+        return self.summary_pb2.Summary.Value(tag=tag, metadata=self._meta["scalar"], tensor=tensor)
 
     def value(self, kind: str, tag: str, tensor):
         return self.summary_pb2.Summary.Value(
@@ -108,7 +130,7 @@ def export_tensorboard(
     import numpy as np
 
     pb = _Summaries()
-    from tensorboard.summary.writer.event_file_writer import EventFileWriter
+    from tensorboard.summary.writer.record_writer import RecordWriter
 
     prepare(out_dir)
     first = open_view().scan().to_json()  # the config, before the rows
@@ -135,9 +157,14 @@ def export_tensorboard(
 
     def add(step: int, when: float, values: list) -> None:
         summary = pb.summary_pb2.Summary(value=values)
-        writer.add_event(pb.event_pb2.Event(wall_time=when, step=step, summary=summary))
+        writer.write(
+            pb.event_pb2.Event(wall_time=when, step=step, summary=summary).SerializeToString()
+        )
 
-    writer = EventFileWriter(log_dir, max_queue_size=1000, flush_secs=3600)
+    name = f"events.out.tfevents.{int(_first_time(first)):010d}.{socket.gethostname()}.localrun"
+    writer = RecordWriter(open(os.path.join(log_dir, name), "wb"))
+    version = pb.event_pb2.Event(wall_time=_first_time(first), file_version="brain.Event:2")
+    writer.write(version.SerializeToString())
     try:
         if first.get("config"):
             config = [[k, dumps(v)] for k, v in first["config"].items()]
@@ -179,9 +206,7 @@ def _values(pb, np, tag: str, value: Any, file_bytes, media, note, dumps) -> Ite
             number = float(value)
         except OverflowError:  # an int beyond any float: as far as a float goes
             number = math.copysign(math.inf, value)
-        with np.errstate(over="ignore"):  # beyond float32's range: an infinity, as numpy casts
-            scalar = np.float32(number)
-        yield pb.value("scalar", tag, scalar)
+        yield pb.scalar(tag, number)
         return
     if t is str:
         yield pb.value("text", tag, np.array(value, dtype=object))

@@ -132,8 +132,18 @@ def export_wandb(
     def key_text(k: Any) -> str:
         return k if type(k) is str else dumps(k)
 
+    def value_json(v: Any) -> str:
+        # Finite floats and ints (most values of most rows) as the json module writes them,
+        # without a call into it; everything else through ``dumps``.
+        t = type(v)
+        if t is float and v - v == 0.0:  # not NaN, not an infinity
+            return float.__repr__(v)
+        if t is int:
+            return int.__repr__(v)
+        return dumps(v)
+
     def items(section: dict, item) -> list:
-        return [item(key=key_text(k), value_json=dumps(v)) for k, v in section.items()]
+        return [item(key=key_text(k), value_json=value_json(v)) for k, v in section.items()]
 
     with open(os.path.join(run_dir, f"run-{run_id}.wandb"), "wb") as f:
         log = TransactionLog(f)

@@ -219,3 +219,23 @@ def test_export_tensorboard_without_the_extra_says_how_to_install_it(tmp_path):
     assert proc.returncode == 1
     assert "pip install 'localrun[tensorboard]'" in proc.stderr
     assert not os.path.exists(tmp_path / "o")
+
+
+def test_export_of_a_run_still_being_written_says_so(tmp_path):
+    import localrun
+
+    run = localrun.init(dir=str(tmp_path / "runs"), id="live", settings={"quiet": True})
+    try:
+        for i in range(3):
+            run.log({"x": i})
+        out = tmp_path / "tb"
+        proc = forkcli.run(["export", run.dir, "--format", "tensorboard", "-o", str(out)])
+        assert proc.returncode == 0, proc.stderr
+        assert "the run is still being written, export again for more" in proc.stdout
+        events = pea.EventAccumulator(str(out / "live"), size_guidance={pea.TENSORS: 0})
+        events.Reload()
+        # The writer's last row is still open (it could still take keys): replay writes it
+        # out as export does, so all three rows are there.
+        assert [e.step for e in events.Tensors("x")] == [0, 1, 2]
+    finally:
+        run.finish(quiet=True)
