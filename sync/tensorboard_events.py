@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .exportdir import MediaFiles, need, prepare
+from .protocol import SYNCING
 
 #: The optional extra that brings the tensorboard package: ``pip install 'localrun[tensorboard]'``.
 EXTRA = "tensorboard"
@@ -186,7 +187,7 @@ def export_tensorboard(
                     values,
                 )
             result.rows += 1
-        result.running = view.to_json().get("state") in ("running", "syncing")
+        result.running = view.to_json().get("state") in ("running", SYNCING)
     finally:
         writer.close()
     result.missing = media.missing

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .exportdir import MediaFiles, need, prepare
+from .protocol import SYNCING
 
 #: The optional extra that brings the wandb package: ``pip install 'localrun[wandb]'``.
 EXTRA = "wandb"
@@ -194,7 +195,7 @@ def export_wandb(
             copy_files(doc["summary"])
             emit(summary=pb.SummaryRecord(update=items(doc["summary"], pb.SummaryItem)))
         state = doc.get("state")
-        if state in ("running", "syncing"):
+        if state in ("running", SYNCING):
             result.running = True  # no exit record: wandb sync sees a run still being written
         else:
             code = doc.get("exit_code")
