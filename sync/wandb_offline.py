@@ -21,8 +21,9 @@ The records, in the order wandb 0.31's offline mode writes them: a header; the r
 project, name, group, job type, notes, tags, config, start time); for each history row, a
 files record naming the media files it is the first to name, then the history record
 (every key of the row with its value as JSON, ``_step``, ``_runtime`` and ``_timestamp``
-included, and the step); then the summary as localrun's replay made it; then the exit
-(exit code and runtime), unless the run is still being written.
+included, and the step); then the summary as localrun's replay made it; then, for a
+preempted run, a preempting record; then the exit (exit code and runtime), unless the run is
+still being written.
 
 What does not carry over, docs/sync.md says: the run's entity (``wandb sync --entity``),
 define_metric specs, charts made with ``localrun.plot.*`` (their tables do), system metrics
@@ -39,6 +40,8 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from localrun import __version__
 
 from .exportdir import MediaFiles, need, prepare
 from .protocol import SYNCING
@@ -104,7 +107,7 @@ def export_wandb(
     open_view: Callable[[], Any],
     out_dir: str,
     dumps: Callable[[Any], str] = _plain_json,
-    producer: str = "localrun",
+    producer: str = f"localrun {__version__}",
 ) -> WandbExport:
     """Write a run into ``out_dir`` (new or empty) as a wandb offline run directory.
 
@@ -120,8 +123,12 @@ def export_wandb(
     media = MediaFiles(view)
     run_id = view.id
     created = first.get("created_at")
-    created = created if type(created) in (int, float) else 0.0
-    stamp = datetime.datetime.fromtimestamp(created, datetime.timezone.utc)
+    created = float(created) if type(created) in (int, float) and created > 0 else 0.0
+    try:
+        stamp = datetime.datetime.fromtimestamp(created, datetime.timezone.utc)
+    except (OverflowError, OSError, ValueError):  # a time no calendar holds: the epoch
+        created = 0.0
+        stamp = datetime.datetime.fromtimestamp(0, datetime.timezone.utc)
     run_dir = os.path.join(out_dir, f"offline-run-{stamp:%Y%m%d_%H%M%S}-{run_id}")
     files_dir = os.path.join(run_dir, "files")
     os.makedirs(files_dir)
@@ -202,7 +209,9 @@ def export_wandb(
             if type(code) is not int:
                 code = 0 if state == "finished" else 1
             runtime = doc.get("runtime")
-            seconds = int(runtime) if type(runtime) in (int, float) else 0
+            seconds = int(runtime) if type(runtime) is float or type(runtime) is int else 0
+            if state == "preempted":  # as wandb records a run its scheduler stopped
+                emit(preempting=pb.RunPreemptingRecord())
             emit(exit=pb.RunExitRecord(exit_code=code, runtime=seconds), stream=True)
     result.missing = media.missing
     return result

@@ -191,3 +191,25 @@ def test_export_wandb_without_the_extra_says_how_to_install_it(tmp_path):
     assert "needs the 'wandb' package" in proc.stderr
     assert "pip install 'localrun[wandb]'" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_wandb_sync_gets_the_runs_exit_code(tmp_path, wandb_server):
+    import localrun
+
+    run = localrun.init(
+        dir=str(tmp_path / "runs"), id="failed", project="p", settings={"quiet": True}
+    )
+    run.log({"x": 1})
+    run.finish(exit_code=3, quiet=True)
+    out = tmp_path / "out"
+    assert export(run.dir, "--format", "wandb", "-o", str(out)).returncode == 0
+    sync = subprocess.run(
+        [sys.executable, "-m", "wandb", "sync", str(out)],
+        env=wandb_env(tmp_path, wandb_server),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert sync.returncode == 0, sync.stderr + sync.stdout
+    assert wandb_server.complete and wandb_server.exitcode == 3
+    assert [r["x"] for r in wandb_server.rows()] == [1]
