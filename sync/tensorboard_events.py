@@ -6,8 +6,10 @@ framing with its masked CRC-32C), in the summary forms TensorBoard's plugins rea
 tensor and the plugin's metadata, as ``tf.summary`` v2 writes them). The file begins, as
 TensorBoard's ``EventFileWriter`` begins one, with an event naming the format version;
 ``EventFileWriter`` itself is not used because its writer thread hands over one event at a
-time, which made an export four times slower than writing the records in this thread. One event per history row, at the row's ``_step`` and with the
-row's ``_timestamp`` as its wall time, holding a value for each key the mapping below takes:
+time, which made an export four times slower than writing the records in this thread.
+
+One event per history row, at the row's ``_step`` and with the row's ``_timestamp`` as its
+wall time, holding a value for each key the mapping below takes:
 
 ============================  ==============================================================
 localrun value                TensorBoard
@@ -15,6 +17,7 @@ localrun value                TensorBoard
 int, float (bool as 0 or 1)   scalar, as a 32-bit float: TensorBoard's own scalar type (its
                               data server drops 64-bit ones), so about 7 significant digits
 a dict of such (nested)       scalars ``key.sub``, as wandb names nested keys in its charts
+                              (and a dict's str, media values likewise, under ``key.sub``)
 str                           text
 ``image-file``                image (PNG, JPEG, GIF and BMP as stored; other formats, such as
                               WebP, converted to PNG); masks and boxes are not drawn
@@ -22,13 +25,14 @@ str                           text
 ``video-file`` (GIF)          image (the animated GIF); other video formats are left out
 ``histogram``                 histogram: one bucket per wandb bin, its edges and count
 ``audio-file`` (WAV)          audio; ``audio`` (a list of clips) one summary of all of them;
-                              other audio formats are left out (TensorBoard plays WAV only)
+                              other audio formats are left out (TensorBoard plays WAV only);
+                              captions are written as labels, which TensorBoard 2.x ignores
 ``html-file``                 text: the HTML source, in a code block
 ``table-file``                text: a Markdown table (the first 1,000 rows)
 ============================  ==============================================================
 
-The config becomes one text summary, ``config``, at the first row's step: a table of each
-key and its value as JSON. Anything else (Object3D, Molecule, graphs, lists, values of other
+The config becomes one text summary, ``config``, at step 0: a table of each key and its value
+as JSON. Anything else (Object3D, Molecule, graphs, lists, values of other
 media types) is left out and named once per key in ``notes``.
 """
 
