@@ -7,6 +7,7 @@ import csv
 import datetime
 import itertools
 import json
+import os
 import sys
 
 import click
@@ -21,6 +22,8 @@ from .keynames import missing_keys, missing_keys_error
 from .render import fmt_key
 
 _BATCH_ROWS = 512
+#: The formats that write a folder another tool reads (cli/export_folder.py).
+_FOLDER_FORMATS = ("wandb", "tensorboard")
 
 
 def _one_run(path: str | None) -> str:
@@ -40,10 +43,10 @@ def _one_run(path: str | None) -> str:
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["jsonl", "csv"]),
+    type=click.Choice(["jsonl", "csv", "wandb", "tensorboard"]),
     default="jsonl",
     show_default=True,
-    help="Output format.",
+    help="Output format: rows as jsonl or csv, or a folder (-o DIR) for `wandb sync` or TensorBoard.",
 )
 @click.option(
     "--keys", default=None, metavar="A,B", help="Only these keys (plus _step), comma separated."
@@ -51,9 +54,9 @@ def _one_run(path: str | None) -> str:
 @click.option(
     "-o",
     "--output",
-    type=click.Path(dir_okay=False, writable=True),
+    type=click.Path(writable=True),
     default=None,
-    help="Write to a file instead of stdout.",
+    help="Write to a file instead of stdout; for wandb and tensorboard, the folder to write (new or empty).",
 )
 @click.option(
     "--token",
@@ -70,6 +73,11 @@ def export(
     reads them). Damaged records are skipped and reported on stderr. RUN is a run's folder, a
     run id (or the start of one) in the runs root ($LOCALRUN_DIR, else ./runs), or a run's URL
     on a server, as `localrun sync` printed it.
+
+    `--format wandb -o DIR` writes the run as a wandb offline run for `wandb sync DIR`;
+    `--format tensorboard -o DIR` writes TensorBoard event files for `tensorboard --logdir DIR`
+    (see docs/sync.md). Each needs its extra: pip install 'localrun[wandb]' or
+    'localrun[tensorboard]'.
     """
     with jsontext.deep_values():
         _export(run, fmt, keys, output, token)
@@ -78,6 +86,10 @@ def export(
 def _export(
     run: str | None, fmt: str, keys: str | None, output: str | None, token: str | None
 ) -> None:
+    if fmt in _FOLDER_FORMATS and (output is None or keys is not None):
+        from .export_folder import usage_problem
+
+        raise click.UsageError(usage_problem(fmt, keys, output))
     path: str | RemoteRunView
     if run is not None and is_url(run):
         remote, views, single = remote_views(run, token, reader="export")
@@ -89,6 +101,15 @@ def _export(
         path = views[0]
     else:
         path = _one_run(run)
+    if fmt in _FOLDER_FORMATS:
+        from . import export_folder
+
+        export_folder.export(path, fmt, output)
+        return
+    if output is not None and os.path.isdir(output):
+        raise click.BadParameter(
+            f"{output} is a folder; --format {fmt} writes a file", param_hint="'-o'"
+        )
     wanted = [k.strip() for k in keys.split(",") if k.strip()] if keys else None
     if fmt == "jsonl":  # bytes, straight to the file or stdout's buffer
         out = open(output, "wb") if output else _stdout_bytes()

@@ -36,6 +36,9 @@
     │  ├─ ArtifactNotLoggedError        ...before the artifact was logged (version, download)
     │  └─ ArtifactFinalizedError        ...after it was logged (add_file, new_file)
     ├─ ApiError (ValueError)            localrun.Api given a path, filter or argument it cannot take
+    ├─ ExportError                      an export to another tool's format that cannot be written:
+    │                                   its output folder is not empty, or the optional package
+    │                                   it needs (``localrun[wandb]``...) is not installed
     └─ SyncError                        a sync (or a read of a remote run) that did not complete
        ├─ TransportError                retryable: no connection, a timeout, a 5xx; wraps the httpx error
        │  └─ RemoteUnreachableError     no connection at all, after the retries (refused, no such
@@ -164,6 +167,11 @@ class ArtifactFinalizedError(ArtifactStateError):
 class ApiError(Error, ValueError):
     """``localrun.Api`` given a run or project path, a filter or an argument it cannot take, or
     asked for a run that is not there."""
+
+
+class ExportError(Error):
+    """An export to another tool's format (``localrun export --format wandb|tensorboard``) cannot
+    be written: the output folder is not empty, or the package it needs is missing."""
 
 
 class SyncError(Error):

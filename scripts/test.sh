@@ -12,6 +12,8 @@ python3 -m venv .venv
 # cannot be installed, those tests skip, saying so.
 .venv/bin/python -m pip install -q -e '.[mlflow]' ||
     echo "scripts/test.sh: could not install mlflow; the MLflow sync tests will skip" >&2
+# '.[test]' includes wandb and tensorboard, whose own readers check `localrun export --format
+# wandb|tensorboard` (tests/sync/test_export_*.py): about 20 s more with a warm pip cache.
 # torch for tests/test_watch.py: the CPU build, and only from a local wheel folder (pip's
 # find-links, as on our CI machines). Elsewhere PyPI would send a CUDA build of several GB, so
 # the watch tests skip instead.

@@ -312,6 +312,10 @@ class Remote:
             )
         return size
 
+    def get_blob(self, sha256: str) -> bytes:
+        """The bytes of media file ``sha256`` (``localrun export URL --format wandb``...)."""
+        return self._call("GET", f"{API}/blobs/{sha256}").content
+
     def get_run(self, project: str, run_id: str) -> dict:
         return _loads(self._call("GET", api_run_path(project, run_id)))
 
