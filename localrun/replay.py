@@ -395,9 +395,9 @@ class Replay:
             pass
         if type(key) is str:
             path = (key,)
-        elif type(key) is tuple:
+        elif type(key) is tuple and all(type(part) is str for part in key):
             path, key = key, key
-        else:
+        else:  # a key a damaged or hand-made record holds (None, a tuple of odd keys...)
             return None
         index = self._metric_index()
         spec = index.exact.get(path)
