@@ -305,11 +305,15 @@ def _show_one(
         for col in ("step", "current step", "keys"):
             table.add_column(col)
         for x in dropped[:20]:
-            keys = x.get("keys")
+            their_keys = x.get("keys")
             table.add_row(
                 _text(str(x.get("step"))),
                 _text(str(x.get("current_step"))),
-                escape(", ".join(map(fmt_key, keys)) if type(keys) is list else fmt_text(keys)),
+                escape(
+                    ", ".join(map(fmt_key, their_keys))
+                    if type(their_keys) is list
+                    else fmt_text(their_keys)
+                ),
             )
         if len(dropped) > 20:
             table.add_row("...", "", f"{len(dropped) - 20} more (see --json)")

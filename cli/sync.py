@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import TYPE_CHECKING
 
@@ -18,6 +19,8 @@ from .errors import EXIT_SYNC
 DETAIL_LINES = 20
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from localrun.sync.push import PushResult
 
 
@@ -172,14 +175,18 @@ def sync(
         raise click.UsageError(
             f"{option} names one run, and {path} holds {len(paths)}: give the run's own folder as PATH"
         )
+    remote: Remote | MlflowRemote
+    push: Callable[..., list[PushResult]]  # push_runs or push_runs_mlflow, on paths and remote
     if is_mlflow_url(url):
         # An MLflow tracking server (localrun.sync.mlflow_push): --token, or MLflow's own
         # variables, not LOCALRUN_TOKEN, which is for localrun servers.
-        from_env = click.get_current_context().get_parameter_source("token").name == "ENVIRONMENT"
+        source = click.get_current_context().get_parameter_source("token")
+        from_env = source is click.core.ParameterSource.ENVIRONMENT
         remote = MlflowRemote(url, token=None if from_env else token)
-        push_runs = push_runs_mlflow
+        push = functools.partial(push_runs_mlflow, paths, remote)
     else:
         remote = Remote(url, token=token)
+        push = functools.partial(push_runs, paths, remote)
         if remote.base_url != url.rstrip("/"):
             click.echo(
                 f"localrun: syncing to the server at {remote.base_url} (from {url})", err=True
@@ -203,9 +210,7 @@ def sync(
             for line in details(r):
                 click.echo(line, err=True)
 
-        push_runs(
-            paths,
-            remote,
+        push(
             dry_run=dry_run,
             progress=progress.advance,
             on_result=on_result,

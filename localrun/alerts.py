@@ -33,7 +33,7 @@ def check_alert(
             f"alert(level={level!r}): level must be one of 'INFO', 'WARN', 'ERROR' "
             "(or localrun.AlertLevel.INFO...)"
         )
-    wait = wait_duration or datetime.timedelta(minutes=1)
+    wait: Any = wait_duration or datetime.timedelta(minutes=1)  # duck-typed below
     if isinstance(wait, (int, float)) and not isinstance(wait, bool):
         seconds = float(wait)
     elif callable(getattr(wait, "total_seconds", None)):

@@ -318,7 +318,7 @@ class SummaryBranch(dict):
         dict.__delitem__(self, key)
         self._changed()
 
-    def update(self, d: Any = (), **kwargs: Any) -> None:
+    def update(self, d: Any = (), /, **kwargs: Any) -> None:
         dict.update(self, d, **kwargs)
         self._changed()
 

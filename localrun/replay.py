@@ -25,9 +25,10 @@ rows a run has.
 
 from __future__ import annotations
 
+import enum
 import fnmatch
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Final
 
 from .metric import metric_path
 from .record import kinds
@@ -426,16 +427,16 @@ class Replay:
         synced = self._metric_index().synced
         missing: dict[str, Any] | None = None
         for k, v in row.items():
-            name = synced.get(k, _UNKNOWN)
-            if name is _UNKNOWN:
-                name = self._synced_step(k, v)
-            if name is None or (missing is not None and name in missing):
+            step = synced.get(k, _UNKNOWN)
+            if step is _UNKNOWN:
+                step = self._synced_step(k, v)
+            if step is None or (missing is not None and step in missing):
                 continue
-            here = row.get(name) if "." not in name else _at_path(row, metric_path(name))
+            here = row.get(step) if "." not in step else _at_path(row, metric_path(step))
             if here is None:
                 if missing is None:
                     missing = {}
-                missing[name] = values.get(name, 0)
+                missing[step] = values.get(step, 0)
         if not missing:
             return row
         row = dict(row)
@@ -517,7 +518,9 @@ class Replay:
         """What the summary shows for ``key`` (a top-level key or a path) whose last value is
         ``v``: ``v``, a dict of its define_metric aggregates, or _LEFT_OUT (``summary="none"``)."""
         spec = self._metric_for(key)
-        parts = spec.get("summary") if spec else None
+        if not spec:
+            return v
+        parts = spec.get("summary")
         if not parts:
             return v
         if "none" in parts:
@@ -597,16 +600,25 @@ def _aggregate(aggregates: dict[str, dict], key: str, v: float) -> None:
 
 
 _LEFT_OUT = object()  # a summary value define_metric(summary="none") leaves out
-_UNKNOWN = object()
+
+
+class _Unknown(enum.Enum):
+    """A key ``_MetricIndex.synced`` has no answer for yet (an enum: a sentinel mypy narrows)."""
+
+    KEY = 0
+
+
+_UNKNOWN: Final = _Unknown.KEY
 
 
 def _at_path(d: dict, path: tuple) -> Any:
     """The value at ``path`` inside nested dicts, or None."""
+    value: Any = d
     for k in path:
-        if type(d) is not dict:
+        if type(value) is not dict:
             return None
-        d = d.get(k)
-    return d
+        value = value.get(k)
+    return value
 
 
 def _set_path(d: dict, path: tuple, value: Any) -> None:

@@ -35,6 +35,8 @@ from .steps import BACKWARDS_WARNING, DROPPED, StepCounter
 from .values import Encoder
 
 if TYPE_CHECKING:
+    from .disabled import DisabledSummary
+    from .runfiles import RunFiles
     from .watcher import Watcher
 
 _MAX_STEP_WARNINGS = 20
@@ -101,10 +103,10 @@ class Run:
         self._closed_reason = "finished"
         self._start_time = clock.start_s
         self._watcher: Watcher | None = None  # made by the first watch() or unwatch()
-        self._files = None  # runfiles.RunFiles, made by the first save() or at finish()
+        self._files: RunFiles | None = None  # made by the first save() or at finish()
         self._settings = settings  # session.Settings: what init() resolved (run.settings)
         self.config = Config(self, replay.config, allow_val_change)
-        self.summary = Summary(self)
+        self.summary: Summary | DisabledSummary = Summary(self)  # a disabled run's: a dict
 
     # --- identity ------------------------------------------------------------------------------
 
@@ -491,8 +493,9 @@ class Run:
 
         recording.log_model(self, path, name, aliases)
 
-    def use_model(self, name: str) -> str:
-        """Use model artifact ``name`` and download it; returns its path (the file, if one)."""
+    def use_model(self, name: str) -> str | None:
+        """Use model artifact ``name`` and download it; returns its path (the file, if one;
+        None from a disabled run)."""
         from .artifacts import recording
 
         return recording.use_model(self, name)
@@ -525,13 +528,13 @@ class Run:
         glob_str: str | os.PathLike | None = None,
         base_path: str | None = None,
         policy: str = "live",
-    ) -> list[str]:
+    ) -> list[str] | bool:
         """Keep the files ``glob_str`` matches with the run, as wandb's ``run.save``: under
         ``files/`` in the run's folder, by their path relative to ``base_path`` (default: the
         working folder for a relative glob; the file's own folder for an absolute one).
         ``policy``: ``"live"`` copies now and again at ``finish()`` if changed, ``"now"`` once
-        now, ``"end"`` at ``finish()``. Returns the copies' paths. ``localrun sync`` sends
-        them; see localrun/runfiles.py."""
+        now, ``"end"`` at ``finish()``. Returns the copies' paths (a disabled run: False, as
+        wandb's). ``localrun sync`` sends them; see localrun/runfiles.py."""
         if self._writer is None:
             raise self._closed_error("save files to")
         return self._run_files().save(glob_str, base_path, policy)
@@ -550,7 +553,7 @@ class Run:
             raise self._closed_error("save code to")
         return self._run_files().log_code(root or ".", include_fn, exclude_fn)
 
-    def _run_files(self):
+    def _run_files(self) -> RunFiles:
         from .runfiles import RunFiles
 
         if self._files is None:

@@ -23,7 +23,7 @@ import socket
 import sys
 import tempfile
 import threading
-from typing import Any
+from typing import Any, NoReturn
 
 from . import contract, rundir, terminal
 from .clock import Clock
@@ -636,12 +636,14 @@ def log_model(path: Any, name: str | None = None, aliases: Any = None) -> None:
     current().log_model(path, name, aliases)
 
 
-def use_model(name: str) -> str:
+def use_model(name: str) -> str | None:
     """``use_model`` on the current run; see ``Run.use_model``."""
     return current().use_model(name)
 
 
-def save(glob_str: Any = None, base_path: str | None = None, policy: str = "live") -> list[str]:
+def save(
+    glob_str: Any = None, base_path: str | None = None, policy: str = "live"
+) -> list[str] | bool:
     """``save`` on the current run; see ``Run.save``."""
     return current().save(glob_str, base_path, policy)
 
@@ -699,7 +701,7 @@ def _install_hooks() -> None:
     # atexit does not see the code, so the call is wrapped to note it, then goes on as before.
     previous_exit = sys.exit
 
-    def exit(code: object = None) -> None:
+    def exit(code: sys._ExitCode = None) -> NoReturn:  # typeshed's type for sys.exit's code
         _exit_codes.append(code)
         previous_exit(code)
 

@@ -87,6 +87,7 @@ def check_run_file(entry: object) -> tuple[str, str, int]:
     problem = check_file_path(path)
     if problem is not None:
         raise BadInput(problem)
+    assert isinstance(path, str)  # check_file_path passes a non-empty str only
     size = entry.get("size")
     if type(size) is not int or size < 0:
         raise BadInput(f"run file {path!r}: size must be a non-negative int, not {size!r:.40}")

@@ -287,6 +287,7 @@ class _MlflowPush:
         )
         run = self._find_run(experiment_id, info, created_at)
         cursor = self.cursor
+        assert cursor.mlflow_run_id is not None  # _find_run sets it to the run it returns
         self.mlflow_run_id = cursor.mlflow_run_id
         r.url = self.remote.run_url(experiment_id, self.mlflow_run_id)
         if cursor.synced and not live and cursor.segments == sizes:
@@ -326,8 +327,8 @@ class _MlflowPush:
                     if len(batch.metrics) == MAX_METRICS_PER_CALL:
                         self._submit(pool, in_flight, batch)
                         batch = _Batch()
-                for key, value in media_of(row):
-                    batch.artifacts += self._artifacts(key, value, step, ms)
+                for key, media in media_of(row):
+                    batch.artifacts += self._artifacts(key, media, step, ms)
                 batch.rows += 1
                 batch.end_step = step
                 if batch.rows >= self.batch_rows or len(batch.artifacts) >= BATCH_ARTIFACTS:
@@ -427,6 +428,7 @@ class _MlflowPush:
     def _upload(self, art: Artifact) -> bool:
         content = art.content
         if content is None:
+            assert art.source is not None  # an Artifact has its content or its source
             try:
                 with open(_path_in_run(self.path, art.source), "rb") as f:
                     content = f.read()
@@ -496,7 +498,9 @@ class _MlflowPush:
         status = STATUS.get(r.state or "", "FAILED")
         if cursor.state != r.state:
             end = doc.get("updated_at")
-            end_ms = int(end * 1000) if type(end) in (int, float) and status != "RUNNING" else None
+            end_ms = None
+            if (type(end) is int or type(end) is float) and status != "RUNNING":
+                end_ms = int(end * 1000)
             self.remote.update_run(self.mlflow_run_id, status, end_ms)
             cursor.state = r.state
         finished = r.state != "running" and not r.held_back

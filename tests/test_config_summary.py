@@ -75,6 +75,18 @@ def test_changing_a_nested_summary_value_in_place_is_recorded(runs):
     assert RunView(run.dir).to_json()["summary"]["eval"] == expected
 
 
+def test_a_nested_summary_value_updates_as_a_dict_does(runs):
+    # SummaryBranch.update takes its mapping positionally, as dict.update: d= is a key.
+    run = localrun.init(dir=runs)
+    run.log({"eval": {"acc": 0.5}})
+    run.summary["eval"].update([("f1", 0.7)], d=1)
+    run.summary["eval"].update(epoch=3)
+    expected = {"acc": 0.5, "f1": 0.7, "d": 1, "epoch": 3}
+    assert run.summary["eval"] == expected
+    run.finish()
+    assert RunView(run.dir).to_json()["summary"]["eval"] == expected
+
+
 def test_a_summary_key_that_is_not_text_is_refused_naming_the_summary(runs):
     run = localrun.init(dir=runs)
     with pytest.raises(localrun.Error) as err:
