@@ -104,6 +104,7 @@ def _export(
     if fmt in _FOLDER_FORMATS:
         from . import export_folder
 
+        assert output is not None  # checked above: these formats need -o
         export_folder.export(path, fmt, output)
         return
     if output is not None and os.path.isdir(output):

@@ -8,6 +8,8 @@ records are; neither changes the exit code.
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from localrun.sync import RunView
@@ -44,6 +46,7 @@ def export(path, fmt: str, output: str) -> None:
     def dumps(value) -> str:
         return jsontext.dumps(value, separators=(",", ":"))
 
+    result: Any  # the two exports' results have the fields read below (rows, files, ...)
     if fmt == "wandb":
         from localrun.sync.wandb_offline import export_wandb
 

@@ -178,7 +178,7 @@ def export_tensorboard(
         for row in view.rows():
             step = row.get("_step")
             when = row.get("_timestamp")
-            values = []
+            values: list[Any] = []
             for key, value in row.items():
                 if key in _STAMPS:
                     continue
@@ -187,7 +187,7 @@ def export_tensorboard(
             if values:
                 add(
                     step if type(step) is int else result.rows,
-                    float(when) if type(when) in (int, float) else 0.0,
+                    float(when) if isinstance(when, (int, float)) else 0.0,
                     values,
                 )
             result.rows += 1
@@ -200,7 +200,7 @@ def export_tensorboard(
 
 def _first_time(doc: dict) -> float:
     created = doc.get("created_at")
-    return float(created) if type(created) in (int, float) else 0.0
+    return float(created) if isinstance(created, (int, float)) else 0.0
 
 
 def _values(pb, np, tag: str, value: Any, file_bytes, media, note, dumps) -> Iterator:
@@ -298,7 +298,8 @@ def _values(pb, np, tag: str, value: Any, file_bytes, media, note, dumps) -> Ite
     if kind in ("table-file", "joined-table", "partitioned-table"):
         cells = media.table(value)
         if type(cells) is dict and type(cells.get("columns")) is list:
-            rows = cells.get("data") if type(cells.get("data")) is list else []
+            cell_rows = cells.get("data")
+            rows: list[Any] = cell_rows if isinstance(cell_rows, list) else []
             text = _markdown_table(cells["columns"], rows, dumps)
             yield pb.value("text", tag, np.array(text, dtype=object))
         elif cells is not None:
