@@ -947,14 +947,79 @@ def push_runs(
     itself is the trouble (``remote_failure``): then the runs after it are not tried, and the
     results end with that run's."""
     results = []
+    settled = _up_to_date(paths, remote, **kwargs)
     for path in paths:
-        result = push_run(path, remote, **kwargs)
+        result = settled.get(path) or push_run(path, remote, **kwargs)
         if on_result is not None:
             on_result(result)
         results.append(result)
         if remote_failure(result):
             break
     return results
+
+
+#: Runs asked about in one ``runs_held`` request (the server takes up to its max_hashes).
+HELD_BATCH = 1000
+
+
+def _up_to_date(
+    paths: list[str],
+    remote: Remote,
+    *,
+    dry_run: bool = False,
+    as_id: str | None = None,
+    as_project: str | None = None,
+    replace: bool = False,
+    **_: object,
+) -> dict[str, PushResult]:
+    """The runs with nothing new to send, settled together: a run whose cursor says it was
+    synced whole, with the segments it has now and no writer, is up to date when the remote
+    still holds it as this incarnation with the rows the cursor counted. One request per
+    ``HELD_BATCH`` runs asks (``Remote.runs_held``), where ``push_run`` would ask once a run.
+    Any run this does not settle (and every run, against a server without that route) goes
+    through ``push_run``, which decides the same way."""
+    if dry_run or replace or as_id is not None or as_project is not None or len(paths) < 2:
+        return {}
+    candidates = []  # (path, cursor, result, incarnation, remote names)
+    for path in paths:
+        try:
+            cursor = Cursor.load(path, remote.base_url)
+            if not cursor.synced or cursor.segments != _segment_sizes(path):
+                continue
+            if rundir.is_locked(path):
+                continue
+            info = rundir.read_run_json(path)
+            project, run_id, _ = run_identity(path)
+        except (Error, OSError, ValueError):
+            continue  # push_run says what is wrong
+        names = (cursor.as_project or project, cursor.as_id or run_id)
+        result = PushResult(path, run_id, project, remote.run_url(*names))
+        candidates.append((path, cursor, result, rundir.incarnation(info), names))
+    settled: dict[str, PushResult] = {}
+    for i in range(0, len(candidates), HELD_BATCH):
+        chunk = candidates[i : i + HELD_BATCH]
+        try:
+            held = remote.runs_held([c[4] for c in chunk])
+        except Error:
+            return settled  # push_run meets the same trouble and reports it per run
+        if held is None:
+            return settled
+        for (path, cursor, result, incarnation, _), there in zip(chunk, held, strict=True):
+            if type(there) is not dict or incarnation is None:
+                continue
+            last = there.get("last_step")
+            if (
+                there.get("incarnation") == incarnation
+                and there.get("rows") == cursor.rows
+                and not (
+                    cursor.last_step is not None
+                    and (type(last) is not int or last < cursor.last_step)
+                )
+            ):
+                result.up_to_date = result.synced = True
+                result.rows_total = cursor.rows
+                settled[path] = result
+    return settled
 
 
 def remote_failure(result: PushResult) -> bool:
