@@ -17,7 +17,7 @@ from localrun.sync import RunView, find_runs, resolve_path
 from localrun.sync.protocol import SYNCING
 from localrun.sync.remote_view import RemoteRunView, is_url, remote_views
 
-from . import jsontext, render
+from . import gridtable, jsontext, render
 from .errors import report_damage
 from .jsontext import deep_values
 from .keynames import close_keys
@@ -171,35 +171,57 @@ def _list(value: Any) -> list:
     return value if type(value) is list else []
 
 
+LIST_COLUMNS = ("id", "project", "name", "state", "rows", "last update", "last metrics")
+
+
 def _show_table(console, views: list, wanted: Callable[[Any], bool] | None) -> None:
+    rows = [_list_row(v, wanted) for v in views]
+    title = f"{len(views)} runs"
+    if gridtable.draw(console, title, LIST_COLUMNS, rows):
+        return
     from rich.table import Table
 
-    table = Table(title=f"{len(views)} runs", title_justify="left")
-    for col in ("id", "project", "name", "state", "rows", "last update", "last metrics"):
+    table = Table(title=title, title_justify="left")
+    for col in LIST_COLUMNS:
         table.add_column(col, overflow="fold")
-    for v in views:
-        d = v.scan().to_json()
-        if type(d) is not dict:
-            d = {}
-        metrics = [
-            (k, val)
-            for k, val in _dict(d.get("summary")).items()
-            if type(k) is str
-            and not k.startswith("_")
-            and isinstance(val, (int, float))
-            and (wanted is None or wanted(k))
-        ][:3]
-        state, style = _state(d)
+    for row in rows:
         table.add_row(
-            _text(d.get("id", v.id)),
-            _text(str(d.get("project"))),
-            _text(str(d.get("name"))),
-            f"[{style}]{escape(state)}[/]",
-            _text(str(d.get("rows"))),
-            fmt_time(d.get("updated_at")),
-            escape("  ".join(f"{k}={fmt_value(val)}" for k, val in metrics)),
+            *(
+                escape(text) if style is None else f"[{style}]{escape(text)}[/]"
+                for text, style in row
+            )
         )
     console.print(table)
+
+
+def _list_row(v, wanted: Callable[[Any], bool] | None) -> list[tuple[str, str | None]]:
+    """One run's line of the list table: (plain text, style or None) per column."""
+    d = v.scan().to_json()
+    if type(d) is not dict:
+        d = {}
+    metrics = [
+        (k, val)
+        for k, val in _dict(d.get("summary")).items()
+        if type(k) is str
+        and not k.startswith("_")
+        and isinstance(val, (int, float))
+        and (wanted is None or wanted(k))
+    ][:3]
+    state, style = _state(d)
+    return [
+        (_plain(d.get("id", v.id)), None),
+        (_plain(str(d.get("project"))), None),
+        (_plain(str(d.get("name"))), None),
+        (state, style),
+        (_plain(str(d.get("rows"))), None),
+        (fmt_time(d.get("updated_at")), None),
+        ("  ".join(f"{k}={fmt_value(val)}" for k, val in metrics), None),
+    ]
+
+
+def _plain(value: Any) -> str:
+    """A name, id, path or tag as text (``_text`` without the markup escaping)."""
+    return value if type(value) is str else fmt_text(value, 200)
 
 
 def _show_one(

@@ -126,6 +126,7 @@ def create_app(
     routes = [
         Route("/", api.root, methods=["GET"]),
         Route(f"{API}/runs", api.list_runs, methods=["GET"]),
+        Route(f"{API}/runs/held", api.runs_held, methods=["POST"]),
         Route(f"{API}{RUN_ROUTE}", api.put_run, methods=["PUT"]),
         Route(f"{API}{RUN_ROUTE}", api.get_run, methods=["GET"]),
         Route(f"{API}{RUN_ROUTE}/doc", api.put_doc, methods=["PUT"]),
@@ -443,6 +444,44 @@ class _Api:
     async def list_runs(self, request: Request) -> Response:
         infos = await run_in_threadpool(self.storage.list_runs)
         return _json([self._doc(request, i) for i in infos])
+
+    async def runs_held(self, request: Request) -> Response:
+        """What the server holds of many runs at once: ``{"runs": [{"project", "id"}, ...]}``
+        answers ``{"runs": [{"rows", "last_step", "incarnation"} or null, ...]}`` in the same
+        order (null: no such run). Reads only; a sync's "nothing new" check for a sweep."""
+        body = await self._decode(request)
+        runs = body.get("runs") if type(body) is dict else None
+        if type(runs) is not list:
+            raise BadInput('the body must be {"runs": [{"project": <name>, "id": <run id>}, ...]}')
+        if len(runs) > self.limits.max_hashes:
+            raise BadInput(f"ask about at most {self.limits.max_hashes} runs at a time", status=413)
+        names = []
+        for item in runs:
+            if type(item) is not dict:
+                raise BadInput(
+                    f'each run must be {{"project": ..., "id": ...}}, not {str(item)[:60]}'
+                )
+            project, run_id = item.get("project"), item.get("id")
+            if type(project) is not str or type(run_id) is not str:
+                raise BadInput(f"project and id must be strings, not {str(item)[:60]}")
+            names.append((check_project(project), check_run_id(run_id)))
+
+        def held() -> list:
+            out = []
+            for project, run_id in names:
+                info = self.storage.get_run(project, run_id)
+                out.append(
+                    None
+                    if info is None
+                    else {
+                        "rows": info.rows,
+                        "last_step": info.last_step,
+                        "incarnation": info.incarnation,
+                    }
+                )
+            return out
+
+        return _json({"runs": await run_in_threadpool(held)})
 
     async def put_run(self, request: Request) -> Response:
         project, run_id = self._names(request)

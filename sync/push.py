@@ -247,6 +247,16 @@ class _Push:
         # or below it are never sent, so a row the remote ignores is one it holds from
         # someone else.
         self.remote_last = -1
+        # The cursor moved since it was last saved: after a run's last batch it is saved once,
+        # with the run's end (a sweep of small runs writes one cursor a run), or when the
+        # sync fails after it. A kill -9 in between leaves it behind what the server holds,
+        # which the next sync finds (the server's last_step) and checks, as for a kill between
+        # any answer and its save.
+        self.unsaved = False
+
+    def save_cursor(self) -> None:
+        self.cursor.save(self.path)
+        self.unsaved = False
 
     # --- names ---------------------------------------------------------------------------------
 
@@ -393,6 +403,17 @@ class _Push:
                 lambda row: type(row["_step"]) is not int or row["_step"] <= after, rows
             )
         self.remote_last = after
+        try:
+            self._send_all(view, rows, cursor, live, sizes)
+        except BaseException:
+            if self.unsaved:  # what the server acknowledged before the failure
+                self.save_cursor()
+            raise
+
+    def _send_all(
+        self, view: RunView, rows: Iterator[dict], cursor: Cursor, live: bool, sizes: dict
+    ) -> None:
+        r = self.result
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="localrun-sync") as sender:
             in_flight: list[tuple[Future, int]] = []  # (the send, its body's size)
             if not r.dry_run:
@@ -411,7 +432,7 @@ class _Push:
             # million-row run, and in C it costs next to nothing.
             size = self.batch_rows
             while batch := list(itertools.islice(rows, size)):
-                self._submit(sender, in_flight, batch)
+                self._submit(sender, in_flight, batch, final=len(batch) < size)
             while in_flight:
                 in_flight.pop(0)[0].result()
             if not r.dry_run:
@@ -444,7 +465,7 @@ class _Push:
         cursor.lost = {sha: rel for sha, (rel, _) in r.lost_media.items()}
         cursor.synced = finished and not r.lost_media and not r.artifacts_not_sent
         cursor.segments = sizes if cursor.synced else {}
-        cursor.save(self.path)
+        self.save_cursor()
         r.synced = cursor.synced
 
     def _fit_limits(self) -> None:
@@ -477,11 +498,22 @@ class _Push:
     # --- batches -------------------------------------------------------------------------------
 
     def _submit(
-        self, sender: ThreadPoolExecutor, in_flight: list[tuple[Future, int]], batch: list[dict]
+        self,
+        sender: ThreadPoolExecutor,
+        in_flight: list[tuple[Future, int]],
+        batch: list[dict],
+        final: bool = False,
     ) -> None:
+        """Queue ``batch`` for the sender; ``final``: it is the run's last (its last body's
+        cursor is saved with the run's end)."""
         if self.failure is not None:
             raise self.failure  # no point replaying the rest of a run that cannot be sent
-        for body, rows in self._bodies(batch):
+        bodies = self._bodies(batch)
+        ahead = next(bodies, None)
+        while ahead is not None:
+            body, rows = ahead
+            ahead = next(bodies, None)
+            last = final and ahead is None
             files: dict[str, str] = {}
             if self.walk_batches and (
                 b"sha256" in body or b"filenames" in body
@@ -496,7 +528,9 @@ class _Push:
                 or sum(n for _, n in in_flight) + len(body) > IN_FLIGHT_BYTES
             ):
                 in_flight.pop(0)[0].result()  # re-raises the sender's error here
-            in_flight.append((sender.submit(self._send, body, len(rows), files), len(body)))
+            in_flight.append(
+                (sender.submit(self._send, body, len(rows), files, not last), len(body))
+            )
 
     def _bodies(self, rows: list[dict]):
         """msgpack arrays of ``rows``, halved until each fits in ``batch_bytes``."""
@@ -508,20 +542,20 @@ class _Push:
         yield from self._bodies(rows[:half])
         yield from self._bodies(rows[half:])
 
-    def _send(self, body: bytes, n_rows: int, files: dict[str, str]) -> None:
+    def _send(self, body: bytes, n_rows: int, files: dict[str, str], save: bool = True) -> None:
         """On the sender thread: media first, then the rows, then the cursor."""
         if self.failed:
             return
         try:
             self._send_files_now(files)
             self._declare_lost()
-            self._send_rows(body, n_rows)
+            self._send_rows(body, n_rows, save)
         except BaseException as exc:
             self.failed = True
             self.failure = exc
             raise
 
-    def _send_rows(self, body: bytes, n_rows: int) -> None:
+    def _send_rows(self, body: bytes, n_rows: int, save: bool = True) -> None:
         """Send one batch until the remote stores it, leaving out only what it cannot take."""
         r = self.result
         for _ in range(8):  # each pass below changes the batch, or raises
@@ -557,7 +591,7 @@ class _Push:
                     rows = _decode(body)
                     half = len(rows) // 2
                     self._send_rows(_encode(rows[:half]), half)
-                    self._send_rows(_encode(rows[half:]), len(rows) - half)
+                    self._send_rows(_encode(rows[half:]), len(rows) - half, save)
                     return
                 elif exc.status == 413:
                     shrunk = self._shrunk(body)
@@ -575,7 +609,9 @@ class _Push:
         self.remote_last = answer["last_step"]
         self.cursor.last_step = answer["last_step"]
         self.cursor.synced = False
-        self.cursor.save(self.path)
+        self.unsaved = True
+        if save:
+            self.save_cursor()
         r.rows_sent += inserted + (ignored if retried else 0)
         r.bytes_sent += len(body)
         self.progress(rows=n_rows, bytes=len(body))
@@ -947,14 +983,79 @@ def push_runs(
     itself is the trouble (``remote_failure``): then the runs after it are not tried, and the
     results end with that run's."""
     results = []
+    settled = _up_to_date(paths, remote, **kwargs)
     for path in paths:
-        result = push_run(path, remote, **kwargs)
+        result = settled.get(path) or push_run(path, remote, **kwargs)
         if on_result is not None:
             on_result(result)
         results.append(result)
         if remote_failure(result):
             break
     return results
+
+
+#: Runs asked about in one ``runs_held`` request (the server takes up to its max_hashes).
+HELD_BATCH = 1000
+
+
+def _up_to_date(
+    paths: list[str],
+    remote: Remote,
+    *,
+    dry_run: bool = False,
+    as_id: str | None = None,
+    as_project: str | None = None,
+    replace: bool = False,
+    **_: object,
+) -> dict[str, PushResult]:
+    """The runs with nothing new to send, settled together: a run whose cursor says it was
+    synced whole, with the segments it has now and no writer, is up to date when the remote
+    still holds it as this incarnation with the rows the cursor counted. One request per
+    ``HELD_BATCH`` runs asks (``Remote.runs_held``), where ``push_run`` would ask once a run.
+    Any run this does not settle (and every run, against a server without that route) goes
+    through ``push_run``, which decides the same way."""
+    if dry_run or replace or as_id is not None or as_project is not None or len(paths) < 2:
+        return {}
+    candidates = []  # (path, cursor, result, incarnation, remote names)
+    for path in paths:
+        try:
+            cursor = Cursor.load(path, remote.base_url)
+            if not cursor.synced or cursor.segments != _segment_sizes(path):
+                continue
+            if rundir.is_locked(path):
+                continue
+            info = rundir.read_run_json(path)
+            project, run_id, _ = run_identity(path)
+        except (Error, OSError, ValueError):
+            continue  # push_run says what is wrong
+        names = (cursor.as_project or project, cursor.as_id or run_id)
+        result = PushResult(path, run_id, project, remote.run_url(*names))
+        candidates.append((path, cursor, result, rundir.incarnation(info), names))
+    settled: dict[str, PushResult] = {}
+    for i in range(0, len(candidates), HELD_BATCH):
+        chunk = candidates[i : i + HELD_BATCH]
+        try:
+            held = remote.runs_held([c[4] for c in chunk])
+        except Error:
+            return settled  # push_run meets the same trouble and reports it per run
+        if held is None:
+            return settled
+        for (path, cursor, result, incarnation, _), there in zip(chunk, held, strict=True):
+            if type(there) is not dict or incarnation is None:
+                continue
+            last = there.get("last_step")
+            if (
+                there.get("incarnation") == incarnation
+                and there.get("rows") == cursor.rows
+                and not (
+                    cursor.last_step is not None
+                    and (type(last) is not int or last < cursor.last_step)
+                )
+            ):
+                result.up_to_date = result.synced = True
+                result.rows_total = cursor.rows
+                settled[path] = result
+    return settled
 
 
 def remote_failure(result: PushResult) -> bool:

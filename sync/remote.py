@@ -168,6 +168,20 @@ class Remote:
         )
         return _loads(r), tries[-1] > 1
 
+    def runs_held(self, names: list[tuple[str, str]]) -> list[dict | None] | None:
+        """What the remote holds of each ``(project, run id)``: ``{"rows", "last_step",
+        "incarnation"}`` or None (no such run), in order, from one request
+        (``POST /api/v1/runs/held``); None for a server too old to have that route."""
+        body = {"runs": [{"project": p, "id": i} for p, i in names]}
+        try:
+            r = self._call("POST", f"{API}/runs/held", json=body)
+        except RemoteRejectedError as exc:
+            if exc.status in (404, 405):
+                return None
+            raise
+        runs = _loads(r).get("runs")
+        return runs if type(runs) is list and len(runs) == len(names) else None
+
     def rows_page(self, project: str, run_id: str, after: int, limit: int) -> list[dict]:
         """Up to ``limit`` stored rows with ``_step > after``."""
         r = self._call(
