@@ -13,6 +13,10 @@ caller lets rich do it.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.style import Style
 
 Cell = tuple[str, str | None]  # (plain text, style name or None)
 
@@ -39,7 +43,7 @@ def draw(console, title: str, columns: Sequence[str], rows: Sequence[Sequence[Ce
     if total > console.width or not title.isprintable() or cell_len(title) > total:
         return False
     header_style = console.get_style("table.header")
-    styles: dict[str, object] = {}
+    styles: dict[str, Style] = {}
     out: list[Segment] = []
     add = out.append
     add(Segment(title + " " * (total - cell_len(title)), console.get_style("table.title")))

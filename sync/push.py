@@ -1024,13 +1024,13 @@ def _up_to_date(
                 continue
             if rundir.is_locked(path):
                 continue
-            info = rundir.read_run_json(path)
-            project, run_id, _ = run_identity(path)
+            meta = rundir.read_run_json(path)
+            project, run_id, _identity = run_identity(path)
         except (Error, OSError, ValueError):
             continue  # push_run says what is wrong
         names = (cursor.as_project or project, cursor.as_id or run_id)
         result = PushResult(path, run_id, project, remote.run_url(*names))
-        candidates.append((path, cursor, result, rundir.incarnation(info), names))
+        candidates.append((path, cursor, result, rundir.incarnation(meta), names))
     settled: dict[str, PushResult] = {}
     for i in range(0, len(candidates), HELD_BATCH):
         chunk = candidates[i : i + HELD_BATCH]
@@ -1040,7 +1040,7 @@ def _up_to_date(
             return settled  # push_run meets the same trouble and reports it per run
         if held is None:
             return settled
-        for (path, cursor, result, incarnation, _), there in zip(chunk, held, strict=True):
+        for (path, cursor, result, incarnation, _names), there in zip(chunk, held, strict=True):
             if type(there) is not dict or incarnation is None:
                 continue
             last = there.get("last_step")
