@@ -7,10 +7,12 @@ A run of ROWS rows x 10 metrics is made once by the recorder (in ``benchmarks/.w
 ``localrun export --format csv`` writes it as CSV. Each repeat, in a fresh process:
 
 - **localrun**: ``localrun.Api(dir=...).run("big").history(samples=ROWS)``, every row into a
-  DataFrame (13 columns: the 10 metrics, ``_step``, ``_runtime``, ``_timestamp``);
+  DataFrame (13 columns: the 10 metrics, ``_step``, ``_runtime``, ``_timestamp``), timed from
+  the call (finding the run is not counted);
 - **floor**: ``pandas.read_csv`` of the exported CSV (the same 13 columns).
 
-Wall time and peak RSS of each process are printed with their ratio, median of the repeats.
+Wall and CPU time of the read and peak RSS of each process are printed with their ratios,
+median of the repeats.
 """
 
 from __future__ import annotations
@@ -36,28 +38,29 @@ run.finish()
 
 LOCALRUN = """
 import sys, time, localrun
-t = time.perf_counter()
-df = localrun.Api(dir=sys.argv[1]).run("big").history(samples=int(sys.argv[2]))
-print(time.perf_counter() - t, df.shape)
+run = localrun.Api(dir=sys.argv[1]).run("big")
+t, c = time.perf_counter(), time.process_time()
+df = run.history(samples=int(sys.argv[2]))
+print(time.perf_counter() - t, time.process_time() - c, df.shape)
 """
 
 FLOOR = """
 import sys, time, pandas
-t = time.perf_counter()
+t, c = time.perf_counter(), time.process_time()
 df = pandas.read_csv(sys.argv[1])
-print(time.perf_counter() - t, df.shape)
+print(time.perf_counter() - t, time.process_time() - c, df.shape)
 """
 
 
-def rss_of(code: str, *args: str) -> tuple[float, float, str]:
+def rss_of(code: str, *args: str) -> tuple[float, float, float, str]:
     proc = subprocess.Popen([sys.executable, "-c", code, *args], stdout=subprocess.PIPE, text=True)
     _, status, usage = os.wait4(proc.pid, 0)
     out = proc.stdout.read()
     proc.stdout.close()
     if status != 0:
         raise SystemExit(f"benchmark process failed ({status})")
-    seconds, _, shape = out.strip().partition(" ")
-    return float(seconds), usage.ru_maxrss / 1024, shape
+    wall, cpu, shape = out.strip().split(" ", 2)
+    return float(wall), usage.ru_maxrss / 1024, float(cpu), shape
 
 
 def main() -> None:
@@ -87,10 +90,12 @@ def main() -> None:
     f_s = statistics.median(r[0] for r in floor)
     o_m = statistics.median(r[1] for r in ours)
     f_m = statistics.median(r[1] for r in floor)
-    print(f"rows x columns: localrun {ours[0][2]}, floor {floor[0][2]}")
-    print(f"localrun history(pandas=True): {o_s:.2f} s, peak RSS {o_m:.0f} MB")
-    print(f"floor pandas.read_csv:         {f_s:.2f} s, peak RSS {f_m:.0f} MB")
-    print(f"ratio: {o_s / f_s:.2f}x time, {o_m / f_m:.2f}x memory")
+    o_c = statistics.median(r[2] for r in ours)
+    f_c = statistics.median(r[2] for r in floor)
+    print(f"rows x columns: localrun {ours[0][3]}, floor {floor[0][3]}")
+    print(f"localrun history(pandas=True): {o_s:.2f} s ({o_c:.2f} s CPU), peak RSS {o_m:.0f} MB")
+    print(f"floor pandas.read_csv:         {f_s:.2f} s ({f_c:.2f} s CPU), peak RSS {f_m:.0f} MB")
+    print(f"ratio: {o_s / f_s:.2f}x time, {o_c / f_c:.2f}x CPU, {o_m / f_m:.2f}x memory")
 
 
 if __name__ == "__main__":
