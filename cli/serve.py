@@ -28,6 +28,15 @@ def _is_loopback(host: str) -> bool:
     type=click.Path(file_okay=False),
     help="Folder for the server's storage (made if missing).",
 )
+@click.option(
+    "--db",
+    envvar="LOCALRUN_DB",
+    default=None,
+    metavar="URL",
+    help="Keep runs, rows and documents in this PostgreSQL database "
+    "(postgresql://USER[:PASSWORD]@HOST[:PORT]/DB; needs localrun[postgres]) instead of SQLite "
+    "in DATA; media files stay in DATA [env: LOCALRUN_DB, which keeps a password out of ps].",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
@@ -80,6 +89,7 @@ def _is_loopback(host: str) -> bool:
 )
 def serve(
     data_dir: str,
+    db: str | None,
     host: str,
     port: int,
     token: str | None,
@@ -93,7 +103,8 @@ def serve(
 
     A browser opening its URL (or a run URL sync printed) gets the web viewer, as `localrun ui`
     shows local runs. Runs, rows and documents go into SQLite in DATA; media files into
-    DATA/blobs, named by their sha256. Listening on anything but a loopback address needs a token; without one, only
+    DATA/blobs, named by their sha256. With --db, runs, rows and documents go into that
+    PostgreSQL database instead, and several servers may share it. Listening on anything but a loopback address needs a token; without one, only
     requests addressed to a loopback name (127.0.0.1, localhost, [::1]) are answered.
     """
     if not _is_loopback(host) and not token:
@@ -112,9 +123,18 @@ def serve(
     limits = Limits(
         max_body_bytes=max_body_mb * 1024 * 1024, max_blob_bytes=max_blob_mb * 1024 * 1024
     )
+    if db is not None:
+        from localrun.server.postgres import is_postgres_url, redact
+
+        if not is_postgres_url(db):
+            raise click.BadParameter(
+                f"{redact(db)!r} is not a postgresql://USER@HOST/DB URL. Leave --db out to keep "
+                "runs in SQLite in --data",
+                param_hint="--db",
+            )
     shown = f"[{host}]" if ":" in host else host
     hosts = {"127.0.0.1", "localhost", "[::1]", shown.lower()}
-    app = create_app(data_dir, token=token, limits=limits, hosts=hosts)
+    app = create_app(data_dir, token=token, limits=limits, hosts=hosts, db=db)
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only then, and
     # without it every response waits ~40 ms for a delayed ACK.
@@ -133,7 +153,8 @@ def serve(
     bound = sock.getsockname()[1]
     click.echo(
         f"localrun serve: listening on http://{shown}:{bound} (data in {os.path.abspath(data_dir)}, "
-        f"{'token required' if token else 'no token'}). Sync with: localrun sync --to http://{shown}:{bound}"
+        + (f"runs in {redact(db)}, " if db is not None else "")
+        + f"{'token required' if token else 'no token'}). Sync with: localrun sync --to http://{shown}:{bound}"
         + (" --token TOKEN (the token given to serve, or set $LOCALRUN_TOKEN)" if token else ""),
     )
     run_server(

@@ -103,8 +103,12 @@ def create_app(
     limits: Limits | None = None,
     storage: Storage | None = None,
     hosts: Collection[str] | None = None,
+    db: str | None = None,
 ):
     """The server as an ASGI app, storing into ``data_dir`` (or ``storage`` and ``data_dir/blobs``).
+
+    ``db``: a ``postgresql://`` URL; runs, rows and documents go into that database instead of
+    SQLite in ``data_dir`` (media files stay in ``data_dir/blobs``).
 
     ``hosts``: on a server without a token, the only names a request's ``Host`` header may
     give (any port), e.g. ``("127.0.0.1", "localhost", "[::1]")``; other requests get 421, so a
@@ -112,7 +116,7 @@ def create_app(
     token protects the server).
     """
     limits = limits or Limits()
-    storage = storage or open_storage(data_dir)
+    storage = storage or open_storage(data_dir, db)
     blobs = BlobDir(os.path.join(data_dir, "blobs"))
     source = ServerSource(storage, blobs)
     pages = Pages(source)
