@@ -127,9 +127,10 @@ def serve(
         from localrun.server.postgres import is_postgres_url, redact
 
         if not is_postgres_url(db):
+            # Only the scheme is shown: the rest may hold a password.
             raise click.BadParameter(
-                f"{redact(db)!r} is not a postgresql://USER@HOST/DB URL. Leave --db out to keep "
-                "runs in SQLite in --data",
+                f"a URL starting {db.split('://', 1)[0].split(':', 1)[0] + '://'!r} is not a "
+                "postgresql://USER@HOST/DB URL. Leave --db out to keep runs in SQLite in --data",
                 param_hint="--db",
             )
     shown = f"[{host}]" if ":" in host else host

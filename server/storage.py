@@ -243,11 +243,12 @@ def open_storage(data_dir: str, db: str | None = None) -> Storage:
 
     private_folder(data_dir)
     if db is not None:
-        from .postgres import PostgresStorage, is_postgres_url, redact
+        from .postgres import PostgresStorage, is_postgres_url
 
         if not is_postgres_url(db):
+            scheme = db.split("://", 1)[0].split(":", 1)[0]  # the rest may hold a password
             raise Error(
-                f"--db takes a postgresql://USER@HOST/DB URL, not {redact(db)!r}; "
+                f"--db takes a postgresql://USER@HOST/DB URL, not one starting {scheme + '://'!r}; "
                 "leave it out to keep runs in SQLite in the data folder"
             )
         return PostgresStorage(db)

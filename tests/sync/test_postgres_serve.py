@@ -89,3 +89,28 @@ def test_overlapping_batches_of_one_run_through_two_servers_are_stored_once(two_
         assert export_rows(f"{s.url}/runs/proj/shared") == want
     assert two_servers[0].count("SELECT sum(row_count) FROM chunks") == steps
     assert two_servers[0].count("SELECT row_count FROM runs") == steps
+
+
+def test_serve_names_the_database_without_its_password(tmp_path):
+    from click.testing import CliRunner
+
+    from localrun.cli import main
+
+    url, schema = pg.fresh_url()
+    try:
+        s = Server(str(tmp_path / "d"), None, "--db", url)
+        s.stop()
+        assert "runs in postgresql://" in s.banner
+        password = httpx.URL(url).password
+        if password:
+            assert password not in s.banner and ":***@" in s.banner
+        user_host = url.split("://", 1)[1].rsplit("@", 1)[1]
+        wrong = f"postgresql://{httpx.URL(url).username}:s3cret-wrong@{user_host}"
+        got = CliRunner().invoke(main, ["serve", "--data", str(tmp_path / "d"), "--db", wrong])
+        assert got.exit_code == 1 and "s3cret-wrong" not in got.output
+        assert "cannot use the PostgreSQL database" in got.output and ":***@" in got.output
+        got = CliRunner().invoke(main, ["serve", "--data", str(tmp_path / "d"), "--db", "x:pw@h"])
+        assert got.exit_code == 2 and "not a postgresql://USER@HOST/DB URL" in got.output
+        assert "pw" not in got.output
+    finally:
+        pg.drop(schema)
