@@ -37,6 +37,13 @@ def _is_loopback(host: str) -> bool:
     "(postgresql://USER[:PASSWORD]@HOST[:PORT]/DB; needs localrun[postgres]) instead of SQLite "
     "in DATA; media files stay in DATA [env: LOCALRUN_DB, which keeps a password out of ps].",
 )
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes sharing the port; more than 1 needs --db (SQLite is written by one).",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
@@ -90,6 +97,7 @@ def _is_loopback(host: str) -> bool:
 def serve(
     data_dir: str,
     db: str | None,
+    workers: int,
     host: str,
     port: int,
     token: str | None,
@@ -133,9 +141,25 @@ def serve(
                 "postgresql://USER@HOST/DB URL. Leave --db out to keep runs in SQLite in --data",
                 param_hint="--db",
             )
+    if workers > 1 and db is None:
+        raise click.UsageError(
+            f"--workers {workers} needs --db postgresql://...: the SQLite database in --data is "
+            "written by one process. Leave --workers out, or keep runs in PostgreSQL"
+        )
     shown = f"[{host}]" if ":" in host else host
     hosts = {"127.0.0.1", "localhost", "[::1]", shown.lower()}
-    app = create_app(data_dir, token=token, limits=limits, hosts=hosts, db=db)
+
+    def make_app():
+        return create_app(data_dir, token=token, limits=limits, hosts=hosts, db=db)
+
+    if workers == 1:
+        app = make_app()
+    else:
+        # Checked (and migrated) once here, so a bad database stops the server before it says
+        # it listens; each worker then opens its own pool after the fork.
+        from localrun.server import open_storage
+
+        open_storage(data_dir, db).close()
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     # proto=IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted connections only then, and
     # without it every response waits ~40 ms for a delayed ACK.
@@ -155,15 +179,23 @@ def serve(
     click.echo(
         f"localrun serve: listening on http://{shown}:{bound} (data in {os.path.abspath(data_dir)}, "
         + (f"runs in {redact(db)}, " if db is not None else "")
+        + (f"{workers} workers, " if workers > 1 else "")
         + f"{'token required' if token else 'no token'}). Sync with: localrun sync --to http://{shown}:{bound}"
         + (" --token TOKEN (the token given to serve, or set $LOCALRUN_TOKEN)" if token else ""),
     )
-    run_server(
-        app,
-        sock,
-        ConnectionLimits(
-            header_timeout_s=header_timeout,
-            idle_timeout_s=idle_timeout,
-            max_connections=max_connections,
-        ),
+    connection_limits = ConnectionLimits(
+        header_timeout_s=header_timeout,
+        idle_timeout_s=idle_timeout,
+        max_connections=max_connections,
     )
+    if workers == 1:
+        run_server(app, sock, connection_limits)
+        return
+    from localrun.server.workers import serve_workers
+
+    status = serve_workers(make_app, sock, connection_limits, workers)
+    if status:
+        raise Error(
+            "a localrun serve worker stopped by itself (its error is above); the others were "
+            "stopped with it. Start the server again"
+        )

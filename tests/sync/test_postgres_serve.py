@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import subprocess
 import threading
+import time
 
 import httpx
 import msgpack
@@ -114,3 +115,77 @@ def test_serve_names_the_database_without_its_password(tmp_path):
         assert "pw" not in got.output
     finally:
         pg.drop(schema)
+
+
+def test_workers_share_the_port_and_store_overlapping_batches_once(tmp_path):
+    import os
+    import signal
+
+    url, schema = pg.fresh_url()
+    s = Server(str(tmp_path / "d"), None, "--db", url, "--workers", "3")
+    try:
+        assert "3 workers" in s.banner
+        for _ in range(100):  # the banner comes before the fork
+            children = [
+                int(p)
+                for p in os.listdir("/proc")
+                if p.isdigit() and _parent_of(int(p)) == s.proc.pid
+            ]
+            if len(children) == 3:
+                break
+            time.sleep(0.05)
+        assert len(children) == 3
+        steps = 6000
+        with httpx.Client() as c:
+            assert c.put(f"{s.url}/api/v1/runs/proj/w", json={}).status_code == 201
+        errors: list[BaseException] = []
+
+        def post(worker: int) -> None:
+            try:
+                start = 0
+                while start < steps:
+                    end = min(steps, start + 300 + 29 * worker)
+                    rows = [{"_step": i} for i in range(max(0, start - 40), end)]
+                    # A new connection each time: the kernel spreads them over the workers.
+                    with httpx.Client(timeout=60) as c:
+                        r = c.post(
+                            f"{s.url}/api/v1/runs/proj/w/rows",
+                            content=msgpack.packb(rows),
+                            headers={"Content-Type": "application/msgpack"},
+                        )
+                    assert r.status_code == 200, r.text
+                    start = end
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=post, args=(w,)) for w in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not errors, errors
+        assert export_rows(f"{s.url}/runs/proj/w") == [{"_step": i} for i in range(steps)]
+        assert s.count("SELECT sum(row_count) FROM chunks") == steps
+        s.stop(signal.SIGTERM)  # passed on to the workers, which exit
+        for pid in children:
+            assert not os.path.exists(f"/proc/{pid}") or _parent_of(pid) != s.proc.pid
+    finally:
+        s.stop()
+        pg.drop(schema)
+
+
+def _parent_of(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return int(f.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def test_workers_without_a_database_are_refused(tmp_path):
+    from click.testing import CliRunner
+
+    from localrun.cli import main
+
+    got = CliRunner().invoke(main, ["serve", "--data", str(tmp_path / "d"), "--workers", "2"])
+    assert got.exit_code == 2 and "--workers 2 needs --db" in got.output
