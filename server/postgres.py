@@ -170,6 +170,12 @@ def _info(row) -> RunInfo:
     )
 
 
+def _count(conn, query: str, key: int) -> int:
+    row = conn.execute(query, (key,)).fetchone()
+    assert row is not None  # a count is one row
+    return int(row[0])
+
+
 class PostgresStorage(Storage):
     """``Storage`` in the PostgreSQL database ``url`` (``postgresql://USER[:PASSWORD]@HOST[:PORT]/DB``,
     or any libpq connection URL), through a pool of at most ``max_connections``."""
@@ -410,10 +416,7 @@ class PostgresStorage(Storage):
                     "ON CONFLICT (run, sha256, path) DO UPDATE SET reason = excluded.reason",
                     [(key, f.sha256, f.path, f.reason) for f in files],
                 )
-            (count,) = conn.execute(
-                "SELECT count(*) FROM lost_media WHERE run = %s", (key,)
-            ).fetchone()
-            return count
+            return _count(conn, "SELECT count(*) FROM lost_media WHERE run = %s", key)
 
     def lost_media(self, project: str, run_id: str) -> list[LostFile]:
         with self._pool.connection() as conn:
@@ -547,10 +550,7 @@ class PostgresStorage(Storage):
                     "ON CONFLICT (run, path) DO UPDATE SET sha256 = excluded.sha256, size = excluded.size",
                     [(key, f.path, f.sha256, f.size) for f in files],
                 )
-            (count,) = conn.execute(
-                "SELECT count(*) FROM run_files WHERE run = %s", (key,)
-            ).fetchone()
-            return count
+            return _count(conn, "SELECT count(*) FROM run_files WHERE run = %s", key)
 
     def run_files(self, project: str, run_id: str) -> list[RunFile]:
         with self._pool.connection() as conn:
