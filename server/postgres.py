@@ -561,6 +561,10 @@ class PostgresStorage(Storage):
             ).fetchall()
         return [RunFile(*r) for r in rows]
 
+    def ping(self) -> None:
+        with self._pool.connection(timeout=5.0) as conn:
+            conn.execute("SELECT 1")
+
     def close(self) -> None:
         self._pool.close()
 

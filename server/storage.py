@@ -228,6 +228,10 @@ class Storage(abc.ABC):
     def run_files(self, project: str, run_id: str) -> list[RunFile]:
         """The run's files, sorted by path (none for an unknown run)."""
 
+    def ping(self) -> None:
+        """Raise unless the backend answers now (the server's readiness probe)."""
+        self.get_run("", "")
+
     @abc.abstractmethod
     def close(self) -> None:
         """Release the backend."""

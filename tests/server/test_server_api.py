@@ -263,3 +263,22 @@ def test_a_sha256_with_a_newline_after_it_is_refused(data, where):
         assert r.status_code == 400 and "is not a sha256" in r.json()["error"]
         assert c.put("/api/v1/blobs/" + "a" * 64 + "%0A", content=b"x").status_code == 400
         assert_nothing_stored(c, data)
+
+
+def test_health_and_readiness_answer_without_the_token(data):
+    storage = open_storage(data, _DB.get(data))
+    app = create_app(data, token="t0k", storage=storage)
+    with httpx.Client(
+        base_url="http://inproc", transport=AsyncBridge(httpx.ASGITransport(app))
+    ) as c:
+        assert c.get("/healthz").json() == {"ok": True}
+        assert c.get("/readyz").json() == {"ok": True}
+        assert c.get("/api/v1/runs").status_code == 401  # everything else still needs it
+        assert c.post("/readyz").status_code == 401
+        storage.close()  # the storage stops answering: not ready, still alive
+        r = c.get("/readyz")
+        assert r.status_code == 503 and r.json() == {
+            "ok": False,
+            "error": "the storage does not answer",
+        }
+        assert c.get("/healthz").status_code == 200
