@@ -206,6 +206,9 @@ class PostgresStorage(Storage):
             min_size=1,
             max_size=max_connections,
             kwargs={"autocommit": False},
+            # A connection the database dropped (a restart, a failover) is replaced before a
+            # request gets it, instead of failing that request: one round trip a call.
+            check=ConnectionPool.check_connection,
             open=True,
             timeout=60.0,
             name="localrun",

@@ -152,3 +152,20 @@ def test_four_processes_appending_one_run_store_each_row_once(pg_url):  # noqa: 
     [(chunk_rows,)] = _sql(pg_url, "SELECT sum(row_count) FROM chunks")
     assert chunk_rows == 20_000
     s.close()
+
+
+def test_connections_the_database_dropped_are_replaced_not_failed(pg_url):  # noqa: F811
+    from localrun.server.postgres import PostgresStorage
+
+    name = pg_url.rsplit("%3D", 1)[1]  # this test's schema, as the pool's application name
+    s = PostgresStorage(f"{pg_url}&application_name={name}")
+    s.upsert_run("p", "r", None)
+    [(killed,)] = _sql(
+        pg_url,
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE application_name = %s",
+        params=(name,),
+    )
+    assert killed >= 1  # as a database restart or a failover would
+    assert s.append_rows("p", "r", rows([0, 1]))[0] == 2
+    s.ping()
+    s.close()
