@@ -126,17 +126,22 @@ class Server:
 
     def count(self, query: str) -> int:
         """A count the server's database answers: its SQLite file, or its PostgreSQL (--db)."""
+        return self.query(query)[0][0]
+
+    def query(self, query: str, params: tuple = ()) -> list[tuple]:
+        """The rows ``query`` (``?`` placeholders) finds in the server's database, read only:
+        its SQLite file, or its PostgreSQL (--db)."""
         if "--db" in self.args:
             import psycopg
 
             with psycopg.connect(self.args[self.args.index("--db") + 1]) as conn:
-                return conn.execute(query).fetchone()[0]
+                return conn.execute(query.replace("?", "%s"), params).fetchall()
         import sqlite3
 
         path = os.path.join(self.data_dir, "runs.sqlite")
         db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         try:
-            return db.execute(query).fetchone()[0]
+            return db.execute(query, params).fetchall()
         finally:
             db.close()
 
