@@ -1,11 +1,14 @@
 """Sync benchmark (W6): push 1,000,000 rows of 10 metrics plus 1,000 images over loopback.
 
-    python benchmarks/sync_bench.py [--rows 1000000] [--images 1000]
+    python benchmarks/sync_bench.py [--rows 1000000] [--images 1000] [--db postgresql://...]
 
 Records a run with the real recorder (reused if it is already there), starts `localrun serve`
 on 127.0.0.1, times `localrun sync` end to end as a separate process, and prints rows/s, the
 sync process's peak RSS (from wait4) and the server's storage against the local run's bytes.
 Goals: >= 200,000 rows/s, RSS < 200 MB, server storage <= 2x local.
+
+With ``--db URL`` the server keeps its rows in that PostgreSQL database (``serve --db``), in a
+schema ``localrun_bench`` made afresh for the run; server storage counts that schema's tables.
 """
 
 from __future__ import annotations
@@ -82,10 +85,36 @@ def record(root: str, rows: int, images: int) -> str:
     return path
 
 
+_SCHEMA = "localrun_bench"
+
+
+def fresh_schema(url: str) -> str:
+    """``url`` naming the schema localrun_bench, emptied first."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP SCHEMA IF EXISTS {_SCHEMA} CASCADE")
+        conn.execute(f"CREATE SCHEMA {_SCHEMA}")
+    return f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{_SCHEMA}"
+
+
+def schema_bytes(url: str) -> int:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        row = conn.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relkind = 'r'",
+            (_SCHEMA,),
+        ).fetchone()
+    return int(row[0])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--images", type=int, default=1_000)
+    ap.add_argument("--db", default=None, help="a postgresql:// URL: serve --db on it")
     args = ap.parse_args()
     runs = os.path.join(WORK, "runs")
     t0 = time.perf_counter()
@@ -94,8 +123,11 @@ def main() -> None:
     shutil.rmtree(os.path.join(run_dir, "sync"), ignore_errors=True)
     data = os.path.join(WORK, "server-data")
     shutil.rmtree(data, ignore_errors=True)
+    db_args: list[str] = []
+    if args.db:
+        db_args = ["--db", fresh_schema(args.db)]
     server = subprocess.Popen(
-        [*CLI, "serve", "--data", data, "--port", "0"], stdout=subprocess.PIPE, text=True
+        [*CLI, "serve", "--data", data, "--port", "0", *db_args], stdout=subprocess.PIPE, text=True
     )
     try:
         url = server.stdout.readline().split("listening on ")[1].split()[0]
@@ -120,8 +152,9 @@ def main() -> None:
         server.terminate()
         _, _, server_usage = os.wait4(server.pid, 0)
     local = du(run_dir) - du(os.path.join(run_dir, "sync"))
-    remote = du(data)
+    remote = du(data) + (schema_bytes(db_args[1]) if db_args else 0)
     figures = {
+        "storage": "postgresql" if args.db else "sqlite",
         "rows": args.rows,
         "images": args.images,
         "sync_seconds": round(seconds, 2),

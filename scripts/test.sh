@@ -31,4 +31,19 @@ if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -
     (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium) >/dev/null 2>&1 ||
         echo "scripts/test.sh: could not install chromium; the viewer's browser tests will skip" >&2
 fi
+# PostgreSQL for the tests of `localrun serve --db` (tests/pg.py): psycopg from the postgres extra,
+# and a cluster scripts/test-postgres.sh starts when none runs (as root, the packaged one with
+# pg_ctlcluster; otherwise initdb + pg_ctl in $TMPDIR), with an empty test database. Where
+# either cannot be had, those tests skip, saying so. A LOCALRUN_TEST_PG already set is used as is.
+if .venv/bin/python -m pip install -q -e '.[postgres]'; then
+    if [ -z "${LOCALRUN_TEST_PG:-}" ]; then
+        if LOCALRUN_TEST_PG=$(scripts/test-postgres.sh); then
+            export LOCALRUN_TEST_PG
+        else
+            echo "scripts/test.sh: no PostgreSQL could be started; the serve --db tests will skip" >&2
+        fi
+    fi
+else
+    echo "scripts/test.sh: could not install psycopg; the serve --db tests will skip" >&2
+fi
 .venv/bin/python -m pytest -n auto "$@"

@@ -35,9 +35,11 @@ from starlette.routing import Route
 from localrun import __version__
 from localrun.sync.protocol import (
     API,
+    HEALTH_PATH,
     INCARNATION_HEADER,
     JSON,
     MSGPACK,
+    READY_PATH,
     RUN_FILES,
     RUN_ROUTE,
     run_path,
@@ -103,8 +105,12 @@ def create_app(
     limits: Limits | None = None,
     storage: Storage | None = None,
     hosts: Collection[str] | None = None,
+    db: str | None = None,
 ):
     """The server as an ASGI app, storing into ``data_dir`` (or ``storage`` and ``data_dir/blobs``).
+
+    ``db``: a ``postgresql://`` URL; runs, rows and documents go into that database instead of
+    SQLite in ``data_dir`` (media files stay in ``data_dir/blobs``).
 
     ``hosts``: on a server without a token, the only names a request's ``Host`` header may
     give (any port), e.g. ``("127.0.0.1", "localhost", "[::1]")``; other requests get 421, so a
@@ -112,7 +118,7 @@ def create_app(
     token protects the server).
     """
     limits = limits or Limits()
-    storage = storage or open_storage(data_dir)
+    storage = storage or open_storage(data_dir, db)
     blobs = BlobDir(os.path.join(data_dir, "blobs"))
     source = ServerSource(storage, blobs)
     pages = Pages(source)
@@ -166,7 +172,34 @@ def create_app(
     guarded = Guard(app, token, login_page(), check_host=False, needs_token=NEEDS_TOKEN)
     if not token and hosts is not None:
         guarded = LoopbackHosts(guarded, hosts)
-    return SecurityHeaders(_Answered(guarded))
+    return SecurityHeaders(_Answered(_Probes(guarded, storage)))
+
+
+class _Probes:
+    """``GET /healthz`` (the process answers) and ``GET /readyz`` (and its storage does: 503
+    when not), for a load balancer: outside the token and Host checks, saying nothing else."""
+
+    def __init__(self, app, storage: Storage):
+        self.app = app
+        self.storage = storage
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path") if scope["type"] == "http" else None
+        if path not in (HEALTH_PATH, READY_PATH) or scope["method"] not in ("GET", "HEAD"):
+            return await self.app(scope, receive, send)
+        status, body = 200, {"ok": True}
+        if path == READY_PATH:
+            try:
+                await run_in_threadpool(self.storage.ping)
+            except Exception as exc:
+                log.warning("readiness probe: the storage does not answer: %s", type(exc).__name__)
+                status, body = 503, {"ok": False, "error": "the storage does not answer"}
+        await Response(
+            json.dumps(body),
+            status_code=status,
+            media_type=JSON,
+            headers={"Cache-Control": "no-store"},
+        )(scope, receive, send)
 
 
 # --- errors ------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ process), and a data folder made by an older server is tightened when it is open
 
 A full disk (or a quota, or a file size limit) shows up as ``OSError`` ENOSPC, EDQUOT or EFBIG
 from a blob write, or as SQLite's "database or disk is full" (SQLITE_FULL) or a failed write
-(SQLITE_IOERR_WRITE, which is what SQLite reports for EFBIG and EDQUOT). ``disk_full`` tells
+(SQLITE_IOERR_WRITE, which is what SQLite reports for EFBIG and EDQUOT), or as PostgreSQL's
+``disk_full`` (SQLSTATE 53100, a psycopg error's ``sqlstate``). ``disk_full`` tells
 those apart from other failures, so the server answers 507 and not a bare 500.
 """
 
@@ -24,6 +25,7 @@ FILE_MODE = 0o600
 
 _SQLITE_FULL = 13
 _SQLITE_IOERR_WRITE = 778
+_POSTGRES_DISK_FULL = "53100"
 
 
 def private_folder(path: str) -> str:
@@ -58,6 +60,8 @@ def disk_full(exc: BaseException | None) -> bool:
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
         if isinstance(exc, OSError) and exc.errno in DISK_FULL_ERRNOS:
+            return True
+        if getattr(exc, "sqlstate", None) == _POSTGRES_DISK_FULL:
             return True
         if isinstance(exc, sqlite3.Error):
             code = getattr(exc, "sqlite_errorcode", None)

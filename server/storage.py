@@ -1,7 +1,7 @@
 """The storage interface the server's handlers use, and how to open the default one.
 
 Handlers talk to a ``Storage`` only; the embedded SQLite backend (``sqlite.py``) is the
-default, and a PostgreSQL backend can be added behind the same few methods. Media bytes are
+default, and the PostgreSQL one (``postgres.py``, ``serve --db``) sits behind the same methods. Media bytes are
 not in here: they are content-addressed files (``blobs.py``), kept beside the database.
 
 Rows arrive in batches, in increasing ``_step`` order, and a run's stored rows are always a
@@ -228,15 +228,34 @@ class Storage(abc.ABC):
     def run_files(self, project: str, run_id: str) -> list[RunFile]:
         """The run's files, sorted by path (none for an unknown run)."""
 
+    def ping(self) -> None:
+        """Raise unless the backend answers now (the server's readiness probe)."""
+        self.get_run("", "")
+
     @abc.abstractmethod
     def close(self) -> None:
         """Release the backend."""
 
 
-def open_storage(data_dir: str) -> Storage:
-    """The default storage in ``data_dir`` (made 0700): SQLite in ``runs.sqlite``."""
+def open_storage(data_dir: str, db: str | None = None) -> Storage:
+    """The storage ``serve`` uses: the PostgreSQL database ``db`` (a ``postgresql://`` URL), or
+    without one SQLite in ``data_dir/runs.sqlite`` (``data_dir`` made 0700 either way: media
+    files live there)."""
+    from localrun.errors import Error
+
     from .disk import private_folder
-    from .sqlite import SQLiteStorage
 
     private_folder(data_dir)
+    if db is not None:
+        from .postgres import PostgresStorage, is_postgres_url
+
+        if not is_postgres_url(db):
+            scheme = db.split("://", 1)[0].split(":", 1)[0]  # the rest may hold a password
+            raise Error(
+                f"--db takes a postgresql://USER@HOST/DB URL, not one starting {scheme + '://'!r}; "
+                "leave it out to keep runs in SQLite in the data folder"
+            )
+        return PostgresStorage(db)
+    from .sqlite import SQLiteStorage
+
     return SQLiteStorage(os.path.join(data_dir, "runs.sqlite"))

@@ -32,6 +32,9 @@ ARTIFACT_FILE_ROUTE = "/artifacts/{project}/{name}/{ref}/files/{path:path}"
 #: After a run's API path: its files (``run.save()``, ``files/``), as a list of
 #: ``{"path", "sha256", "size"}``; each file's bytes are a blob (docs/protocol.md, "Run files").
 RUN_FILES = "/files"
+#: A load balancer's probes (docs/protocol.md, "Health and readiness"): answered without a token.
+HEALTH_PATH = "/healthz"
+READY_PATH = "/readyz"
 #: The state a reader gives a run whose document has not reached the server yet (its rows may
 #: have: a sync is under way, or stopped half-way).
 SYNCING = "syncing"

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import sqlite3
 import subprocess
 import sys
 import time
@@ -26,19 +25,28 @@ from localrun.sync.remote import Remote
 from tests import forkcli
 from tests.sync.conftest import Server, export_rows, image_value, make_run, same, show_json
 
+from .. import pg
 from .proxy import FaultyProxy
 from .serverlog import server_log
 
 MAX_SYNCS = 60  # a bound, far above what convergence takes at these fault rates
 
 
-@pytest.fixture
-def server(tmp_path):
-    """A real server; at the end, its log must hold no traceback (dropped clients are routine)."""
-    s = Server(str(tmp_path / "server-data"))
+@pytest.fixture(params=["sqlite", "postgres"])
+def server(request, tmp_path):
+    """A real server, on SQLite and on PostgreSQL (``--db``; skipped where tests/pg.py finds
+    none); at the end, its log must hold no traceback (dropped clients are routine)."""
+    schema = None
+    args: list[str] = []
+    if request.param == "postgres":
+        url, schema = pg.fresh_url()
+        args = ["--db", url]
+    s = Server(str(tmp_path / "server-data"), None, *args)
     yield s
     log = server_log(s)
     s.stop()
+    if schema is not None:
+        pg.drop(schema)
     assert "Traceback" not in log, log[-3000:]
 
 
@@ -91,21 +99,17 @@ def assert_server_holds_exactly(server: Server, paths: list[str], via_cli: bool 
         assert same(remote, local), f"{run_id}: {len(remote)} rows on the server, {len(local)} here"
         counts[run_id] = len(local)
     # The database itself: one row per run, chunks that never overlap and add up.
-    db = sqlite3.connect(f"file:{os.path.join(server.data_dir, 'runs.sqlite')}?mode=ro", uri=True)
-    try:
-        runs = db.execute("SELECT id, run_id, row_count FROM runs").fetchall()
-        assert sorted(r[1] for r in runs) == sorted(os.path.basename(p) for p in paths)
-        for key, run_id, row_count in runs:
-            chunks = db.execute(
-                "SELECT first_step, last_step, row_count FROM chunks WHERE run = ? ORDER BY first_step",
-                (key,),
-            ).fetchall()
-            assert sum(c[2] for c in chunks) == row_count == counts[run_id]
-            assert all(a[1] < b[0] for a, b in zip(chunks, chunks[1:], strict=False)), (
-                f"{run_id}: overlapping chunks {chunks}"
-            )
-    finally:
-        db.close()
+    runs = server.query("SELECT id, run_id, row_count FROM runs")
+    assert sorted(r[1] for r in runs) == sorted(os.path.basename(p) for p in paths)
+    for key, run_id, row_count in runs:
+        chunks = server.query(
+            "SELECT first_step, last_step, row_count FROM chunks WHERE run = ? ORDER BY first_step",
+            (key,),
+        )
+        assert sum(c[2] for c in chunks) == row_count == counts[run_id]
+        assert all(a[1] < b[0] for a, b in zip(chunks, chunks[1:], strict=False)), (
+            f"{run_id}: overlapping chunks {chunks}"
+        )
     # Media: every local file stored once, whole, under its own hash; no leftover temp files.
     blob_root = os.path.join(server.data_dir, "blobs")
     stored = []

@@ -1,4 +1,7 @@
-"""The server app in-process: hostile input is refused with a 4xx and nothing is stored."""
+"""The server app in-process: hostile input is refused with a 4xx and nothing is stored.
+
+Every test runs on both storages: SQLite in the data folder, and PostgreSQL (``--db``) where
+tests/pg.py finds one (skipped, saying why, where not)."""
 
 from __future__ import annotations
 
@@ -12,20 +15,41 @@ import pytest
 from click.testing import CliRunner
 
 from localrun.cli import main
-from localrun.server import Limits, create_app
+from localrun.server import Limits, create_app, open_storage
 from localrun.sync.transports import AsyncBridge
+
+from .. import pg
 
 MSGPACK = {"Content-Type": "application/msgpack"}
 RUN = "/api/v1/runs/proj/r1"
 
 
-@pytest.fixture
-def data(tmp_path):
-    return str(tmp_path / "data")
+_DB: dict[str, str] = {}  # data folder -> the database its runs go into (PostgreSQL)
+_OPENED: dict[str, list] = {}  # data folder -> the storages of the apps made on it
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def data(request, tmp_path):
+    path = str(tmp_path / "data")
+    if request.param == "sqlite":
+        yield path
+        return
+    _DB[path], schema = pg.fresh_url()
+    yield path
+    del _DB[path]
+    for storage in _OPENED.pop(path, []):  # no lifespan in-process: closed here
+        storage.close()
+    pg.drop(schema)
 
 
 def client(data, token=None, **limits) -> httpx.Client:
-    app = create_app(data, token=token, limits=Limits(**limits) if limits else None)
+    storage = None
+    if data in _DB:
+        storage = open_storage(data, _DB[data])
+        _OPENED.setdefault(data, []).append(storage)
+    app = create_app(
+        data, token=token, limits=Limits(**limits) if limits else None, storage=storage
+    )
     return httpx.Client(base_url="http://inproc", transport=AsyncBridge(httpx.ASGITransport(app)))
 
 
@@ -239,3 +263,22 @@ def test_a_sha256_with_a_newline_after_it_is_refused(data, where):
         assert r.status_code == 400 and "is not a sha256" in r.json()["error"]
         assert c.put("/api/v1/blobs/" + "a" * 64 + "%0A", content=b"x").status_code == 400
         assert_nothing_stored(c, data)
+
+
+def test_health_and_readiness_answer_without_the_token(data):
+    storage = open_storage(data, _DB.get(data))
+    app = create_app(data, token="t0k", storage=storage)
+    with httpx.Client(
+        base_url="http://inproc", transport=AsyncBridge(httpx.ASGITransport(app))
+    ) as c:
+        assert c.get("/healthz").json() == {"ok": True}
+        assert c.get("/readyz").json() == {"ok": True}
+        assert c.get("/api/v1/runs").status_code == 401  # everything else still needs it
+        assert c.post("/readyz").status_code == 401
+        storage.close()  # the storage stops answering: not ready, still alive
+        r = c.get("/readyz")
+        assert r.status_code == 503 and r.json() == {
+            "ok": False,
+            "error": "the storage does not answer",
+        }
+        assert c.get("/healthz").status_code == 200

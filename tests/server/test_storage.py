@@ -1,4 +1,5 @@
-"""The storage contract, run against every backend (only SQLite so far)."""
+"""The storage contract, run against every backend: SQLite, and PostgreSQL where one is given
+(tests/pg.py: ``$LOCALRUN_TEST_PG``; those tests skip without it)."""
 
 from __future__ import annotations
 
@@ -8,15 +9,30 @@ import pytest
 from localrun.server.sqlite import SQLiteStorage
 from localrun.server.storage import RowBatch, UnknownRunError
 
-BACKENDS = {"sqlite": lambda tmp_path: SQLiteStorage(str(tmp_path / "runs.sqlite"))}
+from .. import pg
+
+
+def _postgres(tmp_path, schemas: dict):
+    from localrun.server.postgres import PostgresStorage
+
+    if "url" not in schemas:  # one schema per test: reopening finds what the test stored
+        schemas["url"], schemas["schema"] = pg.fresh_url()
+    return PostgresStorage(schemas["url"])
+
+
+BACKENDS = {
+    "sqlite": lambda tmp_path, schemas: SQLiteStorage(str(tmp_path / "runs.sqlite")),
+    "postgres": _postgres,
+}
 
 
 @pytest.fixture(params=sorted(BACKENDS))
 def open_backend(request, tmp_path):
     opened = []
+    schemas: dict = {}
 
     def open_():
-        s = BACKENDS[request.param](tmp_path)
+        s = BACKENDS[request.param](tmp_path, schemas)
         opened.append(s)
         return s
 
@@ -26,6 +42,8 @@ def open_backend(request, tmp_path):
             s.close()
         except Exception:
             pass
+    if "schema" in schemas:
+        pg.drop(schemas["schema"])
 
 
 def rows(steps) -> RowBatch:
