@@ -187,7 +187,8 @@ class _Probes:
         path = scope.get("path") if scope["type"] == "http" else None
         if path not in (HEALTH_PATH, READY_PATH) or scope["method"] not in ("GET", "HEAD"):
             return await self.app(scope, receive, send)
-        status, body = 200, {"ok": True}
+        body: dict[str, object] = {"ok": True}
+        status = 200
         if path == READY_PATH:
             try:
                 await run_in_threadpool(self.storage.ping)
