@@ -182,6 +182,17 @@ class SQLiteStorage(Storage):
             raise AssertionError(f"run {project}/{run_id} is not in the database it was written to")
         return found[1]
 
+    def _held(
+        self, project: str, run_id: str, incarnation: str | None = None
+    ) -> tuple[int, RunInfo]:
+        """Under the lock: the run's key and info; UnknownRunError when it is not stored,
+        IncarnationConflict when ``incarnation`` is given and is not the run's."""
+        found = self._get(project, run_id)
+        if found is None:
+            raise UnknownRunError((project, run_id))
+        require_incarnation(found[1].incarnation, incarnation)
+        return found
+
     def upsert_run(
         self, project: str, run_id: str, created_at: float | None, incarnation: str | None = None
     ) -> tuple[RunInfo, bool]:
@@ -251,11 +262,7 @@ class SQLiteStorage(Storage):
         self, project: str, run_id: str, batch: RowBatch, incarnation: str | None = None
     ) -> tuple[int, RunInfo]:
         with self._lock:
-            found = self._get(project, run_id)
-            if found is None:
-                raise UnknownRunError((project, run_id))
-            key, info = found
-            require_incarnation(info.incarnation, incarnation)
+            key, info = self._held(project, run_id, incarnation)
             if info.last_step is not None:
                 batch = batch.after(info.last_step)  # what is at or below it is already stored
             if not batch.steps:
@@ -286,16 +293,14 @@ class SQLiteStorage(Storage):
         lies wholly inside the page is copied as it is (its array header cut off), and only the
         page's first and last chunks, where the page begins or ends inside them, are decoded."""
         with self._lock:
-            found = self._get(project, run_id)
-            if found is None:
-                raise UnknownRunError((project, run_id))
+            key, _ = self._held(project, run_id)
             # Chunks of a run never overlap, so their order by last_step is their order by
             # first_step; ordering by the indexed column reads the index in order instead of
             # sorting every remaining chunk for each page (quadratic over a run's pages).
             cur = self._db.execute(
                 "SELECT first_step, row_count, data FROM chunks"
                 " WHERE run = ? AND last_step > ? ORDER BY last_step",
-                (found[0], after),
+                (key, after),
             )
             parts: list[bytes] = []
             n = 0
@@ -317,12 +322,9 @@ class SQLiteStorage(Storage):
         self, project: str, run_id: str, doc: bytes, incarnation: str | None = None
     ) -> RunInfo:
         with self._lock:
-            found = self._get(project, run_id)
-            if found is None:
-                raise UnknownRunError((project, run_id))
-            require_incarnation(found[1].incarnation, incarnation)
+            key, _ = self._held(project, run_id, incarnation)
             self._db.execute(
-                "UPDATE runs SET doc = ?, updated_at = ? WHERE id = ?", (doc, time.time(), found[0])
+                "UPDATE runs SET doc = ?, updated_at = ? WHERE id = ?", (doc, time.time(), key)
             )
             return self._written(project, run_id)
 
@@ -336,11 +338,7 @@ class SQLiteStorage(Storage):
         incarnation: str | None = None,
     ) -> int:
         with self._lock:
-            found = self._get(project, run_id)
-            if found is None:
-                raise UnknownRunError((project, run_id))
-            require_incarnation(found[1].incarnation, incarnation)
-            key = found[0]
+            key, _ = self._held(project, run_id, incarnation)
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
@@ -493,11 +491,7 @@ class SQLiteStorage(Storage):
         self, project: str, run_id: str, files: list[RunFile], incarnation: str | None = None
     ) -> int:
         with self._lock:
-            found = self._get(project, run_id)
-            if found is None:
-                raise UnknownRunError((project, run_id))
-            require_incarnation(found[1].incarnation, incarnation)
-            key = found[0]
+            key, _ = self._held(project, run_id, incarnation)
             db = self._db
             db.execute("BEGIN IMMEDIATE")
             try:
