@@ -36,6 +36,8 @@ from .storage import (
     RunInfo,
     Storage,
     UnknownRunError,
+    artifact_listing,
+    artifact_versions,
     require_incarnation,
 )
 
@@ -434,17 +436,7 @@ class SQLiteStorage(Storage):
                 "SELECT project, name, alias, version FROM artifact_aliases ORDER BY alias"
             ):
                 aliases.setdefault((p, n), {})[a] = f"v{v}"
-        return [
-            {
-                "project": p,
-                "name": n,
-                "type": t,
-                "versions": c,
-                "latest": f"v{m}",
-                "aliases": aliases.get((p, n), {}),
-            }
-            for p, n, t, c, m in rows
-        ]
+        return artifact_listing(rows, aliases)
 
     def artifact_collection(self, project: str, name: str) -> dict | None:
         with self._lock:
@@ -457,25 +449,7 @@ class SQLiteStorage(Storage):
                 "SELECT alias, version FROM artifact_aliases WHERE project = ? AND name = ? ORDER BY alias",
                 (project, name),
             ).fetchall()
-        if not versions:
-            return None
-        return {
-            "project": project,
-            "name": name,
-            "type": versions[0][1],
-            "versions": [
-                {
-                    "version": v,
-                    "digest": d,
-                    "size": s,
-                    "file_count": fc,
-                    "created_at": c,
-                    "run": r,
-                }
-                for v, _, d, s, fc, c, r in versions
-            ],
-            "aliases": dict(aliases),
-        }
+        return artifact_versions(project, name, versions, aliases)
 
     def artifact_manifest(self, project: str, name: str, version: int) -> bytes | None:
         with self._lock:

@@ -118,6 +118,40 @@ class RowBatch:
 _PACKER = msgpack.Packer()
 
 
+def artifact_listing(rows: list, aliases: dict) -> list[dict]:
+    """``Storage.artifact_collections()`` from the backends' rows: ``(project, name, type,
+    count, max version)`` each, and ``{(project, name): {alias: "vN"}}``."""
+    return [
+        {
+            "project": p,
+            "name": n,
+            "type": t,
+            "versions": c,
+            "latest": f"v{m}",
+            "aliases": aliases.get((p, n), {}),
+        }
+        for p, n, t, c, m in rows
+    ]
+
+
+def artifact_versions(project: str, name: str, versions: list, aliases: list) -> dict | None:
+    """``Storage.artifact_collection()`` from the backends' rows: ``(version, type, digest,
+    size, file_count, created_at, run_id)`` each, and ``(alias, version)`` pairs; None when
+    there are no versions."""
+    if not versions:
+        return None
+    return {
+        "project": project,
+        "name": name,
+        "type": versions[0][1],
+        "versions": [
+            {"version": v, "digest": d, "size": s, "file_count": fc, "created_at": c, "run": r}
+            for v, _, d, s, fc, c, r in versions
+        ],
+        "aliases": dict(aliases),
+    }
+
+
 class Storage(abc.ABC):
     """Runs, their rows and their documents. Every method is one transaction."""
 
